@@ -98,3 +98,29 @@ func LockFile(path string) (*Lock, error) {
 func (l *Lock) Unlock() error {
 	return l.f.Close()
 }
+
+// TryLockFile takes the lock on path without waiting; ok is false when another open file
+// description holds it.
+func TryLockFile(path string) (l *Lock, ok bool, err error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, false, fmt.Errorf("lock %s: %w", path, err)
+	}
+	err = unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+	if errors.Is(err, unix.EWOULDBLOCK) {
+		f.Close()
+		return nil, false, nil
+	}
+	if err != nil {
+		f.Close()
+		return nil, false, fmt.Errorf("lock %s: %w", path, err)
+	}
+	return &Lock{f: f}, true, nil
+}
+
+// File is the locked file, to hand the lock to a child process: a child that inherits the
+// descriptor shares the lock, which is released when the last holder closes it.
+func (l *Lock) File() *os.File { return l.f }
+
+// LockFromFile adopts a lock inherited as an open file.
+func LockFromFile(f *os.File) *Lock { return &Lock{f: f} }

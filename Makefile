@@ -1,0 +1,53 @@
+# mydocker — build, run and test. Every target that needs packages installs them.
+# Run as root: containers need namespaces, mounts and cgroups.
+
+GO        ?= go
+BIN       := bin/mydocker
+ROOT      ?= $(or $(MYDOCKER_ROOT),/var/lib/mydocker)
+APT_PKGS  := busybox-static
+GOFLAGS_TEST ?=
+
+.PHONY: all build deps image run test unit vet bench clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./mydocker
+
+# Debian/Ubuntu packages the engine and its tests use, installed only when missing.
+deps:
+	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+# The default image: the host's static busybox, imported like any other rootfs tarball.
+image: deps build
+	@if ! $(BIN) --root $(ROOT) inspect busybox >/dev/null 2>&1; then \
+		$(GO) run ./internal/busybox/mkimage -o bin/busybox.tar && \
+		$(BIN) --root $(ROOT) import --change 'CMD ["sh"]' bin/busybox.tar busybox; \
+	fi
+
+# The main job: an interactive busybox container.
+run: image
+	$(BIN) --root $(ROOT) run -it --rm busybox sh
+
+vet:
+	@test -z "$$(gofmt -l .)" || { echo "gofmt would change:"; gofmt -l .; exit 1; }
+	$(GO) vet ./...
+
+# Everything: unit tests and, as root, the privileged ones.
+test: deps vet
+	$(GO) test $(GOFLAGS_TEST) -count=1 -timeout 30m ./...
+
+# Only what needs no root.
+unit:
+	$(GO) test -short -count=1 ./...
+
+# Start-up speed: mydocker run --rm busybox true beside unshare+chroot and runc.
+bench: deps
+	$(GO) test -run '^$$' -bench . -benchtime 20x ./bench/
+
+clean:
+	rm -rf bin

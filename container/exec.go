@@ -1,0 +1,134 @@
+package container
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strconv"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/mydocker/mydocker/container/nsenter"
+)
+
+// ExecOptions are what `mydocker exec` asks for.
+type ExecOptions struct {
+	Cmd         []string
+	Env         []string
+	Workdir     string
+	Interactive bool
+	Tty         bool
+}
+
+// Exec runs a command inside a running container — in all its namespaces — and returns the
+// command's exit status.
+//
+// The process it starts is this binary again: the nsenter constructor joins the container's
+// namespaces before the Go runtime starts and forks; the child (runExec) then executes the
+// command as the init would, with the container's environment and working directory.
+func (e *Engine) Exec(ref string, opts ExecOptions, stdio Stdio) (int, error) {
+	st, err := e.Get(ref)
+	if err != nil {
+		return 0, err
+	}
+	if st.Status != Running {
+		return 0, fmt.Errorf("container %s is not running", ref)
+	}
+	spec, err := e.containers.Spec(st.ID)
+	if err != nil {
+		return 0, err
+	}
+	proc, err := execProcessSpec(spec.Process, opts)
+	if err != nil {
+		return 0, err
+	}
+
+	cfgR, cfgW, err := os.Pipe()
+	if err != nil {
+		return 0, fmt.Errorf("exec pipe: %w", err)
+	}
+	syncParent, syncChild, err := socketPair()
+	if err != nil {
+		cfgR.Close()
+		cfgW.Close()
+		return 0, err
+	}
+	cmd := &exec.Cmd{
+		Path:       "/proc/self/exe",
+		Args:       []string{execName},
+		Env:        []string{nsenter.EnvPid + "=" + strconv.Itoa(st.Pid)},
+		ExtraFiles: []*os.File{cfgR, syncChild},
+	}
+	if !opts.Tty {
+		cmd.Stdout, cmd.Stderr = stdio.Stdout, stdio.Stderr
+		if opts.Interactive && stdio.Stdin != nil {
+			cmd.Stdin = stdio.Stdin
+		}
+	}
+	sigs := relaySignals()
+	defer signal.Stop(sigs)
+	err = cmd.Start()
+	// Only the child may hold these ends, or the parent would never see the socket close.
+	cfgR.Close()
+	syncChild.Close()
+	if err != nil {
+		cfgW.Close()
+		syncParent.Close()
+		return 0, fmt.Errorf("start exec: %w", err)
+	}
+	// The nsenter constructor reads one byte, its go-ahead, before it joins the namespaces;
+	// the rest of the pipe is the process to run, for runExec.
+	encoded, err := json.Marshal(proc)
+	if err != nil {
+		cfgW.Close()
+		syncParent.Close()
+		return 0, fmt.Errorf("encode process: %w", err)
+	}
+	p := &initProcess{cmd: cmd, config: cfgW, sync: syncParent, encoded: append([]byte{1}, encoded...)}
+	if err := p.run(); err != nil {
+		p.kill()
+		return 0, err
+	}
+	return waitForeground(p, sigs, stdio, opts.Interactive), nil
+}
+
+// execProcessSpec derives the exec'd process from the container's: same user and
+// environment, with -e added, -w or the container's working directory.
+func execProcessSpec(base *specs.Process, opts ExecOptions) (*specs.Process, error) {
+	if len(opts.Cmd) == 0 {
+		return nil, ErrNoCommand
+	}
+	p := *base
+	p.Args = opts.Cmd
+	p.Terminal = opts.Tty
+	env, err := expandEnv(opts.Env, os.LookupEnv)
+	if err != nil {
+		return nil, err
+	}
+	p.Env = mergeEnv(base.Env, env)
+	if opts.Workdir != "" {
+		p.Cwd = opts.Workdir
+	}
+	return &p, nil
+}
+
+// runExec is the exec'd side, already inside the container's namespaces: the same last
+// steps as the init's.
+func runExec() {
+	unix.CloseOnExec(initSyncFd)
+	var p specs.Process
+	f := os.NewFile(initConfigFd, "exec-config")
+	if err := json.NewDecoder(f).Decode(&p); err != nil {
+		reportStartFailure(fmt.Errorf("read process: %w", err))
+	}
+	f.Close()
+	if p.Terminal {
+		if err := setupConsole(false); err != nil {
+			reportStartFailure(err)
+		}
+	}
+	reportStartFailure(execProcess(&p))
+}

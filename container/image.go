@@ -1,0 +1,73 @@
+package container
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/mydocker/mydocker/workspace"
+)
+
+// Commit turns the container's writes into a new layer on top of its image and records the
+// result as an image named ref (which may be empty).
+func (e *Engine) Commit(ref, imageRef, comment string) (*workspace.Image, error) {
+	st, err := e.Get(ref)
+	if err != nil {
+		return nil, err
+	}
+	parent, driver, layers, err := e.layersOf(st)
+	if err != nil {
+		return nil, err
+	}
+	changes, err := driver.Changes(e.containers.layerDir(st.ID), layers)
+	if err != nil {
+		return nil, fmt.Errorf("read the changes of %s: %w", ShortID(st.ID), err)
+	}
+	defer changes.Close()
+	return e.images.Commit(parent, changes, imageRef, st.Config, comment)
+}
+
+// Export writes the container's whole filesystem, image and changes merged, as a tar.
+func (e *Engine) Export(ref string, w io.Writer) error {
+	st, err := e.Get(ref)
+	if err != nil {
+		return err
+	}
+	_, driver, layers, err := e.layersOf(st)
+	if err != nil {
+		return err
+	}
+	return driver.Export(e.containers.layerDir(st.ID), layers, w)
+}
+
+// layersOf finds the container's image, its layer directories and the container's driver.
+func (e *Engine) layersOf(st *State) (*workspace.Image, workspace.Driver, []string, error) {
+	img, err := e.images.Get(st.ImageID)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("image of container %s: %w", ShortID(st.ID), err)
+	}
+	layers, err := e.images.LayerDirs(img)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	driver, err := workspace.NewDriver(st.Driver)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return img, driver, layers, nil
+}
+
+// ImageInUse reports whether any container was created from the image, so rmi can refuse.
+func (e *Engine) ImageInUse(id digest.Digest) bool {
+	all, err := e.containers.List()
+	if err != nil {
+		return true
+	}
+	for _, c := range all {
+		if c.ImageID == id.String() {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,238 @@
+package container
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// The fds the init (and an exec'd process) inherits: exec.Cmd.ExtraFiles start at 3.
+const (
+	initConfigFd = 3
+	initSyncFd   = 4
+)
+
+// runInit is the container's init: the re-executed binary, already PID 1 in its new
+// namespaces. It never returns on success: the command replaces it.
+func runInit() {
+	unix.CloseOnExec(initSyncFd)
+	reportStartFailure(initContainer())
+}
+
+// reportStartFailure sends why the command could not start to the parent, which turns it into
+// the error the user sees and the exit status, and exits.
+func reportStartFailure(err error) {
+	code := 125
+	var se *StartError
+	if errors.As(err, &se) {
+		code = se.Code
+	}
+	sendMsg(initSyncFd, syncMsg{Type: "error", Code: code, Message: err.Error()}, -1)
+	os.Exit(code)
+}
+
+func initContainer() error {
+	cfgFile := os.NewFile(initConfigFd, "init-config")
+	var cfg initConfig
+	if err := json.NewDecoder(cfgFile).Decode(&cfg); err != nil {
+		return fmt.Errorf("read init config: %w", err)
+	}
+	cfgFile.Close()
+	spec := cfg.Spec
+
+	if err := prepareRoot(&cfg); err != nil {
+		return err
+	}
+	if spec.Hostname != "" {
+		if err := unix.Sethostname([]byte(spec.Hostname)); err != nil {
+			return fmt.Errorf("sethostname %q: %w", spec.Hostname, err)
+		}
+	}
+	if cfg.NoPivot {
+		if err := moveRoot(spec.Root.Path); err != nil {
+			return err
+		}
+	} else if err := pivotRoot(spec.Root.Path); err != nil {
+		return err
+	}
+	if err := maskPaths(spec.Linux.MaskedPaths); err != nil {
+		return err
+	}
+	if err := readonlyPaths(spec.Linux.ReadonlyPaths); err != nil {
+		return err
+	}
+	if spec.Root.Readonly {
+		if err := remountReadonly("/"); err != nil {
+			return err
+		}
+	}
+	if spec.Process.Terminal {
+		if err := setupConsole(true); err != nil {
+			return err
+		}
+	}
+	return execProcess(spec.Process)
+}
+
+// execProcess finds the command inside the container and executes it in place of the init
+// (or of an exec'd helper): working directory, environment with HOME, PATH lookup.
+func execProcess(p *specs.Process) error {
+	if err := os.MkdirAll(p.Cwd, 0o755); err != nil {
+		return fmt.Errorf("create working directory %s: %w", p.Cwd, err)
+	}
+	if err := unix.Chdir(p.Cwd); err != nil {
+		return fmt.Errorf("chdir to %s: %w", p.Cwd, err)
+	}
+	env := p.Env
+	if !hasEnv(env, "HOME") {
+		env = append(env, "HOME="+homeDir(p.User.UID))
+	}
+	path, err := lookPath(p.Args[0], env)
+	if err != nil {
+		return &StartError{Code: startErrorCode(err), Message: err.Error()}
+	}
+	if err := unix.Exec(path, p.Args, env); err != nil {
+		err = fmt.Errorf("exec %q: %w", p.Args[0], err)
+		return &StartError{Code: startErrorCode(err), Message: err.Error()}
+	}
+	return nil
+}
+
+// lookPath resolves the command as exec(3p) does, but with the container's PATH and inside
+// the container's root. Its errors carry the errno that decides 126 or 127.
+func lookPath(file string, env []string) (string, error) {
+	if strings.Contains(file, "/") {
+		if err := checkExecutable(file); err != nil {
+			return "", fmt.Errorf("exec: %q: %w", file, err)
+		}
+		return file, nil
+	}
+	path := ""
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			path = v
+		}
+	}
+	for _, dir := range strings.Split(path, ":") {
+		if dir == "" {
+			dir = "."
+		}
+		candidate := dir + "/" + file
+		if checkExecutable(candidate) == nil {
+			return candidate, nil
+		}
+	}
+	return "", &notInPathError{file: file}
+}
+
+// notInPathError says what Docker says, and counts as ENOENT (exit status 127).
+type notInPathError struct{ file string }
+
+func (e *notInPathError) Error() string {
+	return fmt.Sprintf("exec: %q: executable file not found in $PATH", e.file)
+}
+
+func (e *notInPathError) Unwrap() error { return unix.ENOENT }
+
+func checkExecutable(path string) error {
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		return err
+	}
+	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		return unix.EISDIR
+	}
+	return unix.Access(path, unix.X_OK)
+}
+
+func hasEnv(env []string, key string) bool {
+	for _, kv := range env {
+		if strings.HasPrefix(kv, key+"=") {
+			return true
+		}
+	}
+	return false
+}
+
+// homeDir reads the user's home from the container's /etc/passwd, "/" when there is none
+// (what runc does).
+func homeDir(uid uint32) string {
+	f, err := os.Open("/etc/passwd")
+	if err != nil {
+		return "/"
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		fields := strings.Split(s.Text(), ":")
+		if len(fields) >= 6 && fields[2] == fmt.Sprint(uid) {
+			return fields[5]
+		}
+	}
+	return "/"
+}
+
+// setupConsole makes a pseudo-terminal from the container's own devpts, hands the master to
+// the parent over the sync socket and makes the slave the command's controlling terminal.
+// The init also binds it on /dev/console, as runc does; an exec'd process leaves that alone.
+func setupConsole(bindConsole bool) error {
+	master, err := unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open /dev/ptmx: %w", err)
+	}
+	if err := unix.IoctlSetPointerInt(master, unix.TIOCSPTLCK, 0); err != nil {
+		return fmt.Errorf("unlock pty: %w", err)
+	}
+	n, err := unix.IoctlGetInt(master, unix.TIOCGPTN)
+	if err != nil {
+		return fmt.Errorf("get pty number: %w", err)
+	}
+	slavePath := fmt.Sprintf("/dev/pts/%d", n)
+	slave, err := unix.Open(slavePath, unix.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", slavePath, err)
+	}
+	if bindConsole {
+		if err := bindDevConsole(slavePath); err != nil {
+			return err
+		}
+	}
+	if err := sendMsg(initSyncFd, syncMsg{Type: "pty"}, master); err != nil {
+		return fmt.Errorf("send pty to parent: %w", err)
+	}
+	unix.Close(master)
+	if _, err := unix.Setsid(); err != nil {
+		return fmt.Errorf("setsid: %w", err)
+	}
+	if err := unix.IoctlSetInt(slave, unix.TIOCSCTTY, 0); err != nil {
+		return fmt.Errorf("set controlling terminal: %w", err)
+	}
+	for fd := 0; fd <= 2; fd++ {
+		if err := unix.Dup2(slave, fd); err != nil {
+			return fmt.Errorf("dup pty: %w", err)
+		}
+	}
+	if slave > 2 {
+		unix.Close(slave)
+	}
+	return nil
+}
+
+// bindDevConsole makes /dev/console the container's terminal.
+func bindDevConsole(slavePath string) error {
+	f, err := os.OpenFile("/dev/console", os.O_CREATE|os.O_RDONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("create /dev/console: %w", err)
+	}
+	f.Close()
+	if err := unix.Mount(slavePath, "/dev/console", "", unix.MS_BIND, ""); err != nil {
+		return fmt.Errorf("bind %s on /dev/console: %w", slavePath, err)
+	}
+	return nil
+}

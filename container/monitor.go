@@ -1,0 +1,133 @@
+package container
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/mydocker/mydocker/internal/fsutil"
+)
+
+// The fds a monitor inherits from `run -d`.
+const (
+	monitorOwnerFd  = 3
+	monitorReportFd = 4
+)
+
+// runMonitor is the body of the monitor process: mydocker-monitor ROOT ID.
+func runMonitor() {
+	// Neither fd may leak into the container: the owner lock in particular must die with us.
+	unix.CloseOnExec(monitorOwnerFd)
+	unix.CloseOnExec(monitorReportFd)
+	owner := fsutil.LockFromFile(os.NewFile(monitorOwnerFd, "owner.lock"))
+	defer owner.Unlock()
+	report := os.NewFile(monitorReportFd, "report")
+	signal.Ignore(syscall.SIGHUP, syscall.SIGINT, syscall.SIGPIPE)
+	if len(os.Args) != 3 {
+		json.NewEncoder(report).Encode(startReport{Code: 125, Message: "usage: mydocker-monitor ROOT ID"})
+		os.Exit(2)
+	}
+	e, err := NewEngine(os.Args[1])
+	if err == nil {
+		err = e.monitor(os.Args[2], report)
+	}
+	if err != nil {
+		os.Exit(1)
+	}
+}
+
+// monitor starts the stored container with its output going to the log, reports the start to
+// `run -d`, then waits for the container and records how it ended.
+func (e *Engine) monitor(id string, report *os.File) error {
+	fail := func(err error) error {
+		json.NewEncoder(report).Encode(startErrorReport(err))
+		report.Close()
+		return err
+	}
+	st, err := e.containers.Load(id)
+	if err != nil {
+		return fail(err)
+	}
+	cfg, err := e.initConfigOf(st)
+	if err != nil {
+		e.removeFiles(st)
+		return fail(err)
+	}
+	logFile, err := os.OpenFile(e.containers.LogPath(id), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		e.removeFiles(st)
+		return fail(fmt.Errorf("open log: %w", err))
+	}
+	defer logFile.Close()
+	log := &logWriter{w: logFile}
+
+	var copiers sync.WaitGroup
+	copyStream := func(r io.ReadCloser, stream string) {
+		copiers.Add(1)
+		go func() {
+			defer copiers.Done()
+			defer r.Close()
+			log.copyLines(r, stream)
+		}()
+	}
+	var stdio Stdio
+	if !cfg.Spec.Process.Terminal {
+		outR, outW, err := os.Pipe()
+		if err != nil {
+			e.removeFiles(st)
+			return fail(err)
+		}
+		errR, errW, err := os.Pipe()
+		if err != nil {
+			e.removeFiles(st)
+			return fail(err)
+		}
+		stdio = Stdio{Stdout: outW, Stderr: errW}
+		copyStream(outR, "stdout")
+		copyStream(errR, "stderr")
+		defer outW.Close()
+		defer errW.Close()
+	}
+	p, err := e.start(st, cfg, stdio)
+	if stdio.Stdout != nil {
+		// Only the container may hold the write ends now, so the copiers see EOF when it exits.
+		stdio.Stdout.Close()
+		stdio.Stderr.Close()
+	}
+	if err != nil {
+		return fail(err)
+	}
+	if p.pty != nil {
+		copyStream(p.pty, "stdout")
+	}
+	json.NewEncoder(report).Encode(startReport{})
+	report.Close()
+
+	// A stop sent to the monitor is meant for the container.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM)
+	go func() {
+		for s := range sigs {
+			p.cmd.Process.Signal(s)
+		}
+	}()
+	code := p.wait()
+	waitTimeout(&copiers, 2*time.Second)
+	return e.finish(st, code)
+}
+
+func waitTimeout(wg *sync.WaitGroup, d time.Duration) {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(d):
+	}
+}

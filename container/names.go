@@ -1,0 +1,51 @@
+package container
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"math/big"
+	"regexp"
+)
+
+// NewID returns a random 64-hex-digit container id, as Docker's.
+func NewID() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// ShortID is the 12-digit form ps shows and the default hostname uses.
+func ShortID(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}
+
+// validName is Docker's rule for container names.
+var validName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
+
+// ValidateName explains why a --name is refused.
+func ValidateName(name string) error {
+	if !validName.MatchString(name) {
+		return fmt.Errorf("invalid container name %q: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", name)
+	}
+	return nil
+}
+
+var (
+	adjectives = []string{"admiring", "brave", "clever", "dazzling", "eager", "focused", "gifted", "happy",
+		"jolly", "keen", "lucid", "modest", "nifty", "optimistic", "quirky", "serene", "tender", "vibrant", "wizardly", "zealous"}
+	surnames = []string{"babbage", "curie", "dijkstra", "euler", "feynman", "goldberg", "hopper", "kare",
+		"lamport", "lovelace", "mccarthy", "noether", "pike", "ritchie", "shannon", "thompson", "torvalds", "turing", "wozniak", "yalow"}
+)
+
+// randomName returns a Docker-style "adjective_surname" name.
+func randomName() string {
+	pick := func(list []string) string {
+		n, _ := rand.Int(rand.Reader, big.NewInt(int64(len(list))))
+		return list[n.Int64()]
+	}
+	return pick(adjectives) + "_" + pick(surnames)
+}

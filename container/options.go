@@ -1,0 +1,120 @@
+package container
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// ErrNoCommand is returned when neither the command line nor the image names a command.
+var ErrNoCommand = errors.New("no command specified")
+
+// Options are what `mydocker run` asks for, already parsed. Each becomes a change to the spec
+// (Spec) or to how the container is started (Run).
+type Options struct {
+	Image       string   // image reference as the user typed it
+	Cmd         []string // command and arguments; empty means the image's
+	Name        string   // empty: a generated name
+	Hostname    string   // empty: the short container id
+	Env         []string // -e KEY=VALUE, or -e KEY to pass the caller's value
+	Workdir     string
+	Mounts      []specs.Mount // volumes, already parsed
+	Interactive bool          // -i: keep stdin open
+	Tty         bool          // -t: allocate a pseudo-terminal
+	Detach      bool
+	AutoRemove  bool // --rm
+	NoPivot     bool // chroot instead of pivot_root
+	Driver      string
+}
+
+// Spec builds the container's runtime spec: DefaultSpec, then the image's config, then the
+// flags, in the order Docker applies them. It also returns the container's config in the
+// image's terms (what commit gives the new image).
+func (o *Options) Spec(id string, img ocispec.ImageConfig) (*specs.Spec, ocispec.ImageConfig, error) {
+	spec := DefaultSpec()
+	config := img
+	if len(o.Cmd) > 0 {
+		config.Cmd = o.Cmd
+	}
+	args := append(append([]string{}, config.Entrypoint...), config.Cmd...)
+	if len(args) == 0 {
+		return nil, config, ErrNoCommand
+	}
+	spec.Process.Args = args
+
+	spec.Hostname = o.Hostname
+	if spec.Hostname == "" {
+		spec.Hostname = ShortID(id)
+	}
+	env := []string{DefaultPath, "HOSTNAME=" + spec.Hostname}
+	if o.Tty {
+		env = append(env, "TERM=xterm")
+	}
+	env = mergeEnv(env, img.Env)
+	userEnv, err := expandEnv(o.Env, os.LookupEnv)
+	if err != nil {
+		return nil, config, err
+	}
+	spec.Process.Env = mergeEnv(env, userEnv)
+	config.Env = mergeEnv(img.Env, userEnv)
+
+	spec.Process.Cwd = "/"
+	if img.WorkingDir != "" {
+		spec.Process.Cwd = img.WorkingDir
+	}
+	if o.Workdir != "" {
+		if !strings.HasPrefix(o.Workdir, "/") {
+			return nil, config, fmt.Errorf("the working directory %q is invalid: it needs to be an absolute path", o.Workdir)
+		}
+		spec.Process.Cwd = o.Workdir
+		config.WorkingDir = o.Workdir
+	}
+	spec.Process.Terminal = o.Tty
+	spec.Mounts = append(spec.Mounts, o.Mounts...)
+	return spec, config, nil
+}
+
+// mergeEnv returns base with each KEY=VALUE of overrides replacing the same key in place,
+// or appended when base lacks it (Docker's ReplaceOrAppendEnvValues).
+func mergeEnv(base, overrides []string) []string {
+	out := append([]string{}, base...)
+	index := make(map[string]int, len(out))
+	for i, kv := range out {
+		k, _, _ := strings.Cut(kv, "=")
+		index[k] = i
+	}
+	for _, kv := range overrides {
+		k, _, _ := strings.Cut(kv, "=")
+		if i, ok := index[k]; ok {
+			out[i] = kv
+			continue
+		}
+		index[k] = len(out)
+		out = append(out, kv)
+	}
+	return out
+}
+
+// expandEnv validates -e values; a bare KEY takes the caller's value and is dropped when the
+// caller has none, as Docker does.
+func expandEnv(env []string, lookup func(string) (string, bool)) ([]string, error) {
+	var out []string
+	for _, e := range env {
+		k, v, hasValue := strings.Cut(e, "=")
+		if k == "" || strings.ContainsAny(k, " \t") {
+			return nil, fmt.Errorf("invalid environment variable %q: want KEY=VALUE", e)
+		}
+		if !hasValue {
+			var ok bool
+			if v, ok = lookup(k); !ok {
+				continue
+			}
+		}
+		out = append(out, k+"="+v)
+	}
+	return out, nil
+}

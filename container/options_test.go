@@ -1,0 +1,81 @@
+package container
+
+import (
+	"testing"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/stretchr/testify/require"
+)
+
+func TestSpecCommand(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		entrypoint []string
+		imageCmd   []string
+		cmd        []string
+		want       []string
+	}{
+		{"image cmd", nil, []string{"sh"}, nil, []string{"sh"}},
+		{"command line wins", nil, []string{"sh"}, []string{"ls", "-l"}, []string{"ls", "-l"}},
+		{"entrypoint plus image cmd", []string{"/bin/echo"}, []string{"hi"}, nil, []string{"/bin/echo", "hi"}},
+		{"entrypoint plus command line", []string{"/bin/echo"}, []string{"hi"}, []string{"bye"}, []string{"/bin/echo", "bye"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := &Options{Cmd: tc.cmd}
+			spec, config, err := o.Spec("0123456789abcdef", ocispec.ImageConfig{Entrypoint: tc.entrypoint, Cmd: tc.imageCmd})
+			require.NoError(t, err)
+			require.Equal(t, tc.want, spec.Process.Args)
+			require.Equal(t, tc.entrypoint, config.Entrypoint)
+		})
+	}
+	_, _, err := (&Options{}).Spec("id", ocispec.ImageConfig{})
+	require.ErrorIs(t, err, ErrNoCommand)
+}
+
+func TestSpecEnvironmentOrder(t *testing.T) {
+	t.Setenv("FROM_HOST", "h")
+	o := &Options{Cmd: []string{"env"}, Env: []string{"FOO=bar", "PATH=/bin", "FROM_HOST", "UNSET_ON_HOST"}, Tty: true}
+	spec, config, err := o.Spec("0123456789abcdef", ocispec.ImageConfig{Env: []string{"PATH=/usr/bin:/bin", "LANG=C"}})
+	require.NoError(t, err)
+	// Docker's order: PATH, HOSTNAME, TERM, the image's, then -e (replacing in place).
+	require.Equal(t, []string{"PATH=/bin", "HOSTNAME=0123456789ab", "TERM=xterm", "LANG=C", "FOO=bar", "FROM_HOST=h"}, spec.Process.Env)
+	require.Equal(t, []string{"PATH=/bin", "LANG=C", "FOO=bar", "FROM_HOST=h"}, config.Env)
+	require.Equal(t, "0123456789ab", spec.Hostname)
+	require.True(t, spec.Process.Terminal)
+}
+
+func TestSpecWorkdirAndHostname(t *testing.T) {
+	o := &Options{Cmd: []string{"pwd"}, Workdir: "/srv", Hostname: "web"}
+	spec, _, err := o.Spec("id", ocispec.ImageConfig{WorkingDir: "/app"})
+	require.NoError(t, err)
+	require.Equal(t, "/srv", spec.Process.Cwd)
+	require.Equal(t, "web", spec.Hostname)
+
+	spec, _, err = (&Options{Cmd: []string{"pwd"}}).Spec("id", ocispec.ImageConfig{WorkingDir: "/app"})
+	require.NoError(t, err)
+	require.Equal(t, "/app", spec.Process.Cwd)
+
+	_, _, err = (&Options{Cmd: []string{"pwd"}, Workdir: "srv"}).Spec("id", ocispec.ImageConfig{})
+	require.ErrorContains(t, err, "absolute path")
+}
+
+func TestExpandEnvRejectsBadKeys(t *testing.T) {
+	_, err := expandEnv([]string{"=value"}, func(string) (string, bool) { return "", false })
+	require.ErrorContains(t, err, "KEY=VALUE")
+}
+
+func TestDefaultSpecMatchesDocker(t *testing.T) {
+	spec := DefaultSpec()
+	var dests []string
+	for _, m := range spec.Mounts {
+		dests = append(dests, m.Destination)
+	}
+	require.Equal(t, []string{"/proc", "/dev", "/dev/pts", "/sys", "/dev/mqueue", "/dev/shm"}, dests)
+	var devs []string
+	for _, d := range spec.Linux.Devices {
+		devs = append(devs, d.Path)
+	}
+	require.Equal(t, []string{"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"}, devs)
+	require.Contains(t, spec.Linux.MaskedPaths, "/proc/kcore")
+	require.Contains(t, spec.Linux.ReadonlyPaths, "/proc/sys")
+}

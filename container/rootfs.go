@@ -1,0 +1,303 @@
+package container
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// prepareRoot builds the container's filesystem under Spec.Root.Path, still seen from the
+// host's root: rootfs, then the spec's mounts, then the device nodes.
+func prepareRoot(cfg *initConfig) error {
+	// First of all: stop mount events from travelling back to the host. Without this, on a
+	// host where / is shared (systemd's default), mounting /proc here would replace the
+	// host's /proc — the bug of the book's code.
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("make / private: %w", err)
+	}
+	rootfs := cfg.Spec.Root.Path
+	if m := cfg.RootfsMount; m != nil {
+		if err := unix.Mount(m.Source, rootfs, m.Type, 0, strings.Join(m.Options, ",")); err != nil {
+			return fmt.Errorf("mount %s on %s (options %s): %w", m.Type, rootfs, strings.Join(m.Options, ","), err)
+		}
+	}
+	// pivot_root wants the new root to be a mount point; a bind onto itself makes it one
+	// whichever driver built it.
+	if err := unix.Mount(rootfs, rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return fmt.Errorf("bind %s onto itself: %w", rootfs, err)
+	}
+	for _, m := range cfg.Spec.Mounts {
+		if err := mountInto(rootfs, m); err != nil {
+			return err
+		}
+	}
+	if err := createDevices(rootfs, cfg.Spec.Linux.Devices); err != nil {
+		return err
+	}
+	return nil
+}
+
+// mountOptions splits a spec mount's options into mount(2) flags and the filesystem's data.
+var mountFlagNames = map[string]uintptr{
+	"ro": unix.MS_RDONLY, "nosuid": unix.MS_NOSUID, "nodev": unix.MS_NODEV, "noexec": unix.MS_NOEXEC,
+	"bind": unix.MS_BIND, "rbind": unix.MS_BIND | unix.MS_REC, "strictatime": unix.MS_STRICTATIME,
+	"relatime": unix.MS_RELATIME, "noatime": unix.MS_NOATIME,
+}
+
+// Options that are fine to see and need no flag here.
+var ignoredOptions = map[string]bool{"rw": true, "private": true, "rprivate": true}
+
+func mountOptions(opts []string) (flags uintptr, data string) {
+	var rest []string
+	for _, o := range opts {
+		if f, ok := mountFlagNames[o]; ok {
+			flags |= f
+		} else if !ignoredOptions[o] {
+			rest = append(rest, o)
+		}
+	}
+	return flags, strings.Join(rest, ",")
+}
+
+// mountInto performs one spec mount below rootfs.
+func mountInto(rootfs string, m specs.Mount) error {
+	dest, err := securePath(rootfs, m.Destination)
+	if err != nil {
+		return err
+	}
+	flags, data := mountOptions(m.Options)
+	isBind := flags&unix.MS_BIND != 0
+	if err := makeMountpoint(dest, m.Source, isBind); err != nil {
+		return fmt.Errorf("create mount point %s: %w", m.Destination, err)
+	}
+	if isBind {
+		// A bind ignores most flags: bind first, then remount with them (read-only etc.).
+		if err := unix.Mount(m.Source, dest, "", flags&(unix.MS_BIND|unix.MS_REC), ""); err != nil {
+			return fmt.Errorf("bind mount %s on %s: %w", m.Source, m.Destination, err)
+		}
+		if rest := flags &^ (unix.MS_BIND | unix.MS_REC); rest != 0 {
+			if err := unix.Mount("", dest, "", unix.MS_BIND|unix.MS_REMOUNT|rest, ""); err != nil {
+				return fmt.Errorf("remount %s with %v: %w", m.Destination, m.Options, err)
+			}
+		}
+		return nil
+	}
+	err = unix.Mount(m.Source, dest, m.Type, flags, data)
+	if m.Type == "sysfs" && errors.Is(err, unix.EPERM) {
+		// sysfs may only be mounted by the owner of the network namespace: with --net host
+		// the container sees the host's /sys, read-only, as runc does.
+		if err = unix.Mount("/sys", dest, "", unix.MS_BIND|unix.MS_REC, ""); err == nil {
+			err = unix.Mount("", dest, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|flags, "")
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("mount %s on %s: %w", m.Type, m.Destination, err)
+	}
+	return nil
+}
+
+// makeMountpoint creates the directory (or, for a bind of a file, the empty file) to mount on.
+func makeMountpoint(dest, source string, isBind bool) error {
+	if isBind {
+		if fi, err := os.Stat(source); err == nil && !fi.IsDir() {
+			if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
+				return err
+			}
+			f, err := os.OpenFile(dest, os.O_CREATE|os.O_RDONLY, 0o644)
+			if err != nil {
+				return err
+			}
+			return f.Close()
+		}
+	}
+	return os.MkdirAll(dest, 0o755)
+}
+
+// securePath joins path below root, resolving symlinks as if root were "/", so a symlink in
+// the image (say /proc -> /) cannot send a mount outside the container's root.
+func securePath(root, path string) (string, error) {
+	current := ""
+	rest := strings.Split(filepath.Clean("/"+path), "/")
+	for hops := 0; len(rest) > 0; {
+		part := rest[0]
+		rest = rest[1:]
+		if part == "" || part == "." {
+			continue
+		}
+		if part == ".." {
+			current = filepath.Dir(current)
+			if current == "." || current == "/" {
+				current = ""
+			}
+			continue
+		}
+		next := current + "/" + part
+		fi, err := os.Lstat(root + next)
+		if err != nil || fi.Mode()&os.ModeSymlink == 0 {
+			current = next
+			continue
+		}
+		if hops++; hops > 40 {
+			return "", fmt.Errorf("resolve %s in %s: too many symlinks", path, root)
+		}
+		target, err := os.Readlink(root + next)
+		if err != nil {
+			return "", fmt.Errorf("resolve %s in %s: %w", path, root, err)
+		}
+		if filepath.IsAbs(target) {
+			current = ""
+		}
+		rest = append(strings.Split(target, "/"), rest...)
+	}
+	return root + current, nil
+}
+
+// createDevices makes the spec's device nodes in the container's /dev (a fresh tmpfs) and
+// the symlinks every Linux program expects there.
+func createDevices(rootfs string, devices []specs.LinuxDevice) error {
+	old := unix.Umask(0)
+	defer unix.Umask(old)
+	for _, d := range devices {
+		dest, err := securePath(rootfs, d.Path)
+		if err != nil {
+			return err
+		}
+		mode := uint32(0o666)
+		if d.FileMode != nil {
+			mode = uint32(d.FileMode.Perm())
+		}
+		if err := unix.Mknod(dest, unix.S_IFCHR|mode, int(unix.Mkdev(uint32(d.Major), uint32(d.Minor)))); err != nil {
+			return fmt.Errorf("mknod %s: %w", d.Path, err)
+		}
+		uid, gid := 0, 0
+		if d.UID != nil {
+			uid = int(*d.UID)
+		}
+		if d.GID != nil {
+			gid = int(*d.GID)
+		}
+		if err := unix.Chown(dest, uid, gid); err != nil {
+			return fmt.Errorf("chown %s: %w", d.Path, err)
+		}
+	}
+	links := [][2]string{
+		{"/proc/self/fd", "fd"}, {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},
+		{"/proc/self/fd/2", "stderr"}, {"pts/ptmx", "ptmx"}, {"/proc/kcore", "core"},
+	}
+	for _, l := range links {
+		dest := filepath.Join(rootfs, "dev", l[1])
+		if err := os.Symlink(l[0], dest); err != nil && !errors.Is(err, os.ErrExist) {
+			return fmt.Errorf("symlink /dev/%s: %w", l[1], err)
+		}
+	}
+	return nil
+}
+
+// pivotRoot makes rootfs the root of the mount namespace and detaches the old root, so
+// nothing of the host's filesystem stays reachable (unlike chroot).
+//
+// pivot_root(".", ".") stacks the old root on top of the new one at "/"; we then unmount it
+// from there. This avoids a temporary directory for the old root (a trick from LXC, also used
+// by runc).
+func pivotRoot(rootfs string) error {
+	oldroot, err := unix.Open("/", unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open old root: %w", err)
+	}
+	defer unix.Close(oldroot)
+	if err := unix.Chdir(rootfs); err != nil {
+		return fmt.Errorf("chdir to %s: %w", rootfs, err)
+	}
+	if err := unix.PivotRoot(".", "."); err != nil {
+		return &os.PathError{Op: "pivot_root", Path: rootfs, Err: err}
+	}
+	if err := unix.Fchdir(oldroot); err != nil {
+		return fmt.Errorf("chdir to old root: %w", err)
+	}
+	// Keep the unmount below from reaching any copy of these mounts elsewhere.
+	if err := unix.Mount("", ".", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
+		return fmt.Errorf("make old root slave: %w", err)
+	}
+	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
+		return fmt.Errorf("unmount old root: %w", err)
+	}
+	if err := unix.Chdir("/"); err != nil {
+		return fmt.Errorf("chdir to new root: %w", err)
+	}
+	return nil
+}
+
+// moveRoot is --no-pivot: move the rootfs mount over "/" and chroot into it. The host's
+// mounts stay in this namespace below the chroot, which is why pivot_root is the default.
+func moveRoot(rootfs string) error {
+	if err := unix.Chdir(rootfs); err != nil {
+		return fmt.Errorf("chdir to %s: %w", rootfs, err)
+	}
+	if err := unix.Mount(rootfs, "/", "", unix.MS_MOVE, ""); err != nil {
+		return fmt.Errorf("move %s to /: %w", rootfs, err)
+	}
+	if err := unix.Chroot("."); err != nil {
+		return fmt.Errorf("chroot to %s: %w", rootfs, err)
+	}
+	if err := unix.Chdir("/"); err != nil {
+		return fmt.Errorf("chdir to new root: %w", err)
+	}
+	return nil
+}
+
+// maskPaths hides kernel files from the container: /dev/null over a file, an empty
+// read-only tmpfs over a directory.
+func maskPaths(paths []string) error {
+	for _, p := range paths {
+		fi, err := os.Stat(p)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("mask %s: %w", p, err)
+		}
+		if fi.IsDir() {
+			err = unix.Mount("tmpfs", p, "tmpfs", unix.MS_RDONLY, "size=0k")
+		} else {
+			err = unix.Mount("/dev/null", p, "", unix.MS_BIND, "")
+		}
+		if err != nil {
+			return fmt.Errorf("mask %s: %w", p, err)
+		}
+	}
+	return nil
+}
+
+// readonlyPaths makes each path a read-only bind of itself.
+func readonlyPaths(paths []string) error {
+	for _, p := range paths {
+		if err := unix.Mount(p, p, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+			if errors.Is(err, unix.ENOENT) {
+				continue
+			}
+			return fmt.Errorf("bind %s read-only: %w", p, err)
+		}
+		if err := remountReadonly(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// remountReadonly remounts a mount point read-only, keeping the flags the kernel locked on it.
+func remountReadonly(p string) error {
+	var st unix.Statfs_t
+	if err := unix.Statfs(p, &st); err != nil {
+		return fmt.Errorf("statfs %s: %w", p, err)
+	}
+	keep := uintptr(st.Flags) & (unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC)
+	if err := unix.Mount("", p, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|keep, ""); err != nil {
+		return fmt.Errorf("remount %s read-only: %w", p, err)
+	}
+	return nil
+}

@@ -1,0 +1,78 @@
+package container
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+)
+
+func TestSecurePathStaysInsideRoot(t *testing.T) {
+	root := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(root, "real/dir"), 0o755))
+	require.NoError(t, os.Symlink("/", filepath.Join(root, "abs")))
+	require.NoError(t, os.Symlink("../../../..", filepath.Join(root, "real/up")))
+	require.NoError(t, os.Symlink("real/dir", filepath.Join(root, "rel")))
+	require.NoError(t, os.Symlink("loop", filepath.Join(root, "loop")))
+
+	for _, tc := range []struct{ in, want string }{
+		{"/proc", "/proc"},
+		{"/abs/etc", "/etc"},
+		{"/real/up/etc", "/etc"},
+		{"/rel/x", "/real/dir/x"},
+		{"/../../etc", "/etc"},
+		{"data", "/data"},
+	} {
+		got, err := securePath(root, tc.in)
+		require.NoError(t, err, tc.in)
+		require.Equal(t, root+tc.want, got, tc.in)
+	}
+	_, err := securePath(root, "/loop/x")
+	require.ErrorContains(t, err, "too many symlinks")
+}
+
+func TestMountOptions(t *testing.T) {
+	flags, data := mountOptions([]string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "ro", "rprivate"})
+	require.Equal(t, uintptr(unix.MS_NOSUID|unix.MS_NOEXEC|unix.MS_RDONLY), flags)
+	require.Equal(t, "newinstance,ptmxmode=0666", data)
+
+	flags, data = mountOptions([]string{"rbind", "rw"})
+	require.Equal(t, uintptr(unix.MS_BIND|unix.MS_REC), flags)
+	require.Empty(t, data)
+}
+
+func TestLookPath(t *testing.T) {
+	dir := t.TempDir()
+	exe := filepath.Join(dir, "tool")
+	require.NoError(t, os.WriteFile(exe, []byte("#!/bin/sh\n"), 0o755))
+	plain := filepath.Join(dir, "plain")
+	require.NoError(t, os.WriteFile(plain, nil, 0o644))
+
+	got, err := lookPath("tool", []string{"PATH=/nonexistent:" + dir})
+	require.NoError(t, err)
+	require.Equal(t, exe, got)
+
+	_, err = lookPath("missing", []string{"PATH=" + dir})
+	require.ErrorIs(t, err, unix.ENOENT)
+	require.Equal(t, 127, startErrorCode(err))
+	require.ErrorContains(t, err, "executable file not found in $PATH")
+
+	_, err = lookPath(dir, nil)
+	require.Equal(t, 126, startErrorCode(err), "a directory cannot be executed")
+	if os.Geteuid() != 0 { // root may "execute" anything with access(2)'s blessing
+		_, err = lookPath(plain, nil)
+		require.Equal(t, 126, startErrorCode(err))
+	}
+	_, err = lookPath("/no/such/file", nil)
+	require.Equal(t, 127, startErrorCode(err))
+}
+
+func TestProcessStartTime(t *testing.T) {
+	start, err := processStartTime(os.Getpid())
+	require.NoError(t, err)
+	require.NotZero(t, start)
+	require.True(t, processAlive(os.Getpid(), start))
+	require.False(t, processAlive(os.Getpid(), start+1), "a different start time is another process")
+}

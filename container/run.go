@@ -1,0 +1,242 @@
+package container
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/mydocker/mydocker/internal/fsutil"
+	"github.com/mydocker/mydocker/workspace"
+)
+
+// Run creates a container from opts and starts it. A detached container returns as soon as
+// its command runs; otherwise Run waits and returns the command's exit status (128+n for
+// signal n). An error means the container did not start, and nothing of it is left.
+func (e *Engine) Run(opts *Options, stdio Stdio) (id string, exitCode int, err error) {
+	st, cfg, owner, err := e.create(opts)
+	if err != nil {
+		return "", 0, err
+	}
+	if opts.Detach {
+		return st.ID, 0, e.startMonitor(st, owner)
+	}
+	defer owner.Unlock()
+	// Catch signals before the container starts: one that arrives while it starts is
+	// passed on once it runs, instead of killing mydocker and the container with it.
+	sigs := relaySignals()
+	defer signal.Stop(sigs)
+	p, err := e.start(st, cfg, stdio)
+	if err != nil {
+		return "", 0, err
+	}
+	code := waitForeground(p, sigs, stdio, opts.Interactive)
+	return st.ID, code, e.finish(st, code)
+}
+
+// relaySignals starts catching every signal, for waitForeground to pass on.
+func relaySignals() chan os.Signal {
+	sigs := make(chan os.Signal, 16)
+	signal.Notify(sigs)
+	return sigs
+}
+
+// create resolves the image, builds the spec, prepares the root filesystem and records the
+// container (taking its name). It returns the owner lock, held for the container's life.
+func (e *Engine) create(opts *Options) (_ *State, _ *initConfig, _ *fsutil.Lock, retErr error) {
+	if opts.Name != "" {
+		if err := ValidateName(opts.Name); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	img, err := e.images.Get(opts.Image)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	id := NewID()
+	spec, config, err := opts.Spec(id, img.Config.Config)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	driver, err := workspace.NewDriver(opts.Driver)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	layers, err := e.images.LayerDirs(img)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	st := &State{
+		ID:         id,
+		Name:       opts.Name,
+		Image:      opts.Image,
+		ImageID:    img.ID.String(),
+		Created:    time.Now().UTC(),
+		Status:     Created,
+		Driver:     driver.Name(),
+		AutoRemove: opts.AutoRemove,
+		Detached:   opts.Detach,
+		NoPivot:    opts.NoPivot,
+		Config:     config,
+	}
+	owner, err := e.containers.NewDir(id)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	defer func() {
+		if retErr != nil {
+			e.removeFiles(st)
+			owner.Unlock()
+		}
+	}()
+	rootfs, err := driver.Prepare(e.containers.layerDir(id), layers)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("prepare root filesystem: %w", err)
+	}
+	spec.Root.Path = rootfs.Path
+	st.Rootfs = rootfs.Mount
+	if err := e.containers.SaveSpec(id, spec); err != nil {
+		return nil, nil, nil, err
+	}
+	if err := e.containers.Add(st); err != nil {
+		return nil, nil, nil, err
+	}
+	return st, &initConfig{Spec: spec, RootfsMount: rootfs.Mount, NoPivot: opts.NoPivot}, owner, nil
+}
+
+// start starts the container's init, lets it run the command and records it as running.
+// On failure the container is removed whole.
+func (e *Engine) start(st *State, cfg *initConfig, stdio Stdio) (p *initProcess, retErr error) {
+	defer func() {
+		if retErr != nil {
+			e.removeFiles(st)
+		}
+	}()
+	p, err := startInit(cfg, stdio)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.run(); err != nil {
+		p.kill()
+		return nil, err
+	}
+	st.Status = Running
+	st.Pid = p.pid()
+	st.PidStart = p.started
+	st.StartedAt = time.Now().UTC()
+	if err := e.containers.Save(st); err != nil {
+		p.kill()
+		return nil, err
+	}
+	return p, nil
+}
+
+// finish records the exit, gives back what the container held and, for --rm, removes it.
+func (e *Engine) finish(st *State, code int) error {
+	e.releaseResources(st)
+	st.Status = Exited
+	st.ExitCode = code
+	st.FinishedAt = time.Now().UTC()
+	st.Pid, st.PidStart = 0, 0
+	if st.AutoRemove {
+		return e.removeFiles(st)
+	}
+	return e.containers.Save(st)
+}
+
+// waitForeground relays signals (and, with a terminal, the user's keys and the screen) until
+// the container's init exits, and returns its exit status.
+func waitForeground(p *initProcess, sigs <-chan os.Signal, stdio Stdio, interactive bool) int {
+	var term *terminal
+	if p.pty != nil {
+		term = attachTerminal(p.pty, stdio, interactive)
+		defer term.close()
+	}
+	exited := make(chan int, 1)
+	go func() { exited <- p.wait() }()
+	for {
+		select {
+		case code := <-exited:
+			if term != nil {
+				term.drain(2 * time.Second)
+			}
+			return code
+		case s := <-sigs:
+			sig := s.(syscall.Signal)
+			switch sig {
+			case syscall.SIGCHLD, syscall.SIGPIPE, syscall.SIGURG:
+				// Ours, not the container's (SIGURG is the Go runtime's preemption signal).
+			case syscall.SIGWINCH:
+				if term != nil {
+					term.resize()
+				}
+			default:
+				p.cmd.Process.Signal(sig)
+			}
+		}
+	}
+}
+
+// startReport is what the monitor tells `run -d` once the container started, or failed to.
+type startReport struct {
+	Code    int    `json:"code,omitempty"`
+	Message string `json:"message,omitempty"`
+}
+
+// startMonitor hands the container to a monitor process (this binary re-executed in its own
+// session) that starts it, logs its output, records its exit and performs --rm. The monitor
+// inherits the owner lock, so the container stays owned after this process exits.
+func (e *Engine) startMonitor(st *State, owner *fsutil.Lock) (retErr error) {
+	defer owner.Unlock()
+	reportR, reportW, err := os.Pipe()
+	if err != nil {
+		e.removeFiles(st)
+		return fmt.Errorf("monitor pipe: %w", err)
+	}
+	defer reportR.Close()
+	cmd := &exec.Cmd{
+		Path:        "/proc/self/exe",
+		Args:        []string{monitorName, e.root, st.ID},
+		Env:         []string{},
+		ExtraFiles:  []*os.File{owner.File(), reportW},
+		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
+	}
+	err = cmd.Start()
+	reportW.Close()
+	if err != nil {
+		e.removeFiles(st)
+		return fmt.Errorf("start monitor: %w", err)
+	}
+	// The monitor outlives us; when we exit, it is reparented and reaped by init.
+	defer cmd.Process.Release()
+	var rep startReport
+	if err := json.NewDecoder(reportR).Decode(&rep); err != nil {
+		return fmt.Errorf("the monitor of container %s died before the container started: %w", ShortID(st.ID), err)
+	}
+	if rep.Message != "" {
+		return &StartError{Code: rep.Code, Message: rep.Message}
+	}
+	return nil
+}
+
+// startErrorReport turns a start failure into a report for `run -d`.
+func startErrorReport(err error) startReport {
+	var se *StartError
+	if errors.As(err, &se) {
+		return startReport{Code: se.Code, Message: se.Message}
+	}
+	return startReport{Code: 125, Message: err.Error()}
+}
+
+// initConfigOf rebuilds what a stored container's init needs: its spec and rootfs mount.
+func (e *Engine) initConfigOf(st *State) (*initConfig, error) {
+	spec, err := e.containers.Spec(st.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &initConfig{Spec: spec, RootfsMount: st.Rootfs, NoPivot: st.NoPivot}, nil
+}

@@ -1,0 +1,80 @@
+package container
+
+import (
+	"os"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// DefaultPath is the PATH a container gets when its image sets none (Docker's default).
+const DefaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// DefaultSpec returns the runtime spec every container starts from, the same shape `runc spec`
+// prints and Docker's defaults fill in: the namespaces, the mounts of /proc, /dev and /sys,
+// the standard device nodes, and the /proc and /sys paths hidden or made read-only. Every `run`
+// flag is a small change to this spec (see Options.Spec).
+func DefaultSpec() *specs.Spec {
+	var (
+		fileMode = func(m os.FileMode) *os.FileMode { return &m }
+		zero     = func() *uint32 { var z uint32; return &z }
+	)
+	dev := func(path string, major, minor int64) specs.LinuxDevice {
+		return specs.LinuxDevice{Path: path, Type: "c", Major: major, Minor: minor, FileMode: fileMode(0o666), UID: zero(), GID: zero()}
+	}
+	return &specs.Spec{
+		Version: specs.Version,
+		Process: &specs.Process{
+			User: specs.User{UID: 0, GID: 0},
+			Args: []string{"sh"},
+			Env:  []string{DefaultPath},
+			Cwd:  "/",
+		},
+		Root: &specs.Root{Path: "rootfs"},
+		Mounts: []specs.Mount{
+			{Destination: "/proc", Type: "proc", Source: "proc", Options: []string{"nosuid", "noexec", "nodev"}},
+			{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
+			{Destination: "/dev/pts", Type: "devpts", Source: "devpts", Options: []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}},
+			{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"nosuid", "noexec", "nodev", "ro"}},
+			{Destination: "/dev/mqueue", Type: "mqueue", Source: "mqueue", Options: []string{"nosuid", "noexec", "nodev"}},
+			{Destination: "/dev/shm", Type: "tmpfs", Source: "shm", Options: []string{"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}},
+		},
+		Linux: &specs.Linux{
+			Namespaces: []specs.LinuxNamespace{
+				{Type: specs.PIDNamespace},
+				{Type: specs.NetworkNamespace},
+				{Type: specs.IPCNamespace},
+				{Type: specs.UTSNamespace},
+				{Type: specs.MountNamespace},
+			},
+			Devices: []specs.LinuxDevice{
+				dev("/dev/null", 1, 3),
+				dev("/dev/zero", 1, 5),
+				dev("/dev/full", 1, 7),
+				dev("/dev/random", 1, 8),
+				dev("/dev/urandom", 1, 9),
+				dev("/dev/tty", 5, 0),
+			},
+			// Docker's lists: kernel state a container must not read, and knobs it must not turn.
+			MaskedPaths: []string{
+				"/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+				"/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware",
+			},
+			ReadonlyPaths: []string{
+				"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
+			},
+		},
+	}
+}
+
+// namespaceFlags turns the spec's namespaces into clone(2) flags. A namespace with a path is
+// joined later (setns), not created, so it adds no flag.
+func namespaceFlags(spec *specs.Spec) uintptr {
+	var flags uintptr
+	for _, ns := range spec.Linux.Namespaces {
+		if ns.Path != "" {
+			continue
+		}
+		flags |= cloneFlags[ns.Type]
+	}
+	return flags
+}

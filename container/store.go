@@ -1,0 +1,261 @@
+package container
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/mydocker/mydocker/internal/fsutil"
+)
+
+// Status words, as Docker's.
+const (
+	Created = "created"
+	Running = "running"
+	Exited  = "exited"
+)
+
+var (
+	// ErrNotFound is returned when no container matches a name or id.
+	ErrNotFound = errors.New("no such container")
+	// ErrNameInUse is returned when --name is taken.
+	ErrNameInUse = errors.New("name already in use")
+)
+
+// State is what the store keeps about one container beside its spec.
+type State struct {
+	ID         string    `json:"id"`
+	Name       string    `json:"name"`
+	Image      string    `json:"image"`    // the reference the user gave
+	ImageID    string    `json:"image_id"` // the image config digest
+	Created    time.Time `json:"created"`
+	Status     string    `json:"status"`
+	Pid        int       `json:"pid,omitempty"`
+	PidStart   uint64    `json:"pid_start,omitempty"` // start time of Pid, to tell it from a reused pid
+	StartedAt  time.Time `json:"started_at,omitzero"`
+	FinishedAt time.Time `json:"finished_at,omitzero"`
+	ExitCode   int       `json:"exit_code"`
+	OOMKilled  bool      `json:"oom_killed,omitempty"`
+	Error      string    `json:"error,omitempty"`
+	Driver     string    `json:"driver"`
+	AutoRemove bool      `json:"auto_remove,omitempty"`
+	Detached   bool      `json:"detached,omitempty"`
+	NoPivot    bool      `json:"no_pivot,omitempty"`
+	// Config is the container's config in the image's terms: what commit records.
+	Config ocispec.ImageConfig `json:"config"`
+	// Rootfs is the mount the init makes for the root filesystem (nil for vfs).
+	Rootfs *specs.Mount `json:"rootfs,omitempty"`
+}
+
+// Store keeps one directory per container under <root>/containers.
+type Store struct {
+	dir string
+}
+
+// OpenStore opens (and creates) the container store under root.
+func OpenStore(root string) (*Store, error) {
+	dir := filepath.Join(root, "containers")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("open container store: %w", err)
+	}
+	return &Store{dir: dir}, nil
+}
+
+// Dir is the container's directory: config.json, state.json, its log and its rootfs layer.
+func (s *Store) Dir(id string) string { return filepath.Join(s.dir, id) }
+
+func (s *Store) statePath(id string) string  { return filepath.Join(s.dir, id, "state.json") }
+func (s *Store) specPath(id string) string   { return filepath.Join(s.dir, id, "config.json") }
+func (s *Store) LogPath(id string) string    { return filepath.Join(s.dir, id, "container-json.log") }
+func (s *Store) ownerPath(id string) string  { return filepath.Join(s.dir, id, "owner.lock") }
+func (s *Store) layerDir(id string) string   { return filepath.Join(s.dir, id, "fs") }
+func (s *Store) etcDir(id string) string     { return filepath.Join(s.dir, id, "etc") }
+func (s *Store) lock() (*fsutil.Lock, error) { return fsutil.LockFile(filepath.Join(s.dir, ".lock")) }
+
+// NewDir makes the directory of a new container and takes its owner lock: whoever holds
+// it watches the container, and a lock nobody holds tells a later ps that the watcher died.
+// The container is not listed until Add publishes its state.
+func (s *Store) NewDir(id string) (*fsutil.Lock, error) {
+	if err := os.Mkdir(s.Dir(id), 0o700); err != nil {
+		return nil, fmt.Errorf("create container directory: %w", err)
+	}
+	owner, err := fsutil.LockFile(s.ownerPath(id))
+	if err != nil {
+		os.RemoveAll(s.Dir(id))
+		return nil, err
+	}
+	return owner, nil
+}
+
+// Add takes the container's name (a random one if it has none) and publishes its state,
+// under the store lock so that two mydocker processes can never take the same name.
+func (s *Store) Add(st *State) error {
+	l, err := s.lock()
+	if err != nil {
+		return err
+	}
+	defer l.Unlock()
+	all, err := s.list()
+	if err != nil {
+		return err
+	}
+	if st.Name == "" {
+		st.Name = uniqueRandomName(all)
+	}
+	for _, c := range all {
+		if c.Name == st.Name {
+			return fmt.Errorf("the container name %q is already in use by container %q; remove it (mydocker rm %s) or choose another name: %w",
+				st.Name, c.ID, st.Name, ErrNameInUse)
+		}
+	}
+	return fsutil.WriteJSON(s.statePath(st.ID), st)
+}
+
+// Prune removes the directories of containers that were never published because the
+// mydocker that made them died: no state, and nobody holds the owner lock.
+func (s *Store) Prune() error {
+	entries, err := os.ReadDir(s.dir)
+	if err != nil {
+		return fmt.Errorf("list containers: %w", err)
+	}
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		if _, err := os.Stat(s.statePath(e.Name())); !errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		owner, ok, err := fsutil.TryLockFile(s.ownerPath(e.Name()))
+		if err != nil || !ok {
+			continue
+		}
+		err = os.RemoveAll(s.Dir(e.Name()))
+		owner.Unlock()
+		if err != nil {
+			return fmt.Errorf("remove unfinished container %s: %w", ShortID(e.Name()), err)
+		}
+	}
+	return nil
+}
+
+func uniqueRandomName(all []*State) string {
+	taken := make(map[string]bool, len(all))
+	for _, c := range all {
+		taken[c.Name] = true
+	}
+	for i := 0; ; i++ {
+		name := randomName()
+		if i > 10 {
+			name = fmt.Sprintf("%s%d", name, i)
+		}
+		if !taken[name] {
+			return name
+		}
+	}
+}
+
+// SaveSpec writes the container's runtime spec (config.json, as in an OCI bundle).
+func (s *Store) SaveSpec(id string, spec *specs.Spec) error {
+	return fsutil.WriteJSON(s.specPath(id), spec)
+}
+
+// Save writes the container's state atomically.
+func (s *Store) Save(st *State) error {
+	return fsutil.WriteJSON(s.statePath(st.ID), st)
+}
+
+// Load reads one container's state by exact id.
+func (s *Store) Load(id string) (*State, error) {
+	var st State
+	if err := fsutil.ReadJSON(s.statePath(id), &st); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%s: %w", id, ErrNotFound)
+		}
+		return nil, err
+	}
+	return &st, nil
+}
+
+// Spec reads the container's runtime spec.
+func (s *Store) Spec(id string) (*specs.Spec, error) {
+	var spec specs.Spec
+	if err := fsutil.ReadJSON(s.specPath(id), &spec); err != nil {
+		return nil, err
+	}
+	return &spec, nil
+}
+
+// List returns every container's state, newest first.
+func (s *Store) List() ([]*State, error) {
+	return s.list()
+}
+
+func (s *Store) list() ([]*State, error) {
+	entries, err := os.ReadDir(s.dir)
+	if err != nil {
+		return nil, fmt.Errorf("list containers: %w", err)
+	}
+	var out []*State
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		st, err := s.Load(e.Name())
+		if errors.Is(err, ErrNotFound) {
+			// A container is published by its state file (Add): without one it is
+			// being created, or its creator died (Prune).
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, st)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Created.After(out[j].Created) })
+	return out, nil
+}
+
+// Find resolves a container by name, full id or unique id prefix, as Docker does.
+func (s *Store) Find(ref string) (*State, error) {
+	all, err := s.list()
+	if err != nil {
+		return nil, err
+	}
+	var byPrefix []*State
+	for _, c := range all {
+		if c.ID == ref || c.Name == ref || c.Name == strings.TrimPrefix(ref, "/") {
+			return c, nil
+		}
+		if ref != "" && strings.HasPrefix(c.ID, ref) {
+			byPrefix = append(byPrefix, c)
+		}
+	}
+	switch len(byPrefix) {
+	case 1:
+		return byPrefix[0], nil
+	case 0:
+		return nil, fmt.Errorf("%s: %w", ref, ErrNotFound)
+	default:
+		return nil, fmt.Errorf("multiple containers match %q: use more of the id", ref)
+	}
+}
+
+// Delete removes the container's directory. Mounts and cgroups must be gone already.
+func (s *Store) Delete(id string) error {
+	l, err := s.lock()
+	if err != nil {
+		return err
+	}
+	defer l.Unlock()
+	if err := os.RemoveAll(s.Dir(id)); err != nil {
+		return fmt.Errorf("remove container %s: %w", ShortID(id), err)
+	}
+	return nil
+}

@@ -1,0 +1,123 @@
+package container
+
+import (
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/mydocker/mydocker/internal/fsutil"
+)
+
+// create does what Engine.create does with the store: a directory, then the state.
+func create(s *Store, st *State) (*fsutil.Lock, error) {
+	owner, err := s.NewDir(st.ID)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Add(st); err != nil {
+		owner.Unlock()
+		return nil, err
+	}
+	return owner, nil
+}
+
+func TestStoreCreateFindDelete(t *testing.T) {
+	s, err := OpenStore(t.TempDir())
+	require.NoError(t, err)
+	a := &State{ID: NewID(), Name: "web", Created: time.Now(), Status: Created}
+	owner, err := create(s, a)
+	require.NoError(t, err)
+	defer owner.Unlock()
+
+	for _, ref := range []string{"web", "/web", a.ID, a.ID[:5]} {
+		got, err := s.Find(ref)
+		require.NoError(t, err, ref)
+		require.Equal(t, a.ID, got.ID)
+	}
+	_, err = s.Find("nothing")
+	require.ErrorIs(t, err, ErrNotFound)
+
+	_, err = create(s, &State{ID: NewID(), Name: "web"})
+	require.ErrorIs(t, err, ErrNameInUse)
+
+	b := &State{ID: NewID(), Created: time.Now()}
+	ownerB, err := create(s, b)
+	require.NoError(t, err)
+	defer ownerB.Unlock()
+	require.Regexp(t, `^[a-z]+_[a-z]+\d*$`, b.Name, "a generated Docker-style name")
+
+	all, err := s.List()
+	require.NoError(t, err)
+	require.Len(t, all, 2)
+	require.Equal(t, b.ID, all[0].ID, "newest first")
+
+	require.NoError(t, s.Delete(a.ID))
+	_, err = s.Find("web")
+	require.ErrorIs(t, err, ErrNotFound)
+}
+
+func TestStoreNamesAreUniqueUnderConcurrency(t *testing.T) {
+	root := t.TempDir()
+	var wg sync.WaitGroup
+	errs := make(chan error, 10)
+	for range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s, err := OpenStore(root) // one store per "process"
+			if err != nil {
+				errs <- err
+				return
+			}
+			owner, err := create(s, &State{ID: NewID(), Name: "same"})
+			if err == nil {
+				owner.Unlock()
+			}
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	ok := 0
+	for err := range errs {
+		if err == nil {
+			ok++
+		} else {
+			require.ErrorIs(t, err, ErrNameInUse)
+		}
+	}
+	require.Equal(t, 1, ok)
+}
+
+func TestValidateName(t *testing.T) {
+	require.NoError(t, ValidateName("web-1.a_b"))
+	require.Error(t, ValidateName("-web"))
+	require.Error(t, ValidateName("a/b"))
+	require.Error(t, ValidateName(""))
+}
+
+func TestPruneRemovesUnpublishedDirsOfDeadCreators(t *testing.T) {
+	s, err := OpenStore(t.TempDir())
+	require.NoError(t, err)
+	dead, err := s.NewDir(NewID())
+	require.NoError(t, err)
+	dead.Unlock() // its creator died before Add
+	busyID := NewID()
+	busy, err := s.NewDir(busyID)
+	require.NoError(t, err)
+	defer busy.Unlock()
+
+	require.NoError(t, s.Prune())
+	entries, err := os.ReadDir(s.dir)
+	require.NoError(t, err)
+	var dirs []string
+	for _, e := range entries {
+		if e.IsDir() {
+			dirs = append(dirs, e.Name())
+		}
+	}
+	require.Equal(t, []string{busyID}, dirs, "a create in progress is left alone")
+}

@@ -1,0 +1,102 @@
+package container
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// initConfig is everything the init needs, sent over fd 3. It travels over a pipe rather than
+// on the command line, so a command of any length fits and nothing shows in ps.
+type initConfig struct {
+	Spec *specs.Spec `json:"spec"`
+	// RootfsMount, when set, is mounted on Spec.Root.Path inside the container's mount
+	// namespace, so the rootfs dies with the container and is never mounted on the host.
+	RootfsMount *specs.Mount `json:"rootfs_mount,omitempty"`
+	NoPivot     bool         `json:"no_pivot,omitempty"`
+}
+
+// syncMsg is what the init reports over fd 4 before it executes the command.
+type syncMsg struct {
+	Type    string `json:"type"` // "pty" (an fd rides along) or "error"
+	Code    int    `json:"code,omitempty"`
+	Message string `json:"message,omitempty"`
+}
+
+// StartError is a failure to start the container's command. Code is the exit status Docker
+// gives for it: 127 when the command is not found, 126 when it cannot be invoked, 125 otherwise.
+type StartError struct {
+	Code    int
+	Message string
+}
+
+func (e *StartError) Error() string { return e.Message }
+
+// startErrorCode maps why an exec failed to Docker's exit status.
+func startErrorCode(err error) int {
+	switch {
+	case errors.Is(err, unix.ENOENT), errors.Is(err, unix.ENOTDIR):
+		return 127
+	case errors.Is(err, unix.EACCES), errors.Is(err, unix.EISDIR), errors.Is(err, unix.ENOEXEC), errors.Is(err, unix.EPERM):
+		return 126
+	}
+	return 125
+}
+
+// sendMsg writes one message, with an optional fd as SCM_RIGHTS, on a seqpacket socket.
+func sendMsg(sock int, m syncMsg, fd int) error {
+	data, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	var oob []byte
+	if fd >= 0 {
+		oob = unix.UnixRights(fd)
+	}
+	return unix.Sendmsg(sock, data, oob, nil, 0)
+}
+
+// recvMsg reads one message; io.EOF-like (ok=false) when the peer closed the socket, which
+// for the init means it executed the command (the socket is close-on-exec).
+func recvMsg(sock int) (m syncMsg, fd int, ok bool, err error) {
+	buf := make([]byte, 64*1024)
+	oob := make([]byte, unix.CmsgSpace(4))
+	for {
+		n, oobn, _, _, err := unix.Recvmsg(sock, buf, oob, unix.MSG_CMSG_CLOEXEC)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return m, -1, false, fmt.Errorf("read from init: %w", err)
+		}
+		if n == 0 && oobn == 0 {
+			return m, -1, false, nil
+		}
+		fd = -1
+		if oobn > 0 {
+			cmsgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+			if err == nil && len(cmsgs) > 0 {
+				if fds, err := unix.ParseUnixRights(&cmsgs[0]); err == nil && len(fds) > 0 {
+					fd = fds[0]
+				}
+			}
+		}
+		if err := json.Unmarshal(buf[:n], &m); err != nil {
+			return m, fd, false, fmt.Errorf("bad message from init: %w", err)
+		}
+		return m, fd, true, nil
+	}
+}
+
+// socketPair makes the parent/init socket pair; the parent keeps [0], the init inherits [1].
+func socketPair() (parent *os.File, child *os.File, err error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("socketpair: %w", err)
+	}
+	return os.NewFile(uintptr(fds[0]), "sync-parent"), os.NewFile(uintptr(fds[1]), "sync-init"), nil
+}

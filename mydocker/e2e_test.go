@@ -1,0 +1,257 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/mydocker/mydocker/internal/testutil"
+)
+
+// binary is the mydocker built once for the privileged tests, which drive it as a user would.
+var binary string
+
+func TestMain(m *testing.M) {
+	os.Exit(runTests(m))
+}
+
+func runTests(m *testing.M) int {
+	flag.Parse()
+	if os.Geteuid() == 0 && !testing.Short() {
+		dir, err := os.MkdirTemp("", "mydocker-bin-")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer os.RemoveAll(dir)
+		binary = filepath.Join(dir, "mydocker")
+		if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "build mydocker: %v\n%s", err, out)
+			return 1
+		}
+	}
+	return m.Run()
+}
+
+// engineEnv is one test's mydocker: its own root with a busybox image.
+type engineEnv struct {
+	t    *testing.T
+	root string
+}
+
+func newEngine(t *testing.T) *engineEnv {
+	t.Helper()
+	testutil.RequiresRoot(t)
+	tarball := testutil.BusyboxTar(t)
+	e := &engineEnv{t: t, root: t.TempDir()}
+	t.Cleanup(e.cleanup)
+	e.must("import", tarball, "busybox")
+	return e
+}
+
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+func (r result) String() string {
+	return fmt.Sprintf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+}
+
+// cmd prepares mydocker --root ROOT args...
+func (e *engineEnv) cmd(args ...string) *exec.Cmd {
+	return exec.Command(binary, append([]string{"--root", e.root}, args...)...)
+}
+
+func (e *engineEnv) run(args ...string) result {
+	e.t.Helper()
+	return e.runStdin("", args...)
+}
+
+func (e *engineEnv) runStdin(stdin string, args ...string) result {
+	e.t.Helper()
+	c := e.cmd(args...)
+	var out, errb bytes.Buffer
+	c.Stdout, c.Stderr = &out, &errb
+	if stdin != "" {
+		c.Stdin = strings.NewReader(stdin)
+	}
+	done := make(chan error, 1)
+	if err := c.Start(); err != nil {
+		e.t.Fatalf("start mydocker: %v", err)
+	}
+	go func() { done <- c.Wait() }()
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(60 * time.Second):
+		c.Process.Kill()
+		<-done
+		e.t.Fatalf("mydocker %s did not finish in 60 s", strings.Join(args, " "))
+	}
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		e.t.Fatalf("mydocker %s: %v", strings.Join(args, " "), err)
+	}
+	return result{stdout: out.String(), stderr: errb.String(), code: code}
+}
+
+// must runs mydocker and fails the test unless it exits 0; it returns stdout.
+func (e *engineEnv) must(args ...string) string {
+	e.t.Helper()
+	r := e.run(args...)
+	require.Equal(e.t, 0, r.code, "mydocker %s: %s", strings.Join(args, " "), r)
+	return r.stdout
+}
+
+// cleanup removes every container, then checks that nothing of this root is still mounted.
+func (e *engineEnv) cleanup() {
+	out, _ := e.cmd("ps", "-aq").Output()
+	for _, id := range strings.Fields(string(out)) {
+		e.cmd("rm", "-f", id).Run()
+	}
+	data, _ := os.ReadFile("/proc/self/mountinfo")
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) > 4 && strings.HasPrefix(f[4], e.root) {
+			e.t.Errorf("left mounted: %s", f[4])
+			exec.Command("umount", "-l", f[4]).Run()
+		}
+	}
+}
+
+func (e *engineEnv) containerDirs() []string {
+	entries, _ := os.ReadDir(filepath.Join(e.root, "containers"))
+	var out []string
+	for _, d := range entries {
+		if d.IsDir() {
+			out = append(out, d.Name())
+		}
+	}
+	return out
+}
+
+func TestRunExitCodes(t *testing.T) {
+	e := newEngine(t)
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		msg  string
+	}{
+		{"true", []string{"busybox", "true"}, 0, ""},
+		{"false", []string{"busybox", "false"}, 1, ""},
+		{"own code", []string{"busybox", "sh", "-c", "exit 72"}, 72, ""},
+		{"not found", []string{"busybox", "/no/such/command"}, 127, "no such file or directory"},
+		{"not in PATH", []string{"busybox", "nosuchcommand"}, 127, "executable file not found in $PATH"},
+		{"not executable", []string{"busybox", "/etc"}, 126, "is a directory"},
+		{"no such image", []string{"nosuchimage", "true"}, 125, "import"},
+		{"bad flag", []string{"--bogus", "busybox", "true"}, 125, "bogus"},
+		{"bad workdir", []string{"-w", "relative", "busybox", "true"}, 125, "absolute"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := e.run(append([]string{"run", "--rm"}, tc.args...)...)
+			require.Equal(t, tc.code, r.code, "%s", r)
+			require.Contains(t, r.stderr, tc.msg)
+		})
+	}
+	require.Empty(t, e.containerDirs(), "a failed or --rm run must leave no container behind")
+}
+
+func TestRunIsolation(t *testing.T) {
+	e := newEngine(t)
+	hostProcBefore, err := os.ReadFile("/proc/self/mountinfo")
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string // a regexp the output must match
+	}{
+		{"pid 1", []string{"busybox", "sh", "-c", "echo $$"}, `^1\n$`},
+		{"few processes", []string{"busybox", "sh", "-c", "ls -d /proc/[0-9]* | wc -l"}, `^\s*[1-3]\n$`},
+		{"hostname flag", []string{"--hostname", "foo.bar", "busybox", "hostname"}, `^foo\.bar\n$`},
+		{"hostname is short id", []string{"busybox", "hostname"}, `^[0-9a-f]{12}\n$`},
+		{"environment", []string{"-e", "FOO=bar", "busybox", "env"}, `(?s)^PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\nHOSTNAME=[0-9a-f]{12}\nFOO=bar\nHOME=/root\n$`},
+		{"workdir", []string{"-w", "/tmp/new", "busybox", "pwd"}, `^/tmp/new\n$`},
+		{"rootfs is the image", []string{"busybox", "sh", "-c", "test -f /bin/busybox && test ! -e /work && test ! -e /root/go && echo image"}, `^image\n$`},
+		{"dev null", []string{"busybox", "ls", "-l", "/dev/null"}, `^crw-rw-rw-\s+1 root\s+root\s+1,\s+3 `},
+		{"dev nodes", []string{"busybox", "sh", "-c", "cd /dev && ls"}, `^core\nfd\nfull\nmqueue\nnull\nptmx\npts\nrandom\nshm\nstderr\nstdin\nstdout\ntty\nurandom\nzero\n$`},
+		{"proc mounted", []string{"busybox", "grep", " /proc ", "/proc/mounts"}, `proc /proc proc rw`},
+		{"sys read-only", []string{"busybox", "sh", "-c", "grep ' /sys ' /proc/mounts"}, `sysfs /sys sysfs ro,`},
+		{"shm 64m", []string{"busybox", "sh", "-c", "df -k /dev/shm | tail -1"}, `\s65536\s`},
+		{"proc/keys masked", []string{"busybox", "sh", "-c", "wc -c < /proc/keys"}, `^\s*0\n$`},
+		{"proc/sys read-only", []string{"busybox", "sh", "-c", "echo 1 > /proc/sys/kernel/panic 2>/dev/null && echo writable || echo readonly"}, `^readonly\n$`},
+		{"no pivot", []string{"--no-pivot", "busybox", "sh", "-c", "echo $$; test -f /bin/busybox && echo image"}, `^1\nimage\n$`},
+		{"no pivot hostname", []string{"--no-pivot", "-h", "np", "busybox", "hostname"}, `^np\n$`},
+		{"stdin with -i", []string{"-i", "busybox", "cat"}, `^piped\n$`},
+		{"no stdin without -i", []string{"busybox", "cat"}, `^$`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := e.runStdin("piped\n", append([]string{"run", "--rm"}, tc.args...)...)
+			require.Equal(t, 0, r.code, "%s", r)
+			require.Regexp(t, tc.want, r.stdout)
+		})
+	}
+	hostProcAfter, err := os.ReadFile("/proc/self/mountinfo")
+	require.NoError(t, err)
+	require.Equal(t, string(hostProcBefore), string(hostProcAfter), "the host's mounts must not change")
+	_, err = os.Stat("/proc/self/exe")
+	require.NoError(t, err, "the host's /proc must stay intact")
+}
+
+func TestStdoutApartFromStderr(t *testing.T) {
+	e := newEngine(t)
+	r := e.run("run", "--rm", "busybox", "sh", "-c", "echo out; echo err >&2")
+	require.Equal(t, 0, r.code, "%s", r)
+	require.Equal(t, "out\n", r.stdout)
+	require.Equal(t, "err\n", r.stderr)
+}
+
+func TestVolumes(t *testing.T) {
+	e := newEngine(t)
+	vol := t.TempDir()
+	e.must("run", "--rm", "-v", vol+":/data", "busybox", "sh", "-c", "echo hi > /data/f")
+	data, err := os.ReadFile(filepath.Join(vol, "f"))
+	require.NoError(t, err)
+	require.Equal(t, "hi\n", string(data))
+
+	r := e.run("run", "--rm", "-v", vol+":/data:ro", "busybox", "sh", "-c", "echo x > /data/g")
+	require.NotEqual(t, 0, r.code)
+	require.Contains(t, r.stderr, "Read-only file system")
+	require.NoFileExists(t, filepath.Join(vol, "g"))
+	require.Equal(t, "hi\n", e.must("run", "--rm", "-v", vol+":/data:ro", "busybox", "cat", "/data/f"))
+
+	r = e.run("run", "--rm", "-v", "relative:/data", "busybox", "true")
+	require.Equal(t, 125, r.code, "%s", r)
+	r = e.run("run", "--rm", "-v", vol+":/data:bogus", "busybox", "true")
+	require.Equal(t, 125, r.code, "%s", r)
+}
+
+func TestCopyOnWrite(t *testing.T) {
+	e := newEngine(t)
+	e.must("run", "--rm", "busybox", "rm", "/bin/ls")
+	e.must("run", "--rm", "busybox", "sh", "-c", "echo changed > /etc/passwd")
+	require.Contains(t, e.must("run", "--rm", "busybox", "ls", "/bin/ls"), "/bin/ls")
+	require.Contains(t, e.must("run", "--rm", "busybox", "cat", "/etc/passwd"), "root:x:0:0")
+}
+
+func TestStorageDrivers(t *testing.T) {
+	e := newEngine(t)
+	r := e.run("run", "--rm", "--storage-driver", "vfs", "busybox", "sh", "-c", "rm /bin/ls && echo ok")
+	require.Equal(t, 0, r.code, "%s", r)
+	require.Contains(t, e.must("run", "--rm", "--storage-driver", "vfs", "busybox", "ls", "/bin/ls"), "/bin/ls")
+	r = e.run("run", "--rm", "--storage-driver", "bogus", "busybox", "true")
+	require.Equal(t, 125, r.code, "%s", r)
+	require.Empty(t, e.containerDirs())
+}

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mydocker/mydocker/container"
+)
+
+// humanDuration writes a duration the way Docker's ps and images do.
+func humanDuration(d time.Duration) string {
+	seconds := int(d.Seconds())
+	switch {
+	case seconds < 1:
+		return "Less than a second"
+	case seconds == 1:
+		return "1 second"
+	case seconds < 60:
+		return fmt.Sprintf("%d seconds", seconds)
+	}
+	minutes := int(d.Minutes())
+	switch {
+	case minutes == 1:
+		return "About a minute"
+	case minutes < 60:
+		return fmt.Sprintf("%d minutes", minutes)
+	}
+	hours := int(d.Hours() + 0.5)
+	switch {
+	case hours == 1:
+		return "About an hour"
+	case hours < 48:
+		return fmt.Sprintf("%d hours", hours)
+	case hours < 24*7*2:
+		return fmt.Sprintf("%d days", hours/24)
+	case hours < 24*30*2:
+		return fmt.Sprintf("%d weeks", hours/24/7)
+	case hours < 24*365*2:
+		return fmt.Sprintf("%d months", hours/24/30)
+	}
+	return fmt.Sprintf("%d years", int(d.Hours())/24/365)
+}
+
+// humanSize writes a byte count the way Docker's images does (decimal units, 4 digits).
+func humanSize(n int64) string {
+	units := []string{"B", "kB", "MB", "GB", "TB", "PB"}
+	size := float64(n)
+	i := 0
+	for size >= 1000 && i < len(units)-1 {
+		size /= 1000
+		i++
+	}
+	return fmt.Sprintf("%.4g%s", size, units[i])
+}
+
+// statusText is ps's STATUS column.
+func statusText(st *container.State, now time.Time) string {
+	switch st.Status {
+	case container.Running:
+		return "Up " + humanDuration(now.Sub(st.StartedAt))
+	case container.Exited:
+		return fmt.Sprintf("Exited (%d) %s ago", st.ExitCode, humanDuration(now.Sub(st.FinishedAt)))
+	}
+	return "Created"
+}
+
+// commandText is ps's COMMAND column as Docker writes it: arguments with a space in single
+// quotes, the whole in double quotes, cut to 20 characters.
+func commandText(args []string) string {
+	quoted := make([]string, len(args))
+	for i, a := range args {
+		quoted[i] = a
+		if i > 0 && strings.Contains(a, " ") {
+			quoted[i] = "'" + a + "'"
+		}
+	}
+	cmd := strings.Join(quoted, " ")
+	if r := []rune(cmd); len(r) > 20 {
+		cmd = string(r[:19]) + "…"
+	}
+	return strconv.Quote(cmd)
+}

@@ -1,0 +1,213 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// waitFor polls cond every 50 ms for up to d.
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", d, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestDetachedLifecycle(t *testing.T) {
+	e := newEngine(t)
+	id := strings.TrimSpace(e.must("run", "-d", "--name", "web", "busybox", "sh", "-c", "echo started; echo oops >&2; exec sleep 1000"))
+	require.Regexp(t, `^[0-9a-f]{64}$`, id)
+
+	ps := e.must("ps")
+	require.Regexp(t, `^CONTAINER ID\s+IMAGE\s+COMMAND\s+CREATED\s+STATUS\s+PORTS\s+NAMES\n`, ps)
+	require.Regexp(t, id[:12]+`\s+busybox\s+"sh -c 'echo started…"\s+.* ago\s+Up .*\s+web\n`, ps)
+	require.Equal(t, id[:12]+"\n", e.must("ps", "-q"))
+
+	waitFor(t, 5*time.Second, "the log", func() bool { return e.run("logs", "web").stdout == "started\n" })
+	logs := e.run("logs", "web")
+	require.Equal(t, "oops\n", logs.stderr, "stderr lines go to stderr")
+
+	require.Contains(t, e.must("exec", "web", "cat", "/proc/1/cmdline"), "sleep")
+	require.Equal(t, 3, e.run("exec", "web", "sh", "-c", "exit 3").code)
+	require.Equal(t, "bar\n", e.must("exec", "-e", "FOO=bar", "web", "sh", "-c", "echo $FOO"))
+	require.Equal(t, "/tmp\n", e.must("exec", "-w", "/tmp", "web", "pwd"))
+	require.Equal(t, "in\n", e.runStdin("in\n", "exec", "-i", "web", "cat").stdout)
+	hostname := strings.TrimSpace(e.must("exec", "web", "hostname"))
+	require.Equal(t, id[:12], hostname)
+	require.Equal(t, 127, e.run("exec", "web", "nosuchcommand").code)
+
+	r := e.run("run", "-d", "--name", "web", "busybox", "sleep", "1000")
+	require.Equal(t, 125, r.code, "a name in use: %s", r)
+	require.Contains(t, r.stderr, "already in use")
+
+	r = e.run("rm", "web")
+	require.Equal(t, 1, r.code, "rm of a running container needs -f: %s", r)
+	require.Contains(t, r.stderr, "stop")
+
+	start := time.Now()
+	e.must("stop", "-t", "1", "web")
+	require.Less(t, time.Since(start), 8*time.Second, "stop -t 1 kills after one second")
+	require.Regexp(t, `Exited \(137\) .* ago\s+web\n`, e.must("ps", "-a"))
+	require.NotContains(t, e.must("ps"), "web")
+
+	e.must("rm", "web")
+	require.NotContains(t, e.must("ps", "-a"), "web")
+	require.Empty(t, e.containerDirs())
+}
+
+func TestStopGraceful(t *testing.T) {
+	e := newEngine(t)
+	e.must("run", "-d", "--name", "g", "busybox", "sh", "-c", "trap 'exit 42' TERM; while true; do sleep 0.1; done")
+	time.Sleep(300 * time.Millisecond)
+	start := time.Now()
+	e.must("stop", "g")
+	require.Less(t, time.Since(start), 5*time.Second, "a container that handles SIGTERM stops at once")
+	require.Regexp(t, `Exited \(42\)`, e.must("ps", "-a"))
+}
+
+func TestDetachedExitAndAutoRemove(t *testing.T) {
+	e := newEngine(t)
+	e.must("run", "-d", "--name", "quick", "busybox", "sh", "-c", "exit 5")
+	waitFor(t, 5*time.Second, "the exit", func() bool { return strings.Contains(e.must("ps", "-a"), "Exited (5)") })
+
+	e.must("run", "-d", "--rm", "--name", "gone", "busybox", "true")
+	waitFor(t, 5*time.Second, "--rm", func() bool { return !strings.Contains(e.must("ps", "-a"), "gone") })
+
+	r := e.run("run", "-d", "busybox", "/no/such")
+	require.Equal(t, 127, r.code, "%s", r)
+	require.Len(t, e.containerDirs(), 1, "only the exited 'quick' remains")
+
+	e.must("run", "-d", "--name", "k", "busybox", "sleep", "1000")
+	e.must("kill", "k")
+	waitFor(t, 5*time.Second, "kill", func() bool { return strings.Contains(e.must("ps", "-a"), "Exited (137)") })
+	e.must("run", "-d", "--name", "f", "busybox", "sleep", "1000")
+	e.must("rm", "-f", "f")
+	require.NotContains(t, e.must("ps", "-a"), " f\n")
+}
+
+func TestForegroundSignals(t *testing.T) {
+	e := newEngine(t)
+	c := e.cmd("run", "--rm", "busybox", "sh", "-c", "trap 'exit 42' TERM; echo ready; while true; do sleep 0.1; done")
+	out, err := c.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, c.Start())
+	buf := make([]byte, 6)
+	_, err = out.Read(buf)
+	require.NoError(t, err)
+	require.NoError(t, c.Process.Signal(syscall.SIGTERM))
+	c.Wait()
+	require.Equal(t, 42, c.ProcessState.ExitCode(), "SIGTERM reaches the container; its exit code comes back")
+
+	// Killed from outside: 128+9, as Docker reports it.
+	c = e.cmd("run", "--rm", "--name", "victim", "busybox", "sleep", "1000")
+	require.NoError(t, c.Start())
+	waitFor(t, 5*time.Second, "the container", func() bool { return strings.Contains(e.must("ps"), "victim") })
+	e.must("kill", "victim")
+	c.Wait()
+	require.Equal(t, 137, c.ProcessState.ExitCode())
+}
+
+// A mydocker killed with SIGKILL takes its container down (Pdeathsig), and the next ps
+// records the exit and frees everything.
+func TestKilledMydockerIsRepaired(t *testing.T) {
+	e := newEngine(t)
+	c := e.cmd("run", "--name", "orphan", "busybox", "sleep", "1000")
+	require.NoError(t, c.Start())
+	waitFor(t, 5*time.Second, "the container", func() bool { return strings.Contains(e.must("ps"), "orphan") })
+	require.NoError(t, c.Process.Kill())
+	c.Wait()
+	require.Regexp(t, `Exited \(137\).*orphan`, e.must("ps", "-a"))
+	e.must("rm", "orphan")
+	require.Empty(t, e.containerDirs())
+
+	// Same for a detached container whose monitor dies.
+	id := strings.TrimSpace(e.must("run", "-d", "--rm", "busybox", "sleep", "1000"))
+	monitor := monitorPid(t, id)
+	require.NoError(t, syscall.Kill(monitor, syscall.SIGKILL))
+	waitFor(t, 5*time.Second, "the repair", func() bool { return !strings.Contains(e.must("ps", "-a"), id[:12]) })
+	require.Empty(t, e.containerDirs(), "a --rm container is removed by the repair")
+}
+
+// monitorPid finds the monitor process of container id.
+func monitorPid(t *testing.T, id string) int {
+	t.Helper()
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		data, _ := os.ReadFile(p)
+		args := strings.Split(string(data), "\x00")
+		if len(args) >= 3 && args[0] == "mydocker-monitor" && args[2] == id {
+			pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(p)))
+			return pid
+		}
+	}
+	t.Fatalf("no monitor for %s", id)
+	return 0
+}
+
+func TestCommitExportImport(t *testing.T) {
+	e := newEngine(t)
+	e.must("run", "-d", "--name", "c1", "busybox", "sh", "-c", "echo data > /marker; rm /bin/ls; exec sleep 1000")
+	waitFor(t, 5*time.Second, "the marker", func() bool { return e.run("exec", "c1", "cat", "/marker").stdout == "data\n" })
+	require.Regexp(t, `^sha256:[0-9a-f]{64}\n$`, e.must("commit", "c1", "img2"))
+
+	tarball := filepath.Join(t.TempDir(), "c1.tar")
+	e.must("export", "-o", tarball, "c1")
+	e.must("rm", "-f", "c1")
+
+	require.Equal(t, "data\n", e.must("run", "--rm", "img2", "cat", "/marker"))
+	require.Equal(t, 1, e.run("run", "--rm", "img2", "test", "-e", "/bin/ls").code, "the deletion is committed too")
+	require.Regexp(t, `(?m)^img2\s+latest\s+[0-9a-f]{12}\s+`, e.must("images"))
+
+	e.must("import", tarball, "flat")
+	require.Equal(t, "data\n", e.must("run", "--rm", "flat", "cat", "/marker"))
+	require.Equal(t, 1, e.run("run", "--rm", "flat", "test", "-e", "/bin/ls").code)
+
+	e.must("run", "--name", "user", "img2", "true")
+	r := e.run("rmi", "img2")
+	require.Equal(t, 1, r.code, "an image in use is kept: %s", r)
+	e.must("rm", "user")
+	require.Contains(t, e.must("rmi", "img2"), "Untagged: img2:latest")
+	require.NotContains(t, e.must("images"), "img2")
+}
+
+func TestParallelNames(t *testing.T) {
+	e := newEngine(t)
+	const n = 6
+	codes := make(chan int, n)
+	for range n {
+		go func() {
+			c := e.cmd("run", "-d", "--name", "same", "busybox", "sleep", "1000")
+			c.Run()
+			codes <- c.ProcessState.ExitCode()
+		}()
+	}
+	ok := 0
+	for range n {
+		if <-codes == 0 {
+			ok++
+		}
+	}
+	require.Equal(t, 1, ok, "exactly one of the parallel runs gets the name")
+}
+
+func TestInspect(t *testing.T) {
+	e := newEngine(t)
+	require.Equal(t, 4, e.run("run", "--name", "ins", "-e", "A=1", "busybox", "sh", "-c", "exit 4").code)
+	out := e.must("inspect", "ins")
+	require.Contains(t, out, `"ExitCode": 4`)
+	require.Contains(t, out, `"Name": "/ins"`)
+	require.Contains(t, out, `"A=1"`)
+	r := e.run("inspect", "nothing-here")
+	require.Equal(t, 1, r.code)
+}

@@ -1,0 +1,114 @@
+// Command mydocker is a small Docker-compatible container engine. This package only wires the
+// command line to the engine packages: it parses flags, prints results and picks exit codes.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/urfave/cli/v3"
+
+	"github.com/mydocker/mydocker/container"
+)
+
+// statusError carries the exit status a command asks for, as Docker's CLI does: 125 when
+// mydocker itself fails to run a container, the container's own status otherwise.
+type statusError struct {
+	code int
+	err  error // nil: exit quietly with code
+}
+
+func (e *statusError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e *statusError) Unwrap() error { return e.err }
+
+// usageError marks bad flags and arguments; Docker exits 125 for those.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func main() {
+	if container.Reexec() {
+		return
+	}
+	os.Exit(run(os.Args))
+}
+
+func run(args []string) int {
+	err := newApp().Run(context.Background(), args)
+	if err == nil {
+		return 0
+	}
+	var se *statusError
+	if errors.As(err, &se) {
+		if se.err != nil {
+			fmt.Fprintln(os.Stderr, "mydocker:", se.err)
+		}
+		return se.code
+	}
+	fmt.Fprintln(os.Stderr, "mydocker:", err)
+	var ue usageError
+	if errors.As(err, &ue) {
+		return 125
+	}
+	return 1
+}
+
+func newApp() *cli.Command {
+	return &cli.Command{
+		Name:                   "mydocker",
+		Usage:                  "a small Docker-compatible container engine",
+		UseShortOptionHandling: true,
+		HideHelpCommand:        true,
+		ExitErrHandler:         func(context.Context, *cli.Command, error) {},
+		OnUsageError:           onUsageError,
+		Flags: []cli.Flag{
+			&cli.StringFlag{
+				Name:    "root",
+				Usage:   "directory that holds all of mydocker's state",
+				Value:   container.DefaultRoot,
+				Sources: cli.EnvVars("MYDOCKER_ROOT"),
+			},
+		},
+		Commands: []*cli.Command{
+			runCommand(),
+			execCommand(),
+			psCommand(),
+			logsCommand(),
+			stopCommand(),
+			killCommand(),
+			rmCommand(),
+			inspectCommand(),
+			commitCommand(),
+			exportCommand(),
+			importCommand(),
+			imagesCommand(),
+			rmiCommand(),
+			doctorCommand(),
+		},
+	}
+}
+
+func onUsageError(_ context.Context, cmd *cli.Command, err error, _ bool) error {
+	return usageError{msg: fmt.Sprintf("%v\nSee 'mydocker %s --help'.", err, cmd.Name)}
+}
+
+// engine opens the engine at the --root the user chose.
+func engine(cmd *cli.Command) (*container.Engine, error) {
+	return container.NewEngine(cmd.Root().String("root"))
+}
+
+// needArgs checks the number of positional arguments, Docker-style.
+func needArgs(cmd *cli.Command, min int, usage string) error {
+	if cmd.Args().Len() < min {
+		return usageError{msg: fmt.Sprintf("%q requires at least %d argument(s).\nUsage: mydocker %s", cmd.Name, min, usage)}
+	}
+	return nil
+}

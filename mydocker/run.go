@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/urfave/cli/v3"
+
+	"github.com/mydocker/mydocker/container"
+	"github.com/mydocker/mydocker/workspace"
+)
+
+// one lets flag parsing stop at the image: what follows is the container's command, flags
+// and all (`mydocker run busybox ls -l`).
+var one = 1
+
+func runCommand() *cli.Command {
+	return &cli.Command{
+		Name:                   "run",
+		Usage:                  "run a command in a new container",
+		ArgsUsage:              "IMAGE [COMMAND] [ARG...]",
+		UseShortOptionHandling: true,
+		StopOnNthArg:           &one,
+		OnUsageError:           onUsageError,
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "interactive", Aliases: []string{"i"}, Usage: "keep stdin open"},
+			&cli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "allocate a pseudo-terminal"},
+			&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "run in the background and print the container id"},
+			&cli.BoolFlag{Name: "rm", Usage: "remove the container when it exits"},
+			&cli.StringFlag{Name: "name", Usage: "assign a name to the container"},
+			&cli.StringFlag{Name: "hostname", Aliases: []string{"h"}, Usage: "container host name"},
+			&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set an environment variable (KEY=VALUE)"},
+			&cli.StringFlag{Name: "workdir", Aliases: []string{"w"}, Usage: "working directory inside the container"},
+			&cli.StringSliceFlag{Name: "volume", Aliases: []string{"v"}, Usage: "bind mount a volume (HOST:CONTAINER[:ro])"},
+			&cli.BoolFlag{Name: "no-pivot", Usage: "use chroot instead of pivot_root (weaker: the host's mounts stay reachable)"},
+			&cli.StringFlag{Name: "storage-driver", Usage: "rootfs driver: overlay, aufs or vfs (default: the first the kernel supports)"},
+		},
+		Action: runAction,
+	}
+}
+
+func runAction(_ context.Context, cmd *cli.Command) error {
+	if err := needArgs(cmd, 1, "run [OPTIONS] IMAGE [COMMAND] [ARG...]"); err != nil {
+		return err
+	}
+	var mounts []specs.Mount
+	for _, v := range cmd.StringSlice("volume") {
+		m, err := workspace.ParseVolume(v)
+		if err != nil {
+			return &statusError{code: 125, err: err}
+		}
+		mounts = append(mounts, m)
+	}
+	opts := &container.Options{
+		Image:       cmd.Args().First(),
+		Cmd:         cmd.Args().Tail(),
+		Name:        cmd.String("name"),
+		Hostname:    cmd.String("hostname"),
+		Env:         cmd.StringSlice("env"),
+		Workdir:     cmd.String("workdir"),
+		Mounts:      mounts,
+		Interactive: cmd.Bool("interactive"),
+		Tty:         cmd.Bool("tty"),
+		Detach:      cmd.Bool("detach"),
+		AutoRemove:  cmd.Bool("rm"),
+		NoPivot:     cmd.Bool("no-pivot"),
+		Driver:      cmd.String("storage-driver"),
+	}
+	e, err := engine(cmd)
+	if err != nil {
+		return &statusError{code: 125, err: err}
+	}
+	stdio := container.Stdio{Stdout: os.Stdout, Stderr: os.Stderr}
+	if opts.Interactive {
+		stdio.Stdin = os.Stdin
+	}
+	id, code, err := e.Run(opts, stdio)
+	if err != nil {
+		var se *container.StartError
+		if errors.As(err, &se) {
+			return &statusError{code: se.Code, err: err}
+		}
+		return &statusError{code: 125, err: err}
+	}
+	if opts.Detach {
+		fmt.Println(id)
+		return nil
+	}
+	if code != 0 {
+		return &statusError{code: code}
+	}
+	return nil
+}
+
+func execCommand() *cli.Command {
+	return &cli.Command{
+		Name:                   "exec",
+		Usage:                  "run a command in a running container",
+		ArgsUsage:              "CONTAINER COMMAND [ARG...]",
+		UseShortOptionHandling: true,
+		StopOnNthArg:           &one,
+		OnUsageError:           onUsageError,
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "interactive", Aliases: []string{"i"}, Usage: "keep stdin open"},
+			&cli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "allocate a pseudo-terminal"},
+			&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set an environment variable (KEY=VALUE)"},
+			&cli.StringFlag{Name: "workdir", Aliases: []string{"w"}, Usage: "working directory inside the container"},
+		},
+		Action: func(_ context.Context, cmd *cli.Command) error {
+			if err := needArgs(cmd, 2, "exec [OPTIONS] CONTAINER COMMAND [ARG...]"); err != nil {
+				return err
+			}
+			e, err := engine(cmd)
+			if err != nil {
+				return err
+			}
+			opts := container.ExecOptions{
+				Cmd:         cmd.Args().Tail(),
+				Env:         cmd.StringSlice("env"),
+				Workdir:     cmd.String("workdir"),
+				Interactive: cmd.Bool("interactive"),
+				Tty:         cmd.Bool("tty"),
+			}
+			stdio := container.Stdio{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
+			code, err := e.Exec(cmd.Args().First(), opts, stdio)
+			var se *container.StartError
+			if errors.As(err, &se) {
+				return &statusError{code: se.Code, err: err}
+			}
+			if err != nil {
+				return err
+			}
+			if code != 0 {
+				return &statusError{code: code}
+			}
+			return nil
+		},
+	}
+}

@@ -1,0 +1,66 @@
+package workspace
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// overlayDriver stacks the image's layers as overlayfs lowerdirs under the container's upper
+// directory: nothing is copied, and a file is copied up only when the container writes it.
+//
+//	dir/upper   the container's writes (deletions as 0/0 character devices)
+//	dir/work    overlayfs's scratch space, on the same filesystem as upper
+//	dir/merged  the mount point: the container's /
+type overlayDriver struct{}
+
+func (overlayDriver) Name() string { return "overlay" }
+
+// The mount options travel in one page of memory (mount(2)'s data argument).
+const maxMountData = 4096
+
+func (overlayDriver) Prepare(dir string, layers []string) (*Rootfs, error) {
+	if len(layers) == 0 {
+		return nil, fmt.Errorf("overlay needs at least one image layer")
+	}
+	for _, d := range []string{"upper", "work", "merged"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			return nil, fmt.Errorf("prepare overlay: %w", err)
+		}
+	}
+	opts := overlayOptions(dir, layers)
+	if n := len(strings.Join(opts, ",")); n >= maxMountData {
+		return nil, fmt.Errorf("prepare overlay: %d layers make mount options of %d bytes, over the kernel's %d", len(layers), n, maxMountData)
+	}
+	return &Rootfs{
+		Path:  filepath.Join(dir, "merged"),
+		Mount: &specs.Mount{Type: "overlay", Source: "overlay", Options: opts},
+	}, nil
+}
+
+// overlayOptions lists the lower directories top-most first, as overlayfs reads them.
+func overlayOptions(dir string, layers []string) []string {
+	return []string{
+		"lowerdir=" + strings.Join(reversed(layers), ":"),
+		"upperdir=" + filepath.Join(dir, "upper"),
+		"workdir=" + filepath.Join(dir, "work"),
+	}
+}
+
+func (overlayDriver) Changes(dir string, layers []string) (io.ReadCloser, error) {
+	upper := filepath.Join(dir, "upper")
+	if _, err := os.Stat(upper); err != nil {
+		return nil, fmt.Errorf("changes: %w", err)
+	}
+	return pipeTar(func(w io.Writer) error { return writeDiff(w, upper) }), nil
+}
+
+func (overlayDriver) Export(dir string, layers []string, w io.Writer) error {
+	return writeUnion(w, append([]string{filepath.Join(dir, "upper")}, reversed(layers)...))
+}
+
+func (overlayDriver) Remove(dir string) error { return os.RemoveAll(dir) }

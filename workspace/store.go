@@ -1,0 +1,420 @@
+package workspace
+
+import (
+	"bufio"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/mydocker/mydocker/internal/fsutil"
+)
+
+var (
+	// ErrImageNotFound is returned when no image matches a reference.
+	ErrImageNotFound = errors.New("image not found")
+	// ErrImageInUse is returned when rmi meets an image a container was created from.
+	ErrImageInUse = errors.New("image is being used by a container")
+)
+
+// defaultPath is the PATH an imported image gets (Docker's).
+const defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// Image is one image of the store.
+type Image struct {
+	ID       digest.Digest // sha256 of the config JSON as stored
+	Config   ocispec.Image
+	RepoTags []string // "busybox:latest"
+	Size     int64    // bytes of file content in its layers
+}
+
+// Store is the layered, content-addressed image store under <root>/image.
+type Store struct {
+	dir string
+}
+
+// Open opens (and creates) the image store of the mydocker root.
+func Open(root string) (*Store, error) {
+	s := &Store{dir: filepath.Join(root, "image")}
+	for _, d := range []string{"layers/sha256", "configs/sha256", "tmp"} {
+		if err := os.MkdirAll(filepath.Join(s.dir, d), 0o700); err != nil {
+			return nil, fmt.Errorf("open image store: %w", err)
+		}
+	}
+	return s, nil
+}
+
+func (s *Store) lock() (*fsutil.Lock, error) { return fsutil.LockFile(filepath.Join(s.dir, "lock")) }
+
+func (s *Store) layerDir(d digest.Digest) string {
+	return filepath.Join(s.dir, "layers", d.Algorithm().String(), d.Encoded())
+}
+
+func (s *Store) configPath(id digest.Digest) string {
+	return filepath.Join(s.dir, "configs", id.Algorithm().String(), id.Encoded()+".json")
+}
+
+func (s *Store) reposPath() string { return filepath.Join(s.dir, "repositories.json") }
+
+// Import makes a one-layer image from a rootfs tarball (plain or gzip-compressed) and tags it
+// ref (none when empty). changes are Docker's --change lines.
+func (s *Store) Import(r io.Reader, ref string, changes []string) (*Image, error) {
+	if ref != "" {
+		var err error
+		if ref, err = normalizeRef(ref); err != nil {
+			return nil, err
+		}
+	}
+	config, err := applyChanges(ocispec.ImageConfig{Env: []string{defaultPath}}, changes)
+	if err != nil {
+		return nil, err
+	}
+	r, err = decompress(r)
+	if err != nil {
+		return nil, err
+	}
+	diffID, err := s.addLayer(r)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now().UTC()
+	img := ocispec.Image{
+		Created:  &now,
+		Platform: ocispec.Platform{Architecture: runtime.GOARCH, OS: "linux"},
+		Config:   config,
+		RootFS:   ocispec.RootFS{Type: "layers", DiffIDs: []digest.Digest{diffID}},
+		History:  []ocispec.History{{Created: &now, CreatedBy: "mydocker import", Comment: "Imported from tarball"}},
+	}
+	return s.addImage(img, ref)
+}
+
+// Commit adds a layer (an OCI layer tar) on top of parent's and records the result, with
+// config as its config, tagged ref (none when empty).
+func (s *Store) Commit(parent *Image, changes io.Reader, ref string, config ocispec.ImageConfig, comment string) (*Image, error) {
+	if ref != "" {
+		var err error
+		if ref, err = normalizeRef(ref); err != nil {
+			return nil, err
+		}
+	}
+	diffID, err := s.addLayer(changes)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now().UTC()
+	img := parent.Config
+	img.Created = &now
+	img.Config = config
+	img.RootFS.DiffIDs = append(append([]digest.Digest{}, parent.Config.RootFS.DiffIDs...), diffID)
+	img.History = append(append([]ocispec.History{}, parent.Config.History...),
+		ocispec.History{Created: &now, CreatedBy: "mydocker commit", Comment: comment})
+	return s.addImage(img, ref)
+}
+
+// decompress undoes gzip when the stream starts with its magic number.
+func decompress(r io.Reader) (io.Reader, error) {
+	br := bufio.NewReader(r)
+	magic, err := br.Peek(2)
+	if err == nil && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("read gzip: %w", err)
+		}
+		return zr, nil
+	}
+	return br, nil
+}
+
+// addLayer unpacks a layer tar into a temporary directory while hashing it, then moves it to
+// its place, named by that hash (its diff id). A layer already there is reused.
+func (s *Store) addLayer(r io.Reader) (digest.Digest, error) {
+	tmp, err := os.MkdirTemp(filepath.Join(s.dir, "tmp"), "layer-")
+	if err != nil {
+		return "", fmt.Errorf("create layer: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	h := sha256.New()
+	tee := io.TeeReader(r, h)
+	size, err := unpackLayer(tee, filepath.Join(tmp, "diff"))
+	if err != nil {
+		return "", fmt.Errorf("unpack layer: %w", err)
+	}
+	// The digest covers the whole stream, the tar's end padding included.
+	if _, err := io.Copy(io.Discard, tee); err != nil {
+		return "", fmt.Errorf("read layer: %w", err)
+	}
+	diffID := digest.NewDigest(digest.SHA256, h)
+	if err := os.MkdirAll(filepath.Join(tmp, "diff"), 0o755); err != nil {
+		return "", err
+	}
+	if err := fsutil.WriteFileAtomic(filepath.Join(tmp, "size"), []byte(strconv.FormatInt(size, 10)), 0o644); err != nil {
+		return "", err
+	}
+	l, err := s.lock()
+	if err != nil {
+		return "", err
+	}
+	defer l.Unlock()
+	if _, err := os.Stat(s.layerDir(diffID)); err == nil {
+		return diffID, nil
+	}
+	if err := os.Rename(tmp, s.layerDir(diffID)); err != nil {
+		return "", fmt.Errorf("store layer %s: %w", diffID, err)
+	}
+	return diffID, nil
+}
+
+// addImage stores an image config under its digest and points ref at it.
+func (s *Store) addImage(config ocispec.Image, ref string) (*Image, error) {
+	data, err := json.Marshal(config)
+	if err != nil {
+		return nil, fmt.Errorf("encode image config: %w", err)
+	}
+	id := digest.FromBytes(data)
+	l, err := s.lock()
+	if err != nil {
+		return nil, err
+	}
+	defer l.Unlock()
+	if _, err := os.Stat(s.configPath(id)); err != nil {
+		if err := fsutil.WriteFileAtomic(s.configPath(id), data, 0o644); err != nil {
+			return nil, err
+		}
+	}
+	if ref != "" {
+		repos, err := s.readRepos()
+		if err != nil {
+			return nil, err
+		}
+		repos[ref] = id
+		if err := fsutil.WriteJSON(s.reposPath(), repos); err != nil {
+			return nil, err
+		}
+	}
+	return s.load(id)
+}
+
+// Tag points ref at the image id.
+func (s *Store) Tag(id digest.Digest, ref string) error {
+	ref, err := normalizeRef(ref)
+	if err != nil {
+		return err
+	}
+	l, err := s.lock()
+	if err != nil {
+		return err
+	}
+	defer l.Unlock()
+	if _, err := os.Stat(s.configPath(id)); err != nil {
+		return fmt.Errorf("image %s: %w", id, ErrImageNotFound)
+	}
+	repos, err := s.readRepos()
+	if err != nil {
+		return err
+	}
+	repos[ref] = id
+	return fsutil.WriteJSON(s.reposPath(), repos)
+}
+
+func (s *Store) readRepos() (map[string]digest.Digest, error) {
+	repos := map[string]digest.Digest{}
+	err := fsutil.ReadJSON(s.reposPath(), &repos)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	return repos, nil
+}
+
+// load reads the image with this id, with its tags and size.
+func (s *Store) load(id digest.Digest) (*Image, error) {
+	data, err := os.ReadFile(s.configPath(id))
+	if err != nil {
+		return nil, fmt.Errorf("image %s: %w", id, ErrImageNotFound)
+	}
+	img := &Image{ID: id}
+	if err := json.Unmarshal(data, &img.Config); err != nil {
+		return nil, fmt.Errorf("decode image config %s: %w", id, err)
+	}
+	repos, err := s.readRepos()
+	if err != nil {
+		return nil, err
+	}
+	for ref, target := range repos {
+		if target == id {
+			img.RepoTags = append(img.RepoTags, ref)
+		}
+	}
+	sort.Strings(img.RepoTags)
+	for _, d := range img.Config.RootFS.DiffIDs {
+		if b, err := os.ReadFile(filepath.Join(s.layerDir(d), "size")); err == nil {
+			n, _ := strconv.ParseInt(string(b), 10, 64)
+			img.Size += n
+		}
+	}
+	return img, nil
+}
+
+// Get finds an image by name[:tag], by id ("sha256:..." or its hex) or by a unique prefix
+// of its id.
+func (s *Store) Get(ref string) (*Image, error) {
+	if norm, err := normalizeRef(ref); err == nil {
+		repos, err := s.readRepos()
+		if err != nil {
+			return nil, err
+		}
+		if id, ok := repos[norm]; ok {
+			return s.load(id)
+		}
+	}
+	hex := strings.TrimPrefix(ref, "sha256:")
+	if hexRegexp.MatchString(hex) {
+		ids, err := s.ids()
+		if err != nil {
+			return nil, err
+		}
+		var match []digest.Digest
+		for _, id := range ids {
+			if strings.HasPrefix(id.Encoded(), hex) {
+				match = append(match, id)
+			}
+		}
+		if len(match) == 1 {
+			return s.load(match[0])
+		}
+		if len(match) > 1 {
+			return nil, fmt.Errorf("image id prefix %q is ambiguous: use more of it", ref)
+		}
+	}
+	return nil, fmt.Errorf("unable to find image %q; import one with: mydocker import TARBALL %s: %w", ref, ref, ErrImageNotFound)
+}
+
+func (s *Store) ids() ([]digest.Digest, error) {
+	entries, err := os.ReadDir(filepath.Join(s.dir, "configs", "sha256"))
+	if err != nil {
+		return nil, fmt.Errorf("list images: %w", err)
+	}
+	var ids []digest.Digest
+	for _, e := range entries {
+		if hex, ok := strings.CutSuffix(e.Name(), ".json"); ok {
+			ids = append(ids, digest.NewDigestFromEncoded(digest.SHA256, hex))
+		}
+	}
+	return ids, nil
+}
+
+// List returns every image, newest first.
+func (s *Store) List() ([]*Image, error) {
+	ids, err := s.ids()
+	if err != nil {
+		return nil, err
+	}
+	var out []*Image
+	for _, id := range ids {
+		img, err := s.load(id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, img)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i].Config.Created, out[j].Config.Created
+		return a != nil && b != nil && a.After(*b)
+	})
+	return out, nil
+}
+
+// LayerDirs returns the directories of the image's layers, bottom-most first.
+func (s *Store) LayerDirs(img *Image) ([]string, error) {
+	dirs := make([]string, 0, len(img.Config.RootFS.DiffIDs))
+	for _, d := range img.Config.RootFS.DiffIDs {
+		dir := filepath.Join(s.layerDir(d), "diff")
+		if _, err := os.Stat(dir); err != nil {
+			return nil, fmt.Errorf("layer %s of image %s is missing: %w", d, img.ID, err)
+		}
+		dirs = append(dirs, dir)
+	}
+	return dirs, nil
+}
+
+// Remove untags ref and, when no tag is left and no container uses the image (inUse), deletes
+// it with the layers no other image shares. Removing one of several tags only untags. force
+// untags an image in use; it is deleted once no container uses it and rmi is run again.
+func (s *Store) Remove(ref string, force bool, inUse func(id digest.Digest) bool) (untagged []string, deleted []digest.Digest, err error) {
+	img, err := s.Get(ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	l, err := s.lock()
+	if err != nil {
+		return nil, nil, err
+	}
+	defer l.Unlock()
+	repos, err := s.readRepos()
+	if err != nil {
+		return nil, nil, err
+	}
+	norm, _ := normalizeRef(ref)
+	byTag := repos[norm] == img.ID
+	if byTag && len(img.RepoTags) > 1 {
+		delete(repos, norm)
+		return []string{norm}, nil, fsutil.WriteJSON(s.reposPath(), repos)
+	}
+	used := inUse(img.ID)
+	if used && !force {
+		return nil, nil, fmt.Errorf("unable to remove %s (must be forced): %w", ref, ErrImageInUse)
+	}
+	for _, t := range img.RepoTags {
+		delete(repos, t)
+		untagged = append(untagged, t)
+	}
+	if err := fsutil.WriteJSON(s.reposPath(), repos); err != nil {
+		return nil, nil, err
+	}
+	if used {
+		return untagged, nil, nil
+	}
+	if err := os.Remove(s.configPath(img.ID)); err != nil {
+		return untagged, nil, fmt.Errorf("remove image %s: %w", img.ID, err)
+	}
+	deleted = append(deleted, img.ID)
+	return untagged, deleted, s.removeUnusedLayers(img.Config.RootFS.DiffIDs)
+}
+
+// removeUnusedLayers deletes those of layers no remaining image lists. Called under the lock.
+func (s *Store) removeUnusedLayers(layers []digest.Digest) error {
+	ids, err := s.ids()
+	if err != nil {
+		return err
+	}
+	used := map[digest.Digest]bool{}
+	for _, id := range ids {
+		var c ocispec.Image
+		if err := fsutil.ReadJSON(s.configPath(id), &c); err != nil {
+			return err
+		}
+		for _, d := range c.RootFS.DiffIDs {
+			used[d] = true
+		}
+	}
+	for _, d := range layers {
+		if used[d] {
+			continue
+		}
+		if err := os.RemoveAll(s.layerDir(d)); err != nil {
+			return fmt.Errorf("remove layer %s: %w", d, err)
+		}
+	}
+	return nil
+}

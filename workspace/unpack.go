@@ -1,0 +1,190 @@
+package workspace
+
+import (
+	"archive/tar"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// ErrUnsafeArchive is returned for a tar entry that would write outside the layer.
+var ErrUnsafeArchive = errors.New("unsafe archive")
+
+// unpackLayer extracts an (uncompressed) OCI layer tar into dest, converting its whiteouts
+// to overlay's form. It never writes outside dest: names must be local, no entry is written
+// through a symlink, and hard links must point inside the layer. It returns the bytes of
+// file content written.
+func unpackLayer(r io.Reader, dest string) (int64, error) {
+	tr := tar.NewReader(r)
+	var size int64
+	type dirTime struct {
+		path  string
+		mtime time.Time
+	}
+	var dirTimes []dirTime
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return size, fmt.Errorf("read tar: %w", err)
+		}
+		name, err := localName(hdr.Name)
+		if err != nil {
+			return size, err
+		}
+		if name == "." {
+			continue // the root: its attributes are the layer directory's own
+		}
+		if err := checkNoSymlinkParents(dest, name); err != nil {
+			return size, err
+		}
+		path := filepath.Join(dest, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return size, err
+		}
+		if target, opaque, ok := whiteoutTarget(name); ok {
+			if err := checkNoSymlinkParents(dest, target); err != nil {
+				return size, err
+			}
+			if opaque {
+				err = markOpaque(filepath.Join(dest, target))
+			} else {
+				err = writeWhiteout(filepath.Join(dest, target))
+			}
+			if err != nil {
+				return size, fmt.Errorf("whiteout %s: %w", name, err)
+			}
+			continue
+		}
+		// A later entry replaces an earlier one, except that a directory stays a directory.
+		if fi, err := os.Lstat(path); err == nil && !(fi.IsDir() && hdr.Typeflag == tar.TypeDir) {
+			if err := os.RemoveAll(path); err != nil {
+				return size, err
+			}
+		}
+		mode := uint32(hdr.Mode & 0o7777)
+		switch hdr.Typeflag {
+		case tar.TypeDir:
+			if err := os.Mkdir(path, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+				return size, err
+			}
+			dirTimes = append(dirTimes, dirTime{path, hdr.ModTime})
+		case tar.TypeReg, tar.TypeRegA:
+			n, err := writeFile(path, tr)
+			size += n
+			if err != nil {
+				return size, fmt.Errorf("write %s: %w", name, err)
+			}
+		case tar.TypeSymlink:
+			if err := os.Symlink(hdr.Linkname, path); err != nil {
+				return size, err
+			}
+		case tar.TypeLink:
+			target, err := localName(hdr.Linkname)
+			if err != nil {
+				return size, err
+			}
+			if err := checkNoSymlinkParents(dest, target); err != nil {
+				return size, err
+			}
+			if err := os.Link(filepath.Join(dest, target), path); err != nil {
+				return size, fmt.Errorf("hard link %s to %s: %w", name, hdr.Linkname, err)
+			}
+			continue // a link shares its target's attributes
+		case tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
+			kind := map[byte]uint32{tar.TypeChar: unix.S_IFCHR, tar.TypeBlock: unix.S_IFBLK, tar.TypeFifo: unix.S_IFIFO}[hdr.Typeflag]
+			dev := int(unix.Mkdev(uint32(hdr.Devmajor), uint32(hdr.Devminor)))
+			if err := unix.Mknod(path, kind|mode, dev); err != nil {
+				return size, fmt.Errorf("mknod %s: %w", name, err)
+			}
+		case tar.TypeXGlobalHeader:
+			continue
+		default:
+			return size, fmt.Errorf("%s: unsupported tar entry type %q", name, hdr.Typeflag)
+		}
+		if err := applyAttrs(path, hdr); err != nil {
+			return size, fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	// Directory times last: writing into a directory changes its mtime.
+	for i := len(dirTimes) - 1; i >= 0; i-- {
+		d := dirTimes[i]
+		ts := []unix.Timespec{unix.NsecToTimespec(d.mtime.UnixNano()), unix.NsecToTimespec(d.mtime.UnixNano())}
+		unix.UtimesNanoAt(unix.AT_FDCWD, d.path, ts, unix.AT_SYMLINK_NOFOLLOW)
+	}
+	return size, nil
+}
+
+// localName cleans a tar entry name and refuses any that could leave the layer.
+func localName(name string) (string, error) {
+	clean := filepath.Clean(strings.TrimPrefix(name, "./"))
+	if clean == "." || clean == "/" {
+		return ".", nil
+	}
+	if !filepath.IsLocal(clean) {
+		return "", fmt.Errorf("%w: entry %q points outside the layer", ErrUnsafeArchive, name)
+	}
+	return clean, nil
+}
+
+// checkNoSymlinkParents refuses to write name when a directory on its way is a symlink: the
+// archive could otherwise plant "etc -> /etc" and then write "etc/passwd" on the host.
+func checkNoSymlinkParents(dest, name string) error {
+	dir := dest
+	parts := strings.Split(filepath.Dir(name), string(filepath.Separator))
+	for _, p := range parts {
+		if p == "." || p == "" {
+			continue
+		}
+		dir = filepath.Join(dir, p)
+		fi, err := os.Lstat(dir)
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if fi.Mode()&os.ModeSymlink != 0 {
+			return fmt.Errorf("%w: %q goes through the symlink %q", ErrUnsafeArchive, name, strings.TrimPrefix(dir, dest+"/"))
+		}
+	}
+	return nil
+}
+
+func writeFile(path string, r io.Reader) (int64, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return 0, err
+	}
+	n, err := io.Copy(f, r)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return n, err
+}
+
+// applyAttrs gives path the owner, mode and times of its tar header.
+func applyAttrs(path string, hdr *tar.Header) error {
+	if err := os.Lchown(path, hdr.Uid, hdr.Gid); err != nil && os.Geteuid() == 0 {
+		return err
+	}
+	if hdr.Typeflag != tar.TypeSymlink {
+		// chmod after chown: chown clears the setuid and setgid bits.
+		if err := unix.Chmod(path, uint32(hdr.Mode&0o7777)); err != nil {
+			return err
+		}
+	}
+	if hdr.Typeflag == tar.TypeDir {
+		return nil // set last, see unpackLayer
+	}
+	ts := []unix.Timespec{unix.NsecToTimespec(hdr.ModTime.UnixNano()), unix.NsecToTimespec(hdr.ModTime.UnixNano())}
+	return unix.UtimesNanoAt(unix.AT_FDCWD, path, ts, unix.AT_SYMLINK_NOFOLLOW)
+}

@@ -1,0 +1,63 @@
+package workspace
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// The OCI whiteout names (image-spec layer.md).
+const (
+	whiteoutPrefix = ".wh."
+	whiteoutOpaque = ".wh..wh..opq"
+	opaqueXattr    = "trusted.overlay.opaque"
+)
+
+// isWhiteoutDevice reports whether fi is overlayfs's mark of a deleted file: a character
+// device with number 0/0.
+func isWhiteoutDevice(fi os.FileInfo) bool {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return ok && fi.Mode()&os.ModeCharDevice != 0 && st.Rdev == 0
+}
+
+// isOpaqueDir reports whether a directory hides everything below it in lower layers.
+func isOpaqueDir(path string) bool {
+	buf := make([]byte, 1)
+	n, err := unix.Lgetxattr(path, opaqueXattr, buf)
+	return err == nil && n == 1 && buf[0] == 'y'
+}
+
+// writeWhiteout records, in overlay's form, that name is deleted.
+func writeWhiteout(path string) error {
+	if err := os.RemoveAll(path); err != nil {
+		return err
+	}
+	return unix.Mknod(path, unix.S_IFCHR|0o000, 0)
+}
+
+// markOpaque records, in overlay's form, that dir hides what lower layers have below it.
+func markOpaque(dir string) error {
+	return unix.Lsetxattr(dir, opaqueXattr, []byte("y"), 0)
+}
+
+// whiteoutTarget parses an OCI whiteout entry name: for "a/.wh.b" it returns "a/b"; for
+// "a/.wh..wh..opq" it returns "a" and opaque. ok is false for an ordinary name.
+func whiteoutTarget(name string) (target string, opaque, ok bool) {
+	dir, base := filepath.Split(name)
+	if base == whiteoutOpaque {
+		return filepath.Clean(dir), true, true
+	}
+	if strings.HasPrefix(base, whiteoutPrefix) {
+		return filepath.Join(dir, strings.TrimPrefix(base, whiteoutPrefix)), false, true
+	}
+	return "", false, false
+}
+
+// errNoXattr tells whether a filesystem refused the opaque xattr (tmpfs before 6.6 does).
+func errNoXattr(err error) bool {
+	return errors.Is(err, unix.ENOTSUP) || errors.Is(err, unix.EOPNOTSUPP)
+}
