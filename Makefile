@@ -47,7 +47,7 @@ unit:
 
 # Start-up speed: mydocker run --rm busybox true beside unshare+chroot and runc.
 bench: deps
-	$(GO) test -run '^$$' -bench . -benchtime 20x ./bench/
+	$(GO) test -run '^$$' -bench . -benchtime 30x ./mydocker/
 
 clean:
 	rm -rf bin
