@@ -6,12 +6,9 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"strconv"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
-
-	"github.com/mydocker/mydocker/container/nsenter"
 )
 
 // ExecOptions are what `mydocker exec` asks for.
@@ -26,9 +23,9 @@ type ExecOptions struct {
 // Exec runs a command inside a running container — in all its namespaces — and returns the
 // command's exit status.
 //
-// The process it starts is this binary again: the nsenter constructor joins the container's
-// namespaces before the Go runtime starts and forks; the child (runExec) then executes the
-// command as the init would, with the container's environment and working directory.
+// The process it starts is this binary again, forked inside the container's namespaces (see
+// startInNamespaces); it (runExec) then executes the command as the init would, with the
+// container's environment and working directory.
 func (e *Engine) Exec(ref string, opts ExecOptions, stdio Stdio) (int, error) {
 	st, err := e.Get(ref)
 	if err != nil {
@@ -59,7 +56,7 @@ func (e *Engine) Exec(ref string, opts ExecOptions, stdio Stdio) (int, error) {
 	cmd := &exec.Cmd{
 		Path:       "/proc/self/exe",
 		Args:       []string{execName},
-		Env:        []string{nsenter.EnvPid + "=" + strconv.Itoa(st.Pid)},
+		Env:        []string{},
 		ExtraFiles: []*os.File{cfgR, syncChild},
 	}
 	if !opts.Tty {
@@ -70,7 +67,7 @@ func (e *Engine) Exec(ref string, opts ExecOptions, stdio Stdio) (int, error) {
 	}
 	sigs := relaySignals()
 	defer signal.Stop(sigs)
-	err = cmd.Start()
+	err = startInNamespaces(st.Pid, cmd)
 	// Only the child may hold these ends, or the parent would never see the socket close.
 	cfgR.Close()
 	syncChild.Close()
@@ -79,15 +76,13 @@ func (e *Engine) Exec(ref string, opts ExecOptions, stdio Stdio) (int, error) {
 		syncParent.Close()
 		return 0, fmt.Errorf("start exec: %w", err)
 	}
-	// The nsenter constructor reads one byte, its go-ahead, before it joins the namespaces;
-	// the rest of the pipe is the process to run, for runExec.
 	encoded, err := json.Marshal(proc)
 	if err != nil {
 		cfgW.Close()
 		syncParent.Close()
 		return 0, fmt.Errorf("encode process: %w", err)
 	}
-	p := &initProcess{cmd: cmd, config: cfgW, sync: syncParent, encoded: append([]byte{1}, encoded...)}
+	p := &initProcess{cmd: cmd, config: cfgW, sync: syncParent, encoded: encoded}
 	if err := p.run(); err != nil {
 		p.kill()
 		return 0, err

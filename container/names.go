@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/big"
 	"regexp"
+	"sync"
 )
 
 // NewID returns a random 64-hex-digit container id, as Docker's.
@@ -23,12 +24,13 @@ func ShortID(id string) string {
 	return id
 }
 
-// validName is Docker's rule for container names.
-var validName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
+// validName is Docker's rule for container names, compiled on first use (see workspace's
+// reference.go for why not at start-up).
+var validName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`) })
 
 // ValidateName explains why a --name is refused.
 func ValidateName(name string) error {
-	if !validName.MatchString(name) {
+	if !validName().MatchString(name) {
 		return fmt.Errorf("invalid container name %q: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", name)
 	}
 	return nil

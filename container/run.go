@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/mydocker/mydocker/internal/fsutil"
 	"github.com/mydocker/mydocker/workspace"
 )
@@ -38,10 +40,18 @@ func (e *Engine) Run(opts *Options, stdio Stdio) (id string, exitCode int, err e
 	return st.ID, code, e.finish(st, code)
 }
 
-// relaySignals starts catching every signal, for waitForeground to pass on.
+// relayedSignals are the signals a foreground run or exec passes on to the container: those a
+// user or a supervisor sends to stop, reload or resize a program. Not all 64: each one caught
+// costs a round of signal-mask changes at start and at exit.
+var relayedSignals = []os.Signal{
+	unix.SIGHUP, unix.SIGINT, unix.SIGQUIT, unix.SIGABRT, unix.SIGUSR1, unix.SIGUSR2, unix.SIGALRM,
+	unix.SIGTERM, unix.SIGCONT, unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU, unix.SIGWINCH,
+}
+
+// relaySignals starts catching the relayed signals, for waitForeground to pass on.
 func relaySignals() chan os.Signal {
 	sigs := make(chan os.Signal, 16)
-	signal.Notify(sigs)
+	signal.Notify(sigs, relayedSignals...)
 	return sigs
 }
 
@@ -166,17 +176,11 @@ func waitForeground(p *initProcess, sigs <-chan os.Signal, stdio Stdio, interact
 			}
 			return code
 		case s := <-sigs:
-			sig := s.(syscall.Signal)
-			switch sig {
-			case syscall.SIGCHLD, syscall.SIGPIPE, syscall.SIGURG:
-				// Ours, not the container's (SIGURG is the Go runtime's preemption signal).
-			case syscall.SIGWINCH:
-				if term != nil {
-					term.resize()
-				}
-			default:
-				p.cmd.Process.Signal(sig)
+			if s == unix.SIGWINCH && term != nil {
+				term.resize()
+				continue
 			}
+			p.cmd.Process.Signal(s)
 		}
 	}
 }

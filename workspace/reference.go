@@ -4,13 +4,18 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 )
 
+// Docker's rules for repository names (lower case path components), tags and ids. They are
+// compiled on first use, not at start-up: every mydocker process, the container's init too,
+// would pay for them.
 var (
-	// Docker's rules for repository names (lower case path components) and tags.
-	nameRegexp = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$`)
-	tagRegexp  = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
-	hexRegexp  = regexp.MustCompile(`^[a-f0-9]{1,64}$`)
+	nameRegexp = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$`)
+	})
+	tagRegexp = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`) })
+	hexRegexp = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-f0-9]{1,64}$`) })
 )
 
 // normalizeRef turns "busybox" into "busybox:latest" and checks the name and tag. A registry
@@ -24,10 +29,10 @@ func normalizeRef(ref string) (string, error) {
 	if i := strings.Index(name, "/"); i > 0 && strings.ContainsAny(name[:i], ".:") {
 		host, name = name[:i+1], name[i+1:]
 	}
-	if !nameRegexp.MatchString(name) {
+	if !nameRegexp().MatchString(name) {
 		return "", fmt.Errorf("invalid reference format %q: repository names are lower case letters, digits and separators (. _ -)", ref)
 	}
-	if !tagRegexp.MatchString(tag) {
+	if !tagRegexp().MatchString(tag) {
 		return "", fmt.Errorf("invalid reference format %q: invalid tag %q", ref, tag)
 	}
 	return host + name + ":" + tag, nil

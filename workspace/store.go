@@ -279,7 +279,7 @@ func (s *Store) Get(ref string) (*Image, error) {
 		}
 	}
 	hex := strings.TrimPrefix(ref, "sha256:")
-	if hexRegexp.MatchString(hex) {
+	if hexRegexp().MatchString(hex) {
 		ids, err := s.ids()
 		if err != nil {
 			return nil, err
