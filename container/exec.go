@@ -76,14 +76,8 @@ func (e *Engine) Exec(ref string, opts ExecOptions, stdio Stdio) (int, error) {
 		syncParent.Close()
 		return 0, fmt.Errorf("start exec: %w", err)
 	}
-	encoded, err := json.Marshal(proc)
-	if err != nil {
-		cfgW.Close()
-		syncParent.Close()
-		return 0, fmt.Errorf("encode process: %w", err)
-	}
-	p := &initProcess{cmd: cmd, config: cfgW, sync: syncParent, encoded: encoded}
-	if err := p.run(); err != nil {
+	p := &initProcess{cmd: cmd, config: cfgW, sync: syncParent}
+	if err := p.run(proc); err != nil {
 		p.kill()
 		return 0, err
 	}

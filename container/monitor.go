@@ -95,7 +95,12 @@ func (e *Engine) monitor(id string, report *os.File) error {
 		defer outW.Close()
 		defer errW.Close()
 	}
-	p, err := e.start(st, cfg, stdio)
+	p, err := startInit(namespaceFlags(cfg.Spec.Linux.Namespaces), cfg.Spec.Process.Terminal, stdio)
+	if err == nil {
+		err = e.start(st, cfg, p)
+	} else {
+		e.removeFiles(st)
+	}
 	if stdio.Stdout != nil {
 		// Only the container may hold the write ends now, so the copiers see EOF when it exits.
 		stdio.Stdout.Close()

@@ -74,8 +74,15 @@ func (o *Options) Spec(id string, img ocispec.ImageConfig) (*specs.Spec, ocispec
 		config.WorkingDir = o.Workdir
 	}
 	spec.Process.Terminal = o.Tty
+	spec.Linux.Namespaces = o.namespaces()
 	spec.Mounts = append(spec.Mounts, o.Mounts...)
 	return spec, config, nil
+}
+
+// namespaces are the namespaces the container gets: Spec puts them in the spec, and Run forks
+// the init in them before the spec exists.
+func (o *Options) namespaces() []specs.LinuxNamespace {
+	return DefaultSpec().Linux.Namespaces
 }
 
 // mergeEnv returns base with each KEY=VALUE of overrides replacing the same key in place,

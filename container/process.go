@@ -27,17 +27,13 @@ type initProcess struct {
 	sync    *os.File // parent end of the sync socket
 	pty     *os.File // the terminal's master side, when the spec asks for one
 	started uint64   // the init's start time, see processStartTime
-	encoded []byte   // the config, ready to send
 }
 
-// startInit re-executes this binary as the container's init in new namespaces. The init
-// waits for its config, so the caller can put it in cgroups and networks first.
-func startInit(cfg *initConfig, stdio Stdio) (p *initProcess, retErr error) {
-	// Encoded before the fork, so the init never waits for it.
-	config, err := json.Marshal(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("encode init config: %w", err)
-	}
+// startInit re-executes this binary as the container's init in new namespaces (flags, see
+// namespaceFlags). The init waits for its config (run), so the parent can fork it early — its
+// Go runtime then starts while the parent prepares the container — and put it in cgroups and
+// networks before it goes on.
+func startInit(flags uintptr, terminal bool, stdio Stdio) (p *initProcess, retErr error) {
 	configR, configW, err := os.Pipe()
 	if err != nil {
 		return nil, fmt.Errorf("config pipe: %w", err)
@@ -62,13 +58,13 @@ func startInit(cfg *initConfig, stdio Stdio) (p *initProcess, retErr error) {
 		Env:        []string{},
 		ExtraFiles: []*os.File{configR, syncChild},
 		SysProcAttr: &syscall.SysProcAttr{
-			Cloneflags: namespaceFlags(cfg.Spec),
+			Cloneflags: flags,
 			// If the process that watches the container dies, so does the container: a
 			// later ps or rm then finds it gone and cleans up after it.
 			Pdeathsig: syscall.SIGKILL,
 		},
 	}
-	if !cfg.Spec.Process.Terminal {
+	if !terminal {
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = stdio.Stdin, stdio.Stdout, stdio.Stderr
 		if stdio.Stdin == nil {
 			cmd.Stdin = nil // exec.Cmd opens /dev/null
@@ -77,7 +73,7 @@ func startInit(cfg *initConfig, stdio Stdio) (p *initProcess, retErr error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start container init: %w", err)
 	}
-	p = &initProcess{cmd: cmd, config: configW, sync: syncParent, encoded: config}
+	p = &initProcess{cmd: cmd, config: configW, sync: syncParent}
 	p.started, _ = processStartTime(cmd.Process.Pid)
 	return p, nil
 }
@@ -86,8 +82,13 @@ func (p *initProcess) pid() int { return p.cmd.Process.Pid }
 
 // run sends the config (the init's "go") and waits until the init has executed the command,
 // collecting the terminal on the way. A failure before exec comes back as a *StartError.
-func (p *initProcess) run() error {
-	_, err := p.config.Write(p.encoded)
+func (p *initProcess) run(config any) error {
+	data, err := json.Marshal(config)
+	if err != nil {
+		p.config.Close()
+		return fmt.Errorf("encode config: %w", err)
+	}
+	_, err = p.config.Write(data)
 	p.config.Close()
 	if err != nil {
 		return fmt.Errorf("send config to init: %w", err)

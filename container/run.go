@@ -20,20 +20,29 @@ import (
 // its command runs; otherwise Run waits and returns the command's exit status (128+n for
 // signal n). An error means the container did not start, and nothing of it is left.
 func (e *Engine) Run(opts *Options, stdio Stdio) (id string, exitCode int, err error) {
-	st, cfg, owner, err := e.create(opts)
-	if err != nil {
-		return "", 0, err
-	}
 	if opts.Detach {
+		st, _, owner, err := e.create(opts)
+		if err != nil {
+			return "", 0, err
+		}
 		return st.ID, 0, e.startMonitor(st, owner)
 	}
-	defer owner.Unlock()
 	// Catch signals before the container starts: one that arrives while it starts is
 	// passed on once it runs, instead of killing mydocker and the container with it.
 	sigs := relaySignals()
 	defer signal.Stop(sigs)
-	p, err := e.start(st, cfg, stdio)
+	// Fork the init first: its Go runtime starts up while we prepare the container.
+	p, err := startInit(namespaceFlags(opts.namespaces()), opts.Tty, stdio)
 	if err != nil {
+		return "", 0, err
+	}
+	st, cfg, owner, err := e.create(opts)
+	if err != nil {
+		p.kill()
+		return "", 0, err
+	}
+	defer owner.Unlock()
+	if err := e.start(st, cfg, p); err != nil {
 		return "", 0, err
 	}
 	code := waitForeground(p, sigs, stdio, opts.Interactive)
@@ -118,31 +127,23 @@ func (e *Engine) create(opts *Options) (_ *State, _ *initConfig, _ *fsutil.Lock,
 	return st, &initConfig{Spec: spec, RootfsMount: rootfs.Mount, NoPivot: opts.NoPivot}, owner, nil
 }
 
-// start starts the container's init, lets it run the command and records it as running.
-// On failure the container is removed whole.
-func (e *Engine) start(st *State, cfg *initConfig, stdio Stdio) (p *initProcess, retErr error) {
+// start lets the container's init (started by startInit) run the command and records the
+// container as running. On failure the container is removed whole.
+func (e *Engine) start(st *State, cfg *initConfig, p *initProcess) (retErr error) {
 	defer func() {
 		if retErr != nil {
+			p.kill()
 			e.removeFiles(st)
 		}
 	}()
-	p, err := startInit(cfg, stdio)
-	if err != nil {
-		return nil, err
-	}
-	if err := p.run(); err != nil {
-		p.kill()
-		return nil, err
+	if err := p.run(cfg); err != nil {
+		return err
 	}
 	st.Status = Running
 	st.Pid = p.pid()
 	st.PidStart = p.started
 	st.StartedAt = time.Now().UTC()
-	if err := e.containers.Save(st); err != nil {
-		p.kill()
-		return nil, err
-	}
-	return p, nil
+	return e.containers.Save(st)
 }
 
 // finish records the exit, gives back what the container held and, for --rm, removes it.

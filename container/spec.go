@@ -66,11 +66,11 @@ func DefaultSpec() *specs.Spec {
 	}
 }
 
-// namespaceFlags turns the spec's namespaces into clone(2) flags. A namespace with a path is
+// namespaceFlags turns a spec's namespaces into clone(2) flags. A namespace with a path is
 // joined later (setns), not created, so it adds no flag.
-func namespaceFlags(spec *specs.Spec) uintptr {
+func namespaceFlags(namespaces []specs.LinuxNamespace) uintptr {
 	var flags uintptr
-	for _, ns := range spec.Linux.Namespaces {
+	for _, ns := range namespaces {
 		if ns.Path != "" {
 			continue
 		}

@@ -7,7 +7,7 @@ import (
 	"sync"
 )
 
-// Docker's rules for repository names (lower case path components), tags and ids. They are
+// Docker's rules for repository names (lower case path components) and tags. They are
 // compiled on first use, not at start-up: every mydocker process, the container's init too,
 // would pay for them.
 var (
@@ -15,8 +15,28 @@ var (
 		return regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$`)
 	})
 	tagRegexp = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`) })
-	hexRegexp = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-f0-9]{1,64}$`) })
 )
+
+// withTag adds the default tag "latest" to a reference that has none.
+func withTag(ref string) string {
+	if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
+		return ref
+	}
+	return ref + ":latest"
+}
+
+// isHex reports whether s could be (a prefix of) an image id.
+func isHex(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, c := range s {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
 
 // normalizeRef turns "busybox" into "busybox:latest" and checks the name and tag. A registry
 // host with a port ("localhost:5000/app") keeps its colon: the tag follows the last slash.

@@ -269,17 +269,16 @@ func (s *Store) load(id digest.Digest) (*Image, error) {
 // Get finds an image by name[:tag], by id ("sha256:..." or its hex) or by a unique prefix
 // of its id.
 func (s *Store) Get(ref string) (*Image, error) {
-	if norm, err := normalizeRef(ref); err == nil {
-		repos, err := s.readRepos()
-		if err != nil {
-			return nil, err
-		}
-		if id, ok := repos[norm]; ok {
-			return s.load(id)
-		}
+	repos, err := s.readRepos()
+	if err != nil {
+		return nil, err
+	}
+	// No validation on the way: an invalid name simply matches nothing.
+	if id, ok := repos[withTag(ref)]; ok {
+		return s.load(id)
 	}
 	hex := strings.TrimPrefix(ref, "sha256:")
-	if hexRegexp().MatchString(hex) {
+	if isHex(hex) {
 		ids, err := s.ids()
 		if err != nil {
 			return nil, err
