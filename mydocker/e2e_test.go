@@ -257,3 +257,19 @@ func TestStorageDrivers(t *testing.T) {
 	require.Equal(t, 125, r.code, "%s", r)
 	require.Empty(t, e.containerDirs())
 }
+
+func TestFailedStartLeavesNothing(t *testing.T) {
+	e := newEngine(t)
+	for _, args := range [][]string{
+		{"-w", "/etc/passwd", "busybox", "true"},                // the init cannot make its working directory
+		{"-v", "/proc/self/mountinfo:/proc", "busybox", "true"}, // a bind the init cannot make (a file over a directory)
+		{"-d", "-w", "/etc/passwd", "busybox", "true"},
+		{"--name", "bad/name", "busybox", "true"},
+	} {
+		r := e.run(append([]string{"run"}, args...)...)
+		require.Equal(t, 125, r.code, "%v: %s", args, r)
+		require.NotEmpty(t, r.stderr, "%v: the error is explained", args)
+	}
+	require.Empty(t, e.containerDirs())
+	require.Empty(t, strings.TrimSpace(e.must("ps", "-aq")))
+}
