@@ -23,9 +23,9 @@ type ExecOptions struct {
 // Exec runs a command inside a running container — in all its namespaces — and returns the
 // command's exit status.
 //
-// The process it starts is this binary again, forked inside the container's namespaces (see
-// startInNamespaces); it (runExec) then executes the command as the init would, with the
-// container's environment and working directory.
+// The process it starts is this binary again, forked inside the container's namespaces but
+// its mount namespace (startInNamespaces). It (runExec) enters that one itself, then executes
+// the command as the init would, with the container's environment and working directory.
 func (e *Engine) Exec(ref string, opts ExecOptions, stdio Stdio) (int, error) {
 	st, err := e.Get(ref)
 	if err != nil {
@@ -43,6 +43,11 @@ func (e *Engine) Exec(ref string, opts ExecOptions, stdio Stdio) (int, error) {
 		return 0, err
 	}
 
+	mntNS, err := openNamespace(st.Pid, "mnt")
+	if err != nil {
+		return 0, err
+	}
+	defer mntNS.Close()
 	cfgR, cfgW, err := os.Pipe()
 	if err != nil {
 		return 0, fmt.Errorf("exec pipe: %w", err)
@@ -57,7 +62,7 @@ func (e *Engine) Exec(ref string, opts ExecOptions, stdio Stdio) (int, error) {
 		Path:       "/proc/self/exe",
 		Args:       []string{execName},
 		Env:        []string{},
-		ExtraFiles: []*os.File{cfgR, syncChild},
+		ExtraFiles: []*os.File{cfgR, syncChild, mntNS},
 	}
 	if !opts.Tty {
 		cmd.Stdout, cmd.Stderr = stdio.Stdout, stdio.Stderr
@@ -104,8 +109,11 @@ func execProcessSpec(base *specs.Process, opts ExecOptions) (*specs.Process, err
 	return &p, nil
 }
 
-// runExec is the exec'd side, already inside the container's namespaces: the same last
-// steps as the init's.
+// execMountNSFd is the fd on which an exec'd process inherits the container's mount namespace.
+const execMountNSFd = 5
+
+// runExec is the exec'd side, inside the container's namespaces but the mount namespace: it
+// enters that one, then takes the same last steps as the init.
 func runExec() {
 	unix.CloseOnExec(initSyncFd)
 	var p specs.Process
@@ -114,6 +122,11 @@ func runExec() {
 		reportStartFailure(fmt.Errorf("read process: %w", err))
 	}
 	f.Close()
+	ns := os.NewFile(execMountNSFd, "mnt-namespace")
+	if err := enterMountNamespace(ns); err != nil {
+		reportStartFailure(err)
+	}
+	ns.Close()
 	if p.Terminal {
 		if err := setupConsole(false); err != nil {
 			reportStartFailure(err)

@@ -2,6 +2,7 @@ package container
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
 	"runtime"
 	"strconv"
@@ -9,50 +10,63 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// joinNamespaces is the order exec enters a container's namespaces in: the mount namespace
-// last, since after it /proc is the container's.
-var joinNamespaces = []string{"ipc", "uts", "net", "pid", "mnt"}
+// joinNamespaces are the namespaces the parent of an exec'd process joins before forking it:
+// all but the mount namespace, which the process enters itself (enterMountNamespace).
+var joinNamespaces = []string{"ipc", "uts", "net", "pid"}
 
-// startInNamespaces starts cmd inside every namespace of the process pid.
+// openNamespace opens /proc/PID/ns/NAME.
+func openNamespace(pid int, name string) (*os.File, error) {
+	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/ns/" + name)
+	if err != nil {
+		return nil, fmt.Errorf("open %s namespace of process %d: %w", name, pid, err)
+	}
+	return f, nil
+}
+
+// startInNamespaces starts cmd in the IPC, UTS, network and PID namespaces of process pid.
 //
 // Namespaces belong to threads. A goroutine locks itself to its OS thread, moves that thread
-// into the container's namespaces with setns(2) and forks the command from it: the child
-// starts with the thread's namespaces (for a PID namespace, setns only changes where children
-// go, which is exactly what a fork needs). The mount namespace is the delicate one: the kernel
-// refuses it to a thread that shares its root and working directory with others, as Go's
-// threads do, so the thread first takes a private copy with unshare(CLONE_FS). runc does the
-// same work in C before its Go runtime starts (nsexec); this is the pure-Go way. The goroutine
-// never unlocks, so the Go runtime throws the changed thread away when it ends.
+// into the container's namespaces with setns(2) and forks cmd from it: the child starts with
+// the thread's namespaces (for a PID namespace, setns only changes where children go, which is
+// exactly what a fork needs). The goroutine never unlocks, so the Go runtime throws the changed
+// thread away when it ends. The mount namespace is left to the child: cmd is this binary, and
+// it must be loaded from the host's filesystem (a dynamically linked build needs the host's
+// ld.so), not from the container's.
 func startInNamespaces(pid int, cmd *exec.Cmd) error {
 	done := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
 		done <- func() error {
-			if err := unix.Unshare(unix.CLONE_FS); err != nil {
-				return fmt.Errorf("unshare fs: %w", err)
-			}
-			// Open them all first: once in the container's mount namespace, /proc/<pid>
-			// would name another process, or none.
-			fds := make([]int, 0, len(joinNamespaces))
-			defer func() {
-				for _, fd := range fds {
-					unix.Close(fd)
-				}
-			}()
 			for _, ns := range joinNamespaces {
-				fd, err := unix.Open("/proc/"+strconv.Itoa(pid)+"/ns/"+ns, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+				f, err := openNamespace(pid, ns)
 				if err != nil {
-					return fmt.Errorf("open %s namespace of process %d: %w", ns, pid, err)
+					return err
 				}
-				fds = append(fds, fd)
-			}
-			for i, fd := range fds {
-				if err := unix.Setns(fd, 0); err != nil {
-					return fmt.Errorf("join %s namespace of process %d: %w", joinNamespaces[i], pid, err)
+				err = unix.Setns(int(f.Fd()), 0)
+				f.Close()
+				if err != nil {
+					return fmt.Errorf("join %s namespace of process %d: %w", ns, pid, err)
 				}
 			}
 			return cmd.Start()
 		}()
 	}()
 	return <-done
+}
+
+// enterMountNamespace moves the calling goroutine's thread into the mount namespace open as
+// ns, for good: the goroutine stays locked to it, and an execve(2) from this thread takes the
+// namespace along. The kernel refuses a mount namespace to a thread that shares its root and
+// working directory with others, as Go's threads do, so the thread first takes its own copy
+// with unshare(CLONE_FS). runc does this in C before its Go runtime starts (nsexec); this is
+// the pure-Go way.
+func enterMountNamespace(ns *os.File) error {
+	runtime.LockOSThread()
+	if err := unix.Unshare(unix.CLONE_FS); err != nil {
+		return fmt.Errorf("unshare fs: %w", err)
+	}
+	if err := unix.Setns(int(ns.Fd()), unix.CLONE_NEWNS); err != nil {
+		return fmt.Errorf("join mount namespace: %w", err)
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -210,4 +211,26 @@ func TestInspect(t *testing.T) {
 	require.Contains(t, out, `"A=1"`)
 	r := e.run("inspect", "nothing-here")
 	require.Equal(t, 1, r.code)
+}
+
+// A plain `go build` on a machine with a C compiler links mydocker dynamically. exec must not
+// load the binary from inside the container, where the host's ld.so is missing.
+func TestExecWithDynamicallyLinkedBinary(t *testing.T) {
+	e := newEngine(t)
+	if _, err := exec.LookPath("gcc"); err != nil {
+		t.Skip("needs gcc to build a dynamically linked mydocker")
+	}
+	dynamic := filepath.Join(t.TempDir(), "mydocker")
+	build := exec.Command("go", "build", "-o", dynamic, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=1")
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	out, err = exec.Command("file", dynamic).Output()
+	if err == nil && !strings.Contains(string(out), "dynamically linked") {
+		t.Skipf("the cgo build is not dynamically linked here: %s", out)
+	}
+	e.must("run", "-d", "--name", "dyn", "busybox", "sleep", "1000")
+	got, err := exec.Command(dynamic, "--root", e.root, "exec", "dyn", "cat", "/proc/1/cmdline").CombinedOutput()
+	require.NoError(t, err, "%s", got)
+	require.Contains(t, string(got), "sleep")
 }
