@@ -89,6 +89,9 @@ func execProcess(p *specs.Process) error {
 	if err := unix.Chdir(p.Cwd); err != nil {
 		return fmt.Errorf("chdir to %s: %w", p.Cwd, err)
 	}
+	if p.User.Umask != nil {
+		unix.Umask(int(*p.User.Umask))
+	}
 	env := p.Env
 	if !hasEnv(env, "HOME") {
 		env = append(env, "HOME="+homeDir(p.User.UID))

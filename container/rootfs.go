@@ -187,7 +187,7 @@ func createDevices(rootfs string, devices []specs.LinuxDevice) error {
 	}
 	links := [][2]string{
 		{"/proc/self/fd", "fd"}, {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},
-		{"/proc/self/fd/2", "stderr"}, {"pts/ptmx", "ptmx"}, {"/proc/kcore", "core"},
+		{"/proc/self/fd/2", "stderr"}, {"pts/ptmx", "ptmx"},
 	}
 	for _, l := range links {
 		dest := filepath.Join(rootfs, "dev", l[1])
@@ -262,7 +262,7 @@ func maskPaths(paths []string) error {
 			return fmt.Errorf("mask %s: %w", p, err)
 		}
 		if fi.IsDir() {
-			err = unix.Mount("tmpfs", p, "tmpfs", unix.MS_RDONLY, "size=0k")
+			err = unix.Mount("tmpfs", p, "tmpfs", unix.MS_RDONLY, "")
 		} else {
 			err = unix.Mount("/dev/null", p, "", unix.MS_BIND, "")
 		}

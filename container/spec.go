@@ -15,6 +15,7 @@ const DefaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbi
 // flag is a small change to this spec (see Options.Spec).
 func DefaultSpec() *specs.Spec {
 	var (
+		umask    = uint32(0o022)
 		fileMode = func(m os.FileMode) *os.FileMode { return &m }
 		zero     = func() *uint32 { var z uint32; return &z }
 	)
@@ -24,7 +25,7 @@ func DefaultSpec() *specs.Spec {
 	return &specs.Spec{
 		Version: specs.Version,
 		Process: &specs.Process{
-			User: specs.User{UID: 0, GID: 0},
+			User: specs.User{UID: 0, GID: 0, Umask: &umask},
 			Args: []string{"sh"},
 			Env:  []string{DefaultPath},
 			Cwd:  "/",
