@@ -4,13 +4,13 @@
 GO        ?= go
 BIN       := bin/mydocker
 ROOT      ?= $(or $(MYDOCKER_ROOT),/var/lib/mydocker)
-APT_PKGS  := busybox-static
+APT_PKGS  := busybox-static docker.io
 GOFLAGS_TEST ?=
 # Pure Go, statically linked: no libc to load at each start (mydocker starts itself twice per
 # container), and the binary runs anywhere, the cgroup v2 test VM included.
 export CGO_ENABLED := 0
 
-.PHONY: all build deps image run test unit vet bench clean
+.PHONY: all build deps image run test unit vet bench parity clean
 
 all: build
 
@@ -51,6 +51,10 @@ unit:
 # Start-up speed: mydocker run --rm busybox true beside unshare+chroot and runc.
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchtime 30x ./mydocker/
+
+# The same commands under Docker 20.10 (a private dockerd) and mydocker, side by side.
+parity: deps
+	$(GO) test -count=1 -v -run TestDockerParity ./mydocker/ -parity.table | grep -E '^(\||--- |ok|FAIL)'
 
 clean:
 	rm -rf bin

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -61,10 +62,10 @@ func initContainer() error {
 	} else if err := pivotRoot(spec.Root.Path); err != nil {
 		return err
 	}
-	if err := maskPaths(spec.Linux.MaskedPaths); err != nil {
+	if err := readonlyPaths(spec.Linux.ReadonlyPaths); err != nil {
 		return err
 	}
-	if err := readonlyPaths(spec.Linux.ReadonlyPaths); err != nil {
+	if err := maskPaths(spec.Linux.MaskedPaths); err != nil {
 		return err
 	}
 	if spec.Root.Readonly {
@@ -96,6 +97,9 @@ func execProcess(p *specs.Process) error {
 	if !hasEnv(env, "HOME") {
 		env = append(env, "HOME="+homeDir(p.User.UID))
 	}
+	if err := switchUser(p.User); err != nil {
+		return err
+	}
 	path, err := lookPath(p.Args[0], env)
 	if err != nil {
 		return &StartError{Code: startErrorCode(err), Message: err.Error()}
@@ -103,6 +107,26 @@ func execProcess(p *specs.Process) error {
 	if err := unix.Exec(path, p.Args, env); err != nil {
 		err = fmt.Errorf("exec %q: %w", p.Args[0], err)
 		return &StartError{Code: startErrorCode(err), Message: err.Error()}
+	}
+	return nil
+}
+
+// switchUser drops from root to the spec's user: groups first, while still allowed to set them.
+// syscall's functions (not x/sys/unix's) change every thread of the process, so the one that
+// runs execve(2) has them whichever it is.
+func switchUser(u specs.User) error {
+	gids := make([]int, len(u.AdditionalGids))
+	for i, g := range u.AdditionalGids {
+		gids[i] = int(g)
+	}
+	if err := syscall.Setgroups(gids); err != nil {
+		return fmt.Errorf("setgroups %v: %w", gids, err)
+	}
+	if err := syscall.Setgid(int(u.GID)); err != nil {
+		return fmt.Errorf("setgid %d: %w", u.GID, err)
+	}
+	if err := syscall.Setuid(int(u.UID)); err != nil {
+		return fmt.Errorf("setuid %d: %w", u.UID, err)
 	}
 	return nil
 }

@@ -22,6 +22,8 @@ type Options struct {
 	Hostname    string   // empty: the short container id
 	Env         []string // -e KEY=VALUE, or -e KEY to pass the caller's value
 	Workdir     string
+	User        string        // -u user[:group], names or ids; empty: root
+	ReadOnly    bool          // --read-only root filesystem
 	Mounts      []specs.Mount // volumes, already parsed
 	Interactive bool          // -i: keep stdin open
 	Tty         bool          // -t: allocate a pseudo-terminal
@@ -74,6 +76,7 @@ func (o *Options) Spec(id string, img ocispec.ImageConfig) (*specs.Spec, ocispec
 		config.WorkingDir = o.Workdir
 	}
 	spec.Process.Terminal = o.Tty
+	spec.Root.Readonly = o.ReadOnly
 	spec.Linux.Namespaces = o.namespaces()
 	spec.Mounts = append(spec.Mounts, o.Mounts...)
 	return spec, config, nil

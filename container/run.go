@@ -7,12 +7,17 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
+	"slices"
 	"syscall"
 	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/mydocker/mydocker/internal/fsutil"
+	"github.com/mydocker/mydocker/network"
 	"github.com/mydocker/mydocker/workspace"
 )
 
@@ -112,6 +117,15 @@ func (e *Engine) create(opts *Options) (_ *State, _ *initConfig, _ *fsutil.Lock,
 			owner.Unlock()
 		}
 	}()
+	if err := setUser(spec, opts.User, layers); err != nil {
+		return nil, nil, nil, err
+	}
+	etcMounts, err := e.writeEtcFiles(id, spec.Hostname)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	// Docker's order: the default mounts, the /etc files, then the volumes (Spec put last).
+	spec.Mounts = slices.Insert(spec.Mounts, len(spec.Mounts)-len(opts.Mounts), etcMounts...)
 	rootfs, err := driver.Prepare(e.containers.layerDir(id), layers)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("prepare root filesystem: %w", err)
@@ -125,6 +139,50 @@ func (e *Engine) create(opts *Options) (_ *State, _ *initConfig, _ *fsutil.Lock,
 		return nil, nil, nil, err
 	}
 	return st, &initConfig{Spec: spec, RootfsMount: rootfs.Mount, NoPivot: opts.NoPivot}, owner, nil
+}
+
+// setUser resolves -u against the image's /etc/passwd and /etc/group into the spec's
+// numeric user (an image without them knows only root and numeric ids).
+func setUser(spec *specs.Spec, user string, layers []string) error {
+	passwd, _ := workspace.ReadImageFile(layers, "etc/passwd")
+	group, _ := workspace.ReadImageFile(layers, "etc/group")
+	u, err := resolveUser(user, passwd, group)
+	if err != nil {
+		return err
+	}
+	u.Umask = spec.Process.User.Umask
+	spec.Process.User = u
+	return nil
+}
+
+// writeEtcFiles writes the container's /etc/hosts, /etc/hostname and /etc/resolv.conf into its
+// directory and returns the bind mounts that put them in place, as Docker does.
+func (e *Engine) writeEtcFiles(id, hostname string) ([]specs.Mount, error) {
+	dir := e.containers.etcDir(id)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create /etc files: %w", err)
+	}
+	hostResolv, err := os.ReadFile("/etc/resolv.conf")
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("read the host's /etc/resolv.conf: %w", err)
+	}
+	files := []struct {
+		name string
+		data []byte
+	}{
+		{"resolv.conf", network.ResolvConf(hostResolv)},
+		{"hostname", []byte(hostname + "\n")},
+		{"hosts", network.HostsFile(hostname, "")},
+	}
+	var mounts []specs.Mount
+	for _, f := range files {
+		path := filepath.Join(dir, f.name)
+		if err := os.WriteFile(path, f.data, 0o644); err != nil {
+			return nil, fmt.Errorf("write /etc/%s: %w", f.name, err)
+		}
+		mounts = append(mounts, specs.Mount{Type: "bind", Source: path, Destination: "/etc/" + f.name, Options: []string{"rbind", "rprivate"}})
+	}
+	return mounts, nil
 }
 
 // start lets the container's init (started by startInit) run the command and records the

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -10,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -77,35 +74,14 @@ func (e *engineEnv) run(args ...string) result {
 	return e.runStdin("", args...)
 }
 
+// runStdin runs mydocker with stdin (bounded to 60 s, see runBounded).
 func (e *engineEnv) runStdin(stdin string, args ...string) result {
 	e.t.Helper()
-	c := e.cmd(args...)
-	var out, errb bytes.Buffer
-	c.Stdout, c.Stderr = &out, &errb
-	if stdin != "" {
-		c.Stdin = strings.NewReader(stdin)
+	r := runBounded(e.cmd(args...), stdin)
+	if r.code == -1 {
+		e.t.Fatalf("mydocker %s: %s", strings.Join(args, " "), r.stderr)
 	}
-	done := make(chan error, 1)
-	if err := c.Start(); err != nil {
-		e.t.Fatalf("start mydocker: %v", err)
-	}
-	go func() { done <- c.Wait() }()
-	var err error
-	select {
-	case err = <-done:
-	case <-time.After(60 * time.Second):
-		c.Process.Kill()
-		<-done
-		e.t.Fatalf("mydocker %s did not finish in 60 s", strings.Join(args, " "))
-	}
-	code := 0
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
-		e.t.Fatalf("mydocker %s: %v", strings.Join(args, " "), err)
-	}
-	return result{stdout: out.String(), stderr: errb.String(), code: code}
+	return r
 }
 
 // must runs mydocker and fails the test unless it exits 0; it returns stdout.
@@ -159,6 +135,7 @@ func TestRunExitCodes(t *testing.T) {
 		{"no such image", []string{"nosuchimage", "true"}, 125, "import"},
 		{"bad flag", []string{"--bogus", "busybox", "true"}, 125, "bogus"},
 		{"bad workdir", []string{"-w", "relative", "busybox", "true"}, 125, "absolute"},
+		{"unknown user", []string{"-u", "nosuch", "busybox", "true"}, 125, "unable to find user nosuch"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := e.run(append([]string{"run", "--rm"}, tc.args...)...)
@@ -195,6 +172,13 @@ func TestRunIsolation(t *testing.T) {
 		{"proc/sys read-only", []string{"busybox", "sh", "-c", "echo 1 > /proc/sys/kernel/panic 2>/dev/null && echo writable || echo readonly"}, `^readonly\n$`},
 		{"no pivot", []string{"--no-pivot", "busybox", "sh", "-c", "echo $$; test -f /bin/busybox && echo image"}, `^1\nimage\n$`},
 		{"no pivot hostname", []string{"--no-pivot", "-h", "np", "busybox", "hostname"}, `^np\n$`},
+		{"user by name", []string{"-u", "nobody", "busybox", "sh", "-c", "id; echo $HOME"}, `^uid=65534\(nobody\) gid=65534\(nogroup\) groups=65534\(nogroup\)\n/nonexistent\n$`},
+		{"user by id", []string{"-u", "1000:1000", "busybox", "sh", "-c", "id; echo $HOME"}, `^uid=1000 gid=1000 groups=1000\n/\n$`},
+		{"root's groups", []string{"busybox", "id"}, `^uid=0\(root\) gid=0\(root\) groups=0\(root\)\n$`},
+		{"read-only root", []string{"--read-only", "busybox", "sh", "-c", "touch /x 2>/dev/null || echo ro; touch /dev/shm/y && echo shm-rw"}, `^ro\nshm-rw\n$`},
+		{"etc hosts", []string{"busybox", "cat", "/etc/hosts"}, `^127\.0\.0\.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n`},
+		{"etc hostname", []string{"-h", "named", "busybox", "cat", "/etc/hostname"}, `^named\n$`},
+		{"etc resolv.conf", []string{"busybox", "sh", "-c", "grep -c nameserver /etc/resolv.conf"}, `^[1-9]\n$`},
 		{"stdin with -i", []string{"-i", "busybox", "cat"}, `^piped\n$`},
 		{"no stdin without -i", []string{"busybox", "cat"}, `^$`},
 	} {

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
 	"os"
 	"sync"
 	"testing"
@@ -196,5 +197,42 @@ func TestParseVolume(t *testing.T) {
 	for _, bad := range []string{"/a", "relative:/data", host + ":relative", host + ":/data:rx", host + ":/", "a:b:c:d"} {
 		_, err := ParseVolume(bad)
 		require.Error(t, err, bad)
+	}
+}
+
+func TestSaveDockerArchive(t *testing.T) {
+	s, err := Open(t.TempDir())
+	require.NoError(t, err)
+	base, err := s.Import(buildTar(t, entry{name: "a", body: "1"}), "base", []string{`CMD ["sh"]`})
+	require.NoError(t, err)
+	_, err = s.Commit(base, buildTar(t, entry{name: "b", body: "2"}), "next", base.Config.Config, "")
+	require.NoError(t, err)
+
+	var buf bytes.Buffer
+	require.NoError(t, s.SaveDockerArchive(&buf, "base", "next"))
+	files := map[string][]byte{}
+	tr := tar.NewReader(&buf)
+	for {
+		hdr, err := tr.Next()
+		if err != nil {
+			break
+		}
+		data := new(bytes.Buffer)
+		data.ReadFrom(tr)
+		files[hdr.Name] = data.Bytes()
+	}
+	var manifest []dockerManifest
+	require.NoError(t, json.Unmarshal(files["manifest.json"], &manifest))
+	require.Len(t, manifest, 2)
+	require.Equal(t, []string{"next:latest"}, manifest[1].RepoTags)
+	require.Len(t, manifest[1].Layers, 2)
+	require.Equal(t, manifest[0].Layers[0], manifest[1].Layers[0], "a shared layer is saved once")
+	for _, m := range manifest {
+		var config ocispec.Image
+		require.NoError(t, json.Unmarshal(files[m.Config], &config))
+		require.Equal(t, digest.FromBytes(files[m.Config]).Encoded()+".json", m.Config)
+		for i, layer := range m.Layers {
+			require.Equal(t, digest.FromBytes(files[layer]), config.RootFS.DiffIDs[i], "each diff id is the sha256 of its layer.tar")
+		}
 	}
 }

@@ -1,0 +1,112 @@
+package workspace
+
+import (
+	"archive/tar"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/opencontainers/go-digest"
+)
+
+// dockerManifest is one entry of a docker-archive's manifest.json.
+type dockerManifest struct {
+	Config   string
+	RepoTags []string
+	Layers   []string
+}
+
+// SaveDockerArchive writes images in the docker-archive format that `docker load` reads:
+// manifest.json, each image's config as <id>.json and each layer as <diff id>/layer.tar.
+//
+// The store keeps layers unpacked, not as the tars they came in, so each layer is tarred
+// again. The new tar is the same files but not the same bytes, so its diff id, and with it the
+// image id, differ from the store's: the archive carries configs with the new diff ids.
+func (s *Store) SaveDockerArchive(w io.Writer, refs ...string) error {
+	tw := tar.NewWriter(w)
+	var manifest []dockerManifest
+	written := map[digest.Digest]string{} // store diff id -> archived diff id
+	for _, ref := range refs {
+		img, err := s.Get(ref)
+		if err != nil {
+			return err
+		}
+		dirs, err := s.LayerDirs(img)
+		if err != nil {
+			return err
+		}
+		config := img.Config
+		config.RootFS.DiffIDs = nil
+		entry := dockerManifest{RepoTags: img.RepoTags}
+		for i, dir := range dirs {
+			orig := img.Config.RootFS.DiffIDs[i]
+			hex, ok := written[orig]
+			if !ok {
+				if hex, err = addLayerTar(tw, dir); err != nil {
+					return fmt.Errorf("save layer %s: %w", orig, err)
+				}
+				written[orig] = hex
+			}
+			config.RootFS.DiffIDs = append(config.RootFS.DiffIDs, digest.NewDigestFromEncoded(digest.SHA256, hex))
+			entry.Layers = append(entry.Layers, hex+"/layer.tar")
+		}
+		data, err := json.Marshal(config)
+		if err != nil {
+			return err
+		}
+		entry.Config = digest.FromBytes(data).Encoded() + ".json"
+		if err := addTarFile(tw, entry.Config, data); err != nil {
+			return err
+		}
+		manifest = append(manifest, entry)
+	}
+	data, err := json.Marshal(manifest)
+	if err != nil {
+		return err
+	}
+	if err := addTarFile(tw, "manifest.json", data); err != nil {
+		return err
+	}
+	return tw.Close()
+}
+
+// addLayerTar tars an unpacked layer into a temporary file (a tar entry needs its size first),
+// then adds it to the archive under its sha256, which it returns.
+func addLayerTar(tw *tar.Writer, dir string) (string, error) {
+	tmp, err := os.CreateTemp("", "mydocker-layer-*.tar")
+	if err != nil {
+		return "", err
+	}
+	defer os.Remove(tmp.Name())
+	defer tmp.Close()
+	h := sha256.New()
+	if err := writeDiff(io.MultiWriter(tmp, h), dir); err != nil {
+		return "", err
+	}
+	size, err := tmp.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return "", err
+	}
+	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+		return "", err
+	}
+	hex := fmt.Sprintf("%x", h.Sum(nil))
+	if err := tw.WriteHeader(&tar.Header{Name: hex + "/", Typeflag: tar.TypeDir, Mode: 0o755}); err != nil {
+		return "", err
+	}
+	if err := tw.WriteHeader(&tar.Header{Name: hex + "/layer.tar", Typeflag: tar.TypeReg, Mode: 0o644, Size: size}); err != nil {
+		return "", err
+	}
+	_, err = io.Copy(tw, tmp)
+	return hex, err
+}
+
+func addTarFile(tw *tar.Writer, name string, data []byte) error {
+	if err := tw.WriteHeader(&tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(data))}); err != nil {
+		return err
+	}
+	_, err := tw.Write(data)
+	return err
+}
