@@ -1,4 +1,3 @@
-// Package cgroups manages a container's control groups on cgroup v1, v2 and hybrid hosts.
 package cgroups
 
 import (

@@ -1,0 +1,317 @@
+package cgroups
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/mydocker/mydocker/subsystems"
+)
+
+// Parent is the cgroup under which every container's own cgroup is made.
+const Parent = "mydocker"
+
+// unifiedKey is the key of the v2 tree in Paths.
+const unifiedKey = "unified"
+
+// Manager owns one container's cgroups.
+type Manager interface {
+	// Apply creates the cgroups and moves pid (the container's init) into them.
+	Apply(pid int) error
+	// Set writes the limits; the caller does it before the container's command starts.
+	Set(r *specs.LinuxResources) error
+	// Join adds another process (an exec'd one) to the cgroups.
+	Join(pid int) error
+	// Stats reads the container's usage.
+	Stats() (*subsystems.Stats, error)
+	// Destroy kills what is left inside and removes the cgroups. It is idempotent.
+	Destroy() error
+	// Paths says where the cgroups are (controller -> directory), to save and Load.
+	Paths() map[string]string
+}
+
+// New makes the manager of container id's cgroups, below this process's own cgroup in each
+// hierarchy, for the host's cgroup mode.
+func New(id string) (Manager, error) {
+	mountinfo, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return nil, err
+	}
+	defer mountinfo.Close()
+	procCgroup, err := os.Open("/proc/self/cgroup")
+	if err != nil {
+		return nil, err
+	}
+	defer procCgroup.Close()
+	return newFrom(DetectMode(), mountinfo, procCgroup, id)
+}
+
+// newFrom is New with its inputs given: tests hand it fake cgroup trees.
+func newFrom(mode Mode, mountinfo, procCgroup io.Reader, id string) (Manager, error) {
+	mounts, err := parseMountinfo(mountinfo)
+	if err != nil {
+		return nil, fmt.Errorf("read mountinfo: %w", err)
+	}
+	own, err := parseProcCgroup(procCgroup)
+	if err != nil {
+		return nil, fmt.Errorf("read /proc/self/cgroup: %w", err)
+	}
+	if mode == Unified {
+		dir, err := v2Dir(mounts, own)
+		if err != nil {
+			return nil, err
+		}
+		return &v2Manager{dir: filepath.Join(dir, Parent, id)}, nil
+	}
+	paths := map[string]string{}
+	for c, dir := range v1Dirs(mounts, own) {
+		paths[c] = filepath.Join(dir, Parent, id)
+	}
+	return &v1Manager{paths: paths}, nil
+}
+
+// Load rebuilds the manager of cgroups made earlier, from their saved Paths.
+func Load(paths map[string]string) Manager {
+	if dir, ok := paths[unifiedKey]; ok {
+		return &v2Manager{dir: dir}
+	}
+	return &v1Manager{paths: paths}
+}
+
+// v1Manager: one directory per controller, each in its own hierarchy.
+type v1Manager struct {
+	paths map[string]string
+}
+
+// dirs lists the distinct directories (co-mounted controllers such as cpu,cpuacct share one).
+func (m *v1Manager) dirs() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, d := range m.paths {
+		if !seen[d] {
+			seen[d] = true
+			out = append(out, d)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (m *v1Manager) Apply(pid int) error {
+	if cpuset, ok := m.paths["cpuset"]; ok {
+		parent := filepath.Dir(cpuset)
+		if err := os.MkdirAll(cpuset, 0o755); err != nil {
+			return fmt.Errorf("create cgroup %s: %w", cpuset, err)
+		}
+		if err := subsystems.InheritV1(parent, filepath.Dir(parent)); err != nil {
+			return err
+		}
+		if err := subsystems.InheritV1(cpuset, parent); err != nil {
+			return err
+		}
+	}
+	for _, d := range m.dirs() {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return fmt.Errorf("create cgroup %s: %w", d, err)
+		}
+	}
+	return m.Join(pid)
+}
+
+func (m *v1Manager) Join(pid int) error {
+	for _, d := range m.dirs() {
+		if err := writeProcs(d, pid); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *v1Manager) Set(r *specs.LinuxResources) error {
+	for _, s := range subsystems.All {
+		if !s.Wanted(r) {
+			continue
+		}
+		dir, ok := m.paths[s.Name()]
+		if !ok {
+			return fmt.Errorf("cannot limit %s: the %s cgroup controller is not mounted", s.Name(), s.Name())
+		}
+		if err := s.SetV1(dir, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *v1Manager) Stats() (*subsystems.Stats, error) {
+	st := &subsystems.Stats{}
+	for _, s := range subsystems.All {
+		if dir, ok := m.paths[s.Name()]; ok {
+			if err := s.StatV1(dir, st); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return nil, err
+			}
+		}
+	}
+	return st, nil
+}
+
+func (m *v1Manager) Destroy() error {
+	var errs []error
+	for _, d := range m.dirs() {
+		errs = append(errs, removeCgroup(d))
+	}
+	return errors.Join(errs...)
+}
+
+func (m *v1Manager) Paths() map[string]string { return m.paths }
+
+// v2Manager: one directory in the single tree.
+type v2Manager struct {
+	dir string
+}
+
+// wantedV2 are the controllers mydocker enables on the way down to a container.
+var wantedV2 = []string{"cpu", "cpuset", "memory", "pids"}
+
+// Apply creates <own>/mydocker/<id>, enabling the controllers in cgroup.subtree_control of
+// <own> and <own>/mydocker first: a v2 controller works in a cgroup only when its parent
+// hands it down. Processes go in the leaf only (the no-internal-processes rule).
+func (m *v2Manager) Apply(pid int) error {
+	parent := filepath.Dir(m.dir)
+	own := filepath.Dir(parent)
+	available, err := readFields(own, "cgroup.controllers")
+	if err != nil {
+		return fmt.Errorf("read the controllers of %s: %w", own, err)
+	}
+	var enable []string
+	for _, c := range wantedV2 {
+		if contains(available, c) {
+			enable = append(enable, "+"+c)
+		}
+	}
+	for _, level := range []string{own, parent} {
+		if level != own {
+			if err := os.Mkdir(level, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+				return fmt.Errorf("create cgroup %s: %w", level, err)
+			}
+		}
+		if len(enable) == 0 {
+			continue
+		}
+		path := filepath.Join(level, "cgroup.subtree_control")
+		if err := os.WriteFile(path, []byte(strings.Join(enable, " ")), 0o644); err != nil {
+			if errors.Is(err, unix.EBUSY) {
+				return fmt.Errorf("enable %s in %s: %w (a v2 cgroup with processes cannot hand controllers down: run mydocker from a cgroup of its own)", strings.Join(enable, " "), path, err)
+			}
+			return fmt.Errorf("enable %s in %s: %w", strings.Join(enable, " "), path, err)
+		}
+	}
+	if err := os.Mkdir(m.dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+		return fmt.Errorf("create cgroup %s: %w", m.dir, err)
+	}
+	return m.Join(pid)
+}
+
+func (m *v2Manager) Join(pid int) error { return writeProcs(m.dir, pid) }
+
+func (m *v2Manager) Set(r *specs.LinuxResources) error {
+	enabled, err := readFields(filepath.Dir(m.dir), "cgroup.subtree_control")
+	if err != nil {
+		return err
+	}
+	for _, s := range subsystems.All {
+		if !s.Wanted(r) {
+			continue
+		}
+		if !contains(enabled, s.Name()) {
+			return fmt.Errorf("cannot limit %s: the %s controller is not enabled for %s (is it in cgroup.controllers of the root?)", s.Name(), s.Name(), m.dir)
+		}
+		if err := s.SetV2(m.dir, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *v2Manager) Stats() (*subsystems.Stats, error) {
+	st := &subsystems.Stats{}
+	for _, s := range subsystems.All {
+		if err := s.StatV2(m.dir, st); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, err
+		}
+	}
+	return st, nil
+}
+
+func (m *v2Manager) Destroy() error { return removeCgroup(m.dir) }
+
+func (m *v2Manager) Paths() map[string]string { return map[string]string{unifiedKey: m.dir} }
+
+// writeProcs moves pid into the cgroup.
+func writeProcs(dir string, pid int) error {
+	path := filepath.Join(dir, "cgroup.procs")
+	if err := os.WriteFile(path, []byte(strconv.Itoa(pid)), 0o644); err != nil {
+		return fmt.Errorf("add process %d to %s: %w", pid, path, err)
+	}
+	return nil
+}
+
+// removeCgroup kills the processes left in dir, removes it, and removes the mydocker parent
+// when that was the last container in it. A cgroup can only be removed once it is empty, and
+// a killed process leaves it a moment later, hence the bounded retries.
+func removeCgroup(dir string) error {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		err := unix.Rmdir(dir)
+		if err == nil || errors.Is(err, unix.ENOENT) {
+			break
+		}
+		if !errors.Is(err, unix.EBUSY) || time.Now().After(deadline) {
+			return fmt.Errorf("remove cgroup %s: %w", dir, err)
+		}
+		killProcs(dir)
+		time.Sleep(10 * time.Millisecond)
+	}
+	if parent := filepath.Dir(dir); filepath.Base(parent) == Parent {
+		unix.Rmdir(parent) // fails while other containers are there, as it should
+	}
+	return nil
+}
+
+func killProcs(dir string) {
+	if err := os.WriteFile(filepath.Join(dir, "cgroup.kill"), []byte("1"), 0o644); err == nil {
+		return // v2 kills the whole cgroup at once
+	}
+	pids, _ := readFields(dir, "cgroup.procs")
+	for _, p := range pids {
+		if pid, err := strconv.Atoi(p); err == nil {
+			unix.Kill(pid, unix.SIGKILL)
+		}
+	}
+}
+
+func readFields(dir, file string) ([]string, error) {
+	data, err := os.ReadFile(filepath.Join(dir, file))
+	if err != nil {
+		return nil, err
+	}
+	return strings.Fields(string(data)), nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

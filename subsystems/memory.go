@@ -1,0 +1,93 @@
+package subsystems
+
+import (
+	"strconv"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// Memory limits memory (-m) and memory plus swap (--memory-swap).
+type Memory struct{}
+
+func (Memory) Name() string { return "memory" }
+
+func (Memory) Wanted(r *specs.LinuxResources) bool {
+	return r != nil && r.Memory != nil && (r.Memory.Limit != nil || r.Memory.Swap != nil)
+}
+
+// SetV1: the limit, then memory+swap (v1's memsw counts both). Kernels without swap
+// accounting have no memsw files; there swap simply is not limited, as with Docker.
+func (Memory) SetV1(dir string, r *specs.LinuxResources) error {
+	m := r.Memory
+	if m.Limit != nil {
+		// With a memsw limit already lower than the new limit, the kernel refuses the
+		// limit: raise memsw first when growing. Fresh cgroups are unlimited, so the
+		// order below is the one that works for a new container.
+		if err := write(dir, "memory.limit_in_bytes", strconv.FormatInt(*m.Limit, 10)); err != nil {
+			return err
+		}
+	}
+	if m.Swap != nil && exists(dir, "memory.memsw.limit_in_bytes") {
+		return write(dir, "memory.memsw.limit_in_bytes", strconv.FormatInt(*m.Swap, 10))
+	}
+	return nil
+}
+
+// SetV2: memory.max, and memory.swap.max, which v2 counts apart from memory.
+func (Memory) SetV2(dir string, r *specs.LinuxResources) error {
+	m := r.Memory
+	if m.Limit != nil {
+		if err := write(dir, "memory.max", limitV2(*m.Limit)); err != nil {
+			return err
+		}
+	}
+	if m.Swap != nil && m.Limit != nil && exists(dir, "memory.swap.max") {
+		return write(dir, "memory.swap.max", SwapV2(*m.Swap, *m.Limit))
+	}
+	return nil
+}
+
+// SwapV2 converts v1's memory+swap limit to v2's swap-only limit: swap = memsw - memory.
+// -1 (unlimited) stays unlimited.
+func SwapV2(memsw, memory int64) string {
+	if memsw < 0 || memory < 0 {
+		return "max"
+	}
+	return strconv.FormatInt(memsw-memory, 10)
+}
+
+// limitV2 writes a limit the v2 way: -1 is "max".
+func limitV2(n int64) string {
+	if n < 0 {
+		return "max"
+	}
+	return strconv.FormatInt(n, 10)
+}
+
+// unlimitedV1 is what v1 reports for "no limit" (the largest page-aligned long).
+const unlimitedV1 = 1 << 62
+
+func (Memory) StatV1(dir string, s *Stats) (err error) {
+	if s.MemoryUsage, err = readUint(dir, "memory.usage_in_bytes"); err != nil {
+		return err
+	}
+	if s.MemoryLimit, err = readUint(dir, "memory.limit_in_bytes"); err != nil {
+		return err
+	}
+	if s.MemoryLimit >= unlimitedV1 {
+		s.MemoryLimit = 0
+	}
+	s.OOMKills, err = readKey(dir, "memory.oom_control", "oom_kill")
+	return err
+}
+
+func (Memory) StatV2(dir string, s *Stats) (err error) {
+	if s.MemoryUsage, err = readUint(dir, "memory.current"); err != nil {
+		return err
+	}
+	if s.MemoryLimit, err = readUint(dir, "memory.max"); err != nil {
+		return err
+	}
+	s.OOMKills, err = readKey(dir, "memory.events", "oom_kill")
+	return err
+}
