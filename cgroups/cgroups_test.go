@@ -50,10 +50,11 @@ func TestParseMountinfoAndProcCgroup(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "/user.slice", own[""])
 	require.Equal(t, map[string]string{
-		"memory":  "/sys/fs/cgroup/memory/process_api/abc", // this host's nested memory cgroup
-		"cpu":     "/sys/fs/cgroup/cpu,cpuacct",
-		"cpuacct": "/sys/fs/cgroup/cpu,cpuacct",
-		"pids":    "/mnt/cg/x", // a mount of a sub-tree shows paths relative to its root
+		"memory":       "/sys/fs/cgroup/memory/process_api/abc", // this host's nested memory cgroup
+		"cpu":          "/sys/fs/cgroup/cpu,cpuacct",
+		"cpuacct":      "/sys/fs/cgroup/cpu,cpuacct",
+		"pids":         "/mnt/cg/x", // a mount of a sub-tree shows paths relative to its root
+		"name=systemd": "/sys/fs/cgroup/systemd",
 	}, v1Dirs(mounts, own))
 	dir, err := v2Dir(mounts, own)
 	require.NoError(t, err)

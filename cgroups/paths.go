@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 )
@@ -13,6 +14,7 @@ type mount struct {
 	root, point string
 	v2          bool
 	controllers []string // v1: the controllers this hierarchy carries
+	name        string   // v1: a named hierarchy without controllers (name=systemd)
 }
 
 // parseMountinfo lists the cgroup mounts. A line reads:
@@ -37,13 +39,15 @@ func parseMountinfo(r io.Reader) ([]mount, error) {
 		case "cgroup2":
 			out = append(out, mount{root: f[3], point: f[4], v2: true})
 		case "cgroup":
-			var ctrls []string
+			m := mount{root: f[3], point: f[4]}
 			for _, o := range strings.Split(g[2], ",") {
-				if o != "rw" && o != "ro" && !strings.HasPrefix(o, "name=") && !strings.Contains(o, "=") {
-					ctrls = append(ctrls, o)
+				if name, ok := strings.CutPrefix(o, "name="); ok {
+					m.name = name
+				} else if o != "rw" && o != "ro" && !strings.Contains(o, "=") {
+					m.controllers = append(m.controllers, o)
 				}
 			}
-			out = append(out, mount{root: f[3], point: f[4], controllers: ctrls})
+			out = append(out, m)
 		}
 	}
 	return out, s.Err()
@@ -80,17 +84,23 @@ func ownDir(m mount, path string) (string, error) {
 	return filepath.Join(m.point, rel), nil
 }
 
-// v1Dirs maps each controller to this process's cgroup directory in its hierarchy.
+// v1Dirs maps each controller (and each named hierarchy, as "name=systemd") to this process's
+// cgroup directory in its hierarchy. A container gets a cgroup in every hierarchy, as with
+// Docker: its /sys/fs/cgroup then shows its own cgroups, not the host's.
 func v1Dirs(mounts []mount, own map[string]string) map[string]string {
 	out := map[string]string{}
 	for _, m := range mounts {
 		if m.v2 {
 			continue
 		}
-		for _, c := range m.controllers {
-			if path, ok := own[c]; ok {
+		keys := m.controllers
+		if m.name != "" {
+			keys = append(keys, "name="+m.name)
+		}
+		for _, k := range keys {
+			if path, ok := own[k]; ok {
 				if dir, err := ownDir(m, path); err == nil {
-					out[c] = dir
+					out[k] = dir
 				}
 			}
 		}
@@ -110,4 +120,54 @@ func v2Dir(mounts []mount, own map[string]string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("no cgroup2 filesystem is mounted")
+}
+
+// Hierarchy is this process's cgroup in one v1 hierarchy.
+type Hierarchy struct {
+	Name        string   // as mounted on the host: "memory", "cpu,cpuacct", "systemd"
+	Controllers []string // what it carries; empty for a named hierarchy
+	Dir         string   // this process's cgroup directory in it
+}
+
+// V1Hierarchies lists this process's cgroups in every v1 hierarchy, for the container's own
+// /sys/fs/cgroup: the init, already in its cgroups, shows each one as the root of its tree.
+func V1Hierarchies() ([]Hierarchy, error) {
+	mountinfo, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return nil, err
+	}
+	defer mountinfo.Close()
+	procCgroup, err := os.Open("/proc/self/cgroup")
+	if err != nil {
+		return nil, err
+	}
+	defer procCgroup.Close()
+	mounts, err := parseMountinfo(mountinfo)
+	if err != nil {
+		return nil, err
+	}
+	own, err := parseProcCgroup(procCgroup)
+	if err != nil {
+		return nil, err
+	}
+	var out []Hierarchy
+	for _, m := range mounts {
+		if m.v2 {
+			continue
+		}
+		key := "name=" + m.name
+		if len(m.controllers) > 0 {
+			key = m.controllers[0]
+		}
+		path, ok := own[key]
+		if !ok {
+			continue
+		}
+		dir, err := ownDir(m, path)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Hierarchy{Name: filepath.Base(m.point), Controllers: m.controllers, Dir: dir})
+	}
+	return out, nil
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/mydocker/mydocker/cgroups"
 	"github.com/mydocker/mydocker/internal/fsutil"
 	"github.com/mydocker/mydocker/workspace"
 )
@@ -125,14 +126,22 @@ func (e *Engine) repair(st *State) (*State, error) {
 	return st, e.containers.Save(st)
 }
 
-// releaseResources gives back what a running container holds beside its files. Each step is
-// idempotent, so a repair after a crash can run it again.
-func (e *Engine) releaseResources(st *State) {}
+// releaseResources gives back what a running container holds beside its files: its cgroups
+// (killing what is left in them). Each step is idempotent, so a repair after a crash can run
+// it again.
+func (e *Engine) releaseResources(st *State) error {
+	if st.Cgroups == nil {
+		return nil
+	}
+	return cgroups.Load(st.Cgroups).Destroy()
+}
 
 // removeFiles deletes the container's rootfs layer and its directory. The caller holds the
 // owner lock, so no monitor is using them.
 func (e *Engine) removeFiles(st *State) error {
-	e.releaseResources(st)
+	if err := e.releaseResources(st); err != nil {
+		return err
+	}
 	driver, err := workspace.NewDriver(st.Driver)
 	if err != nil {
 		return err

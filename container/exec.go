@@ -9,6 +9,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/mydocker/mydocker/cgroups"
 )
 
 // ExecOptions are what `mydocker exec` asks for.
@@ -82,6 +84,11 @@ func (e *Engine) Exec(ref string, opts ExecOptions, stdio Stdio) (int, error) {
 		return 0, fmt.Errorf("start exec: %w", err)
 	}
 	p := &initProcess{cmd: cmd, config: cfgW, sync: syncParent}
+	// Under the container's limits too (the book's exec leaves them outside).
+	if err := cgroups.Load(st.Cgroups).Join(cmd.Process.Pid); err != nil {
+		p.kill()
+		return 0, err
+	}
 	if err := p.run(proc); err != nil {
 		p.kill()
 		return 0, err

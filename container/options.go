@@ -8,6 +8,8 @@ import (
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/mydocker/mydocker/cgroups"
 )
 
 // ErrNoCommand is returned when neither the command line nor the image names a command.
@@ -22,11 +24,12 @@ type Options struct {
 	Hostname    string   // empty: the short container id
 	Env         []string // -e KEY=VALUE, or -e KEY to pass the caller's value
 	Workdir     string
-	User        string        // -u user[:group], names or ids; empty: root
-	ReadOnly    bool          // --read-only root filesystem
-	Mounts      []specs.Mount // volumes, already parsed
-	Interactive bool          // -i: keep stdin open
-	Tty         bool          // -t: allocate a pseudo-terminal
+	User        string                // -u user[:group], names or ids; empty: root
+	ReadOnly    bool                  // --read-only root filesystem
+	Resources   *specs.LinuxResources // limits, already parsed (cgroups.ParseResources); nil: none
+	Mounts      []specs.Mount         // volumes, already parsed
+	Interactive bool                  // -i: keep stdin open
+	Tty         bool                  // -t: allocate a pseudo-terminal
 	Detach      bool
 	AutoRemove  bool // --rm
 	NoPivot     bool // chroot instead of pivot_root
@@ -77,6 +80,8 @@ func (o *Options) Spec(id string, img ocispec.ImageConfig) (*specs.Spec, ocispec
 	}
 	spec.Process.Terminal = o.Tty
 	spec.Root.Readonly = o.ReadOnly
+	spec.Linux.Resources = o.Resources
+	spec.Linux.CgroupsPath = cgroups.Parent + "/" + id
 	spec.Linux.Namespaces = o.namespaces()
 	spec.Mounts = append(spec.Mounts, o.Mounts...)
 	return spec, config, nil

@@ -70,7 +70,7 @@ func TestDefaultSpecMatchesDocker(t *testing.T) {
 	for _, m := range spec.Mounts {
 		dests = append(dests, m.Destination)
 	}
-	require.Equal(t, []string{"/proc", "/dev", "/dev/pts", "/sys", "/dev/mqueue", "/dev/shm"}, dests)
+	require.Equal(t, []string{"/proc", "/dev", "/dev/pts", "/sys", "/sys/fs/cgroup", "/dev/mqueue", "/dev/shm"}, dests)
 	var devs []string
 	for _, d := range spec.Linux.Devices {
 		devs = append(devs, d.Path)

@@ -9,6 +9,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/mydocker/mydocker/cgroups"
 )
 
 // prepareRoot builds the container's filesystem under Spec.Root.Path, still seen from the
@@ -69,6 +71,9 @@ func mountInto(rootfs string, m specs.Mount) error {
 	dest, err := securePath(rootfs, m.Destination)
 	if err != nil {
 		return err
+	}
+	if m.Type == "cgroup" {
+		return mountCgroups(dest)
 	}
 	flags, data := mountOptions(m.Options)
 	isBind := flags&unix.MS_BIND != 0
@@ -298,6 +303,44 @@ func remountReadonly(p string) error {
 	keep := uintptr(st.Flags) & (unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC)
 	if err := unix.Mount("", p, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|keep, ""); err != nil {
 		return fmt.Errorf("remount %s read-only: %w", p, err)
+	}
+	return nil
+}
+
+// mountCgroups gives the container its /sys/fs/cgroup as Docker does on cgroup v1: a tmpfs
+// holding, for each hierarchy, the container's own cgroup bound read-only, so the container
+// sees its cgroup as the root of each tree and reads its limits where programs look for them.
+// On cgroup v2 that takes a cgroup namespace, which comes with the cgroup v2 VM tests; until
+// then the directory stays as sysfs has it.
+func mountCgroups(dest string) error {
+	if cgroups.DetectMode() == cgroups.Unified {
+		return nil
+	}
+	hierarchies, err := cgroups.V1Hierarchies()
+	if err != nil {
+		return fmt.Errorf("list cgroup hierarchies: %w", err)
+	}
+	flags := uintptr(unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC | unix.MS_RELATIME)
+	if err := unix.Mount("tmpfs", dest, "tmpfs", flags, "mode=755"); err != nil {
+		return fmt.Errorf("mount tmpfs on /sys/fs/cgroup: %w", err)
+	}
+	for _, h := range hierarchies {
+		target := filepath.Join(dest, h.Name)
+		if err := os.Mkdir(target, 0o755); err != nil {
+			return fmt.Errorf("create /sys/fs/cgroup/%s: %w", h.Name, err)
+		}
+		if err := unix.Mount(h.Dir, target, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+			return fmt.Errorf("bind %s on /sys/fs/cgroup/%s: %w", h.Dir, h.Name, err)
+		}
+		if err := unix.Mount("", target, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|flags, ""); err != nil {
+			return fmt.Errorf("remount /sys/fs/cgroup/%s read-only: %w", h.Name, err)
+		}
+		// Co-mounted controllers ("cpu,cpuacct") are also reachable by each name.
+		for _, c := range h.Controllers {
+			if c != h.Name {
+				os.Symlink(h.Name, filepath.Join(dest, c))
+			}
+		}
 	}
 	return nil
 }

@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/mydocker/mydocker/cgroups"
 	"github.com/mydocker/mydocker/internal/fsutil"
 	"github.com/mydocker/mydocker/network"
 	"github.com/mydocker/mydocker/workspace"
@@ -94,8 +95,13 @@ func (e *Engine) create(opts *Options) (_ *State, _ *initConfig, _ *fsutil.Lock,
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	cg, err := cgroups.New(id)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("find this process's cgroups: %w", err)
+	}
 	st := &State{
 		ID:         id,
+		Cgroups:    cg.Paths(),
 		Name:       opts.Name,
 		Image:      opts.Image,
 		ImageID:    img.ID.String(),
@@ -194,6 +200,14 @@ func (e *Engine) start(st *State, cfg *initConfig, p *initProcess) (retErr error
 			e.removeFiles(st)
 		}
 	}()
+	// Into the cgroups, limits set, before the command runs: the init waits for its config.
+	cg := cgroups.Load(st.Cgroups)
+	if err := cg.Apply(p.pid()); err != nil {
+		return err
+	}
+	if err := cg.Set(cfg.Spec.Linux.Resources); err != nil {
+		return err
+	}
 	if err := p.run(cfg); err != nil {
 		return err
 	}
@@ -206,6 +220,9 @@ func (e *Engine) start(st *State, cfg *initConfig, p *initProcess) (retErr error
 
 // finish records the exit, gives back what the container held and, for --rm, removes it.
 func (e *Engine) finish(st *State, code int) error {
+	if stats, err := cgroups.Load(st.Cgroups).Stats(); err == nil && stats.OOMKills > 0 {
+		st.OOMKilled = true
+	}
 	e.releaseResources(st)
 	st.Status = Exited
 	st.ExitCode = code

@@ -50,6 +50,9 @@ type State struct {
 	NoPivot    bool      `json:"no_pivot,omitempty"`
 	// Config is the container's config in the image's terms: what commit records.
 	Config ocispec.ImageConfig `json:"config"`
+	// Cgroups are the container's cgroup directories (cgroups.Manager.Paths), saved because
+	// another mydocker process would resolve them from its own cgroup.
+	Cgroups map[string]string `json:"cgroups,omitempty"`
 	// Rootfs is the mount the init makes for the root filesystem (nil for vfs).
 	Rootfs *specs.Mount `json:"rootfs,omitempty"`
 }

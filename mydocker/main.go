@@ -82,6 +82,7 @@ func newApp() *cli.Command {
 			execCommand(),
 			psCommand(),
 			logsCommand(),
+			statsCommand(),
 			stopCommand(),
 			killCommand(),
 			rmCommand(),

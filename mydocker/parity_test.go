@@ -189,8 +189,8 @@ func parityCases(volume string) []parityCase {
 			known: "capabilities are not dropped yet (hardening, chapter 12)"},
 		{name: "seccomp, no_new_privs", args: []string{"busybox", "sh", "-c", "grep -E '^(NoNewPrivs|Seccomp):' /proc/self/status"},
 			known: "no seccomp filter yet (hardening, chapter 12)"},
-		{name: "mount table", args: []string{"busybox", "sh", "-c", "awk '{print $2, $3}' /proc/mounts | sort"},
-			known: "no /sys/fs/cgroup in the container until the cgroups issue (#3)"},
+		sh("mount table", "awk '{print $2, $3}' /proc/mounts"),
+		sh("cgroup tree", "ls /sys/fs/cgroup; cat /sys/fs/cgroup/pids/pids.max"),
 		sh("/dev/shm", "df -k /dev/shm | tail -1 | awk '{print $2}'"),
 		sh("/proc/sys read-only", "echo 1 > /proc/sys/kernel/panic && echo writable || echo read-only"),
 		sh("masked paths", "wc -c < /proc/keys; ls /proc/acpi | wc -l; ls /sys/firmware | wc -l"),
@@ -202,10 +202,12 @@ func parityCases(volume string) []parityCase {
 		{name: "-i", args: []string{"-i", "busybox", "cat"}, stdin: "from stdin\n"},
 		{name: "no stdin without -i", args: []string{"busybox", "cat"}, stdin: "ignored\n"},
 		{name: "stdout apart from stderr", args: []string{"busybox", "sh", "-c", "echo out; echo err >&2"}, stderr: true},
-		{name: "memory limit inside", args: []string{"-m", "32m", "busybox", "cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes"},
-			known: "no -m until the cgroups issue (#3)"},
-		{name: "OOM", args: []string{"-m", "16m", "busybox", "sh", "-c", "x=aaaaaaaaaaaaaaaa; while true; do x=$x$x; done"},
-			known: "no -m until the cgroups issue (#3)"},
+		{name: "memory limit inside", args: []string{"-m", "32m", "busybox", "cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes"}},
+		{name: "cpu limit inside", args: []string{"--cpus", "0.5", "--cpu-shares", "512", "busybox", "sh", "-c", "cd /sys/fs/cgroup/cpu && cat cpu.cfs_quota_us cpu.cfs_period_us cpu.shares"}},
+		{name: "pids limit inside", args: []string{"--pids-limit", "20", "busybox", "cat", "/sys/fs/cgroup/pids/pids.max"}},
+		{name: "cpuset inside", args: []string{"--cpuset-cpus", "0", "busybox", "cat", "/sys/fs/cgroup/cpuset/cpuset.cpus"}},
+		{name: "OOM", args: []string{"-m", "16m", "busybox", "sh", "-c", "x=aaaaaaaaaaaaaaaa; while true; do x=$x$x; done"}},
+		{name: "fork beyond --pids-limit", args: []string{"--pids-limit", "8", "busybox", "sh", "-c", "for i in $(seq 30); do sleep 2 & done 2>&1 | head -1; wait"}},
 	}
 	return cases
 }

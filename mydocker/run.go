@@ -9,6 +9,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/urfave/cli/v3"
 
+	"github.com/mydocker/mydocker/cgroups"
 	"github.com/mydocker/mydocker/container"
 	"github.com/mydocker/mydocker/workspace"
 )
@@ -37,6 +38,13 @@ func runCommand() *cli.Command {
 			&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "user[:group] to run as, by name or id"},
 			&cli.BoolFlag{Name: "read-only", Usage: "mount the container's root filesystem read-only"},
 			&cli.StringSliceFlag{Name: "volume", Aliases: []string{"v"}, Usage: "bind mount a volume (HOST:CONTAINER[:ro])"},
+			&cli.StringFlag{Name: "memory", Aliases: []string{"m"}, Usage: "memory limit (b, k, m, g: 32m)"},
+			&cli.StringFlag{Name: "memory-swap", Usage: "memory plus swap limit; -1 for unlimited swap"},
+			&cli.StringFlag{Name: "cpus", Usage: "number of CPUs (0.5: half a CPU)"},
+			&cli.StringFlag{Name: "cpu-shares", Aliases: []string{"c"}, Usage: "CPU weight under contention (1024 by default)"},
+			&cli.StringFlag{Name: "cpuset-cpus", Usage: "CPUs the container may use (0-2,4)"},
+			&cli.StringFlag{Name: "cpuset-mems", Usage: "memory nodes the container may use"},
+			&cli.StringFlag{Name: "pids-limit", Usage: "maximum number of processes (0 or -1: unlimited)"},
 			&cli.BoolFlag{Name: "no-pivot", Usage: "use chroot instead of pivot_root (weaker: the host's mounts stay reachable)"},
 			&cli.StringFlag{Name: "storage-driver", Usage: "rootfs driver: overlay, aufs or vfs (default: the first the kernel supports)"},
 		},
@@ -56,7 +64,20 @@ func runAction(_ context.Context, cmd *cli.Command) error {
 		}
 		mounts = append(mounts, m)
 	}
+	resources, err := cgroups.ParseResources(cgroups.ResourceFlags{
+		Memory:     cmd.String("memory"),
+		MemorySwap: cmd.String("memory-swap"),
+		CPUs:       cmd.String("cpus"),
+		CPUShares:  cmd.String("cpu-shares"),
+		CpusetCpus: cmd.String("cpuset-cpus"),
+		CpusetMems: cmd.String("cpuset-mems"),
+		PidsLimit:  cmd.String("pids-limit"),
+	})
+	if err != nil {
+		return &statusError{code: 125, err: err}
+	}
 	opts := &container.Options{
+		Resources:   resources,
 		Image:       cmd.Args().First(),
 		Cmd:         cmd.Args().Tail(),
 		Name:        cmd.String("name"),

@@ -12,7 +12,9 @@ type Pids struct{}
 
 func (Pids) Name() string { return "pids" }
 
-func (Pids) Wanted(r *specs.LinuxResources) bool { return r != nil && r.Pids != nil && r.Pids.Limit != nil }
+func (Pids) Wanted(r *specs.LinuxResources) bool {
+	return r != nil && r.Pids != nil && r.Pids.Limit != nil
+}
 
 func (Pids) SetV1(dir string, r *specs.LinuxResources) error { return setPids(dir, r) }
 func (Pids) SetV2(dir string, r *specs.LinuxResources) error { return setPids(dir, r) }

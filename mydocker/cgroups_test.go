@@ -1,0 +1,140 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/mydocker/mydocker/cgroups"
+)
+
+// stateOf reads a container's state as the engine saved it.
+func (e *engineEnv) stateOf(t *testing.T, name string) map[string]any {
+	t.Helper()
+	var out []map[string]any
+	require.NoError(t, json.Unmarshal([]byte(e.must("inspect", name)), &out))
+	require.Len(t, out, 1)
+	return out[0]
+}
+
+// cgroupDirs reads the container's cgroup directories from its state file.
+func (e *engineEnv) cgroupDirs(t *testing.T, name string) map[string]string {
+	t.Helper()
+	id := e.stateOf(t, name)["Id"].(string)
+	var st struct {
+		Cgroups map[string]string `json:"cgroups"`
+	}
+	data, err := os.ReadFile(filepath.Join(e.root, "containers", id, "state.json"))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(data, &st))
+	require.NotEmpty(t, st.Cgroups)
+	return st.Cgroups
+}
+
+func requiresV1(t *testing.T) {
+	if cgroups.DetectMode() == cgroups.Unified {
+		t.Skip("reads cgroup v1 files (the v2 side runs in the VM tests)")
+	}
+}
+
+func TestLimitsReachTheKernel(t *testing.T) {
+	e := newEngine(t)
+	requiresV1(t)
+	e.must("run", "-d", "--name", "lim", "-m", "32m", "--memory-swap", "64m", "--cpus", "0.5", "--cpu-shares", "512",
+		"--cpuset-cpus", "0", "--pids-limit", "20", "busybox", "sleep", "1000")
+	dirs := e.cgroupDirs(t, "lim")
+	for controller, files := range map[string]map[string]string{
+		"memory": {"memory.limit_in_bytes": "33554432"},
+		"cpu":    {"cpu.cfs_quota_us": "50000", "cpu.cfs_period_us": "100000", "cpu.shares": "512"},
+		"cpuset": {"cpuset.cpus": "0"},
+		"pids":   {"pids.max": "20"},
+	} {
+		require.True(t, strings.HasSuffix(dirs[controller], "/mydocker/"+e.stateOf(t, "lim")["Id"].(string)), dirs[controller])
+		for file, want := range files {
+			data, err := os.ReadFile(filepath.Join(dirs[controller], file))
+			require.NoError(t, err)
+			require.Equal(t, want, strings.TrimSpace(string(data)), "%s/%s", controller, file)
+		}
+	}
+	// An exec'd process joins the container's cgroups.
+	out := e.must("exec", "lim", "cat", "/proc/self/cgroup")
+	require.Contains(t, out, "pids:/mydocker/")
+	require.Contains(t, out, "memory:/")
+
+	stats := e.must("stats", "--no-stream", "lim")
+	require.Regexp(t, `(?m)^CONTAINER ID\s+NAME\s+CPU %\s+MEM USAGE / LIMIT\s+MEM %\s+PIDS$`, stats)
+	require.Regexp(t, `lim\s+\d+\.\d+%\s+[\d.]+[KM]iB / 32\.00MiB\s+[\d.]+%\s+1\n`, stats)
+
+	e.must("rm", "-f", "lim")
+	for _, dir := range dirs {
+		require.NoDirExists(t, dir, "rm removes the cgroups")
+	}
+}
+
+func TestOOMKill(t *testing.T) {
+	e := newEngine(t)
+	r := e.run("run", "--name", "hog", "-m", "16m", "busybox", "sh", "-c", "x=aaaaaaaaaaaaaaaa; while true; do x=$x$x; done")
+	require.Equal(t, 137, r.code, "%s", r)
+	state := e.stateOf(t, "hog")["State"].(map[string]any)
+	require.Equal(t, true, state["OOMKilled"])
+	require.Regexp(t, `Exited \(137\)`, e.must("ps", "-a"))
+}
+
+func TestPidsLimitEnforced(t *testing.T) {
+	e := newEngine(t)
+	r := e.run("run", "--rm", "--pids-limit", "8", "busybox", "sh", "-c", "for i in $(seq 30); do sleep 3 & done; wait")
+	require.Contains(t, r.stderr, "can't fork")
+}
+
+func TestCPULimitHoldsABusyLoop(t *testing.T) {
+	e := newEngine(t)
+	requiresV1(t)
+	e.must("run", "-d", "--name", "busy", "--cpus", "0.5", "busybox", "sh", "-c", "while true; do :; done")
+	usage := func() (time.Time, uint64) {
+		data, err := os.ReadFile(filepath.Join(e.cgroupDirs(t, "busy")["cpuacct"], "cpuacct.usage"))
+		require.NoError(t, err)
+		var n uint64
+		for _, c := range strings.TrimSpace(string(data)) {
+			n = n*10 + uint64(c-'0')
+		}
+		return time.Now(), n
+	}
+	t0, u0 := usage()
+	time.Sleep(2 * time.Second)
+	t1, u1 := usage()
+	share := float64(u1-u0) / float64(t1.Sub(t0).Nanoseconds())
+	require.InDelta(t, 0.5, share, 0.12, "a busy loop under --cpus 0.5 gets about half a CPU (got %.2f)", share)
+}
+
+func TestBadLimitsCreateNothing(t *testing.T) {
+	e := newEngine(t)
+	for _, args := range [][]string{
+		{"-m", "abc"}, {"-m", "1k"}, {"--cpus", "-1"}, {"--cpus", "1000"}, {"--cpuset-cpus", "99"},
+		{"--memory-swap", "64m"}, {"--pids-limit", "x"},
+	} {
+		r := e.run(append(append([]string{"run", "--rm"}, args...), "busybox", "true")...)
+		require.Equal(t, 125, r.code, "%v: %s", args, r)
+		require.Contains(t, r.stderr, strings.TrimLeft(args[0], "-")[:1], "%v: the message names the flag", args)
+	}
+	require.Empty(t, e.containerDirs())
+}
+
+// A killed mydocker leaves cgroups behind only until the next ps.
+func TestKilledMydockerLeavesNoCgroup(t *testing.T) {
+	e := newEngine(t)
+	c := e.cmd("run", "--name", "orphan", "-m", "32m", "busybox", "sleep", "1000")
+	require.NoError(t, c.Start())
+	waitFor(t, 5*time.Second, "the container", func() bool { return strings.Contains(e.must("ps"), "orphan") })
+	dirs := e.cgroupDirs(t, "orphan")
+	require.NoError(t, c.Process.Kill())
+	c.Wait()
+	e.must("ps", "-a")
+	for _, dir := range dirs {
+		require.NoDirExists(t, dir)
+	}
+}

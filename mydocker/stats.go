@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v3"
+
+	"github.com/mydocker/mydocker/container"
+	"github.com/mydocker/mydocker/subsystems"
+)
+
+func statsCommand() *cli.Command {
+	return &cli.Command{
+		Name:         "stats",
+		Usage:        "show containers' CPU, memory and process counts, read from their cgroups",
+		ArgsUsage:    "[CONTAINER...]",
+		OnUsageError: onUsageError,
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "no-stream", Usage: "print once instead of every second"},
+		},
+		Action: func(ctx context.Context, cmd *cli.Command) error {
+			e, err := engine(cmd)
+			if err != nil {
+				return err
+			}
+			refs := cmd.Args().Slice()
+			if len(refs) == 0 {
+				all, err := e.List()
+				if err != nil {
+					return err
+				}
+				for _, st := range all {
+					if st.Status == container.Running {
+						refs = append(refs, st.ID)
+					}
+				}
+			}
+			prev, err := sample(e, refs)
+			if err != nil {
+				return err
+			}
+			for {
+				// CPU % is CPU time used over wall time passed, so it takes two samples.
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-time.After(500 * time.Millisecond):
+				}
+				cur, err := sample(e, refs)
+				if err != nil {
+					return err
+				}
+				if !cmd.Bool("no-stream") {
+					fmt.Print("\033[2J\033[H") // clear the screen, as docker stats does
+				}
+				printStats(os.Stdout, prev, cur)
+				if cmd.Bool("no-stream") {
+					return nil
+				}
+				prev = cur
+			}
+		},
+	}
+}
+
+type statsSample struct {
+	st    *container.State
+	stats *subsystems.Stats
+	at    time.Time
+}
+
+func sample(e *container.Engine, refs []string) ([]statsSample, error) {
+	out := make([]statsSample, 0, len(refs))
+	for _, ref := range refs {
+		st, stats, err := e.Stats(ref)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, statsSample{st: st, stats: stats, at: time.Now()})
+	}
+	return out, nil
+}
+
+func printStats(w io.Writer, prev, cur []statsSample) {
+	tw := tabwriter.NewWriter(w, 0, 0, 3, ' ', 0)
+	fmt.Fprintln(tw, "CONTAINER ID\tNAME\tCPU %\tMEM USAGE / LIMIT\tMEM %\tPIDS")
+	total := hostMemory()
+	for i, c := range cur {
+		cpu := 0.0
+		if wall := c.at.Sub(prev[i].at); wall > 0 && c.stats.CPUUsage >= prev[i].stats.CPUUsage {
+			cpu = float64(c.stats.CPUUsage-prev[i].stats.CPUUsage) / float64(wall.Nanoseconds()) * 100
+		}
+		limit := c.stats.MemoryLimit
+		if limit == 0 || (total > 0 && limit > total) {
+			limit = total
+		}
+		mem := 0.0
+		if limit > 0 {
+			mem = float64(c.stats.MemoryUsage) / float64(limit) * 100
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%.2f%%\t%s / %s\t%.2f%%\t%d\n", container.ShortID(c.st.ID), c.st.Name, cpu,
+			binarySize(c.stats.MemoryUsage), binarySize(limit), mem, c.stats.Pids)
+	}
+	tw.Flush()
+}
+
+// binarySize writes bytes with binary units, as docker stats does ("1.5MiB").
+func binarySize(n uint64) string {
+	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
+	size := float64(n)
+	i := 0
+	for size >= 1024 && i < len(units)-1 {
+		size /= 1024
+		i++
+	}
+	return strconv.FormatFloat(size, 'f', 2, 64) + units[i]
+}
+
+// hostMemory is MemTotal from /proc/meminfo, the limit of a container without one.
+func hostMemory() uint64 {
+	data, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "MemTotal:" {
+			kb, _ := strconv.ParseUint(f[1], 10, 64)
+			return kb * 1024
+		}
+	}
+	return 0
+}
