@@ -58,7 +58,7 @@ func (e *Engine) Get(ref string) (*State, error) {
 		return nil, err
 	}
 	if st == nil {
-		return nil, fmt.Errorf("%s: %w", ref, ErrNotFound)
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, ref)
 	}
 	return st, nil
 }

@@ -2,6 +2,7 @@ package container
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -34,7 +35,7 @@ func (e *Engine) Exec(ref string, opts ExecOptions, stdio Stdio) (int, error) {
 		return 0, err
 	}
 	if st.Status != Running {
-		return 0, fmt.Errorf("container %s is not running", ref)
+		return 0, fmt.Errorf("container %s is not running", st.ID)
 	}
 	spec, err := e.containers.Spec(st.ID)
 	if err != nil {
@@ -91,6 +92,11 @@ func (e *Engine) Exec(ref string, opts ExecOptions, stdio Stdio) (int, error) {
 	}
 	if err := p.run(proc); err != nil {
 		p.kill()
+		// Docker reports any failure to start an exec'd command as 126, not found included.
+		var se *StartError
+		if errors.As(err, &se) {
+			se.Code = 126
+		}
 		return 0, err
 	}
 	return waitForeground(p, sigs, stdio, opts.Interactive), nil

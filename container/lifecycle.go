@@ -41,7 +41,7 @@ func (e *Engine) Kill(ref string, sig unix.Signal) error {
 		return err
 	}
 	if st.Status != Running {
-		return fmt.Errorf("cannot kill container %s: it is not running", ref)
+		return fmt.Errorf("cannot kill container: %s: container %s is not running", ref, st.ID)
 	}
 	return signalProcess(st.Pid, st.PidStart, sig)
 }
@@ -54,7 +54,7 @@ func (e *Engine) Remove(ref string, force bool) error {
 	}
 	if st.Status == Running {
 		if !force {
-			return fmt.Errorf("you cannot remove a running container %s: stop it first, or use rm -f: %w", ShortID(st.ID), ErrRunning)
+			return fmt.Errorf("you cannot remove a running container %s. Stop the container before attempting removal or force remove (rm -f): %w", st.ID, ErrRunning)
 		}
 		killAndWait(st.Pid, st.PidStart, 5*time.Second)
 	}
@@ -71,6 +71,26 @@ func (e *Engine) Remove(ref string, force bool) error {
 		return err
 	}
 	return e.removeFiles(st)
+}
+
+// Wait blocks until the container stops and returns its exit status, as `docker wait`.
+func (e *Engine) Wait(ref string) (int, error) {
+	st, err := e.Get(ref)
+	if err != nil {
+		return 0, err
+	}
+	for st.Status != Exited {
+		if st.Pid > 0 {
+			waitExit(st.Pid, st.PidStart, time.Minute)
+		}
+		if err := e.waitRecorded(st.ID); err != nil {
+			return 0, err
+		}
+		if st, err = e.containers.Load(st.ID); err != nil {
+			return 0, err // removed meanwhile (--rm): Docker reports the same
+		}
+	}
+	return st.ExitCode, nil
 }
 
 // waitRecorded waits until the container's watcher has recorded its exit and let go.

@@ -26,12 +26,12 @@ func ShortID(id string) string {
 
 // validName is Docker's rule for container names, compiled on first use (see workspace's
 // reference.go for why not at start-up).
-var validName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`) })
+var validName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]+$`) })
 
 // ValidateName explains why a --name is refused.
 func ValidateName(name string) error {
 	if !validName().MatchString(name) {
-		return fmt.Errorf("invalid container name %q: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", name)
+		return fmt.Errorf("invalid container name (%s): only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed, at least two of them", name)
 	}
 	return nil
 }

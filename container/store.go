@@ -114,7 +114,7 @@ func (s *Store) Add(st *State) error {
 	}
 	for _, c := range all {
 		if c.Name == st.Name {
-			return fmt.Errorf("the container name %q is already in use by container %q; remove it (mydocker rm %s) or choose another name: %w",
+			return fmt.Errorf("conflict: the container name \"/%s\" is already in use by container %q; remove (mydocker rm %s) or rename that container to reuse the name: %w",
 				st.Name, c.ID, st.Name, ErrNameInUse)
 		}
 	}
@@ -179,7 +179,7 @@ func (s *Store) Load(id string) (*State, error) {
 	var st State
 	if err := fsutil.ReadJSON(s.statePath(id), &st); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("%s: %w", id, ErrNotFound)
+			return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
 		}
 		return nil, err
 	}
@@ -244,7 +244,7 @@ func (s *Store) Find(ref string) (*State, error) {
 	case 1:
 		return byPrefix[0], nil
 	case 0:
-		return nil, fmt.Errorf("%s: %w", ref, ErrNotFound)
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, ref)
 	default:
 		return nil, fmt.Errorf("multiple containers match %q: use more of the id", ref)
 	}

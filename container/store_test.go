@@ -94,6 +94,7 @@ func TestStoreNamesAreUniqueUnderConcurrency(t *testing.T) {
 
 func TestValidateName(t *testing.T) {
 	require.NoError(t, ValidateName("web-1.a_b"))
+	require.Error(t, ValidateName("q"), "Docker wants two characters at least")
 	require.Error(t, ValidateName("-web"))
 	require.Error(t, ValidateName("a/b"))
 	require.Error(t, ValidateName(""))

@@ -58,6 +58,38 @@ func psCommand() *cli.Command {
 	}
 }
 
+func waitCommand() *cli.Command {
+	return &cli.Command{
+		Name:         "wait",
+		Usage:        "block until containers stop, then print their exit codes",
+		ArgsUsage:    "CONTAINER [CONTAINER...]",
+		OnUsageError: onUsageError,
+		Action: func(_ context.Context, cmd *cli.Command) error {
+			if err := needArgs(cmd, 1, "wait CONTAINER [CONTAINER...]"); err != nil {
+				return err
+			}
+			e, err := engine(cmd)
+			if err != nil {
+				return err
+			}
+			failed := false
+			for _, ref := range cmd.Args().Slice() {
+				code, err := e.Wait(ref)
+				if err != nil {
+					fmt.Fprintln(os.Stderr, "mydocker:", err)
+					failed = true
+					continue
+				}
+				fmt.Println(code)
+			}
+			if failed {
+				return &statusError{code: 1}
+			}
+			return nil
+		},
+	}
+}
+
 func logsCommand() *cli.Command {
 	return &cli.Command{
 		Name:         "logs",

@@ -46,7 +46,7 @@ func TestDetachedLifecycle(t *testing.T) {
 	require.Equal(t, "in\n", e.runStdin("in\n", "exec", "-i", "web", "cat").stdout)
 	hostname := strings.TrimSpace(e.must("exec", "web", "hostname"))
 	require.Equal(t, id[:12], hostname)
-	require.Equal(t, 127, e.run("exec", "web", "nosuchcommand").code)
+	require.Equal(t, 126, e.run("exec", "web", "nosuchcommand").code, "Docker's status for an exec that cannot start")
 
 	r := e.run("run", "-d", "--name", "web", "busybox", "sleep", "1000")
 	require.Equal(t, 125, r.code, "a name in use: %s", r)
@@ -54,7 +54,7 @@ func TestDetachedLifecycle(t *testing.T) {
 
 	r = e.run("rm", "web")
 	require.Equal(t, 1, r.code, "rm of a running container needs -f: %s", r)
-	require.Contains(t, r.stderr, "stop")
+	require.Contains(t, r.stderr, "Stop the container")
 
 	start := time.Now()
 	e.must("stop", "-t", "1", "web")

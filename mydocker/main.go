@@ -84,6 +84,7 @@ func newApp() *cli.Command {
 			logsCommand(),
 			statsCommand(),
 			stopCommand(),
+			waitCommand(),
 			killCommand(),
 			rmCommand(),
 			inspectCommand(),

@@ -142,6 +142,10 @@ func runBounded(c *exec.Cmd, stdin string) result {
 	return result{stdout: out.String(), stderr: errb.String(), code: code}
 }
 
+// dockerRunFlags go with every docker run: no network (mydocker's default until the network
+// issue), and never a pull: no test may reach beyond this machine.
+var dockerRunFlags = []string{"--net", "none", "--pull", "never"}
+
 // parityCase is one behaviour: `run --rm ARGS` under both engines.
 type parityCase struct {
 	name   string
@@ -234,7 +238,7 @@ func TestDockerParity(t *testing.T) {
 			require.NoError(t, os.WriteFile(filepath.Join(volume, "seed"), []byte("seed\n"), 0o644))
 			os.Remove(filepath.Join(volume, "new"))
 			os.Remove(filepath.Join(volume, "x"))
-			want := d.docker(tc.stdin, append([]string{"run", "--rm", "--net", "none"}, tc.args...)...)
+			want := d.docker(tc.stdin, append([]string{"run", "--rm"}, append(dockerRunFlags, tc.args...)...)...)
 			os.Remove(filepath.Join(volume, "new"))
 			os.Remove(filepath.Join(volume, "x"))
 			got := e.runStdin(tc.stdin, append([]string{"run", "--rm"}, tc.args...)...)
@@ -273,4 +277,117 @@ func summary(r result, withStderr bool) string {
 		out = out[:57] + "..."
 	}
 	return fmt.Sprintf("%d `%s`", r.code, strings.ReplaceAll(out, "|", "\\|"))
+}
+
+// lifecycleCase is one behaviour of the other commands: the setup commands run under both
+// engines, then check, whose exit status and what (a part of its output) are compared.
+type lifecycleCase struct {
+	name  string
+	setup [][]string
+	check []string
+	what  func(r result) string
+}
+
+// stdoutOf compares stdout; statusOf the STATUS column of one container in ps -a; errorOf the
+// first words of the error, without the engines' prefixes (Docker's "Error response from
+// daemon:", our "mydocker:").
+func stdoutOf(r result) string { return normalize(r.stdout) }
+
+func statusOf(name string) func(result) string {
+	return func(r result) string {
+		for _, line := range strings.Split(r.stdout, "\n") {
+			if strings.HasSuffix(strings.TrimSpace(line), " "+name) {
+				return regexp.MustCompile(`(Up|Exited \(\d+\)|Created)`).FindString(line)
+			}
+		}
+		return "(not listed)"
+	}
+}
+
+var prefixes = regexp.MustCompile(`^(docker: |mydocker: )?(error response from daemon: |error: )?`)
+
+func errorOf(words int) func(result) string {
+	return func(r result) string {
+		line, _, _ := strings.Cut(strings.ToLower(strings.TrimSpace(r.stderr)), "\n")
+		line = normalize(prefixes.ReplaceAllString(line, ""))
+		f := strings.FieldsFunc(line, func(c rune) bool { return !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '<' || c == '>') })
+		if len(f) > words {
+			f = f[:words]
+		}
+		return strings.Join(f, " ")
+	}
+}
+
+func exitOnly(result) string { return "" }
+
+func lifecycleCases() []lifecycleCase {
+	run := func(args ...string) []string { return append([]string{"run"}, args...) }
+	return []lifecycleCase{
+		{name: "ps -a after an exit", setup: [][]string{run("-d", "--name", "p1", "busybox", "sh", "-c", "exit 3"), {"wait", "p1"}},
+			check: []string{"ps", "-a"}, what: statusOf("p1")},
+		{name: "wait", setup: [][]string{run("-d", "--name", "w1", "busybox", "sh", "-c", "exit 7")}, check: []string{"wait", "w1"}, what: stdoutOf},
+		{name: "logs keep stdout and stderr apart", setup: [][]string{run("-d", "--name", "l1", "busybox", "sh", "-c", "echo out; echo err >&2"), {"wait", "l1"}},
+			check: []string{"logs", "l1"}, what: func(r result) string { return r.stdout + "|" + r.stderr }},
+		{name: "exec exit status", setup: [][]string{run("-d", "--name", "e1", "busybox", "sleep", "1000")},
+			check: []string{"exec", "e1", "sh", "-c", "exit 5"}, what: exitOnly},
+		{name: "exec of a missing command", check: []string{"exec", "e1", "nosuchcommand"}, what: exitOnly},
+		{name: "exec in a stopped container", setup: [][]string{run("--name", "e2", "busybox", "true")},
+			check: []string{"exec", "e2", "true"}, what: errorOf(5)},
+		{name: "rm of a running container", check: []string{"rm", "e1"}, what: errorOf(6)},
+		{name: "stop -t 1 of a container that ignores SIGTERM", check: []string{"stop", "-t", "1", "e1"}, what: stdoutOf},
+		{name: "ps -a after stop", check: []string{"ps", "-a"}, what: statusOf("e1")},
+		{name: "rm -f of a running container", setup: [][]string{run("-d", "--name", "r1", "busybox", "sleep", "1000")},
+			check: []string{"rm", "-f", "r1"}, what: stdoutOf},
+		{name: "a name in use", setup: [][]string{run("-d", "--name", "n1", "busybox", "sleep", "1000")},
+			check: run("-d", "--name", "n1", "busybox", "true"), what: errorOf(4)},
+		{name: "an invalid name", check: run("--name", "q", "busybox", "true"), what: errorOf(3)},
+		{name: "stop of a missing container", check: []string{"stop", "nosuch"}, what: errorOf(4)},
+		{name: "rm of a missing container", check: []string{"rm", "nosuch"}, what: errorOf(4)},
+		{name: "logs of a missing container", check: []string{"logs", "nosuch"}, what: errorOf(4)},
+		{name: "a missing image", check: run("--rm", "nosuchimage", "true"), what: exitOnly},
+	}
+}
+
+func TestDockerParityLifecycle(t *testing.T) {
+	e := newEngine(t)
+	d := startDockerd(t)
+	store, err := workspace.Open(e.root)
+	require.NoError(t, err)
+	archive := filepath.Join(t.TempDir(), "busybox.tar")
+	f, err := os.Create(archive)
+	require.NoError(t, err)
+	require.NoError(t, store.SaveDockerArchive(f, "busybox"))
+	require.NoError(t, f.Close())
+	require.Equal(t, 0, d.docker("", "load", "-i", archive).code)
+
+	dockerArgs := func(args []string) []string {
+		if args[0] == "run" {
+			return append(append([]string{"run"}, dockerRunFlags...), args[1:]...)
+		}
+		return args
+	}
+	var rows [][4]string
+	for _, tc := range lifecycleCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, step := range tc.setup {
+				d.docker("", dockerArgs(step)...)
+				e.run(step...)
+			}
+			want := d.docker("", dockerArgs(tc.check)...)
+			got := e.run(tc.check...)
+			verdict := "same"
+			if want.code != got.code || tc.what(want) != tc.what(got) {
+				verdict = "DIFFERENT"
+				t.Errorf("docker: exit %d %q (%s)\nmydocker: exit %d %q (%s)", want.code, tc.what(want), want, got.code, tc.what(got), got)
+			}
+			rows = append(rows, [4]string{tc.name, fmt.Sprintf("%d `%s`", want.code, tc.what(want)), fmt.Sprintf("%d `%s`", got.code, tc.what(got)), verdict})
+		})
+	}
+	if *parityTable {
+		fmt.Println("| lifecycle | docker | mydocker | verdict |")
+		fmt.Println("| --- | --- | --- | --- |")
+		for _, r := range rows {
+			fmt.Printf("| %s | %s | %s | %s |\n", r[0], strings.ReplaceAll(r[1], "\n", "⏎"), strings.ReplaceAll(r[2], "\n", "⏎"), r[3])
+		}
+	}
 }
