@@ -69,10 +69,10 @@ func TestDetachedLifecycle(t *testing.T) {
 
 func TestStopGraceful(t *testing.T) {
 	e := newEngine(t)
-	e.must("run", "-d", "--name", "g", "busybox", "sh", "-c", "trap 'exit 42' TERM; while true; do sleep 0.1; done")
+	e.must("run", "-d", "--name", "graceful", "busybox", "sh", "-c", "trap 'exit 42' TERM; while true; do sleep 0.1; done")
 	time.Sleep(300 * time.Millisecond)
 	start := time.Now()
-	e.must("stop", "g")
+	e.must("stop", "graceful")
 	require.Less(t, time.Since(start), 5*time.Second, "a container that handles SIGTERM stops at once")
 	require.Regexp(t, `Exited \(42\)`, e.must("ps", "-a"))
 }
@@ -89,12 +89,12 @@ func TestDetachedExitAndAutoRemove(t *testing.T) {
 	require.Equal(t, 127, r.code, "%s", r)
 	require.Len(t, e.containerDirs(), 1, "only the exited 'quick' remains")
 
-	e.must("run", "-d", "--name", "k", "busybox", "sleep", "1000")
-	e.must("kill", "k")
+	e.must("run", "-d", "--name", "kk", "busybox", "sleep", "1000")
+	e.must("kill", "kk")
 	waitFor(t, 5*time.Second, "kill", func() bool { return strings.Contains(e.must("ps", "-a"), "Exited (137)") })
-	e.must("run", "-d", "--name", "f", "busybox", "sleep", "1000")
-	e.must("rm", "-f", "f")
-	require.NotContains(t, e.must("ps", "-a"), " f\n")
+	e.must("run", "-d", "--name", "ff", "busybox", "sleep", "1000")
+	e.must("rm", "-f", "ff")
+	require.NotContains(t, e.must("ps", "-a"), " ff\n")
 }
 
 func TestForegroundSignals(t *testing.T) {
