@@ -8,6 +8,7 @@ import (
 
 	"github.com/mydocker/mydocker/cgroups"
 	"github.com/mydocker/mydocker/internal/fsutil"
+	"github.com/mydocker/mydocker/network"
 	"github.com/mydocker/mydocker/workspace"
 )
 
@@ -19,6 +20,7 @@ type Engine struct {
 	root       string
 	containers *Store
 	images     *workspace.Store
+	networks   *network.Manager
 }
 
 // NewEngine opens (and creates) the state under root.
@@ -34,8 +36,15 @@ func NewEngine(root string) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Engine{root: root, containers: containers, images: images}, nil
+	networks, err := network.Open(root)
+	if err != nil {
+		return nil, err
+	}
+	return &Engine{root: root, containers: containers, images: images, networks: networks}, nil
 }
+
+// Networks is the network manager.
+func (e *Engine) Networks() *network.Manager { return e.networks }
 
 // Root is the directory that holds all of this engine's state.
 func (e *Engine) Root() string { return e.root }
@@ -127,13 +136,17 @@ func (e *Engine) repair(st *State) (*State, error) {
 }
 
 // releaseResources gives back what a running container holds beside its files: its cgroups
-// (killing what is left in them). Each step is idempotent, so a repair after a crash can run
-// it again.
+// (killing what is left in them), its address, veth and port rules. Each step is idempotent,
+// so a repair after a crash can run it again.
 func (e *Engine) releaseResources(st *State) error {
-	if st.Cgroups == nil {
-		return nil
+	var errs []error
+	if st.Cgroups != nil {
+		errs = append(errs, cgroups.Load(st.Cgroups).Destroy())
 	}
-	return cgroups.Load(st.Cgroups).Destroy()
+	if st.Network != "none" && st.Network != "host" {
+		errs = append(errs, e.networks.Disconnect(st.ID))
+	}
+	return errors.Join(errs...)
 }
 
 // removeFiles deletes the container's rootfs layer and its directory. The caller holds the

@@ -10,6 +10,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/mydocker/mydocker/cgroups"
+	"github.com/mydocker/mydocker/network"
 )
 
 // ErrNoCommand is returned when neither the command line nor the image names a command.
@@ -27,6 +28,8 @@ type Options struct {
 	User        string                // -u user[:group], names or ids; empty: root
 	ReadOnly    bool                  // --read-only root filesystem
 	Resources   *specs.LinuxResources // limits, already parsed (cgroups.ParseResources); nil: none
+	Network     string                // --net: a network's name, "bridge", "host" or "none"; "": none, or bridge with -p
+	Ports       []network.PortMapping // -p, already parsed
 	Mounts      []specs.Mount         // volumes, already parsed
 	Interactive bool                  // -i: keep stdin open
 	Tty         bool                  // -t: allocate a pseudo-terminal
@@ -90,7 +93,33 @@ func (o *Options) Spec(id string, img ocispec.ImageConfig) (*specs.Spec, ocispec
 // namespaces are the namespaces the container gets: Spec puts them in the spec, and Run forks
 // the init in them before the spec exists.
 func (o *Options) namespaces() []specs.LinuxNamespace {
-	return DefaultSpec().Linux.Namespaces
+	all := DefaultSpec().Linux.Namespaces
+	if o.Network != "host" {
+		return all
+	}
+	var out []specs.LinuxNamespace
+	for _, ns := range all {
+		if ns.Type != specs.NetworkNamespace {
+			out = append(out, ns)
+		}
+	}
+	return out
+}
+
+// networkName is the network the container joins: --net, or with -p and no --net the default
+// bridge network, else none.
+func (o *Options) networkName() (string, error) {
+	name := o.Network
+	if name == "" {
+		name = "none"
+		if len(o.Ports) > 0 {
+			name = network.DefaultName
+		}
+	}
+	if len(o.Ports) > 0 && (name == "none" || name == "host") {
+		return "", fmt.Errorf("-p publishes ports on a bridge network, not with --net %s", name)
+	}
+	return name, nil
 }
 
 // mergeEnv returns base with each KEY=VALUE of overrides replacing the same key in place,

@@ -95,6 +95,21 @@ func (e *Engine) create(opts *Options) (_ *State, _ *initConfig, _ *fsutil.Lock,
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	netName, err := opts.networkName()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	switch netName {
+	case "none", "host":
+	case network.DefaultName:
+		if _, err := e.networks.EnsureDefault(); err != nil {
+			return nil, nil, nil, err
+		}
+	default:
+		if _, err := e.networks.Get(netName); err != nil {
+			return nil, nil, nil, err
+		}
+	}
 	cg, err := cgroups.New(id)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("find this process's cgroups: %w", err)
@@ -102,6 +117,8 @@ func (e *Engine) create(opts *Options) (_ *State, _ *initConfig, _ *fsutil.Lock,
 	st := &State{
 		ID:         id,
 		Cgroups:    cg.Paths(),
+		Network:    netName,
+		Ports:      opts.Ports,
 		Name:       opts.Name,
 		Image:      opts.Image,
 		ImageID:    img.ID.String(),
@@ -126,7 +143,7 @@ func (e *Engine) create(opts *Options) (_ *State, _ *initConfig, _ *fsutil.Lock,
 	if err := setUser(spec, opts.User, layers); err != nil {
 		return nil, nil, nil, err
 	}
-	etcMounts, err := e.writeEtcFiles(id, spec.Hostname)
+	etcMounts, err := e.writeEtcFiles(id, spec.Hostname, "")
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -163,7 +180,7 @@ func setUser(spec *specs.Spec, user string, layers []string) error {
 
 // writeEtcFiles writes the container's /etc/hosts, /etc/hostname and /etc/resolv.conf into its
 // directory and returns the bind mounts that put them in place, as Docker does.
-func (e *Engine) writeEtcFiles(id, hostname string) ([]specs.Mount, error) {
+func (e *Engine) writeEtcFiles(id, hostname, ip string) ([]specs.Mount, error) {
 	dir := e.containers.etcDir(id)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create /etc files: %w", err)
@@ -178,7 +195,7 @@ func (e *Engine) writeEtcFiles(id, hostname string) ([]specs.Mount, error) {
 	}{
 		{"resolv.conf", network.ResolvConf(hostResolv)},
 		{"hostname", []byte(hostname + "\n")},
-		{"hosts", network.HostsFile(hostname, "")},
+		{"hosts", network.HostsFile(hostname, ip)},
 	}
 	var mounts []specs.Mount
 	for _, f := range files {
@@ -189,6 +206,25 @@ func (e *Engine) writeEtcFiles(id, hostname string) ([]specs.Mount, error) {
 		mounts = append(mounts, specs.Mount{Type: "bind", Source: path, Destination: "/etc/" + f.name, Options: []string{"rbind", "rprivate"}})
 	}
 	return mounts, nil
+}
+
+// connect gives the container's network namespace its network: localhost only for none,
+// nothing to do for host (it shares the host's), an address and a veth on a bridge network,
+// whose address then goes into the container's /etc/hosts.
+func (e *Engine) connect(st *State, hostname string, pid int) error {
+	switch st.Network {
+	case "host":
+		return nil
+	case "none":
+		return network.LoopbackUp(pid)
+	}
+	ep, err := e.networks.Connect(st.Network, st.ID, pid, st.Ports)
+	if err != nil {
+		return err
+	}
+	st.IP = ep.IP
+	_, err = e.writeEtcFiles(st.ID, hostname, ep.IP)
+	return err
 }
 
 // start lets the container's init (started by startInit) run the command and records the
@@ -206,6 +242,9 @@ func (e *Engine) start(st *State, cfg *initConfig, p *initProcess) (retErr error
 		return err
 	}
 	if err := cg.Set(cfg.Spec.Linux.Resources); err != nil {
+		return err
+	}
+	if err := e.connect(st, cfg.Spec.Hostname, p.pid()); err != nil {
 		return err
 	}
 	if err := p.run(cfg); err != nil {
@@ -281,7 +320,7 @@ func (e *Engine) startMonitor(st *State, owner *fsutil.Lock) (retErr error) {
 	cmd := &exec.Cmd{
 		Path:        "/proc/self/exe",
 		Args:        []string{monitorName, e.root, st.ID},
-		Env:         []string{},
+		Env:         []string{monitorPath()},
 		ExtraFiles:  []*os.File{owner.File(), reportW},
 		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
 	}
@@ -301,6 +340,14 @@ func (e *Engine) startMonitor(st *State, owner *fsutil.Lock) (retErr error) {
 		return &StartError{Code: rep.Code, Message: rep.Message}
 	}
 	return nil
+}
+
+// monitorPath is the PATH the monitor runs with: the caller's, to find iptables as it would.
+func monitorPath() string {
+	if p := os.Getenv("PATH"); p != "" {
+		return "PATH=" + p
+	}
+	return "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 }
 
 // startErrorReport turns a start failure into a report for `run -d`.

@@ -13,6 +13,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/mydocker/mydocker/internal/fsutil"
+	"github.com/mydocker/mydocker/network"
 )
 
 // Status words, as Docker's.
@@ -53,6 +54,11 @@ type State struct {
 	// Cgroups are the container's cgroup directories (cgroups.Manager.Paths), saved because
 	// another mydocker process would resolve them from its own cgroup.
 	Cgroups map[string]string `json:"cgroups,omitempty"`
+	// Network is "none", "host" or the bridge network the container is attached to; IP its
+	// address there and Ports what it publishes.
+	Network string                `json:"network"`
+	IP      string                `json:"ip,omitempty"`
+	Ports   []network.PortMapping `json:"ports,omitempty"`
 	// Rootfs is the mount the init makes for the root filesystem (nil for vfs).
 	Rootfs *specs.Mount `json:"rootfs,omitempty"`
 }

@@ -51,7 +51,7 @@ func psCommand() *cli.Command {
 				}
 				args := append(append([]string{}, st.Config.Entrypoint...), st.Config.Cmd...)
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s ago\t%s\t%s\t%s\n", container.ShortID(st.ID), st.Image,
-					commandText(args), humanDuration(now.Sub(st.Created)), statusText(st, now), "", st.Name)
+					commandText(args), humanDuration(now.Sub(st.Created)), statusText(st, now), portsText(st), st.Name)
 			}
 			return tw.Flush()
 		},
@@ -110,6 +110,18 @@ func logsCommand() *cli.Command {
 			return e.Logs(cmd.Args().First(), container.LogOptions{Follow: cmd.Bool("follow")}, os.Stdout, os.Stderr)
 		},
 	}
+}
+
+// portsText is ps's PORTS column (published ports show while the container runs).
+func portsText(st *container.State) string {
+	if st.Status != container.Running {
+		return ""
+	}
+	var out []string
+	for _, p := range st.Ports {
+		out = append(out, p.String())
+	}
+	return strings.Join(out, ", ")
 }
 
 // eachContainer runs fn on every CONTAINER argument, printing each name that succeeded and
@@ -297,7 +309,12 @@ func inspectOne(e *container.Engine, ref string) (any, error) {
 			"Tty":        spec.Process.Terminal,
 		},
 		"HostConfig": map[string]any{
-			"AutoRemove": st.AutoRemove,
+			"AutoRemove":  st.AutoRemove,
+			"NetworkMode": st.Network,
+		},
+		"NetworkSettings": map[string]any{
+			"IPAddress": st.IP,
+			"Ports":     st.Ports,
 		},
 		"Mounts": spec.Mounts,
 	}, nil

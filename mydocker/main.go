@@ -93,6 +93,7 @@ func newApp() *cli.Command {
 			importCommand(),
 			imagesCommand(),
 			rmiCommand(),
+			networkCommand(),
 			doctorCommand(),
 		},
 	}

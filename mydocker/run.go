@@ -11,6 +11,7 @@ import (
 
 	"github.com/mydocker/mydocker/cgroups"
 	"github.com/mydocker/mydocker/container"
+	"github.com/mydocker/mydocker/network"
 	"github.com/mydocker/mydocker/workspace"
 )
 
@@ -45,6 +46,8 @@ func runCommand() *cli.Command {
 			&cli.StringFlag{Name: "cpuset-cpus", Usage: "CPUs the container may use (0-2,4)"},
 			&cli.StringFlag{Name: "cpuset-mems", Usage: "memory nodes the container may use"},
 			&cli.StringFlag{Name: "pids-limit", Usage: "maximum number of processes (0 or -1: unlimited)"},
+			&cli.StringFlag{Name: "network", Aliases: []string{"net"}, Usage: "network: NAME, bridge, host or none (default none, bridge with -p)"},
+			&cli.StringSliceFlag{Name: "publish", Aliases: []string{"p"}, Usage: "publish a port: HOSTPORT:CONTAINERPORT[/tcp|udp]"},
 			&cli.BoolFlag{Name: "no-pivot", Usage: "use chroot instead of pivot_root (weaker: the host's mounts stay reachable)"},
 			&cli.StringFlag{Name: "storage-driver", Usage: "rootfs driver: overlay, aufs or vfs (default: the first the kernel supports)"},
 		},
@@ -76,7 +79,17 @@ func runAction(_ context.Context, cmd *cli.Command) error {
 	if err != nil {
 		return &statusError{code: 125, err: err}
 	}
+	var ports []network.PortMapping
+	for _, p := range cmd.StringSlice("publish") {
+		pm, err := network.ParsePort(p)
+		if err != nil {
+			return &statusError{code: 125, err: err}
+		}
+		ports = append(ports, pm)
+	}
 	opts := &container.Options{
+		Network:     cmd.String("network"),
+		Ports:       ports,
 		Resources:   resources,
 		Image:       cmd.Args().First(),
 		Cmd:         cmd.Args().Tail(),

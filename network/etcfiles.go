@@ -1,4 +1,3 @@
-// Package network gives containers their network: for now the /etc files every container gets.
 package network
 
 import (

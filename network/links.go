@@ -1,0 +1,191 @@
+package network
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+
+	"github.com/coreos/go-iptables/iptables"
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+)
+
+// createBridge makes a bridge holding the gateway address and brings it up. route_localnet
+// lets the host's own connections to 127.0.0.1 be rewritten to a container on it.
+func createBridge(name string, gateway netip.Addr, prefixLen int) error {
+	br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: name}}
+	if err := netlink.LinkAdd(br); err != nil {
+		return fmt.Errorf("create bridge %s: %w", name, err)
+	}
+	addr := &netlink.Addr{IPNet: &net.IPNet{IP: gateway.AsSlice(), Mask: net.CIDRMask(prefixLen, 32)}}
+	if err := netlink.AddrAdd(br, addr); err != nil {
+		deleteLink(name)
+		return fmt.Errorf("add %s to bridge %s: %w", addr, name, err)
+	}
+	if err := netlink.LinkSetUp(br); err != nil {
+		deleteLink(name)
+		return fmt.Errorf("bring bridge %s up: %w", name, err)
+	}
+	if err := os.WriteFile("/proc/sys/net/ipv4/conf/"+name+"/route_localnet", []byte("1"), 0o644); err != nil {
+		deleteLink(name)
+		return fmt.Errorf("allow localhost routing on %s: %w", name, err)
+	}
+	return nil
+}
+
+// deleteLink removes a link if it exists.
+func deleteLink(name string) error {
+	link, err := netlink.LinkByName(name)
+	var notFound netlink.LinkNotFoundError
+	if errors.As(err, &notFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("find link %s: %w", name, err)
+	}
+	if err := netlink.LinkDel(link); err != nil {
+		return fmt.Errorf("delete link %s: %w", name, err)
+	}
+	return nil
+}
+
+// attachVeth makes a veth pair, keeps hostName on the bridge and moves the peer into the
+// network namespace of pid as eth0 with ip/prefixLen and a default route via gateway. It
+// returns eth0's MAC address.
+func attachVeth(bridge, hostName string, pid int, ip netip.Addr, prefixLen int, gateway netip.Addr) (string, error) {
+	br, err := netlink.LinkByName(bridge)
+	if err != nil {
+		return "", fmt.Errorf("find bridge %s: %w", bridge, err)
+	}
+	peerName := "p" + hostName // a temporary name on the host, unique like hostName
+	veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: hostName, MasterIndex: br.Attrs().Index, MTU: br.Attrs().MTU}, PeerName: peerName}
+	if err := netlink.LinkAdd(veth); err != nil {
+		return "", fmt.Errorf("create veth %s: %w", hostName, err)
+	}
+	if err := netlink.LinkSetUp(veth); err != nil {
+		return "", fmt.Errorf("bring %s up: %w", hostName, err)
+	}
+	peer, err := netlink.LinkByName(peerName)
+	if err != nil {
+		return "", fmt.Errorf("find veth peer %s: %w", peerName, err)
+	}
+	if err := netlink.LinkSetNsPid(peer, pid); err != nil {
+		return "", fmt.Errorf("move %s into the network namespace of process %d: %w", peerName, pid, err)
+	}
+	h, closeNS, err := handleAt(pid)
+	if err != nil {
+		return "", err
+	}
+	defer closeNS()
+	peer, err = h.LinkByName(peerName)
+	if err != nil {
+		return "", fmt.Errorf("find %s in the container: %w", peerName, err)
+	}
+	if err := h.LinkSetName(peer, "eth0"); err != nil {
+		return "", fmt.Errorf("rename %s to eth0: %w", peerName, err)
+	}
+	addr := &netlink.Addr{IPNet: &net.IPNet{IP: ip.AsSlice(), Mask: net.CIDRMask(prefixLen, 32)}}
+	if err := h.AddrAdd(peer, addr); err != nil {
+		return "", fmt.Errorf("add %s to the container's eth0: %w", addr, err)
+	}
+	if err := h.LinkSetUp(peer); err != nil {
+		return "", fmt.Errorf("bring the container's eth0 up: %w", err)
+	}
+	if err := loUp(h); err != nil {
+		return "", err
+	}
+	route := &netlink.Route{LinkIndex: peer.Attrs().Index, Gw: gateway.AsSlice()}
+	if err := h.RouteAdd(route); err != nil {
+		return "", fmt.Errorf("add the default route via %s: %w", gateway, err)
+	}
+	return peer.Attrs().HardwareAddr.String(), nil
+}
+
+// LoopbackUp brings up lo in the network namespace of pid: --net none still has localhost.
+func LoopbackUp(pid int) error {
+	h, closeNS, err := handleAt(pid)
+	if err != nil {
+		return err
+	}
+	defer closeNS()
+	return loUp(h)
+}
+
+func loUp(h *netlink.Handle) error {
+	lo, err := h.LinkByName("lo")
+	if err != nil {
+		return fmt.Errorf("find lo: %w", err)
+	}
+	if err := h.LinkSetUp(lo); err != nil {
+		return fmt.Errorf("bring lo up: %w", err)
+	}
+	return nil
+}
+
+// handleAt opens a netlink handle inside the network namespace of pid.
+func handleAt(pid int) (*netlink.Handle, func(), error) {
+	ns, err := netns.GetFromPid(pid)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open the network namespace of process %d: %w", pid, err)
+	}
+	h, err := netlink.NewHandleAt(ns)
+	if err != nil {
+		ns.Close()
+		return nil, nil, fmt.Errorf("netlink in the network namespace of process %d: %w", pid, err)
+	}
+	return h, func() { h.Close(); ns.Close() }, nil
+}
+
+// hostRouteOverlapping returns a host route (other than the default) that overlaps prefix.
+func hostRouteOverlapping(prefix netip.Prefix) (string, error) {
+	routes, err := netlink.RouteList(nil, netlink.FAMILY_V4)
+	if err != nil {
+		return "", fmt.Errorf("list the host's routes: %w", err)
+	}
+	for _, r := range routes {
+		if r.Dst == nil {
+			continue
+		}
+		ones, _ := r.Dst.Mask.Size()
+		if ones == 0 {
+			continue
+		}
+		addr, ok := netip.AddrFromSlice(r.Dst.IP.To4())
+		if ok && netip.PrefixFrom(addr, ones).Overlaps(prefix) {
+			return r.Dst.String(), nil
+		}
+	}
+	return "", nil
+}
+
+func addRules(rules []rule) error {
+	if len(rules) == 0 {
+		return nil
+	}
+	ipt, err := iptables.New()
+	if err != nil {
+		return fmt.Errorf("iptables: %w (install it: apt-get install iptables)", err)
+	}
+	for _, r := range rules {
+		if err := ipt.AppendUnique(r.table, r.chain, r.args...); err != nil {
+			return fmt.Errorf("add iptables rule to %s %s: %w", r.table, r.chain, err)
+		}
+	}
+	return nil
+}
+
+// deleteRules removes rules that exist; a missing one is fine (idempotent removal).
+func deleteRules(rules []rule) {
+	if len(rules) == 0 {
+		return
+	}
+	ipt, err := iptables.New()
+	if err != nil {
+		return
+	}
+	for _, r := range rules {
+		ipt.DeleteIfExists(r.table, r.chain, r.args...)
+	}
+}

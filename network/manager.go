@@ -1,0 +1,431 @@
+package network
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mydocker/mydocker/internal/fsutil"
+)
+
+var (
+	// ErrNotFound is returned for an unknown network.
+	ErrNotFound = errors.New("network not found")
+	// DefaultName is the network -p uses without --net, made on first use (Docker's docker0).
+	DefaultName = "bridge"
+)
+
+// Network is a bridge network.
+type Network struct {
+	Name    string    `json:"name"`
+	ID      string    `json:"id"`
+	Driver  string    `json:"driver"`
+	Subnet  string    `json:"subnet"`
+	Gateway string    `json:"gateway"`
+	Bridge  string    `json:"bridge"`
+	Created time.Time `json:"created"`
+}
+
+// Endpoint is a container's attachment to a network.
+type Endpoint struct {
+	ContainerID string        `json:"container_id"`
+	Network     string        `json:"network"`
+	IP          string        `json:"ip"`
+	PrefixLen   int           `json:"prefix_len"`
+	Gateway     string        `json:"gateway"`
+	MAC         string        `json:"mac"`
+	HostVeth    string        `json:"host_veth"`
+	Ports       []PortMapping `json:"ports,omitempty"`
+}
+
+// Manager keeps the networks and endpoints under <root>/network.
+type Manager struct {
+	dir string
+}
+
+// Open opens (and creates) the network state of the mydocker root.
+func Open(root string) (*Manager, error) {
+	m := &Manager{dir: filepath.Join(root, "network")}
+	for _, d := range []string{"networks", "ipam", "endpoints"} {
+		if err := os.MkdirAll(filepath.Join(m.dir, d), 0o700); err != nil {
+			return nil, fmt.Errorf("open network state: %w", err)
+		}
+	}
+	return m, nil
+}
+
+func (m *Manager) lock() (*fsutil.Lock, error) { return fsutil.LockFile(filepath.Join(m.dir, "lock")) }
+func (m *Manager) netPath(name string) string  { return filepath.Join(m.dir, "networks", name+".json") }
+func (m *Manager) poolPath(name string) string { return filepath.Join(m.dir, "ipam", name+".json") }
+func (m *Manager) endpointPath(id string) string {
+	return filepath.Join(m.dir, "endpoints", id+".json")
+}
+
+var validNetName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`) })
+
+// Create makes a bridge network: its bridge with the gateway address, its address pool and its
+// NAT rules. gateway "" is the subnet's first address. On failure nothing of it is left.
+func (m *Manager) Create(name, driver, subnet, gateway string) (_ *Network, retErr error) {
+	if !validNetName().MatchString(name) || name == "none" || name == "host" {
+		return nil, fmt.Errorf("invalid network name %q: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed, and none and host are taken", name)
+	}
+	if driver != "" && driver != "bridge" {
+		return nil, fmt.Errorf("network driver %q is not supported: use bridge", driver)
+	}
+	prefix, err := netip.ParsePrefix(subnet)
+	if err != nil {
+		return nil, fmt.Errorf("invalid subnet %q: want an IPv4 CIDR such as 172.30.0.0/24", subnet)
+	}
+	prefix = prefix.Masked()
+	gw := prefix.Addr().Next()
+	if gateway != "" {
+		if gw, err = netip.ParseAddr(gateway); err != nil {
+			return nil, fmt.Errorf("invalid gateway %q", gateway)
+		}
+	}
+	pool, err := NewPool(prefix, gw)
+	if err != nil {
+		return nil, err
+	}
+	l, err := m.lock()
+	if err != nil {
+		return nil, err
+	}
+	defer l.Unlock()
+	existing, err := m.list()
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range existing {
+		if n.Name == name {
+			return nil, fmt.Errorf("network with name %s already exists", name)
+		}
+		if other, err := netip.ParsePrefix(n.Subnet); err == nil && other.Overlaps(prefix) {
+			return nil, fmt.Errorf("subnet %s overlaps with network %s (%s)", prefix, n.Name, n.Subnet)
+		}
+	}
+	if route, err := hostRouteOverlapping(prefix); err != nil {
+		return nil, err
+	} else if route != "" {
+		return nil, fmt.Errorf("subnet %s overlaps with the host's route %s", prefix, route)
+	}
+
+	id := randomHex(32)
+	n := &Network{Name: name, ID: id, Driver: "bridge", Subnet: prefix.String(), Gateway: gw.String(),
+		Bridge: "br-" + id[:12], Created: time.Now().UTC()}
+	var undo []func()
+	defer func() {
+		if retErr != nil {
+			for i := len(undo) - 1; i >= 0; i-- {
+				undo[i]()
+			}
+		}
+	}()
+	if err := createBridge(n.Bridge, gw, prefix.Bits()); err != nil {
+		return nil, err
+	}
+	undo = append(undo, func() { deleteLink(n.Bridge) })
+	if len(existing) == 0 {
+		if err := m.enableForwarding(); err != nil {
+			return nil, err
+		}
+		undo = append(undo, m.restoreForwarding)
+	}
+	rules := networkRules(n.Name, n.Bridge, n.Subnet)
+	if err := addRules(rules); err != nil {
+		return nil, err
+	}
+	undo = append(undo, func() { deleteRules(rules) })
+	if err := fsutil.WriteJSON(m.poolPath(name), pool); err != nil {
+		return nil, err
+	}
+	undo = append(undo, func() { os.Remove(m.poolPath(name)) })
+	if err := fsutil.WriteJSON(m.netPath(name), n); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// EnsureDefault returns the default network, creating it on first use on the first /16 of
+// 172.17-31 that overlaps no other network and no route of the host.
+func (m *Manager) EnsureDefault() (*Network, error) {
+	if n, err := m.Get(DefaultName); err == nil {
+		return n, nil
+	}
+	var lastErr error
+	for second := 17; second <= 31; second++ {
+		subnet := fmt.Sprintf("172.%d.0.0/16", second)
+		n, err := m.Create(DefaultName, "bridge", subnet, "")
+		if err == nil {
+			return n, nil
+		}
+		if existing, gerr := m.Get(DefaultName); gerr == nil {
+			return existing, nil // another mydocker made it meanwhile
+		}
+		lastErr = err
+		if !strings.Contains(err.Error(), "overlaps") {
+			break
+		}
+	}
+	return nil, fmt.Errorf("create the default network: %w", lastErr)
+}
+
+// Get returns the named network.
+func (m *Manager) Get(name string) (*Network, error) {
+	var n Network
+	if err := fsutil.ReadJSON(m.netPath(name), &n); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("network %s not found; create it with mydocker network create: %w", name, ErrNotFound)
+		}
+		return nil, err
+	}
+	return &n, nil
+}
+
+// List returns every network, by name.
+func (m *Manager) List() ([]*Network, error) { return m.list() }
+
+func (m *Manager) list() ([]*Network, error) {
+	entries, err := os.ReadDir(filepath.Join(m.dir, "networks"))
+	if err != nil {
+		return nil, err
+	}
+	var out []*Network
+	for _, e := range entries {
+		if name, ok := strings.CutSuffix(e.Name(), ".json"); ok {
+			n, err := m.Get(name)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, n)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// Remove deletes a network with its bridge and rules; it refuses while containers use it.
+func (m *Manager) Remove(name string) error {
+	l, err := m.lock()
+	if err != nil {
+		return err
+	}
+	defer l.Unlock()
+	n, err := m.Get(name)
+	if err != nil {
+		return err
+	}
+	eps, err := m.endpoints()
+	if err != nil {
+		return err
+	}
+	var users []string
+	for _, ep := range eps {
+		if ep.Network == name {
+			users = append(users, ep.ContainerID[:12])
+		}
+	}
+	if len(users) > 0 {
+		return fmt.Errorf("network %s has active endpoints (containers %s): remove them first", name, strings.Join(users, ", "))
+	}
+	deleteRules(networkRules(n.Name, n.Bridge, n.Subnet))
+	if err := deleteLink(n.Bridge); err != nil {
+		return err
+	}
+	os.Remove(m.poolPath(name))
+	if err := os.Remove(m.netPath(name)); err != nil {
+		return fmt.Errorf("remove network %s: %w", name, err)
+	}
+	if rest, err := m.list(); err == nil && len(rest) == 0 {
+		m.restoreForwarding()
+	}
+	return nil
+}
+
+// Connect attaches the network namespace of process pid (a container's init, waiting for its
+// config) to the named network as container id, and publishes ports. On failure it undoes
+// everything it did.
+func (m *Manager) Connect(name, id string, pid int, ports []PortMapping) (_ *Endpoint, retErr error) {
+	l, err := m.lock()
+	if err != nil {
+		return nil, err
+	}
+	defer l.Unlock()
+	n, err := m.Get(name)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.checkPortsFree(ports); err != nil {
+		return nil, err
+	}
+	var pool Pool
+	if err := fsutil.ReadJSON(m.poolPath(name), &pool); err != nil {
+		return nil, fmt.Errorf("read the address pool of %s: %w", name, err)
+	}
+	ip, err := pool.Allocate()
+	if err != nil {
+		return nil, fmt.Errorf("network %s: %w", name, err)
+	}
+	ep := &Endpoint{ContainerID: id, Network: name, IP: ip.String(), PrefixLen: pool.Subnet.Bits(),
+		Gateway: n.Gateway, HostVeth: "veth" + id[:7], Ports: ports}
+	var undo []func()
+	defer func() {
+		if retErr != nil {
+			for i := len(undo) - 1; i >= 0; i-- {
+				undo[i]()
+			}
+		}
+	}()
+	if err := fsutil.WriteJSON(m.poolPath(name), &pool); err != nil {
+		return nil, err
+	}
+	undo = append(undo, func() { pool.Release(ip); fsutil.WriteJSON(m.poolPath(name), &pool) })
+	// Recorded before the links exist, so that a repair after a crash finds what to undo.
+	if err := fsutil.WriteJSON(m.endpointPath(id), ep); err != nil {
+		return nil, err
+	}
+	undo = append(undo, func() { os.Remove(m.endpointPath(id)) })
+	mac, err := attachVeth(n.Bridge, ep.HostVeth, pid, ip, pool.Subnet.Bits(), netip.MustParseAddr(n.Gateway))
+	if err != nil {
+		deleteLink(ep.HostVeth)
+		return nil, err
+	}
+	undo = append(undo, func() { deleteLink(ep.HostVeth) })
+	ep.MAC = mac
+	var rules []rule
+	for _, p := range ports {
+		rules = append(rules, portRules(id, ep.IP, p)...)
+	}
+	if err := addRules(rules); err != nil {
+		deleteRules(rules)
+		return nil, err
+	}
+	if err := fsutil.WriteJSON(m.endpointPath(id), ep); err != nil {
+		deleteRules(rules)
+		return nil, err
+	}
+	return ep, nil
+}
+
+// checkPortsFree refuses a host port another container already publishes, or one given twice.
+func (m *Manager) checkPortsFree(ports []PortMapping) error {
+	eps, err := m.endpoints()
+	if err != nil {
+		return err
+	}
+	taken := map[string]string{}
+	for _, ep := range eps {
+		for _, p := range ep.Ports {
+			taken[fmt.Sprintf("%d/%s", p.HostPort, p.Proto)] = "container " + ep.ContainerID[:12]
+		}
+	}
+	for _, p := range ports {
+		key := fmt.Sprintf("%d/%s", p.HostPort, p.Proto)
+		if who, ok := taken[key]; ok {
+			return fmt.Errorf("port %s is already published by %s", key, who)
+		}
+		taken[key] = "this container"
+	}
+	return nil
+}
+
+// Disconnect gives back what Connect took: the address, the host end of the veth (if the
+// namespace is not gone with it already) and the port rules. It is idempotent, for rm and for
+// the repair after a killed mydocker.
+func (m *Manager) Disconnect(id string) error {
+	l, err := m.lock()
+	if err != nil {
+		return err
+	}
+	defer l.Unlock()
+	ep, err := m.Endpoint(id)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var rules []rule
+	for _, p := range ep.Ports {
+		rules = append(rules, portRules(id, ep.IP, p)...)
+	}
+	deleteRules(rules)
+	deleteLink(ep.HostVeth)
+	var pool Pool
+	if err := fsutil.ReadJSON(m.poolPath(ep.Network), &pool); err == nil {
+		pool.Release(netip.MustParseAddr(ep.IP))
+		if err := fsutil.WriteJSON(m.poolPath(ep.Network), &pool); err != nil {
+			return err
+		}
+	}
+	return os.Remove(m.endpointPath(id))
+}
+
+// Endpoint returns a container's endpoint; an error wrapping os.ErrNotExist when it has none.
+func (m *Manager) Endpoint(id string) (*Endpoint, error) {
+	var ep Endpoint
+	if err := fsutil.ReadJSON(m.endpointPath(id), &ep); err != nil {
+		return nil, err
+	}
+	return &ep, nil
+}
+
+func (m *Manager) endpoints() ([]*Endpoint, error) {
+	entries, err := os.ReadDir(filepath.Join(m.dir, "endpoints"))
+	if err != nil {
+		return nil, err
+	}
+	var out []*Endpoint
+	for _, e := range entries {
+		if id, ok := strings.CutSuffix(e.Name(), ".json"); ok {
+			if ep, err := m.Endpoint(id); err == nil {
+				out = append(out, ep)
+			}
+		}
+	}
+	return out, nil
+}
+
+const ipForward = "/proc/sys/net/ipv4/ip_forward"
+
+// enableForwarding turns IP forwarding on for the first network, remembering how it was, so
+// that restoreForwarding can put it back when the last network goes.
+func (m *Manager) enableForwarding() error {
+	before, err := os.ReadFile(ipForward)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", ipForward, err)
+	}
+	saved := filepath.Join(m.dir, "ip_forward.before")
+	if _, err := os.Stat(saved); errors.Is(err, os.ErrNotExist) {
+		if err := fsutil.WriteFileAtomic(saved, before, 0o644); err != nil {
+			return err
+		}
+	}
+	if err := os.WriteFile(ipForward, []byte("1"), 0o644); err != nil {
+		return fmt.Errorf("enable IP forwarding: %w", err)
+	}
+	return nil
+}
+
+func (m *Manager) restoreForwarding() {
+	saved := filepath.Join(m.dir, "ip_forward.before")
+	if before, err := os.ReadFile(saved); err == nil {
+		os.WriteFile(ipForward, before, 0o644)
+		os.Remove(saved)
+	}
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
