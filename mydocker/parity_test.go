@@ -189,6 +189,7 @@ func parityCases(volume string) []parityCase {
 		sh("/dev/pts", "ls /dev/pts"),
 		sh("PID 1", `echo $$; tr "\0" " " < /proc/1/cmdline`),
 		sh("umask", "umask"),
+		sh("network: loopback only", "ip -o link | awk '{print $2, $3}'"),
 		{name: "capabilities", args: []string{"busybox", "sh", "-c", "grep -E '^Cap(Prm|Eff|Bnd|Amb)' /proc/self/status"},
 			known: "capabilities are not dropped yet (hardening, chapter 12)"},
 		{name: "seccomp, no_new_privs", args: []string{"busybox", "sh", "-c", "grep -E '^(NoNewPrivs|Seccomp):' /proc/self/status"},

@@ -1,0 +1,302 @@
+package network
+
+import (
+	"errors"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"github.com/vishvananda/netlink"
+
+	"github.com/mydocker/mydocker/internal/testutil"
+)
+
+// These tests build real bridges, veths and rules. Their traffic goes only to network
+// namespaces they create and to loopback: a "container" is a process in a new network
+// namespace, a "remote host" is a namespace linked to the host by a veth pair. Everything is
+// removed at cleanup, even after a failure.
+
+func requiresNet(t *testing.T) {
+	t.Helper()
+	testutil.RequiresRoot(t)
+	if _, err := exec.LookPath("iptables"); err != nil {
+		t.Skip("needs iptables (apt-get install iptables)")
+	}
+	if _, err := exec.LookPath("busybox"); err != nil {
+		t.Skip("needs busybox (apt-get install busybox-static)")
+	}
+}
+
+// newManager opens a manager in a temporary root; cleanup removes its networks and endpoints.
+func newManager(t *testing.T) *Manager {
+	t.Helper()
+	m, err := Open(t.TempDir())
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		eps, _ := m.endpoints()
+		for _, ep := range eps {
+			m.Disconnect(ep.ContainerID)
+		}
+		nets, _ := m.List()
+		for _, n := range nets {
+			m.Remove(n.Name)
+		}
+	})
+	return m
+}
+
+// fakeContainer starts a process in a new network namespace (running cmd, by default a long
+// sleep) and returns its pid and a fresh container id.
+func fakeContainer(t *testing.T, args ...string) (pid int, id string) {
+	t.Helper()
+	if len(args) == 0 {
+		args = []string{"sleep", "120"}
+	}
+	cmd := exec.Command("busybox", args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET}
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	return cmd.Process.Pid, randomHex(32)
+}
+
+// inNS runs busybox applet args in the network namespace of pid, bounded to 10 seconds.
+func inNS(pid int, args ...string) (string, error) {
+	cmd := exec.Command("nsenter", append([]string{"-t", strconv.Itoa(pid), "-n", "--", "busybox"}, args...)...)
+	done := make(chan struct{})
+	var out []byte
+	var err error
+	go func() { out, err = cmd.CombinedOutput(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		err = errors.New("timed out")
+	}
+	return string(out), err
+}
+
+func TestBridgeNetworkEndToEnd(t *testing.T) {
+	requiresNet(t)
+	m := newManager(t)
+	name := testutil.UniqueName("t")
+	n, err := m.Create(name, "bridge", "10.199.41.0/24", "")
+	require.NoError(t, err)
+	require.Equal(t, "10.199.41.1", n.Gateway, "the gateway defaults to the first address")
+	br, err := netlink.LinkByName(n.Bridge)
+	require.NoError(t, err, "the bridge exists")
+	addrs, err := netlink.AddrList(br, netlink.FAMILY_V4)
+	require.NoError(t, err)
+	require.Equal(t, "10.199.41.1/24", addrs[0].IPNet.String())
+
+	pidA, idA := fakeContainer(t)
+	pidB, idB := fakeContainer(t)
+	a, err := m.Connect(name, idA, pidA, nil)
+	require.NoError(t, err)
+	b, err := m.Connect(name, idB, pidB, nil)
+	require.NoError(t, err)
+	require.Equal(t, "10.199.41.2", a.IP)
+	require.Equal(t, "10.199.41.3", b.IP)
+
+	out, err := inNS(pidA, "ip", "-4", "-o", "addr", "show", "eth0")
+	require.NoError(t, err, out)
+	require.Contains(t, out, "inet 10.199.41.2/24")
+	out, err = inNS(pidA, "ip", "route")
+	require.NoError(t, err, out)
+	require.Contains(t, out, "default via 10.199.41.1 dev eth0")
+
+	out, err = inNS(pidA, "ping", "-c1", "-W2", b.IP)
+	require.NoError(t, err, "container to container: %s", out)
+	hostPing, err := exec.Command("busybox", "ping", "-c1", "-W2", a.IP).CombinedOutput()
+	require.NoError(t, err, "host to container: %s", hostPing)
+
+	// A port nobody else has, then the same again: refused.
+	port := PortMapping{HostPort: 18181, ContainerPort: 80, Proto: "tcp"}
+	pidC, idC := fakeContainer(t)
+	_, err = m.Connect(name, idC, pidC, []PortMapping{port})
+	require.NoError(t, err)
+	pidD, idD := fakeContainer(t)
+	_, err = m.Connect(name, idD, pidD, []PortMapping{port})
+	require.ErrorContains(t, err, "already published")
+	_, err = os.Stat(m.endpointPath(idD))
+	require.ErrorIs(t, err, os.ErrNotExist, "a refused connect leaves no endpoint")
+
+	err = m.Remove(name)
+	require.ErrorContains(t, err, "active endpoints")
+
+	require.NoError(t, m.Disconnect(idA))
+	require.NoError(t, m.Disconnect(idA), "Disconnect is idempotent")
+	_, err = netlink.LinkByName(a.HostVeth)
+	require.Error(t, err, "the host end of the veth is gone")
+	again, err := m.Connect(name, idA, pidA, nil)
+	require.NoError(t, err, "the namespace lost its eth0 with the veth; a new one comes")
+	require.NotEqual(t, b.IP, again.IP)
+	for _, id := range []string{idA, idB, idC} {
+		require.NoError(t, m.Disconnect(id))
+	}
+	require.NoError(t, m.Remove(name))
+	_, err = netlink.LinkByName(n.Bridge)
+	require.Error(t, err, "network rm removes the bridge")
+	rules, _ := exec.Command("iptables-save").Output()
+	require.NotContains(t, string(rules), "mydocker:net:"+name)
+	require.NotContains(t, string(rules), "mydocker:port:"+idC)
+}
+
+// remoteHost builds a "remote host": a network namespace linked to the host by a veth pair,
+// 172.31.249.1 on the host side, 172.31.249.2 inside, with no route to any container subnet.
+func remoteHost(t *testing.T) (pid int) {
+	t.Helper()
+	pid, _ = fakeContainer(t)
+	hostEnd := testutil.UniqueName("rh")
+	peer := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: hostEnd}, PeerName: hostEnd + "p"}
+	require.NoError(t, netlink.LinkAdd(peer))
+	t.Cleanup(func() { deleteLink(hostEnd) })
+	require.NoError(t, netlink.AddrAdd(peer, mustAddr("172.31.249.1/30")))
+	require.NoError(t, netlink.LinkSetUp(peer))
+	inner, err := netlink.LinkByName(hostEnd + "p")
+	require.NoError(t, err)
+	require.NoError(t, netlink.LinkSetNsPid(inner, pid))
+	h, closeNS, err := handleAt(pid)
+	require.NoError(t, err)
+	defer closeNS()
+	inner, err = h.LinkByName(hostEnd + "p")
+	require.NoError(t, err)
+	require.NoError(t, h.AddrAdd(inner, mustAddr("172.31.249.2/30")))
+	require.NoError(t, h.LinkSetUp(inner))
+	require.NoError(t, loUp(h))
+	return pid
+}
+
+func mustAddr(s string) *netlink.Addr {
+	a, err := netlink.ParseAddr(s)
+	if err != nil {
+		panic(err)
+	}
+	return a
+}
+
+func TestOutboundNATAndPublishedPorts(t *testing.T) {
+	requiresNet(t)
+	m := newManager(t)
+	remote := remoteHost(t)
+	name := testutil.UniqueName("t")
+	_, err := m.Create(name, "", "10.199.42.0/24", "")
+	require.NoError(t, err)
+
+	// Outbound: the remote host only knows the host; its replies come back only if the
+	// container's address was rewritten to the host's.
+	pid, id := fakeContainer(t)
+	_, err = m.Connect(name, id, pid, nil)
+	require.NoError(t, err)
+	out, err := inNS(pid, "ping", "-c1", "-W2", "172.31.249.2")
+	require.NoError(t, err, "outbound through MASQUERADE: %s", out)
+
+	// A web server in a "container", published on 18182.
+	www := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(www, "index.html"), []byte("hello\n"), 0o644))
+	webPid, webID := fakeContainer(t, "httpd", "-f", "-p", "80", "-h", www)
+	_, err = m.Connect(name, webID, webPid, []PortMapping{{HostPort: 18182, ContainerPort: 80, Proto: "tcp"}})
+	require.NoError(t, err)
+	fetch := func(pid int, url string) string {
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			var out []byte
+			var err error
+			if pid == 0 {
+				out, err = exec.Command("curl", "-s", "--max-time", "2", url).Output()
+			} else {
+				out, err = exec.Command("nsenter", "-t", strconv.Itoa(pid), "-n", "--", "curl", "-s", "--max-time", "2", url).Output()
+			}
+			if err == nil || time.Now().After(deadline) {
+				return string(out)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	require.Equal(t, "hello\n", fetch(remote, "http://172.31.249.1:18182/"), "from another host (DNAT in PREROUTING)")
+	require.Equal(t, "hello\n", fetch(0, "http://127.0.0.1:18182/"), "from the host's localhost (DNAT in OUTPUT)")
+
+	require.NoError(t, m.Disconnect(webID))
+	rules, _ := exec.Command("iptables-save").Output()
+	require.NotContains(t, string(rules), "18182", "Disconnect removes the port's rules")
+}
+
+func TestParallelConnectsGetDistinctAddresses(t *testing.T) {
+	requiresNet(t)
+	m := newManager(t)
+	name := testutil.UniqueName("t")
+	_, err := m.Create(name, "", "10.199.43.0/29", "")
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	ips := make(chan string, 6)
+	for range 6 {
+		pid, id := fakeContainer(t)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m2, err := Open(filepath.Dir(m.dir)) // another "mydocker process"
+			if err != nil {
+				ips <- err.Error()
+				return
+			}
+			ep, err := m2.Connect(name, id, pid, nil)
+			if err != nil {
+				ips <- err.Error()
+				return
+			}
+			ips <- ep.IP
+		}()
+	}
+	wg.Wait()
+	close(ips)
+	seen := map[string]bool{}
+	exhausted := 0
+	for ip := range ips {
+		if strings.Contains(ip, "no free address") {
+			exhausted++
+			continue
+		}
+		require.True(t, netip.MustParsePrefix("10.199.43.0/29").Contains(netip.MustParseAddr(ip)), ip)
+		require.False(t, seen[ip], "address %s handed out twice", ip)
+		seen[ip] = true
+	}
+	require.Len(t, seen, 5, "a /29 has five addresses for containers")
+	require.Equal(t, 1, exhausted, "the sixth is refused")
+}
+
+func TestCreateRefusesBadInput(t *testing.T) {
+	requiresNet(t)
+	m := newManager(t)
+	name := testutil.UniqueName("t")
+	_, err := m.Create(name, "", "10.199.44.0/24", "")
+	require.NoError(t, err)
+	for _, tc := range []struct{ name, driver, subnet, gateway, msg string }{
+		{testutil.UniqueName("t"), "", "300.1.1.0/24", "", "invalid subnet"},
+		{testutil.UniqueName("t"), "", "10.199.44.0/25", "", "overlaps with network " + name},
+		{name, "", "10.199.45.0/24", "", "already exists"},
+		{testutil.UniqueName("t"), "overlay", "10.199.46.0/24", "", "not supported"},
+		{testutil.UniqueName("t"), "", "10.199.47.0/24", "10.199.48.1", "outside the subnet"},
+		{"bad name", "", "10.199.49.0/24", "", "invalid network name"},
+		{testutil.UniqueName("t"), "", "192.0.2.0/25", "", "overlaps with the host's route"},
+	} {
+		_, err := m.Create(tc.name, tc.driver, tc.subnet, tc.gateway)
+		if tc.msg == "overlaps with the host's route" && err == nil {
+			m.Remove(tc.name) // this host has no such route: nothing to check
+			continue
+		}
+		require.ErrorContains(t, err, tc.msg, "%+v", tc)
+	}
+	_, err = m.Get("nothing")
+	require.ErrorIs(t, err, ErrNotFound)
+	nets, err := m.List()
+	require.NoError(t, err)
+	require.Len(t, nets, 1, "failed creates leave nothing")
+}
