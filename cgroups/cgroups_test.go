@@ -81,9 +81,19 @@ func fakeV1(t *testing.T, id string) (root string, m Manager) {
 		write(t, filepath.Join(root, d, "cpuset.cpus"), "\n")
 		write(t, filepath.Join(root, d, "cpuset.mems"), "\n")
 	}
-	m, err := newFrom(Legacy, strings.NewReader(mountinfo.String()), strings.NewReader(procCgroup.String()), id)
+	return root, fakeManager(t, Legacy, mountinfo.String(), procCgroup.String(), id)
+}
+
+// fakeManager parses the given mountinfo and /proc/self/cgroup text into a manager.
+func fakeManager(t *testing.T, mode Mode, mountinfo, procCgroup, id string) Manager {
+	t.Helper()
+	mounts, err := parseMountinfo(strings.NewReader(mountinfo))
 	require.NoError(t, err)
-	return root, m
+	own, err := parseProcCgroup(strings.NewReader(procCgroup))
+	require.NoError(t, err)
+	m, err := newFrom(mode, mounts, own, id)
+	require.NoError(t, err)
+	return m
 }
 
 func TestV1FakeTree(t *testing.T) {
@@ -117,17 +127,15 @@ func TestV1FakeTree(t *testing.T) {
 }
 
 func TestV1MissingController(t *testing.T) {
-	m, err := newFrom(Legacy, strings.NewReader("30 25 0:26 / /x/memory rw - cgroup cgroup rw,memory\n"), strings.NewReader("1:memory:/\n"), "c1")
-	require.NoError(t, err)
-	err = m.Set(&specs.LinuxResources{Pids: &specs.LinuxPids{Limit: i64(5)}})
+	m := fakeManager(t, Legacy, "30 25 0:26 / /x/memory rw - cgroup cgroup rw,memory\n", "1:memory:/\n", "c1")
+	err := m.Set(&specs.LinuxResources{Pids: &specs.LinuxPids{Limit: i64(5)}})
 	require.ErrorContains(t, err, "the pids cgroup controller is not mounted")
 }
 
 func TestV2FakeTree(t *testing.T) {
 	root := t.TempDir()
 	write(t, filepath.Join(root, "cgroup.controllers"), "cpuset cpu io memory hugetlb pids rdma\n")
-	m, err := newFrom(Unified, strings.NewReader("30 25 0:26 / "+root+" rw - cgroup2 cgroup2 rw\n"), strings.NewReader("0::/\n"), "c2")
-	require.NoError(t, err)
+	m := fakeManager(t, Unified, "30 25 0:26 / "+root+" rw - cgroup2 cgroup2 rw\n", "0::/\n", "c2")
 	dir := filepath.Join(root, "mydocker/c2")
 	require.Equal(t, map[string]string{"unified": dir}, m.Paths())
 
@@ -158,12 +166,11 @@ func TestV2FakeTree(t *testing.T) {
 func TestV2ControllerNotAvailable(t *testing.T) {
 	root := t.TempDir()
 	write(t, filepath.Join(root, "cgroup.controllers"), "cpu pids\n")
-	m, err := newFrom(Unified, strings.NewReader("30 25 0:26 / "+root+" rw - cgroup2 cgroup2 rw\n"), strings.NewReader("0::/\n"), "c3")
-	require.NoError(t, err)
+	m := fakeManager(t, Unified, "30 25 0:26 / "+root+" rw - cgroup2 cgroup2 rw\n", "0::/\n", "c3")
 	require.NoError(t, m.Apply(1))
 	require.Equal(t, "+cpu +pids", read(t, filepath.Join(root, "cgroup.subtree_control")), "only what the kernel offers is enabled")
 	write(t, filepath.Join(root, "mydocker/cgroup.subtree_control"), "cpu pids\n")
-	err = m.Set(&specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: i64(32 << 20)}})
+	err := m.Set(&specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: i64(32 << 20)}})
 	require.ErrorContains(t, err, "the memory controller is not enabled")
 }
 

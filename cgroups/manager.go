@@ -3,7 +3,6 @@ package cgroups
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -42,29 +41,15 @@ type Manager interface {
 // New makes the manager of container id's cgroups, below this process's own cgroup in each
 // hierarchy, for the host's cgroup mode.
 func New(id string) (Manager, error) {
-	mountinfo, err := os.Open("/proc/self/mountinfo")
+	mounts, own, err := readSelf()
 	if err != nil {
 		return nil, err
 	}
-	defer mountinfo.Close()
-	procCgroup, err := os.Open("/proc/self/cgroup")
-	if err != nil {
-		return nil, err
-	}
-	defer procCgroup.Close()
-	return newFrom(DetectMode(), mountinfo, procCgroup, id)
+	return newFrom(DetectMode(), mounts, own, id)
 }
 
 // newFrom is New with its inputs given: tests hand it fake cgroup trees.
-func newFrom(mode Mode, mountinfo, procCgroup io.Reader, id string) (Manager, error) {
-	mounts, err := parseMountinfo(mountinfo)
-	if err != nil {
-		return nil, fmt.Errorf("read mountinfo: %w", err)
-	}
-	own, err := parseProcCgroup(procCgroup)
-	if err != nil {
-		return nil, fmt.Errorf("read /proc/self/cgroup: %w", err)
-	}
+func newFrom(mode Mode, mounts []mount, own map[string]string, id string) (Manager, error) {
 	if mode == Unified {
 		dir, err := v2Dir(mounts, own)
 		if err != nil {

@@ -132,21 +132,7 @@ type Hierarchy struct {
 // V1Hierarchies lists this process's cgroups in every v1 hierarchy, for the container's own
 // /sys/fs/cgroup: the init, already in its cgroups, shows each one as the root of its tree.
 func V1Hierarchies() ([]Hierarchy, error) {
-	mountinfo, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		return nil, err
-	}
-	defer mountinfo.Close()
-	procCgroup, err := os.Open("/proc/self/cgroup")
-	if err != nil {
-		return nil, err
-	}
-	defer procCgroup.Close()
-	mounts, err := parseMountinfo(mountinfo)
-	if err != nil {
-		return nil, err
-	}
-	own, err := parseProcCgroup(procCgroup)
+	mounts, own, err := readSelf()
 	if err != nil {
 		return nil, err
 	}
@@ -170,4 +156,27 @@ func V1Hierarchies() ([]Hierarchy, error) {
 		out = append(out, Hierarchy{Name: filepath.Base(m.point), Controllers: m.controllers, Dir: dir})
 	}
 	return out, nil
+}
+
+// readSelf reads where the cgroup filesystems are mounted and where this process sits in them.
+func readSelf() ([]mount, map[string]string, error) {
+	mountinfo, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return nil, nil, err
+	}
+	defer mountinfo.Close()
+	mounts, err := parseMountinfo(mountinfo)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read /proc/self/mountinfo: %w", err)
+	}
+	procCgroup, err := os.Open("/proc/self/cgroup")
+	if err != nil {
+		return nil, nil, err
+	}
+	defer procCgroup.Close()
+	own, err := parseProcCgroup(procCgroup)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read /proc/self/cgroup: %w", err)
+	}
+	return mounts, own, nil
 }

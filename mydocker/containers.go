@@ -65,27 +65,10 @@ func waitCommand() *cli.Command {
 		ArgsUsage:    "CONTAINER [CONTAINER...]",
 		OnUsageError: onUsageError,
 		Action: func(_ context.Context, cmd *cli.Command) error {
-			if err := needArgs(cmd, 1, "wait CONTAINER [CONTAINER...]"); err != nil {
-				return err
-			}
-			e, err := engine(cmd)
-			if err != nil {
-				return err
-			}
-			failed := false
-			for _, ref := range cmd.Args().Slice() {
+			return eachArg(cmd, "wait CONTAINER [CONTAINER...]", func(e *container.Engine, ref string) (string, error) {
 				code, err := e.Wait(ref)
-				if err != nil {
-					fmt.Fprintln(os.Stderr, "mydocker:", err)
-					failed = true
-					continue
-				}
-				fmt.Println(code)
-			}
-			if failed {
-				return &statusError{code: 1}
-			}
-			return nil
+				return strconv.Itoa(code), err
+			})
 		},
 	}
 }
@@ -124,9 +107,9 @@ func portsText(st *container.State) string {
 	return strings.Join(out, ", ")
 }
 
-// eachContainer runs fn on every CONTAINER argument, printing each name that succeeded and
-// each error, as Docker's stop, kill and rm do; the exit status is 1 if any failed.
-func eachContainer(cmd *cli.Command, usage string, fn func(e *container.Engine, ref string) error) error {
+// eachArg runs fn on every argument and prints what it returns, or its error, going on with
+// the others as Docker's stop, kill, rm, wait and rmi do; the exit status is 1 if any failed.
+func eachArg(cmd *cli.Command, usage string, fn func(e *container.Engine, arg string) (string, error)) error {
 	if err := needArgs(cmd, 1, usage); err != nil {
 		return err
 	}
@@ -135,13 +118,16 @@ func eachContainer(cmd *cli.Command, usage string, fn func(e *container.Engine, 
 		return err
 	}
 	failed := false
-	for _, ref := range cmd.Args().Slice() {
-		if err := fn(e, ref); err != nil {
+	for _, arg := range cmd.Args().Slice() {
+		out, err := fn(e, arg)
+		if err != nil {
 			fmt.Fprintln(os.Stderr, "mydocker:", err)
 			failed = true
 			continue
 		}
-		fmt.Println(ref)
+		if out != "" {
+			fmt.Println(out)
+		}
 	}
 	if failed {
 		return &statusError{code: 1}
@@ -160,8 +146,8 @@ func stopCommand() *cli.Command {
 		},
 		Action: func(_ context.Context, cmd *cli.Command) error {
 			timeout := time.Duration(cmd.Int("time")) * time.Second
-			return eachContainer(cmd, "stop [OPTIONS] CONTAINER [CONTAINER...]", func(e *container.Engine, ref string) error {
-				return e.Stop(ref, timeout)
+			return eachArg(cmd, "stop [OPTIONS] CONTAINER [CONTAINER...]", func(e *container.Engine, ref string) (string, error) {
+				return ref, e.Stop(ref, timeout)
 			})
 		},
 	}
@@ -181,8 +167,8 @@ func killCommand() *cli.Command {
 			if err != nil {
 				return usageError{msg: err.Error()}
 			}
-			return eachContainer(cmd, "kill [OPTIONS] CONTAINER [CONTAINER...]", func(e *container.Engine, ref string) error {
-				return e.Kill(ref, sig)
+			return eachArg(cmd, "kill [OPTIONS] CONTAINER [CONTAINER...]", func(e *container.Engine, ref string) (string, error) {
+				return ref, e.Kill(ref, sig)
 			})
 		},
 	}
@@ -213,8 +199,8 @@ func rmCommand() *cli.Command {
 			&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "kill and remove a running container"},
 		},
 		Action: func(_ context.Context, cmd *cli.Command) error {
-			return eachContainer(cmd, "rm [OPTIONS] CONTAINER [CONTAINER...]", func(e *container.Engine, ref string) error {
-				return e.Remove(ref, cmd.Bool("force"))
+			return eachArg(cmd, "rm [OPTIONS] CONTAINER [CONTAINER...]", func(e *container.Engine, ref string) (string, error) {
+				return ref, e.Remove(ref, cmd.Bool("force"))
 			})
 		},
 	}

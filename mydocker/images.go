@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v3"
+
+	"github.com/mydocker/mydocker/container"
 )
 
 func importCommand() *cli.Command {
@@ -105,32 +107,17 @@ func rmiCommand() *cli.Command {
 			&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "remove the image even if containers use it"},
 		},
 		Action: func(_ context.Context, cmd *cli.Command) error {
-			if err := needArgs(cmd, 1, "rmi [OPTIONS] IMAGE [IMAGE...]"); err != nil {
-				return err
-			}
-			e, err := engine(cmd)
-			if err != nil {
-				return err
-			}
-			failed := false
-			for _, ref := range cmd.Args().Slice() {
+			return eachArg(cmd, "rmi [OPTIONS] IMAGE [IMAGE...]", func(e *container.Engine, ref string) (string, error) {
 				untagged, deleted, err := e.Images().Remove(ref, cmd.Bool("force"), e.ImageInUse)
-				if err != nil {
-					fmt.Fprintln(os.Stderr, "mydocker:", err)
-					failed = true
-					continue
-				}
+				var lines []string
 				for _, t := range untagged {
-					fmt.Println("Untagged:", t)
+					lines = append(lines, "Untagged: "+t)
 				}
 				for _, d := range deleted {
-					fmt.Println("Deleted:", d)
+					lines = append(lines, "Deleted: "+d.String())
 				}
-			}
-			if failed {
-				return &statusError{code: 1}
-			}
-			return nil
+				return strings.Join(lines, "\n"), err
+			})
 		},
 	}
 }

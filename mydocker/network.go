@@ -8,6 +8,8 @@ import (
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v3"
+
+	"github.com/mydocker/mydocker/container"
 )
 
 func networkCommand() *cli.Command {
@@ -89,26 +91,9 @@ func networkCommand() *cli.Command {
 				Usage:     "remove networks",
 				ArgsUsage: "NAME [NAME...]",
 				Action: func(_ context.Context, cmd *cli.Command) error {
-					if err := needArgs(cmd, 1, "network rm NAME [NAME...]"); err != nil {
-						return err
-					}
-					e, err := engine(cmd)
-					if err != nil {
-						return err
-					}
-					failed := false
-					for _, name := range cmd.Args().Slice() {
-						if err := e.Networks().Remove(name); err != nil {
-							fmt.Fprintln(os.Stderr, "mydocker:", err)
-							failed = true
-							continue
-						}
-						fmt.Println(name)
-					}
-					if failed {
-						return &statusError{code: 1}
-					}
-					return nil
+					return eachArg(cmd, "network rm NAME [NAME...]", func(e *container.Engine, name string) (string, error) {
+						return name, e.Networks().Remove(name)
+					})
 				},
 			},
 		},

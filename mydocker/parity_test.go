@@ -78,6 +78,20 @@ func startDockerd(t *testing.T) *dockerd {
 	return d
 }
 
+// loadImage gives dockerd the busybox image of e, saved by our own code as a docker-archive.
+func (d *dockerd) loadImage(t *testing.T, e *engineEnv) {
+	t.Helper()
+	store, err := workspace.Open(e.root)
+	require.NoError(t, err)
+	archive := filepath.Join(t.TempDir(), "busybox.tar")
+	f, err := os.Create(archive)
+	require.NoError(t, err)
+	require.NoError(t, store.SaveDockerArchive(f, "busybox"))
+	require.NoError(t, f.Close())
+	r := d.docker("", "load", "-i", archive)
+	require.Equal(t, 0, r.code, "docker load: %s", r)
+}
+
 func (d *dockerd) host() string { return "unix://" + filepath.Join(d.dir, "docker.sock") }
 
 func (d *dockerd) docker(stdin string, args ...string) result {
@@ -221,16 +235,7 @@ func TestDockerParity(t *testing.T) {
 	e := newEngine(t)
 	d := startDockerd(t)
 
-	// The reference image: our busybox, saved by our own code as a docker-archive.
-	store, err := workspace.Open(e.root)
-	require.NoError(t, err)
-	archive := filepath.Join(t.TempDir(), "busybox.tar")
-	f, err := os.Create(archive)
-	require.NoError(t, err)
-	require.NoError(t, store.SaveDockerArchive(f, "busybox"))
-	require.NoError(t, f.Close())
-	r := d.docker("", "load", "-i", archive)
-	require.Equal(t, 0, r.code, "docker load: %s", r)
+	d.loadImage(t, e)
 
 	volume := t.TempDir()
 	var rows [][4]string
@@ -352,14 +357,7 @@ func lifecycleCases() []lifecycleCase {
 func TestDockerParityLifecycle(t *testing.T) {
 	e := newEngine(t)
 	d := startDockerd(t)
-	store, err := workspace.Open(e.root)
-	require.NoError(t, err)
-	archive := filepath.Join(t.TempDir(), "busybox.tar")
-	f, err := os.Create(archive)
-	require.NoError(t, err)
-	require.NoError(t, store.SaveDockerArchive(f, "busybox"))
-	require.NoError(t, f.Close())
-	require.Equal(t, 0, d.docker("", "load", "-i", archive).code)
+	d.loadImage(t, e)
 
 	dockerArgs := func(args []string) []string {
 		if args[0] == "run" {
