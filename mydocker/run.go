@@ -19,6 +19,17 @@ import (
 // and all (`mydocker run busybox ls -l`).
 var one = 1
 
+// processFlags are the flags run and exec share: how the process gets its stdio, environment
+// and working directory.
+func processFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.BoolFlag{Name: "interactive", Aliases: []string{"i"}, Usage: "keep stdin open"},
+		&cli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "allocate a pseudo-terminal"},
+		&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set an environment variable (KEY=VALUE)"},
+		&cli.StringFlag{Name: "workdir", Aliases: []string{"w"}, Usage: "working directory inside the container"},
+	}
+}
+
 func runCommand() *cli.Command {
 	return &cli.Command{
 		Name:                   "run",
@@ -27,15 +38,11 @@ func runCommand() *cli.Command {
 		UseShortOptionHandling: true,
 		StopOnNthArg:           &one,
 		OnUsageError:           onUsageError,
-		Flags: []cli.Flag{
-			&cli.BoolFlag{Name: "interactive", Aliases: []string{"i"}, Usage: "keep stdin open"},
-			&cli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "allocate a pseudo-terminal"},
+		Flags: append(processFlags(),
 			&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "run in the background and print the container id"},
 			&cli.BoolFlag{Name: "rm", Usage: "remove the container when it exits"},
 			&cli.StringFlag{Name: "name", Usage: "assign a name to the container"},
 			&cli.StringFlag{Name: "hostname", Aliases: []string{"h"}, Usage: "container host name"},
-			&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set an environment variable (KEY=VALUE)"},
-			&cli.StringFlag{Name: "workdir", Aliases: []string{"w"}, Usage: "working directory inside the container"},
 			&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "user[:group] to run as, by name or id"},
 			&cli.BoolFlag{Name: "read-only", Usage: "mount the container's root filesystem read-only"},
 			&cli.StringSliceFlag{Name: "volume", Aliases: []string{"v"}, Usage: "bind mount a volume (HOST:CONTAINER[:ro])"},
@@ -50,7 +57,7 @@ func runCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "publish", Aliases: []string{"p"}, Usage: "publish a port: HOSTPORT:CONTAINERPORT[/tcp|udp]"},
 			&cli.BoolFlag{Name: "no-pivot", Usage: "use chroot instead of pivot_root (weaker: the host's mounts stay reachable)"},
 			&cli.StringFlag{Name: "storage-driver", Usage: "rootfs driver: overlay, aufs or vfs (default: the first the kernel supports)"},
-		},
+		),
 		Action: runAction,
 	}
 }
@@ -141,12 +148,7 @@ func execCommand() *cli.Command {
 		UseShortOptionHandling: true,
 		StopOnNthArg:           &one,
 		OnUsageError:           onUsageError,
-		Flags: []cli.Flag{
-			&cli.BoolFlag{Name: "interactive", Aliases: []string{"i"}, Usage: "keep stdin open"},
-			&cli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "allocate a pseudo-terminal"},
-			&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set an environment variable (KEY=VALUE)"},
-			&cli.StringFlag{Name: "workdir", Aliases: []string{"w"}, Usage: "working directory inside the container"},
-		},
+		Flags:                  processFlags(),
 		Action: func(_ context.Context, cmd *cli.Command) error {
 			if err := needArgs(cmd, 2, "exec [OPTIONS] CONTAINER COMMAND [ARG...]"); err != nil {
 				return err
