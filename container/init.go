@@ -50,6 +50,11 @@ func initContainer() error {
 	if err := prepareRoot(&cfg); err != nil {
 		return err
 	}
+	if hasNewNamespace(spec, specs.NetworkNamespace) {
+		if err := loopbackUp(); err != nil {
+			return err
+		}
+	}
 	if spec.Hostname != "" {
 		if err := unix.Sethostname([]byte(spec.Hostname)); err != nil {
 			return fmt.Errorf("sethostname %q: %w", spec.Hostname, err)
@@ -79,6 +84,38 @@ func initContainer() error {
 		}
 	}
 	return execProcess(spec.Process)
+}
+
+// hasNewNamespace reports whether the spec creates (rather than joins or skips) a namespace.
+func hasNewNamespace(spec *specs.Spec, t specs.LinuxNamespaceType) bool {
+	for _, ns := range spec.Linux.Namespaces {
+		if ns.Type == t && ns.Path == "" {
+			return true
+		}
+	}
+	return false
+}
+
+// loopbackUp brings up lo in the container's new network namespace — down in a fresh one —
+// as runc's loopback strategy does: two ioctls on a throwaway socket, no netlink needed.
+func loopbackUp() error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("bring lo up: %w", err)
+	}
+	defer unix.Close(fd)
+	ifr, err := unix.NewIfreq("lo")
+	if err != nil {
+		return fmt.Errorf("bring lo up: %w", err)
+	}
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("read the flags of lo: %w", err)
+	}
+	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+	if err := unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("bring lo up: %w", err)
+	}
+	return nil
 }
 
 // execProcess finds the command inside the container and executes it in place of the init

@@ -208,15 +208,11 @@ func (e *Engine) writeEtcFiles(id, hostname, ip string) ([]specs.Mount, error) {
 	return mounts, nil
 }
 
-// connect gives the container's network namespace its network: localhost only for none,
-// nothing to do for host (it shares the host's), an address and a veth on a bridge network,
-// whose address then goes into the container's /etc/hosts.
+// connect attaches the container to its bridge network: an address and a veth, the address
+// then in its /etc/hosts. none and host need nothing here (the init brings its loopback up).
 func (e *Engine) connect(st *State, hostname string, pid int) error {
-	switch st.Network {
-	case "host":
+	if st.Network == "none" || st.Network == "host" {
 		return nil
-	case "none":
-		return network.LoopbackUp(pid)
 	}
 	ep, err := e.networks.Connect(st.Network, st.ID, pid, st.Ports)
 	if err != nil {

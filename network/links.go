@@ -103,16 +103,6 @@ func attachVeth(bridge, hostName string, pid int, ip netip.Addr, prefixLen int, 
 	return peer.Attrs().HardwareAddr.String(), nil
 }
 
-// LoopbackUp brings up lo in the network namespace of pid: --net none still has localhost.
-func LoopbackUp(pid int) error {
-	h, closeNS, err := handleAt(pid)
-	if err != nil {
-		return err
-	}
-	defer closeNS()
-	return loUp(h)
-}
-
 func loUp(h *netlink.Handle) error {
 	lo, err := h.LinkByName("lo")
 	if err != nil {
