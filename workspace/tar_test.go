@@ -142,17 +142,7 @@ func TestWhiteoutsRoundTrip(t *testing.T) {
 
 	var buf bytes.Buffer
 	require.NoError(t, writeDiff(&buf, dest))
-	var names []string
-	tr := tar.NewReader(&buf)
-	for {
-		hdr, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		require.NoError(t, err)
-		names = append(names, hdr.Name)
-	}
-	require.Equal(t, []string{"etc/", "etc/.wh.passwd", "var/", "var/.wh..wh..opq", "var/new"}, names)
+	require.Equal(t, []string{"etc/", "etc/.wh.passwd", "var/", "var/.wh..wh..opq", "var/new"}, tarNames(t, &buf))
 }
 
 func TestUnionHonoursWhiteoutsAndOpaqueDirs(t *testing.T) {
