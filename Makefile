@@ -4,13 +4,13 @@
 GO        ?= go
 BIN       := bin/mydocker
 ROOT      ?= $(or $(MYDOCKER_ROOT),/var/lib/mydocker)
-APT_PKGS  := busybox-static iptables curl docker.io
+APT_PKGS  := busybox-static iptables curl docker.io qemu-system-x86 cpio
 GOFLAGS_TEST ?=
 # Pure Go, statically linked: no libc to load at each start (mydocker starts itself twice per
 # container), and the binary runs anywhere, the cgroup v2 test VM included.
 export CGO_ENABLED := 0
 
-.PHONY: all build deps image run test unit vet bench parity clean
+.PHONY: all build deps image run test test-vm unit vet bench parity clean
 
 all: build
 
@@ -22,7 +22,7 @@ deps:
 	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
 # The default image: the host's static busybox, imported like any other rootfs tarball.
@@ -40,7 +40,12 @@ vet:
 	@test -z "$$(gofmt -l .)" || { echo "gofmt would change:"; gofmt -l .; exit 1; }
 	$(GO) vet ./...
 
-# Everything: unit tests and, as root, the privileged ones.
+# The privileged tests again, in a VM booting Debian's stable kernel with cgroup v2 alone
+# (qemu, software emulation; the kernel is cached in /var/cache/mydocker-vm).
+test-vm: deps
+	$(GO) test -count=1 -v -timeout 25m -run TestCgroupV2VM ./internal/vmtest/
+
+# Everything: unit tests and, as root, the privileged ones, on this host and in the v2 VM.
 test: deps vet
 	$(GO) test $(GOFLAGS_TEST) -count=1 -timeout 30m ./...
 

@@ -215,6 +215,42 @@ func TestRealV1(t *testing.T) {
 	require.NoError(t, m.Destroy(), "Destroy is idempotent")
 }
 
+// Real cgroup v2 (the VM tests): controllers handed down subtree_control, v2's files written,
+// everything removed.
+func TestRealV2(t *testing.T) {
+	testutil.RequiresRoot(t)
+	if DetectMode() != Unified {
+		t.Skip("needs cgroup v2 alone (runs in the VM tests)")
+	}
+	sleep := exec.Command("sleep", "60")
+	require.NoError(t, sleep.Start())
+	t.Cleanup(func() { sleep.Process.Kill(); sleep.Wait() })
+	id := testutil.UniqueName("test")
+	m, err := New(id)
+	require.NoError(t, err)
+	t.Cleanup(func() { m.Destroy() })
+	require.NoError(t, m.Apply(sleep.Process.Pid))
+	require.NoError(t, m.Set(limits))
+	dir := m.Paths()[unifiedKey]
+	require.Equal(t, "0::/"+Parent+"/"+id, strings.TrimSpace(read(t, "/proc/"+strconv.Itoa(sleep.Process.Pid)+"/cgroup")))
+	for file, want := range map[string]string{
+		"memory.max": "33554432", "cpu.max": "50000 100000", "cpu.weight": "59", "cpuset.cpus": "0", "pids.max": "20",
+	} {
+		require.Equal(t, want, read(t, filepath.Join(dir, file)), file)
+	}
+	enabled := read(t, filepath.Join(filepath.Dir(dir), "cgroup.subtree_control"))
+	for _, c := range []string{"cpu", "cpuset", "memory", "pids"} {
+		require.Contains(t, strings.Fields(enabled), c, "enabled on the way down")
+	}
+	st, err := m.Stats()
+	require.NoError(t, err)
+	require.EqualValues(t, 1, st.Pids)
+	require.EqualValues(t, 32<<20, st.MemoryLimit)
+	require.NoError(t, m.Destroy())
+	require.NoDirExists(t, dir)
+	require.NoDirExists(t, filepath.Dir(dir), "the mydocker parent goes with the last container")
+}
+
 func readProcCgroup(t *testing.T, pid int) map[string]string {
 	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/cgroup")
 	require.NoError(t, err)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
 	"syscall"
 
@@ -46,6 +47,11 @@ func initContainer() error {
 	}
 	cfgFile.Close()
 	spec := cfg.Spec
+	if hasNewNamespace(spec, specs.CgroupNamespace) {
+		if err := enterCgroupNamespace(); err != nil {
+			return err
+		}
+	}
 
 	if err := prepareRoot(&cfg); err != nil {
 		return err
@@ -84,6 +90,18 @@ func initContainer() error {
 		}
 	}
 	return execProcess(spec.Process)
+}
+
+// enterCgroupNamespace gives the init a cgroup namespace rooted at its cgroup, where the
+// parent has put it by now. Namespaces belong to threads: the init's goroutine stays locked to
+// this thread, which mounts the container's /sys/fs/cgroup and at last executes the command,
+// taking the namespace along.
+func enterCgroupNamespace() error {
+	runtime.LockOSThread()
+	if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
+		return fmt.Errorf("create cgroup namespace: %w", err)
+	}
+	return nil
 }
 
 // hasNewNamespace reports whether the spec creates (rather than joins or skips) a namespace.

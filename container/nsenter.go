@@ -11,8 +11,9 @@ import (
 )
 
 // joinNamespaces are the namespaces the parent of an exec'd process joins before forking it:
-// all but the mount namespace, which the process enters itself (enterMountNamespace).
-var joinNamespaces = []string{"ipc", "uts", "net", "pid"}
+// all but the mount namespace, which the process enters itself (enterMountNamespace). The
+// cgroup namespace is joined only where the container has its own (cgroup v2).
+var joinNamespaces = []string{"ipc", "uts", "net", "pid", "cgroup"}
 
 // openNamespace opens /proc/PID/ns/NAME.
 func openNamespace(pid int, name string) (*os.File, error) {
@@ -42,6 +43,10 @@ func startInNamespaces(pid int, cmd *exec.Cmd) error {
 				if err != nil {
 					return err
 				}
+				if sameNamespace(f, ns) {
+					f.Close()
+					continue // shared with the host (--net host, cgroup v1): nothing to join
+				}
 				err = unix.Setns(int(f.Fd()), 0)
 				f.Close()
 				if err != nil {
@@ -52,6 +57,13 @@ func startInNamespaces(pid int, cmd *exec.Cmd) error {
 		}()
 	}()
 	return <-done
+}
+
+// sameNamespace reports whether ns is the namespace this thread is in already.
+func sameNamespace(ns *os.File, name string) bool {
+	var a, b unix.Stat_t
+	return unix.Fstat(int(ns.Fd()), &a) == nil &&
+		unix.Stat("/proc/thread-self/ns/"+name, &b) == nil && a.Ino == b.Ino && a.Dev == b.Dev
 }
 
 // enterMountNamespace moves the calling goroutine's thread into the mount namespace open as

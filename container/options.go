@@ -93,15 +93,16 @@ func (o *Options) Spec(id string, img ocispec.ImageConfig) (*specs.Spec, ocispec
 // namespaces are the namespaces the container gets: Spec puts them in the spec, and Run forks
 // the init in them before the spec exists.
 func (o *Options) namespaces() []specs.LinuxNamespace {
-	all := DefaultSpec().Linux.Namespaces
-	if o.Network != "host" {
-		return all
-	}
 	var out []specs.LinuxNamespace
-	for _, ns := range all {
-		if ns.Type != specs.NetworkNamespace {
+	for _, ns := range DefaultSpec().Linux.Namespaces {
+		if ns.Type != specs.NetworkNamespace || o.Network != "host" {
 			out = append(out, ns)
 		}
+	}
+	// On cgroup v2, as Docker: a private cgroup namespace, so that the container's
+	// /sys/fs/cgroup is its own cgroup. v1 keeps the host's (its /sys/fs/cgroup is binds).
+	if cgroups.DetectMode() == cgroups.Unified {
+		out = append(out, specs.LinuxNamespace{Type: specs.CgroupNamespace})
 	}
 	return out
 }

@@ -307,20 +307,22 @@ func remountReadonly(p string) error {
 	return nil
 }
 
-// mountCgroups gives the container its /sys/fs/cgroup as Docker does on cgroup v1: a tmpfs
-// holding, for each hierarchy, the container's own cgroup bound read-only, so the container
-// sees its cgroup as the root of each tree and reads its limits where programs look for them.
-// On cgroup v2 that takes a cgroup namespace, which comes with the cgroup v2 VM tests; until
-// then the directory stays as sysfs has it.
+// mountCgroups gives the container its /sys/fs/cgroup as Docker does, read-only, showing the
+// container's own cgroup as the root, where programs look for their limits. On cgroup v2 it is
+// a cgroup2 mount seen from the container's cgroup namespace. On v1 it is a tmpfs holding, for
+// each hierarchy, a bind of the container's cgroup in it.
 func mountCgroups(dest string) error {
+	flags := uintptr(unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC | unix.MS_RELATIME)
 	if cgroups.DetectMode() == cgroups.Unified {
+		if err := unix.Mount("cgroup2", dest, "cgroup2", flags|unix.MS_RDONLY, ""); err != nil {
+			return fmt.Errorf("mount cgroup2 on /sys/fs/cgroup: %w", err)
+		}
 		return nil
 	}
 	hierarchies, err := cgroups.V1Hierarchies()
 	if err != nil {
 		return fmt.Errorf("list cgroup hierarchies: %w", err)
 	}
-	flags := uintptr(unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC | unix.MS_RELATIME)
 	if err := unix.Mount("tmpfs", dest, "tmpfs", flags, "mode=755"); err != nil {
 		return fmt.Errorf("mount tmpfs on /sys/fs/cgroup: %w", err)
 	}

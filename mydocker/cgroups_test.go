@@ -36,35 +36,42 @@ func (e *engineEnv) cgroupDirs(t *testing.T, name string) map[string]string {
 	return st.Cgroups
 }
 
-func requiresV1(t *testing.T) {
-	if cgroups.DetectMode() == cgroups.Unified {
-		t.Skip("reads cgroup v1 files (the v2 side runs in the VM tests)")
-	}
-}
+// v2 is true on a cgroup v2 host (the VM tests), where the files have v2's names.
+func v2() bool { return cgroups.DetectMode() == cgroups.Unified }
 
 func TestLimitsReachTheKernel(t *testing.T) {
 	e := newEngine(t)
-	requiresV1(t)
 	e.must("run", "-d", "--name", "lim", "-m", "32m", "--memory-swap", "64m", "--cpus", "0.5", "--cpu-shares", "512",
 		"--cpuset-cpus", "0", "--pids-limit", "20", "busybox", "sleep", "1000")
 	dirs := e.cgroupDirs(t, "lim")
-	for controller, files := range map[string]map[string]string{
+	want := map[string]map[string]string{
 		"memory": {"memory.limit_in_bytes": "33554432"},
 		"cpu":    {"cpu.cfs_quota_us": "50000", "cpu.cfs_period_us": "100000", "cpu.shares": "512"},
 		"cpuset": {"cpuset.cpus": "0"},
 		"pids":   {"pids.max": "20"},
-	} {
-		require.True(t, strings.HasSuffix(dirs[controller], "/mydocker/"+e.stateOf(t, "lim")["Id"].(string)), dirs[controller])
-		for file, want := range files {
+	}
+	if v2() {
+		want = map[string]map[string]string{"unified": {
+			"memory.max": "33554432", "cpu.max": "50000 100000", "cpu.weight": "59", "cpuset.cpus": "0", "pids.max": "20",
+		}}
+	}
+	id := e.stateOf(t, "lim")["Id"].(string)
+	for controller, files := range want {
+		require.True(t, strings.HasSuffix(dirs[controller], "/mydocker/"+id), dirs[controller])
+		for file, value := range files {
 			data, err := os.ReadFile(filepath.Join(dirs[controller], file))
 			require.NoError(t, err)
-			require.Equal(t, want, strings.TrimSpace(string(data)), "%s/%s", controller, file)
+			require.Equal(t, value, strings.TrimSpace(string(data)), "%s/%s", controller, file)
 		}
 	}
-	// An exec'd process joins the container's cgroups.
+	// An exec'd process joins the container's cgroups (on v2 also its cgroup namespace,
+	// where the container's cgroup is the root).
 	out := e.must("exec", "lim", "cat", "/proc/self/cgroup")
-	require.Contains(t, out, "pids:/mydocker/")
-	require.Contains(t, out, "memory:/")
+	if v2() {
+		require.Equal(t, "0::/\n", out)
+	} else {
+		require.Contains(t, out, "/mydocker/"+id)
+	}
 
 	stats := e.must("stats", "--no-stream", "lim")
 	require.Regexp(t, `(?m)^CONTAINER ID\s+NAME\s+CPU %\s+MEM USAGE / LIMIT\s+MEM %\s+PIDS$`, stats)
@@ -93,16 +100,12 @@ func TestPidsLimitEnforced(t *testing.T) {
 
 func TestCPULimitHoldsABusyLoop(t *testing.T) {
 	e := newEngine(t)
-	requiresV1(t)
 	e.must("run", "-d", "--name", "busy", "--cpus", "0.5", "busybox", "sh", "-c", "while true; do :; done")
+	m := cgroups.Load(e.cgroupDirs(t, "busy"))
 	usage := func() (time.Time, uint64) {
-		data, err := os.ReadFile(filepath.Join(e.cgroupDirs(t, "busy")["cpuacct"], "cpuacct.usage"))
+		st, err := m.Stats()
 		require.NoError(t, err)
-		var n uint64
-		for _, c := range strings.TrimSpace(string(data)) {
-			n = n*10 + uint64(c-'0')
-		}
-		return time.Now(), n
+		return time.Now(), st.CPUUsage
 	}
 	t0, u0 := usage()
 	time.Sleep(2 * time.Second)
@@ -137,4 +140,19 @@ func TestKilledMydockerLeavesNoCgroup(t *testing.T) {
 	for _, dir := range dirs {
 		require.NoDirExists(t, dir)
 	}
+}
+
+// A container reads its own limits in its /sys/fs/cgroup, where programs look for them.
+func TestContainerSeesItsOwnCgroups(t *testing.T) {
+	e := newEngine(t)
+	file := "/sys/fs/cgroup/memory/memory.limit_in_bytes"
+	if v2() {
+		file = "/sys/fs/cgroup/memory.max"
+		require.Equal(t, "0::/\n", e.must("run", "--rm", "busybox", "cat", "/proc/self/cgroup"), "a private cgroup namespace")
+	}
+	require.Equal(t, "33554432\n", e.must("run", "--rm", "-m", "32m", "busybox", "cat", file))
+	r := e.run("run", "--rm", "busybox", "sh", "-c", "echo 1 > "+file)
+	require.NotEqual(t, 0, r.code, "the container's cgroups are read-only to it")
+	e.must("run", "-d", "--name", "cg", "-m", "32m", "busybox", "sleep", "1000")
+	require.Equal(t, "33554432\n", e.must("exec", "cg", "cat", file), "an exec'd process sees the same")
 }
