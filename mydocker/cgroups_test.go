@@ -42,17 +42,18 @@ func v2() bool { return cgroups.DetectMode() == cgroups.Unified }
 func TestLimitsReachTheKernel(t *testing.T) {
 	e := newEngine(t)
 	e.must("run", "-d", "--name", "lim", "-m", "32m", "--memory-swap", "64m", "--cpus", "0.5", "--cpu-shares", "512",
-		"--cpuset-cpus", "0", "--pids-limit", "20", "busybox", "sleep", "1000")
+		"--cpuset-cpus", "0", "--cpuset-mems", "0", "--pids-limit", "20", "busybox", "sleep", "1000")
 	dirs := e.cgroupDirs(t, "lim")
 	want := map[string]map[string]string{
 		"memory": {"memory.limit_in_bytes": "33554432"},
 		"cpu":    {"cpu.cfs_quota_us": "50000", "cpu.cfs_period_us": "100000", "cpu.shares": "512"},
-		"cpuset": {"cpuset.cpus": "0"},
+		"cpuset": {"cpuset.cpus": "0", "cpuset.mems": "0"},
 		"pids":   {"pids.max": "20"},
 	}
 	if v2() {
 		want = map[string]map[string]string{"unified": {
-			"memory.max": "33554432", "cpu.max": "50000 100000", "cpu.weight": "59", "cpuset.cpus": "0", "pids.max": "20",
+			"memory.max": "33554432", "memory.swap.max": "33554432", // v2 counts swap alone: 64m - 32m
+			"cpu.max": "50000 100000", "cpu.weight": "59", "cpuset.cpus": "0", "cpuset.mems": "0", "pids.max": "20",
 		}}
 	}
 	id := e.stateOf(t, "lim")["Id"].(string)
