@@ -234,3 +234,16 @@ func TestExecWithDynamicallyLinkedBinary(t *testing.T) {
 	require.NoError(t, err, "%s", got)
 	require.Contains(t, string(got), "sleep")
 }
+
+// logs -f prints lines as they come and returns once the container has stopped.
+func TestLogsFollow(t *testing.T) {
+	e := newEngine(t)
+	e.must("run", "-d", "--name", "talker", "busybox", "sh", "-c", "for i in 1 2 3; do echo line $i; sleep 0.3; done; echo bye >&2")
+	start := time.Now()
+	r := e.run("logs", "-f", "talker")
+	require.Equal(t, 0, r.code, "%s", r)
+	require.Equal(t, "line 1\nline 2\nline 3\n", r.stdout)
+	require.Equal(t, "bye\n", r.stderr)
+	require.Less(t, time.Since(start), 10*time.Second)
+	require.Equal(t, "line 1\nline 2\nline 3\n", e.must("logs", "talker"), "the log stays after the exit")
+}

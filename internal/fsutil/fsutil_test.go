@@ -4,7 +4,9 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -30,22 +32,41 @@ func TestReadJSONMissing(t *testing.T) {
 
 func TestLockSerialises(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "lock")
-	counter := 0
+	var inside, overlaps atomic.Int32
 	var wg sync.WaitGroup
 	for range 20 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			l, err := LockFile(path)
+			l, err := LockFile(path) // each call opens the file anew, as another process would
 			if err != nil {
 				t.Error(err)
 				return
 			}
-			v := counter
-			counter = v + 1
-			require.NoError(t, l.Unlock())
+			if inside.Add(1) != 1 {
+				overlaps.Add(1)
+			}
+			time.Sleep(time.Millisecond)
+			inside.Add(-1)
+			if err := l.Unlock(); err != nil {
+				t.Error(err)
+			}
 		}()
 	}
 	wg.Wait()
-	require.Equal(t, 20, counter)
+	require.Zero(t, overlaps.Load(), "two holders of the lock at once")
+}
+
+func TestTryLockFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lock")
+	held, err := LockFile(path)
+	require.NoError(t, err)
+	_, ok, err := TryLockFile(path)
+	require.NoError(t, err)
+	require.False(t, ok, "held elsewhere")
+	require.NoError(t, held.Unlock())
+	l, ok, err := TryLockFile(path)
+	require.NoError(t, err)
+	require.True(t, ok, "free once released: a dead holder's lock is released by the kernel")
+	require.NoError(t, l.Unlock())
 }
