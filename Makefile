@@ -17,12 +17,16 @@ all: build
 build:
 	$(GO) build -o $(BIN) ./mydocker
 
-# Debian/Ubuntu packages the engine and its tests use, installed only when missing.
+# Debian/Ubuntu packages the engine and its tests use, installed only when missing. No service
+# may start on install (policy-rc.d): the parity tests run a private dockerd of their own, never
+# the system-wide one the docker.io package would otherwise start.
 deps:
 	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+		guard=""; if [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; guard=1; fi; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; rc=$$?; \
+		[ -n "$$guard" ] && rm -f /usr/sbin/policy-rc.d; exit $$rc; \
 	fi
 
 # The default image: the host's static busybox, imported like any other rootfs tarball.
