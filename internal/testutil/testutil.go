@@ -3,6 +3,7 @@
 package testutil
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"os"
@@ -44,27 +45,33 @@ func RequiresFilesystem(t testing.TB, fs string) {
 
 var (
 	tarOnce sync.Once
-	tarPath string
+	tarData []byte
 	tarErr  error
 )
 
-// BusyboxTar returns the path of a busybox rootfs tarball, built once per test binary from the
-// host's busybox-static. The test skips when busybox is not installed.
+// BusyboxTar returns the path of a busybox rootfs tarball in the test's own temporary
+// directory. The tarball is built once per test binary, in memory, from the host's
+// busybox-static; the test skips when busybox is not installed.
 func BusyboxTar(t testing.TB) string {
 	t.Helper()
 	tarOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "mydocker-busybox-")
+		bin, err := busybox.Find()
 		if err != nil {
 			tarErr = err
 			return
 		}
-		tarPath = filepath.Join(dir, "busybox.tar")
-		tarErr = busybox.WriteTarFile(tarPath)
+		var buf bytes.Buffer
+		tarErr = busybox.WriteTar(&buf, bin)
+		tarData = buf.Bytes()
 	})
 	if tarErr != nil {
 		t.Skipf("needs a busybox image: %v", tarErr)
 	}
-	return tarPath
+	path := filepath.Join(t.TempDir(), "busybox.tar")
+	if err := os.WriteFile(path, tarData, 0o644); err != nil {
+		t.Fatalf("write the busybox image: %v", err)
+	}
+	return path
 }
 
 // UniqueName returns prefix followed by random hex, short enough for an interface name
