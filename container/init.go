@@ -41,7 +41,7 @@ func reportStartFailure(err error) {
 
 func initContainer() error {
 	cfgFile := os.NewFile(initConfigFd, "init-config")
-	var cfg initConfig
+	var cfg Bundle
 	if err := json.NewDecoder(cfgFile).Decode(&cfg); err != nil {
 		return fmt.Errorf("read init config: %w", err)
 	}
@@ -66,11 +66,7 @@ func initContainer() error {
 			return fmt.Errorf("sethostname %q: %w", spec.Hostname, err)
 		}
 	}
-	if cfg.NoPivot {
-		if err := moveRoot(spec.Root.Path); err != nil {
-			return err
-		}
-	} else if err := pivotRoot(spec.Root.Path); err != nil {
+	if err := changeRoot(&cfg); err != nil {
 		return err
 	}
 	if err := readonlyPaths(spec.Linux.ReadonlyPaths); err != nil {
@@ -90,6 +86,19 @@ func initContainer() error {
 		}
 	}
 	return execProcess(spec.Process)
+}
+
+// changeRoot makes the container's root filesystem its "/": pivot_root, or chroot with
+// --no-pivot, or nothing when the root is the host's "/" (chapter 01).
+func changeRoot(b *Bundle) error {
+	switch {
+	case b.Spec.Root.Path == "/":
+		return nil
+	case b.NoPivot:
+		return MoveRoot(b.Spec.Root.Path)
+	default:
+		return PivotRoot(b.Spec.Root.Path)
+	}
 }
 
 // enterCgroupNamespace gives the init a cgroup namespace rooted at its cgroup, where the
@@ -155,7 +164,7 @@ func execProcess(p *specs.Process) error {
 	if err := switchUser(p.User); err != nil {
 		return err
 	}
-	path, err := lookPath(p.Args[0], env)
+	path, err := LookPath(p.Args[0], env)
 	if err != nil {
 		return &StartError{Code: startErrorCode(err), Message: err.Error()}
 	}
@@ -186,9 +195,9 @@ func switchUser(u specs.User) error {
 	return nil
 }
 
-// lookPath resolves the command as exec(3p) does, but with the container's PATH and inside
+// LookPath resolves the command as exec(3p) does, but with the container's PATH and inside
 // the container's root. Its errors carry the errno that decides 126 or 127.
-func lookPath(file string, env []string) (string, error) {
+func LookPath(file string, env []string) (string, error) {
 	if strings.Contains(file, "/") {
 		if err := checkExecutable(file); err != nil {
 			return "", fmt.Errorf("exec: %q: %w", file, err)

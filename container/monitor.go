@@ -55,7 +55,7 @@ func (e *Engine) monitor(id string, report *os.File) error {
 	if err != nil {
 		return fail(err)
 	}
-	cfg, err := e.initConfigOf(st)
+	cfg, err := e.bundleOf(st)
 	if err != nil {
 		e.removeFiles(st)
 		return fail(err)
@@ -95,7 +95,7 @@ func (e *Engine) monitor(id string, report *os.File) error {
 		defer outW.Close()
 		defer errW.Close()
 	}
-	p, err := startInit(namespaceFlags(cfg.Spec.Linux.Namespaces), cfg.Spec.Process.Terminal, stdio)
+	p, err := startInit(NamespaceFlags(cfg.Spec.Linux.Namespaces), cfg.Spec.Process.Terminal, stdio)
 	if err == nil {
 		err = e.start(st, cfg, p)
 	} else {

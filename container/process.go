@@ -30,7 +30,7 @@ type initProcess struct {
 }
 
 // startInit re-executes this binary as the container's init in new namespaces (flags, see
-// namespaceFlags). The init waits for its config (run), so the parent can fork it early — its
+// NamespaceFlags). The init waits for its config (run), so the parent can fork it early — its
 // Go runtime then starts while the parent prepares the container — and put it in cgroups and
 // networks before it goes on.
 func startInit(flags uintptr, terminal bool, stdio Stdio) (p *initProcess, retErr error) {

@@ -14,32 +14,50 @@ import (
 )
 
 // prepareRoot builds the container's filesystem under Spec.Root.Path, still seen from the
-// host's root: rootfs, then the spec's mounts, then the device nodes.
-func prepareRoot(cfg *initConfig) error {
-	// First of all: stop mount events from travelling back to the host. Without this, on a
-	// host where / is shared (systemd's default), mounting /proc here would replace the
-	// host's /proc — the bug of the book's code.
+// host's root: rootfs, then the spec's mounts, then the device nodes. A root of "/" keeps the
+// host's filesystem (chapter 01): the mounts are then made over the host's paths, in the
+// container's own mount namespace.
+func prepareRoot(b *Bundle) error {
+	if err := MakeMountsPrivate(); err != nil {
+		return err
+	}
+	rootfs := b.Spec.Root.Path
+	if rootfs != "/" {
+		if err := mountRootfs(rootfs, b.RootfsMount); err != nil {
+			return err
+		}
+	}
+	for _, m := range b.Spec.Mounts {
+		if err := MountInto(rootfs, m); err != nil {
+			return err
+		}
+	}
+	return createDevices(rootfs, b.Spec.Linux.Devices)
+}
+
+// MakeMountsPrivate stops mount events from travelling between the container's mount
+// namespace and the host's, the init's first step. A new mount namespace starts as a copy of
+// the host's, and on a host where / is shared (systemd's default) the copies stay peers: without
+// this, mounting /proc in the container would replace the host's /proc — the bug of the book's
+// code — and pivot_root would fail with EINVAL.
+func MakeMountsPrivate() error {
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return fmt.Errorf("make / private: %w", err)
 	}
-	rootfs := cfg.Spec.Root.Path
-	if m := cfg.RootfsMount; m != nil {
+	return nil
+}
+
+// mountRootfs mounts the container's root filesystem on rootfs (when the driver gives a
+// mount) and makes rootfs a mount point, which pivot_root and the move of --no-pivot need: a
+// bind onto itself makes it one whichever driver built it.
+func mountRootfs(rootfs string, m *specs.Mount) error {
+	if m != nil {
 		if err := unix.Mount(m.Source, rootfs, m.Type, 0, strings.Join(m.Options, ",")); err != nil {
 			return fmt.Errorf("mount %s on %s (options %s): %w", m.Type, rootfs, strings.Join(m.Options, ","), err)
 		}
 	}
-	// pivot_root wants the new root to be a mount point; a bind onto itself makes it one
-	// whichever driver built it.
 	if err := unix.Mount(rootfs, rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return fmt.Errorf("bind %s onto itself: %w", rootfs, err)
-	}
-	for _, m := range cfg.Spec.Mounts {
-		if err := mountInto(rootfs, m); err != nil {
-			return err
-		}
-	}
-	if err := createDevices(rootfs, cfg.Spec.Linux.Devices); err != nil {
-		return err
 	}
 	return nil
 }
@@ -66,8 +84,9 @@ func mountOptions(opts []string) (flags uintptr, data string) {
 	return flags, strings.Join(rest, ",")
 }
 
-// mountInto performs one spec mount below rootfs.
-func mountInto(rootfs string, m specs.Mount) error {
+// MountInto performs one spec mount below rootfs: the init's mounts of /proc, /dev, /sys and
+// the rest, and the volumes (-v), which are binds.
+func MountInto(rootfs string, m specs.Mount) error {
 	dest, err := securePath(rootfs, m.Destination)
 	if err != nil {
 		return err
@@ -126,6 +145,7 @@ func makeMountpoint(dest, source string, isBind bool) error {
 // securePath joins path below root, resolving symlinks as if root were "/", so a symlink in
 // the image (say /proc -> /) cannot send a mount outside the container's root.
 func securePath(root, path string) (string, error) {
+	root = strings.TrimSuffix(root, "/") // "/" (the host's root, chapter 01) joins as ""
 	current := ""
 	rest := strings.Split(filepath.Clean("/"+path), "/")
 	for hops := 0; len(rest) > 0; {
@@ -163,8 +183,12 @@ func securePath(root, path string) (string, error) {
 }
 
 // createDevices makes the spec's device nodes in the container's /dev (a fresh tmpfs) and
-// the symlinks every Linux program expects there.
+// the symlinks every Linux program expects there. A spec without devices (chapters 01 and 02)
+// has no /dev of its own, and nothing is written to the image's.
 func createDevices(rootfs string, devices []specs.LinuxDevice) error {
+	if len(devices) == 0 {
+		return nil
+	}
 	old := unix.Umask(0)
 	defer unix.Umask(old)
 	for _, d := range devices {
@@ -203,13 +227,13 @@ func createDevices(rootfs string, devices []specs.LinuxDevice) error {
 	return nil
 }
 
-// pivotRoot makes rootfs the root of the mount namespace and detaches the old root, so
+// PivotRoot makes rootfs the root of the mount namespace and detaches the old root, so
 // nothing of the host's filesystem stays reachable (unlike chroot).
 //
 // pivot_root(".", ".") stacks the old root on top of the new one at "/"; we then unmount it
 // from there. This avoids a temporary directory for the old root (a trick from LXC, also used
 // by runc).
-func pivotRoot(rootfs string) error {
+func PivotRoot(rootfs string) error {
 	oldroot, err := unix.Open("/", unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("open old root: %w", err)
@@ -237,9 +261,9 @@ func pivotRoot(rootfs string) error {
 	return nil
 }
 
-// moveRoot is --no-pivot: move the rootfs mount over "/" and chroot into it. The host's
+// MoveRoot is --no-pivot: move the rootfs mount over "/" and chroot into it. The host's
 // mounts stay in this namespace below the chroot, which is why pivot_root is the default.
-func moveRoot(rootfs string) error {
+func MoveRoot(rootfs string) error {
 	if err := unix.Chdir(rootfs); err != nil {
 		return fmt.Errorf("chdir to %s: %w", rootfs, err)
 	}

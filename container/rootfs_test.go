@@ -50,22 +50,22 @@ func TestLookPath(t *testing.T) {
 	plain := filepath.Join(dir, "plain")
 	require.NoError(t, os.WriteFile(plain, nil, 0o644))
 
-	got, err := lookPath("tool", []string{"PATH=/nonexistent:" + dir})
+	got, err := LookPath("tool", []string{"PATH=/nonexistent:" + dir})
 	require.NoError(t, err)
 	require.Equal(t, exe, got)
 
-	_, err = lookPath("missing", []string{"PATH=" + dir})
+	_, err = LookPath("missing", []string{"PATH=" + dir})
 	require.ErrorIs(t, err, unix.ENOENT)
 	require.Equal(t, 127, startErrorCode(err))
 	require.ErrorContains(t, err, "executable file not found in $PATH")
 
-	_, err = lookPath(dir, nil)
+	_, err = LookPath(dir, nil)
 	require.Equal(t, 126, startErrorCode(err), "a directory cannot be executed")
 	if os.Geteuid() != 0 { // root may "execute" anything with access(2)'s blessing
-		_, err = lookPath(plain, nil)
+		_, err = LookPath(plain, nil)
 		require.Equal(t, 126, startErrorCode(err))
 	}
-	_, err = lookPath("/no/such/file", nil)
+	_, err = LookPath("/no/such/file", nil)
 	require.Equal(t, 127, startErrorCode(err))
 }
 

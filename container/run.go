@@ -38,7 +38,7 @@ func (e *Engine) Run(opts *Options, stdio Stdio) (id string, exitCode int, err e
 	sigs := relaySignals()
 	defer signal.Stop(sigs)
 	// Fork the init first: its Go runtime starts up while we prepare the container.
-	p, err := startInit(namespaceFlags(opts.namespaces()), opts.Tty, stdio)
+	p, err := startInit(NamespaceFlags(opts.namespaces()), opts.Tty, stdio)
 	if err != nil {
 		return "", 0, err
 	}
@@ -72,7 +72,7 @@ func relaySignals() chan os.Signal {
 
 // create resolves the image, builds the spec, prepares the root filesystem and records the
 // container (taking its name). It returns the owner lock, held for the container's life.
-func (e *Engine) create(opts *Options) (_ *State, _ *initConfig, _ *fsutil.Lock, retErr error) {
+func (e *Engine) create(opts *Options) (_ *State, _ *Bundle, _ *fsutil.Lock, retErr error) {
 	if opts.Name != "" {
 		if err := ValidateName(opts.Name); err != nil {
 			return nil, nil, nil, err
@@ -161,7 +161,7 @@ func (e *Engine) create(opts *Options) (_ *State, _ *initConfig, _ *fsutil.Lock,
 	if err := e.containers.Add(st); err != nil {
 		return nil, nil, nil, err
 	}
-	return st, &initConfig{Spec: spec, RootfsMount: rootfs.Mount, NoPivot: opts.NoPivot}, owner, nil
+	return st, &Bundle{Spec: spec, RootfsMount: rootfs.Mount, NoPivot: opts.NoPivot}, owner, nil
 }
 
 // setUser resolves -u against the image's /etc/passwd and /etc/group into the spec's
@@ -225,7 +225,7 @@ func (e *Engine) connect(st *State, hostname string, pid int) error {
 
 // start lets the container's init (started by startInit) run the command and records the
 // container as running. On failure the container is removed whole.
-func (e *Engine) start(st *State, cfg *initConfig, p *initProcess) (retErr error) {
+func (e *Engine) start(st *State, cfg *Bundle, p *initProcess) (retErr error) {
 	defer func() {
 		if retErr != nil {
 			p.kill()
@@ -233,11 +233,7 @@ func (e *Engine) start(st *State, cfg *initConfig, p *initProcess) (retErr error
 		}
 	}()
 	// Into the cgroups, limits set, before the command runs: the init waits for its config.
-	cg := cgroups.Load(st.Cgroups)
-	if err := cg.Apply(p.pid()); err != nil {
-		return err
-	}
-	if err := cg.Set(cfg.Spec.Linux.Resources); err != nil {
+	if err := applyLimits(cgroups.Load(st.Cgroups), p.pid(), cfg.Spec.Linux.Resources); err != nil {
 		return err
 	}
 	if err := e.connect(st, cfg.Spec.Hostname, p.pid()); err != nil {
@@ -355,11 +351,11 @@ func startErrorReport(err error) startReport {
 	return startReport{Code: 125, Message: err.Error()}
 }
 
-// initConfigOf rebuilds what a stored container's init needs: its spec and rootfs mount.
-func (e *Engine) initConfigOf(st *State) (*initConfig, error) {
+// bundleOf rebuilds what a stored container's init needs: its spec and rootfs mount.
+func (e *Engine) bundleOf(st *State) (*Bundle, error) {
 	spec, err := e.containers.Spec(st.ID)
 	if err != nil {
 		return nil, err
 	}
-	return &initConfig{Spec: spec, RootfsMount: st.Rootfs, NoPivot: st.NoPivot}, nil
+	return &Bundle{Spec: spec, RootfsMount: st.Rootfs, NoPivot: st.NoPivot}, nil
 }

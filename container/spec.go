@@ -68,11 +68,11 @@ func DefaultSpec() *specs.Spec {
 	}
 }
 
-// namespaceFlags turns a spec's namespaces into clone(2) flags. A namespace with a path is
+// NamespaceFlags turns a spec's namespaces into clone(2) flags. A namespace with a path is
 // joined later (setns), not created, so it adds no flag. Nor does the cgroup namespace: its
 // root is the cgroup of the process that makes it, so the init makes it itself once the parent
 // has moved it into the container's cgroup (see enterCgroupNamespace).
-func namespaceFlags(namespaces []specs.LinuxNamespace) uintptr {
+func NamespaceFlags(namespaces []specs.LinuxNamespace) uintptr {
 	var flags uintptr
 	for _, ns := range namespaces {
 		if ns.Path != "" || ns.Type == specs.CgroupNamespace {

@@ -6,19 +6,8 @@ import (
 	"fmt"
 	"os"
 
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
-
-// initConfig is everything the init needs, sent over fd 3. It travels over a pipe rather than
-// on the command line, so a command of any length fits and nothing shows in ps.
-type initConfig struct {
-	Spec *specs.Spec `json:"spec"`
-	// RootfsMount, when set, is mounted on Spec.Root.Path inside the container's mount
-	// namespace, so the rootfs dies with the container and is never mounted on the host.
-	RootfsMount *specs.Mount `json:"rootfs_mount,omitempty"`
-	NoPivot     bool         `json:"no_pivot,omitempty"`
-}
 
 // syncMsg is what the init reports over fd 4 before it executes the command.
 type syncMsg struct {
@@ -35,6 +24,16 @@ type StartError struct {
 }
 
 func (e *StartError) Error() string { return e.Message }
+
+// ExitStatus is the exit status Docker gives when a container fails to start with err: the
+// StartError's code, else 125 (the engine's own failure).
+func ExitStatus(err error) int {
+	var se *StartError
+	if errors.As(err, &se) {
+		return se.Code
+	}
+	return 125
+}
 
 // startErrorCode maps why an exec failed to Docker's exit status.
 func startErrorCode(err error) int {

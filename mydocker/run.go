@@ -124,11 +124,7 @@ func runAction(_ context.Context, cmd *cli.Command) error {
 	}
 	id, code, err := e.Run(opts, stdio)
 	if err != nil {
-		var se *container.StartError
-		if errors.As(err, &se) {
-			return &statusError{code: se.Code, err: err}
-		}
-		return &statusError{code: 125, err: err}
+		return &statusError{code: container.ExitStatus(err), err: err}
 	}
 	if opts.Detach {
 		fmt.Println(id)

@@ -1,0 +1,152 @@
+// Package chapter holds what every chapter's program does the same way — start, dispatch a
+// command, report an error with Docker's exit status — so that a chapter's main.go shows only
+// what that chapter wires.
+package chapter
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/mydocker/mydocker/cgroups"
+	"github.com/mydocker/mydocker/container"
+	"github.com/mydocker/mydocker/workspace"
+)
+
+// Command is one of a program's commands: it gets the arguments after its name and returns
+// the exit status to leave with.
+type Command struct {
+	Usage string // arguments, for the usage line
+	Run   func(args []string) (int, error)
+}
+
+// Main runs the program name: first the container's init when this process was re-executed as
+// it (container.Reexec), else the command its arguments name, after the global flags (nil:
+// none). An error is printed and exits 125, or 126/127 when the container's command could not
+// be executed, as Docker does.
+func Main(name string, global *flag.FlagSet, commands map[string]Command) {
+	if container.Reexec() {
+		return
+	}
+	if global == nil {
+		global = flag.NewFlagSet(name, flag.ExitOnError)
+	}
+	global.Usage = func() {
+		for verb, c := range commands {
+			fmt.Fprintf(os.Stderr, "usage: %s %s %s\n", name, verb, c.Usage)
+		}
+		global.PrintDefaults()
+	}
+	global.Parse(os.Args[1:])
+	cmd, ok := commands[global.Arg(0)]
+	if !ok {
+		global.Usage()
+		os.Exit(125)
+	}
+	code, err := cmd.Run(global.Args()[1:])
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+		os.Exit(container.ExitStatus(err))
+	}
+	os.Exit(code)
+}
+
+// Stdio is the program's own standard input and outputs, handed to the container as they are.
+func Stdio() container.Stdio {
+	return container.Stdio{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
+}
+
+// LimitFlags adds chapter 04's resource flags to a command's flags, named as Docker's.
+func LimitFlags(flags *flag.FlagSet) *cgroups.ResourceFlags {
+	var limits cgroups.ResourceFlags
+	flags.StringVar(&limits.Memory, "m", "", "memory limit (32m, 1g)")
+	flags.StringVar(&limits.CPUs, "cpus", "", "number of CPUs (0.5)")
+	flags.StringVar(&limits.CPUShares, "cpu-shares", "", "relative CPU weight (1024 by default)")
+	flags.StringVar(&limits.CpusetCpus, "cpuset-cpus", "", "CPUs allowed (0-1, 0,2)")
+	flags.StringVar(&limits.PidsLimit, "pids-limit", "", "most processes at once")
+	return &limits
+}
+
+// ImageCommands are chapter 05's image commands over the image store in root: import a
+// rootfs tarball as an image, and list the images.
+func ImageCommands(root *string) map[string]Command {
+	return map[string]Command{
+		"import": {Usage: "TARBALL NAME", Run: func(args []string) (int, error) {
+			if len(args) != 2 {
+				return 0, fmt.Errorf("import wants TARBALL NAME")
+			}
+			store, err := workspace.Open(*root)
+			if err != nil {
+				return 0, err
+			}
+			f, err := os.Open(args[0])
+			if err != nil {
+				return 0, err
+			}
+			defer f.Close()
+			img, err := store.Import(f, args[1], nil)
+			if err != nil {
+				return 0, err
+			}
+			fmt.Println(img.ID)
+			return 0, nil
+		}},
+		"images": {Usage: "", Run: func(args []string) (int, error) {
+			store, err := workspace.Open(*root)
+			if err != nil {
+				return 0, err
+			}
+			images, err := store.List()
+			if err != nil {
+				return 0, err
+			}
+			for _, img := range images {
+				fmt.Printf("%s\t%s\t%d layer(s)\n", img.RepoTags, img.ID.Encoded()[:12], len(img.Config.RootFS.DiffIDs))
+			}
+			return 0, nil
+		}},
+	}
+}
+
+// RunImage runs opts.Image from the store in root in the foreground: the image's layers under
+// a copy-on-write layer of the container's own (the driver's), removed when it exits.
+func RunImage(root string, opts *container.Options) (int, error) {
+	// Absolute: the container's init mounts the layers from a working directory of its own.
+	root, err := filepath.Abs(root)
+	if err != nil {
+		return 0, err
+	}
+	store, err := workspace.Open(root)
+	if err != nil {
+		return 0, err
+	}
+	img, err := store.Get(opts.Image)
+	if err != nil {
+		return 0, err
+	}
+	layers, err := store.LayerDirs(img)
+	if err != nil {
+		return 0, err
+	}
+	id := container.NewID()
+	spec, _, err := opts.Spec(id, img.Config.Config)
+	if err != nil {
+		return 0, err
+	}
+	driver, err := workspace.NewDriver(opts.Driver)
+	if err != nil {
+		return 0, err
+	}
+	dir := filepath.Join(root, "rootfs", id)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return 0, fmt.Errorf("create the container's layer: %w", err)
+	}
+	defer driver.Remove(dir)
+	rootfs, err := driver.Prepare(dir, layers)
+	if err != nil {
+		return 0, err
+	}
+	spec.Root.Path = rootfs.Path
+	return container.RunBundle(id, &container.Bundle{Spec: spec, RootfsMount: rootfs.Mount}, Stdio())
+}

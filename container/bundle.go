@@ -1,0 +1,64 @@
+package container
+
+import (
+	"fmt"
+	"os/signal"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/mydocker/mydocker/cgroups"
+)
+
+// Bundle is a container as a runtime takes it — what `runc run` reads from a bundle directory:
+// the spec, and how to get the root filesystem. It is also everything the init needs, sent to
+// it over fd 3: over a pipe rather than on the command line, so a spec of any size fits and
+// nothing of it shows in ps.
+type Bundle struct {
+	Spec *specs.Spec `json:"spec"`
+	// RootfsMount, when set, is mounted on Spec.Root.Path inside the container's mount
+	// namespace, so the rootfs dies with the container and is never mounted on the host.
+	// Nil: Spec.Root.Path is used as it is (a directory, or "/" for the host's filesystem).
+	RootfsMount *specs.Mount `json:"rootfs_mount,omitempty"`
+	// NoPivot makes the root with chroot instead of pivot_root (see MoveRoot).
+	NoPivot bool `json:"no_pivot,omitempty"`
+}
+
+// RunBundle runs a container straight from a bundle, in the foreground, and returns its exit
+// status: no image, no name, no state, no network — the runtime alone, as each chapter's
+// program uses it. With Spec.Linux.Resources set, the container gets cgroups (named id), which
+// are removed when it exits. An error means the command did not start, and nothing is left.
+func RunBundle(id string, b *Bundle, stdio Stdio) (exitCode int, err error) {
+	sigs := relaySignals()
+	defer signal.Stop(sigs)
+	p, err := startInit(NamespaceFlags(b.Spec.Linux.Namespaces), b.Spec.Process.Terminal, stdio)
+	if err != nil {
+		return 0, err
+	}
+	if b.Spec.Linux.Resources != nil {
+		cg, err := cgroups.New(id)
+		if err != nil {
+			p.kill()
+			return 0, fmt.Errorf("find this process's cgroups: %w", err)
+		}
+		// Destroy kills what is left in the cgroups, then removes them.
+		defer cg.Destroy()
+		if err := applyLimits(cg, p.pid(), b.Spec.Linux.Resources); err != nil {
+			p.kill()
+			return 0, err
+		}
+	}
+	if err := p.run(b); err != nil {
+		p.kill()
+		return 0, err
+	}
+	return waitForeground(p, sigs, stdio, stdio.Stdin != nil), nil
+}
+
+// applyLimits puts the init in its cgroups and sets the limits, before the command runs: the
+// init waits for its bundle meanwhile.
+func applyLimits(cg cgroups.Manager, pid int, r *specs.LinuxResources) error {
+	if err := cg.Apply(pid); err != nil {
+		return err
+	}
+	return cg.Set(r)
+}
