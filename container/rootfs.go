@@ -23,7 +23,7 @@ func prepareRoot(b *Bundle) error {
 	}
 	rootfs := b.Spec.Root.Path
 	if rootfs != "/" {
-		if err := mountRootfs(rootfs, b.RootfsMount); err != nil {
+		if err := MountRootfs(rootfs, b.RootfsMount); err != nil {
 			return err
 		}
 	}
@@ -47,10 +47,10 @@ func MakeMountsPrivate() error {
 	return nil
 }
 
-// mountRootfs mounts the container's root filesystem on rootfs (when the driver gives a
+// MountRootfs mounts the container's root filesystem on rootfs (when the driver gives a
 // mount) and makes rootfs a mount point, which pivot_root and the move of --no-pivot need: a
 // bind onto itself makes it one whichever driver built it.
-func mountRootfs(rootfs string, m *specs.Mount) error {
+func MountRootfs(rootfs string, m *specs.Mount) error {
 	if m != nil {
 		if err := unix.Mount(m.Source, rootfs, m.Type, 0, strings.Join(m.Options, ",")); err != nil {
 			return fmt.Errorf("mount %s on %s (options %s): %w", m.Type, rootfs, strings.Join(m.Options, ","), err)

@@ -32,7 +32,7 @@ func (overlayDriver) Prepare(dir string, layers []string) (*Rootfs, error) {
 			return nil, fmt.Errorf("prepare overlay: %w", err)
 		}
 	}
-	opts := overlayOptions(dir, layers)
+	opts := OverlayOptions(dir, layers)
 	if n := len(strings.Join(opts, ",")); n >= maxMountData {
 		return nil, fmt.Errorf("prepare overlay: %d layers make mount options of %d bytes, over the kernel's %d", len(layers), n, maxMountData)
 	}
@@ -42,8 +42,8 @@ func (overlayDriver) Prepare(dir string, layers []string) (*Rootfs, error) {
 	}, nil
 }
 
-// overlayOptions lists the lower directories top-most first, as overlayfs reads them.
-func overlayOptions(dir string, layers []string) []string {
+// OverlayOptions lists the lower directories top-most first, as overlayfs reads them.
+func OverlayOptions(dir string, layers []string) []string {
 	return []string{
 		"lowerdir=" + strings.Join(reversed(layers), ":"),
 		"upperdir=" + filepath.Join(dir, "upper"),

@@ -1,0 +1,19 @@
+//go:build !solution
+
+package overlay
+
+import "errors"
+
+// OverlayOptions returns the overlayfs mount options for a container whose writable layer lives
+// in dir (dir/upper, with overlayfs's scratch space in dir/work) over the image's layers, given
+// bottom-most first: "lowerdir=...", "upperdir=...", "workdir=...".
+func OverlayOptions(dir string, layers []string) ([]string, error) {
+	return nil, errors.New("not implemented: write OverlayOptions in labs/05-images-overlay/overlay.go")
+}
+
+// MountOverlay makes the container's copy-on-write root filesystem: it creates dir/upper,
+// dir/work and dir/merged, mounts overlayfs on dir/merged with the layers below, and returns
+// dir/merged.
+func MountOverlay(dir string, layers []string) (merged string, err error) {
+	return "", errors.New("not implemented: write MountOverlay in labs/05-images-overlay/overlay.go")
+}
