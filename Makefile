@@ -10,12 +10,16 @@ GOFLAGS_TEST ?=
 # container), and the binary runs anywhere, the cgroup v2 test VM included.
 export CGO_ENABLED := 0
 
-.PHONY: all build deps image run test test-vm unit vet bench parity clean
+.PHONY: all build chapters deps image run test test-vm unit vet course lab bench parity clean
 
 all: build
 
 build:
 	$(GO) build -o $(BIN) ./mydocker
+
+# Every chapter's engine: bin/ch01 ... bin/ch06.
+chapters:
+	@for d in chapters/[0-9]*/; do n=$$(basename $$d); $(GO) build -o bin/ch$${n%%-*} ./$$d || exit 1; done
 
 # Debian/Ubuntu packages the engine and its tests use, installed only when missing. No service
 # may start on install (policy-rc.d): the parity tests run a private dockerd of their own, never
@@ -49,13 +53,33 @@ vet:
 test-vm: deps
 	$(GO) test -count=1 -v -timeout 25m -run TestCgroupV2VM ./internal/vmtest/
 
-# Everything: unit tests and, as root, the privileged ones, on this host and in the v2 VM.
+# The packages whose tests must pass: all but the labs, which fail until a learner solves them.
+PKGS = $$($(GO) list ./... | grep -v /labs/)
+
+# Everything: unit tests and, as root, the privileged ones (chapter transcripts included), on
+# this host and in the v2 VM; then the course's own checks.
 test: deps vet
-	$(GO) test $(GOFLAGS_TEST) -count=1 -timeout 30m ./...
+	$(GO) test $(GOFLAGS_TEST) -count=1 -timeout 30m $(PKGS)
+	@$(MAKE) --no-print-directory course
 
 # Only what needs no root.
 unit:
-	$(GO) test -short -count=1 ./...
+	$(GO) test -short -count=1 $(PKGS)
+
+# The course proves itself: every chapter builds, every lab has its README and HINTS, every lab
+# passes with the reference solution and fails on its untouched stub (one that passes unsolved
+# tests nothing).
+course: chapters
+	@for d in labs/[0-9]*/; do for f in README.md HINTS.md; do \
+		[ -f $$d$$f ] || { echo "$$d has no $$f"; exit 1; }; done; done
+	$(GO) test -count=1 -tags solution ./labs/...
+	@for d in labs/[0-9]*/; do \
+		if $(GO) test -count=1 ./$$d >/dev/null 2>&1; then echo "$$d passes on its untouched stub"; exit 1; fi; \
+	done; echo "every lab fails on its stub, as it should"
+
+# One lab's tests, as a learner runs them: make lab N=03 (as root for the privileged ones).
+lab:
+	$(GO) test -count=1 ./labs/$(N)-*/
 
 # Start-up speed: mydocker run --rm busybox true beside unshare+chroot and runc.
 bench: deps

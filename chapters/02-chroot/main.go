@@ -5,9 +5,7 @@
 package main
 
 import (
-	"fmt"
 	"os"
-	"path/filepath"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
@@ -22,35 +20,24 @@ func main() {
 }
 
 func run(args []string) (int, error) {
-	if len(args) < 2 {
-		return 0, fmt.Errorf("run wants ROOTFS COMMAND [ARG...]")
-	}
-	rootfs, err := filepath.Abs(args[0])
+	rootfs, cmd, err := chapter.RootfsArgs(args)
 	if err != nil {
 		return 0, err
 	}
+	// Chapter 01's five namespaces and /proc, as the engine's defaults have them.
+	defaults := container.DefaultSpec()
 	spec := &specs.Spec{
 		Hostname: "container",
 		Root:     &specs.Root{Path: rootfs},
 		Process: &specs.Process{
 			// Looked up in the container's PATH, inside the new root.
-			Args: args[1:],
+			Args: cmd,
 			Env:  []string{container.DefaultPath, "TERM=" + os.Getenv("TERM")},
 			Cwd:  "/",
 		},
 		// Below the root: ROOTFS/proc becomes the container's /proc.
-		Mounts: []specs.Mount{
-			{Destination: "/proc", Type: "proc", Source: "proc", Options: []string{"nosuid", "noexec", "nodev"}},
-		},
-		Linux: &specs.Linux{
-			Namespaces: []specs.LinuxNamespace{
-				{Type: specs.UTSNamespace},
-				{Type: specs.PIDNamespace},
-				{Type: specs.MountNamespace},
-				{Type: specs.IPCNamespace},
-				{Type: specs.NetworkNamespace},
-			},
-		},
+		Mounts: defaults.Mounts[:1],
+		Linux:  &specs.Linux{Namespaces: defaults.Linux.Namespaces},
 	}
 	// NoPivot: chroot (see container.MoveRoot); pivot_root comes in chapter 03.
 	bundle := &container.Bundle{Spec: spec, NoPivot: true}

@@ -6,9 +6,6 @@
 package main
 
 import (
-	"fmt"
-	"path/filepath"
-
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/mydocker/mydocker/chapters/internal/chapter"
@@ -22,16 +19,13 @@ func main() {
 }
 
 func run(args []string) (int, error) {
-	if len(args) < 2 {
-		return 0, fmt.Errorf("run wants ROOTFS COMMAND [ARG...]")
-	}
-	rootfs, err := filepath.Abs(args[0])
+	rootfs, cmd, err := chapter.RootfsArgs(args)
 	if err != nil {
 		return 0, err
 	}
 	// Options.Spec starts from container.DefaultSpec, the same shape `runc spec` prints.
 	id := container.NewID()
-	opts := &container.Options{Cmd: args[1:]}
+	opts := &container.Options{Cmd: cmd}
 	spec, _, err := opts.Spec(id, ocispec.ImageConfig{})
 	if err != nil {
 		return 0, err

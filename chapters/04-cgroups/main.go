@@ -5,13 +5,8 @@
 package main
 
 import (
-	"flag"
-	"fmt"
-	"path/filepath"
-
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
-	"github.com/mydocker/mydocker/cgroups"
 	"github.com/mydocker/mydocker/chapters/internal/chapter"
 	"github.com/mydocker/mydocker/container"
 )
@@ -23,26 +18,18 @@ func main() {
 }
 
 func run(args []string) (int, error) {
-	flags := flag.NewFlagSet("ch04 run", flag.ContinueOnError)
-	limits := chapter.LimitFlags(flags)
-	if err := flags.Parse(args); err != nil {
-		return 0, err
-	}
-	if flags.NArg() < 2 {
-		return 0, fmt.Errorf("run wants ROOTFS COMMAND [ARG...]")
-	}
-	// Checked before anything is made: a bad value leaves nothing to undo.
-	resources, err := cgroups.ParseResources(*limits)
+	// The limits become opts.Resources (cgroups.ParseResources, Docker's flags and errors).
+	opts, args, err := chapter.NewRunFlags("ch04 run", false).Parse(args, 2, "ROOTFS COMMAND [ARG...]")
 	if err != nil {
 		return 0, err
 	}
-	rootfs, err := filepath.Abs(flags.Arg(0))
+	rootfs, cmd, err := chapter.RootfsArgs(args)
 	if err != nil {
 		return 0, err
 	}
 	id := container.NewID()
-	// Resources become the spec's linux.resources; RunBundle makes the cgroups from them.
-	opts := &container.Options{Cmd: flags.Args()[1:], Resources: resources}
+	opts.Cmd = cmd
+	// Resources go into the spec's linux.resources; RunBundle makes the cgroups from them.
 	spec, _, err := opts.Spec(id, ocispec.ImageConfig{})
 	if err != nil {
 		return 0, err

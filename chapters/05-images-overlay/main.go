@@ -8,11 +8,8 @@ package main
 
 import (
 	"flag"
-	"fmt"
 
-	"github.com/mydocker/mydocker/cgroups"
 	"github.com/mydocker/mydocker/chapters/internal/chapter"
-	"github.com/mydocker/mydocker/container"
 )
 
 var root string
@@ -26,19 +23,10 @@ func main() {
 }
 
 func run(args []string) (int, error) {
-	flags := flag.NewFlagSet("ch05 run", flag.ContinueOnError)
-	limits := chapter.LimitFlags(flags)
-	driver := flags.String("driver", "", "storage driver: overlay, aufs or vfs (default: the first the kernel has)")
-	if err := flags.Parse(args); err != nil {
-		return 0, err
-	}
-	if flags.NArg() < 1 {
-		return 0, fmt.Errorf("run wants IMAGE [COMMAND [ARG...]]")
-	}
-	resources, err := cgroups.ParseResources(*limits)
+	opts, args, err := chapter.NewRunFlags("ch05 run", true).Parse(args, 1, "IMAGE [COMMAND [ARG...]]")
 	if err != nil {
 		return 0, err
 	}
-	opts := &container.Options{Image: flags.Arg(0), Cmd: flags.Args()[1:], Resources: resources, Driver: *driver}
+	opts.Image, opts.Cmd = args[0], args[1:]
 	return chapter.RunImage(root, opts)
 }

@@ -9,11 +9,10 @@ package main
 
 import (
 	"flag"
-	"fmt"
 
-	"github.com/mydocker/mydocker/cgroups"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
 	"github.com/mydocker/mydocker/chapters/internal/chapter"
-	"github.com/mydocker/mydocker/container"
 	"github.com/mydocker/mydocker/workspace"
 )
 
@@ -28,26 +27,18 @@ func main() {
 }
 
 func run(args []string) (int, error) {
-	flags := flag.NewFlagSet("ch06 run", flag.ContinueOnError)
-	limits := chapter.LimitFlags(flags)
-	driver := flags.String("driver", "", "storage driver: overlay, aufs or vfs (default: the first the kernel has)")
-	opts := &container.Options{}
+	flags := chapter.NewRunFlags("ch06 run", true)
 	// Each -v is checked as it is parsed and becomes one bind mount of the spec.
+	var volumes []specs.Mount
 	flags.Func("v", "bind mount a volume: HOST:CONTAINER[:ro]", func(s string) error {
 		m, err := workspace.ParseVolume(s)
-		opts.Mounts = append(opts.Mounts, m)
+		volumes = append(volumes, m)
 		return err
 	})
-	if err := flags.Parse(args); err != nil {
-		return 0, err
-	}
-	if flags.NArg() < 1 {
-		return 0, fmt.Errorf("run wants IMAGE [COMMAND [ARG...]]")
-	}
-	resources, err := cgroups.ParseResources(*limits)
+	opts, args, err := flags.Parse(args, 1, "IMAGE [COMMAND [ARG...]]")
 	if err != nil {
 		return 0, err
 	}
-	opts.Image, opts.Cmd, opts.Resources, opts.Driver = flags.Arg(0), flags.Args()[1:], resources, *driver
+	opts.Image, opts.Cmd, opts.Mounts = args[0], args[1:], volumes
 	return chapter.RunImage(root, opts)
 }

@@ -23,14 +23,17 @@ import (
 //go:embed init.sh
 var initScript []byte
 
-// vmTests are the test binaries the VM runs and the tests of each it runs: the cgroup tests
-// and the engine's privileged tests that need no network tools.
-var vmTests = map[string]string{
-	"cgroups.test": ".",
-	"mydocker.test": "TestRunExitCodes|TestRunIsolation|TestStdout|TestVolumes|TestCopyOnWrite|TestStorageDrivers|" +
+// vmTests are the test binaries the VM runs, their packages and the tests of each it runs: the
+// cgroup tests, the engine's privileged tests that need no network tools, and the transcript of
+// chapter 04, the course's cgroup chapter, which must read the same on v1 and v2.
+var vmTests = []struct{ binary, pkg, filter string }{
+	{"cgroups.test", "./cgroups", "."},
+	{"mydocker.test", "./mydocker", "TestRunExitCodes|TestRunIsolation|TestStdout|TestVolumes|TestCopyOnWrite|TestStorageDrivers|" +
 		"TestFailedStart|TestDetached|TestStopGraceful|TestForegroundSignals|TestKilledMydocker|TestCommitExportImport|" +
 		"TestParallelNames|TestInspect|TestLimits|TestOOMKill|TestPidsLimit|TestCPULimit|TestBadLimits|TestNetworkModes|" +
-		"TestContainerSeesItsOwnCgroups",
+		"TestContainerSeesItsOwnCgroups"},
+	{"ch04.test", "./chapters/04-cgroups", "TestTranscript"},
+	{"lab04.test", "./labs/04-cgroups", "."},
 }
 
 // cacheDir keeps the kernel between runs, outside the repository.
@@ -66,10 +69,13 @@ func TestCgroupV2VM(t *testing.T) {
 	repo := repoRoot(t)
 	goBuild(t, repo, "build", "-o", filepath.Join(root, "bin/mydocker"), "./mydocker")
 	var list []string
-	for name, filter := range vmTests {
-		pkg := "./" + strings.TrimSuffix(name, ".test")
-		goBuild(t, repo, "test", "-c", "-o", filepath.Join(root, "tests", name), pkg)
-		list = append(list, name+":"+filter)
+	for _, vt := range vmTests {
+		args := []string{"test", "-c", "-o", filepath.Join(root, "tests", vt.binary), vt.pkg}
+		if strings.HasPrefix(vt.pkg, "./labs/") {
+			args = append(args[:1], append([]string{"-tags", "solution"}, args[1:]...)...)
+		}
+		goBuild(t, repo, args...)
+		list = append(list, vt.binary+":"+vt.filter)
 	}
 	require.NoError(t, os.WriteFile(filepath.Join(root, "tests/list"), []byte(strings.Join(list, "\n")+"\n"), 0o644))
 
@@ -166,9 +172,9 @@ func report(t *testing.T, console string) {
 	}
 	t.Logf("VM doctor:\n%s", doctor)
 	require.Contains(t, doctor, "cgroups                  v2", "mydocker doctor in the VM reports cgroup v2")
-	for name := range vmTests {
-		if !ended[name] {
-			t.Fatalf("VM: %s never finished; the console said:\n%s", name, tail(string(data), 60))
+	for _, vt := range vmTests {
+		if !ended[vt.binary] {
+			t.Fatalf("VM: %s never finished; the console said:\n%s", vt.binary, tail(string(data), 60))
 		}
 	}
 	require.NotZero(t, passed, "VM: no test passed")

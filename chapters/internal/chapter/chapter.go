@@ -57,15 +57,53 @@ func Stdio() container.Stdio {
 	return container.Stdio{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
 }
 
-// LimitFlags adds chapter 04's resource flags to a command's flags, named as Docker's.
-func LimitFlags(flags *flag.FlagSet) *cgroups.ResourceFlags {
-	var limits cgroups.ResourceFlags
-	flags.StringVar(&limits.Memory, "m", "", "memory limit (32m, 1g)")
-	flags.StringVar(&limits.CPUs, "cpus", "", "number of CPUs (0.5)")
-	flags.StringVar(&limits.CPUShares, "cpu-shares", "", "relative CPU weight (1024 by default)")
-	flags.StringVar(&limits.CpusetCpus, "cpuset-cpus", "", "CPUs allowed (0-1, 0,2)")
-	flags.StringVar(&limits.PidsLimit, "pids-limit", "", "most processes at once")
-	return &limits
+// RunFlags are a run command's flags: chapter 04's limits, named as Docker's, and from chapter
+// 05 on the storage driver.
+type RunFlags struct {
+	*flag.FlagSet
+	limits cgroups.ResourceFlags
+	driver string
+}
+
+// NewRunFlags makes the flags of the run command name; withDriver adds --driver.
+func NewRunFlags(name string, withDriver bool) *RunFlags {
+	f := &RunFlags{FlagSet: flag.NewFlagSet(name, flag.ContinueOnError)}
+	f.StringVar(&f.limits.Memory, "m", "", "memory limit (32m, 1g)")
+	f.StringVar(&f.limits.CPUs, "cpus", "", "number of CPUs (0.5)")
+	f.StringVar(&f.limits.CPUShares, "cpu-shares", "", "relative CPU weight (1024 by default)")
+	f.StringVar(&f.limits.CpusetCpus, "cpuset-cpus", "", "CPUs allowed (0-1, 0,2)")
+	f.StringVar(&f.limits.PidsLimit, "pids-limit", "", "most processes at once")
+	if withDriver {
+		f.StringVar(&f.driver, "driver", "", "storage driver: overlay, aufs or vfs (default: the first the kernel has)")
+	}
+	return f
+}
+
+// Parse reads args, which must leave at least min arguments (usage says which), and returns
+// the container options the flags ask for and those arguments. The limits are checked here,
+// before anything is made: a bad value leaves nothing to undo.
+func (f *RunFlags) Parse(args []string, min int, usage string) (*container.Options, []string, error) {
+	if err := f.FlagSet.Parse(args); err != nil {
+		return nil, nil, err
+	}
+	if f.NArg() < min {
+		return nil, nil, fmt.Errorf("run wants %s", usage)
+	}
+	resources, err := cgroups.ParseResources(f.limits)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &container.Options{Resources: resources, Driver: f.driver}, f.Args(), nil
+}
+
+// RootfsArgs splits ROOTFS COMMAND [ARG...], the arguments of chapters 02 to 04, making the
+// rootfs path absolute: the container's init mounts it from a working directory of its own.
+func RootfsArgs(args []string) (rootfs string, cmd []string, err error) {
+	if len(args) < 2 {
+		return "", nil, fmt.Errorf("run wants ROOTFS COMMAND [ARG...]")
+	}
+	rootfs, err = filepath.Abs(args[0])
+	return rootfs, args[1:], err
 }
 
 // ImageCommands are chapter 05's image commands over the image store in root: import a
