@@ -4,8 +4,10 @@
 package chapter
 
 import (
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -68,6 +70,8 @@ type RunFlags struct {
 // NewRunFlags makes the flags of the run command name; withDriver adds --driver.
 func NewRunFlags(name string, withDriver bool) *RunFlags {
 	f := &RunFlags{FlagSet: flag.NewFlagSet(name, flag.ContinueOnError)}
+	// Errors are returned and printed once, by Main; -h prints the flags (Parse).
+	f.SetOutput(io.Discard)
 	f.StringVar(&f.limits.Memory, "m", "", "memory limit (32m, 1g)")
 	f.StringVar(&f.limits.CPUs, "cpus", "", "number of CPUs (0.5)")
 	f.StringVar(&f.limits.CPUShares, "cpu-shares", "", "relative CPU weight (1024 by default)")
@@ -84,6 +88,10 @@ func NewRunFlags(name string, withDriver bool) *RunFlags {
 // before anything is made: a bad value leaves nothing to undo.
 func (f *RunFlags) Parse(args []string, min int, usage string) (*container.Options, []string, error) {
 	if err := f.FlagSet.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			f.SetOutput(os.Stderr)
+			f.PrintDefaults()
+		}
 		return nil, nil, err
 	}
 	if f.NArg() < min {
