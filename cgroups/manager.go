@@ -36,6 +36,8 @@ type Manager interface {
 	Destroy() error
 	// Paths says where the cgroups are (controller -> directory), to save and Load.
 	Paths() map[string]string
+	// Dir is the directory holding controller's files, "" when it has none.
+	Dir(controller string) string
 }
 
 // New makes the manager of container id's cgroups, below this process's own cgroup in each
@@ -159,6 +161,8 @@ func (m *v1Manager) Destroy() error {
 
 func (m *v1Manager) Paths() map[string]string { return m.paths }
 
+func (m *v1Manager) Dir(controller string) string { return m.paths[controller] }
+
 // v2Manager: one directory in the single tree.
 type v2Manager struct {
 	dir string
@@ -240,6 +244,8 @@ func (m *v2Manager) Stats() (*subsystems.Stats, error) {
 func (m *v2Manager) Destroy() error { return removeCgroup(m.dir) }
 
 func (m *v2Manager) Paths() map[string]string { return map[string]string{unifiedKey: m.dir} }
+
+func (m *v2Manager) Dir(string) string { return m.dir }
 
 // writeProcs moves pid into the cgroup.
 func writeProcs(dir string, pid int) error {

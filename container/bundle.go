@@ -3,10 +3,12 @@ package container
 import (
 	"fmt"
 	"os/signal"
+	"path/filepath"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/mydocker/mydocker/cgroups"
+	"github.com/mydocker/mydocker/subsystems"
 )
 
 // Bundle is a container as a runtime takes it — what `runc run` reads from a bundle directory:
@@ -21,6 +23,18 @@ type Bundle struct {
 	RootfsMount *specs.Mount `json:"rootfs_mount,omitempty"`
 	// NoPivot makes the root with chroot instead of pivot_root (see MoveRoot).
 	NoPivot bool `json:"no_pivot,omitempty"`
+	// Pids is the pids limit, for the init to set (see PidsLimit); filled in by the runtime.
+	Pids *PidsLimit `json:"pids,omitempty"`
+}
+
+// PidsLimit is a pids limit the init sets itself, the last thing before it executes the
+// command. The init is a Go program with several threads, and pids.max counts threads: a limit
+// below their number, set any earlier, would stop the Go runtime from starting one more, and
+// the init would die (runc's init has this problem, opencontainers/runc#1914). After execve the
+// command is one thread, within the limit.
+type PidsLimit struct {
+	File  string `json:"file"` // pids.max of the container's cgroup, a host path
+	Value string `json:"value"`
 }
 
 // RunBundle runs a container straight from a bundle, in the foreground, and returns its exit
@@ -42,7 +56,7 @@ func RunBundle(id string, b *Bundle, stdio Stdio) (exitCode int, err error) {
 		}
 		// Destroy kills what is left in the cgroups, then removes them.
 		defer cg.Destroy()
-		if err := applyLimits(cg, p.pid(), b.Spec.Linux.Resources); err != nil {
+		if b.Pids, err = applyLimits(cg, p.pid(), b.Spec.Linux.Resources); err != nil {
 			p.kill()
 			return 0, err
 		}
@@ -55,10 +69,22 @@ func RunBundle(id string, b *Bundle, stdio Stdio) (exitCode int, err error) {
 }
 
 // applyLimits puts the init in its cgroups and sets the limits, before the command runs: the
-// init waits for its bundle meanwhile.
-func applyLimits(cg cgroups.Manager, pid int, r *specs.LinuxResources) error {
+// init waits for its bundle meanwhile. The pids limit it returns, for the init to set.
+func applyLimits(cg cgroups.Manager, pid int, r *specs.LinuxResources) (*PidsLimit, error) {
 	if err := cg.Apply(pid); err != nil {
-		return err
+		return nil, err
 	}
-	return cg.Set(r)
+	if r == nil || r.Pids == nil || r.Pids.Limit == nil || *r.Pids.Limit <= 0 {
+		return nil, cg.Set(r)
+	}
+	rest := *r
+	rest.Pids = nil
+	if err := cg.Set(&rest); err != nil {
+		return nil, err
+	}
+	dir := cg.Dir("pids")
+	if dir == "" {
+		return nil, fmt.Errorf("cannot limit pids: the pids cgroup controller is not mounted")
+	}
+	return &PidsLimit{File: filepath.Join(dir, subsystems.PidsFile), Value: subsystems.PidsMax(r.Pids.Limit)}, nil
 }

@@ -145,5 +145,5 @@ func runExec() {
 			reportStartFailure(err)
 		}
 	}
-	reportStartFailure(execProcess(&p))
+	reportStartFailure(execProcess(&p, nil))
 }

@@ -47,6 +47,15 @@ func initContainer() error {
 	}
 	cfgFile.Close()
 	spec := cfg.Spec
+	// Opened now, while the host's cgroup filesystem is in reach; written at the very end.
+	var pidsMax *os.File
+	if cfg.Pids != nil {
+		f, err := os.OpenFile(cfg.Pids.File, os.O_WRONLY, 0)
+		if err != nil {
+			return fmt.Errorf("open the pids limit: %w", err)
+		}
+		pidsMax = f
+	}
 	if hasNewNamespace(spec, specs.CgroupNamespace) {
 		if err := enterCgroupNamespace(); err != nil {
 			return err
@@ -85,7 +94,15 @@ func initContainer() error {
 			return err
 		}
 	}
-	return execProcess(spec.Process)
+	return execProcess(spec.Process, func() error {
+		if pidsMax == nil {
+			return nil
+		}
+		if _, err := pidsMax.WriteString(cfg.Pids.Value); err != nil {
+			return fmt.Errorf("write %q to %s: %w", cfg.Pids.Value, cfg.Pids.File, err)
+		}
+		return nil
+	})
 }
 
 // changeRoot makes the container's root filesystem its "/": pivot_root, or chroot with
@@ -146,8 +163,9 @@ func loopbackUp() error {
 }
 
 // execProcess finds the command inside the container and executes it in place of the init
-// (or of an exec'd helper): working directory, environment with HOME, PATH lookup.
-func execProcess(p *specs.Process) error {
+// (or of an exec'd helper): working directory, environment with HOME, PATH lookup. last, when
+// set, runs right before execve.
+func execProcess(p *specs.Process, last func() error) error {
 	if err := os.MkdirAll(p.Cwd, 0o755); err != nil {
 		return fmt.Errorf("create working directory %s: %w", p.Cwd, err)
 	}
@@ -167,6 +185,11 @@ func execProcess(p *specs.Process) error {
 	path, err := LookPath(p.Args[0], env)
 	if err != nil {
 		return &StartError{Code: startErrorCode(err), Message: err.Error()}
+	}
+	if last != nil {
+		if err := last(); err != nil {
+			return err
+		}
 	}
 	if err := unix.Exec(path, p.Args, env); err != nil {
 		err = fmt.Errorf("exec %q: %w", p.Args[0], err)

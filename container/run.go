@@ -233,7 +233,8 @@ func (e *Engine) start(st *State, cfg *Bundle, p *initProcess) (retErr error) {
 		}
 	}()
 	// Into the cgroups, limits set, before the command runs: the init waits for its config.
-	if err := applyLimits(cgroups.Load(st.Cgroups), p.pid(), cfg.Spec.Linux.Resources); err != nil {
+	var err error
+	if cfg.Pids, err = applyLimits(cgroups.Load(st.Cgroups), p.pid(), cfg.Spec.Linux.Resources); err != nil {
 		return err
 	}
 	if err := e.connect(st, cfg.Spec.Hostname, p.pid()); err != nil {

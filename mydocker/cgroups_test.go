@@ -99,6 +99,21 @@ func TestPidsLimitEnforced(t *testing.T) {
 	require.Contains(t, r.stderr, "can't fork")
 }
 
+// The init is a Go program with several threads; a limit below their number must still
+// start the container (the init sets it last, right before execve).
+func TestPidsLimitBelowTheInitsThreads(t *testing.T) {
+	e := newEngine(t)
+	require.Equal(t, "one process\n", e.must("run", "--rm", "--pids-limit", "1", "busybox", "echo", "one process"))
+	e.must("run", "-d", "--name", "tight", "--pids-limit", "2", "busybox", "sleep", "60")
+	dir := e.cgroupDirs(t, "tight")["pids"]
+	if v2() {
+		dir = e.cgroupDirs(t, "tight")["unified"]
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "pids.max"))
+	require.NoError(t, err)
+	require.Equal(t, "2", strings.TrimSpace(string(data)))
+}
+
 func TestCPULimitHoldsABusyLoop(t *testing.T) {
 	e := newEngine(t)
 	e.must("run", "-d", "--name", "busy", "--cpus", "0.5", "busybox", "sh", "-c", "while true; do :; done")

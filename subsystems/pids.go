@@ -19,13 +19,20 @@ func (Pids) Wanted(r *specs.LinuxResources) bool {
 func (Pids) SetV1(dir string, r *specs.LinuxResources) error { return setPids(dir, r) }
 func (Pids) SetV2(dir string, r *specs.LinuxResources) error { return setPids(dir, r) }
 
-// Same file on both versions; 0 or less means unlimited, which the kernel spells "max".
+// Same file on both versions.
 func setPids(dir string, r *specs.LinuxResources) error {
-	value := "max"
-	if l := r.Pids.Limit; l != nil && *l > 0 {
-		value = strconv.FormatInt(*l, 10)
+	return write(dir, PidsFile, PidsMax(r.Pids.Limit))
+}
+
+// PidsFile is the pids limit's file, the same in both versions.
+const PidsFile = "pids.max"
+
+// PidsMax is the pids limit as pids.max spells it: 0 or less (or none) means unlimited, "max".
+func PidsMax(limit *int64) string {
+	if limit != nil && *limit > 0 {
+		return strconv.FormatInt(*limit, 10)
 	}
-	return write(dir, "pids.max", value)
+	return "max"
 }
 
 func (Pids) StatV1(dir string, s *Stats) error { return statPids(dir, s) }
