@@ -47,6 +47,7 @@ run: image
 vet:
 	@test -z "$$(gofmt -l .)" || { echo "gofmt would change:"; gofmt -l .; exit 1; }
 	$(GO) vet ./...
+	$(GO) mod tidy -diff
 
 # The privileged tests again, in a VM booting Debian's stable kernel with cgroup v2 alone
 # (qemu, software emulation; the kernel is cached in /var/cache/mydocker-vm).

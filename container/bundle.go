@@ -2,7 +2,6 @@ package container
 
 import (
 	"fmt"
-	"os/signal"
 	"path/filepath"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -38,34 +37,35 @@ type PidsLimit struct {
 }
 
 // RunBundle runs a container straight from a bundle, in the foreground, and returns its exit
-// status: no image, no name, no state, no network — the runtime alone, as each chapter's
-// program uses it. With Spec.Linux.Resources set, the container gets cgroups (named id), which
-// are removed when it exits. An error means the command did not start, and nothing is left.
+// status: no image, no name, no state, no network — the runtime alone, as `runc run` and each
+// chapter's program use it. With Spec.Linux.Resources set, the container gets cgroups (named
+// id), which are removed when it exits. An error means the command did not start, and nothing
+// is left.
 func RunBundle(id string, b *Bundle, stdio Stdio) (exitCode int, err error) {
-	sigs := relaySignals()
-	defer signal.Stop(sigs)
-	p, err := startInit(NamespaceFlags(b.Spec.Linux.Namespaces), b.Spec.Process.Terminal, stdio)
+	sigs := CatchSignals()
+	defer sigs.Stop()
+	p, err := StartInit(b.Spec.Linux.Namespaces, b.Spec.Process.Terminal, stdio)
 	if err != nil {
 		return 0, err
 	}
 	if b.Spec.Linux.Resources != nil {
 		cg, err := cgroups.New(id)
 		if err != nil {
-			p.kill()
+			p.Kill()
 			return 0, fmt.Errorf("find this process's cgroups: %w", err)
 		}
 		// Destroy kills what is left in the cgroups, then removes them.
 		defer cg.Destroy()
-		if b.Pids, err = applyLimits(cg, p.pid(), b.Spec.Linux.Resources); err != nil {
-			p.kill()
+		if err := p.JoinCgroups(cg, b.Spec.Linux.Resources); err != nil {
+			p.Kill()
 			return 0, err
 		}
 	}
-	if err := p.run(b); err != nil {
-		p.kill()
+	if err := p.Start(b); err != nil {
+		p.Kill()
 		return 0, err
 	}
-	return waitForeground(p, sigs, stdio, stdio.Stdin != nil), nil
+	return p.WaitForeground(sigs, stdio, stdio.Stdin != nil), nil
 }
 
 // applyLimits puts the init in its cgroups and sets the limits, before the command runs: the

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -14,39 +13,15 @@ import (
 	"github.com/mydocker/mydocker/cgroups"
 )
 
-// ExecOptions are what `mydocker exec` asks for.
-type ExecOptions struct {
-	Cmd         []string
-	Env         []string
-	Workdir     string
-	Interactive bool
-	Tty         bool
-}
-
-// Exec runs a command inside a running container — in all its namespaces — and returns the
-// command's exit status.
+// Exec runs process p inside the running container whose init is pid — in all its namespaces
+// and its cgroups (cg) — in the foreground, and returns the command's exit status. stdin nil:
+// the command reads /dev/null.
 //
 // The process it starts is this binary again, forked inside the container's namespaces but
 // its mount namespace (startInNamespaces). It (runExec) enters that one itself, then executes
-// the command as the init would, with the container's environment and working directory.
-func (e *Engine) Exec(ref string, opts ExecOptions, stdio Stdio) (int, error) {
-	st, err := e.Get(ref)
-	if err != nil {
-		return 0, err
-	}
-	if st.Status != Running {
-		return 0, fmt.Errorf("container %s is not running", st.ID)
-	}
-	spec, err := e.containers.Spec(st.ID)
-	if err != nil {
-		return 0, err
-	}
-	proc, err := execProcessSpec(spec.Process, opts)
-	if err != nil {
-		return 0, err
-	}
-
-	mntNS, err := openNamespace(st.Pid, "mnt")
+// the command as the init would.
+func Exec(pid int, cg cgroups.Manager, p *specs.Process, stdio Stdio) (int, error) {
+	mntNS, err := openNamespace(pid, "mnt")
 	if err != nil {
 		return 0, err
 	}
@@ -67,15 +42,15 @@ func (e *Engine) Exec(ref string, opts ExecOptions, stdio Stdio) (int, error) {
 		Env:        []string{},
 		ExtraFiles: []*os.File{cfgR, syncChild, mntNS},
 	}
-	if !opts.Tty {
-		cmd.Stdout, cmd.Stderr = stdio.Stdout, stdio.Stderr
-		if opts.Interactive && stdio.Stdin != nil {
-			cmd.Stdin = stdio.Stdin
+	if !p.Terminal {
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = stdio.Stdin, stdio.Stdout, stdio.Stderr
+		if stdio.Stdin == nil {
+			cmd.Stdin = nil
 		}
 	}
-	sigs := relaySignals()
-	defer signal.Stop(sigs)
-	err = startInNamespaces(st.Pid, cmd)
+	sigs := CatchSignals()
+	defer sigs.Stop()
+	err = startInNamespaces(pid, cmd)
 	// Only the child may hold these ends, or the parent would never see the socket close.
 	cfgR.Close()
 	syncChild.Close()
@@ -84,14 +59,14 @@ func (e *Engine) Exec(ref string, opts ExecOptions, stdio Stdio) (int, error) {
 		syncParent.Close()
 		return 0, fmt.Errorf("start exec: %w", err)
 	}
-	p := &initProcess{cmd: cmd, config: cfgW, sync: syncParent}
+	h := &Init{cmd: cmd, config: cfgW, sync: syncParent, proc: Process{Pid: cmd.Process.Pid}}
 	// Under the container's limits too (the book's exec leaves them outside).
-	if err := cgroups.Load(st.Cgroups).Join(cmd.Process.Pid); err != nil {
-		p.kill()
+	if err := cg.Join(cmd.Process.Pid); err != nil {
+		h.Kill()
 		return 0, err
 	}
-	if err := p.run(proc); err != nil {
-		p.kill()
+	if err := h.run(p); err != nil {
+		h.Kill()
 		// Docker reports any failure to start an exec'd command as 126, not found included.
 		var se *StartError
 		if errors.As(err, &se) {
@@ -99,27 +74,7 @@ func (e *Engine) Exec(ref string, opts ExecOptions, stdio Stdio) (int, error) {
 		}
 		return 0, err
 	}
-	return waitForeground(p, sigs, stdio, opts.Interactive), nil
-}
-
-// execProcessSpec derives the exec'd process from the container's: same user and
-// environment, with -e added, -w or the container's working directory.
-func execProcessSpec(base *specs.Process, opts ExecOptions) (*specs.Process, error) {
-	if len(opts.Cmd) == 0 {
-		return nil, ErrNoCommand
-	}
-	p := *base
-	p.Args = opts.Cmd
-	p.Terminal = opts.Tty
-	env, err := expandEnv(opts.Env, os.LookupEnv)
-	if err != nil {
-		return nil, err
-	}
-	p.Env = mergeEnv(base.Env, env)
-	if opts.Workdir != "" {
-		p.Cwd = opts.Workdir
-	}
-	return &p, nil
+	return h.WaitForeground(sigs, stdio, stdio.Stdin != nil), nil
 }
 
 // execMountNSFd is the fd on which an exec'd process inherits the container's mount namespace.

@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"strconv"
-	"strings"
 	"syscall"
 
-	"golang.org/x/sys/unix"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/mydocker/mydocker/cgroups"
 )
 
 // Stdio are the files the container's command gets when it has no terminal. They are passed
@@ -20,20 +20,22 @@ type Stdio struct {
 	Stderr *os.File
 }
 
-// initProcess is the parent's handle on a container init it started.
-type initProcess struct {
-	cmd     *exec.Cmd
-	config  *os.File // write end of the config pipe
-	sync    *os.File // parent end of the sync socket
-	pty     *os.File // the terminal's master side, when the spec asks for one
-	started uint64   // the init's start time, see processStartTime
+// Init is the parent's handle on a container's init: forked by StartInit, it waits in its new
+// namespaces for its bundle (Start), then becomes the container's command.
+type Init struct {
+	cmd    *exec.Cmd
+	config *os.File   // write end of the config pipe
+	sync   *os.File   // parent end of the sync socket
+	pty    *os.File   // the terminal's master side, when the spec asks for one
+	proc   Process    // the init, named for good
+	pids   *PidsLimit // set by JoinCgroups, for the init to write last
 }
 
-// startInit re-executes this binary as the container's init in new namespaces (flags, see
-// NamespaceFlags). The init waits for its config (run), so the parent can fork it early — its
-// Go runtime then starts while the parent prepares the container — and put it in cgroups and
-// networks before it goes on.
-func startInit(flags uintptr, terminal bool, stdio Stdio) (p *initProcess, retErr error) {
+// StartInit re-executes this binary as a container's init in new namespaces (those of
+// namespaces without a path). The init waits for its bundle, so the caller can fork it early —
+// its Go runtime then starts while the caller prepares the container — and put it in cgroups
+// and networks before it goes on.
+func StartInit(namespaces []specs.LinuxNamespace, terminal bool, stdio Stdio) (*Init, error) {
 	configR, configW, err := os.Pipe()
 	if err != nil {
 		return nil, fmt.Errorf("config pipe: %w", err)
@@ -45,12 +47,6 @@ func startInit(flags uintptr, terminal bool, stdio Stdio) (p *initProcess, retEr
 		return nil, err
 	}
 	defer syncChild.Close()
-	defer func() {
-		if retErr != nil {
-			configW.Close()
-			syncParent.Close()
-		}
-	}()
 
 	cmd := &exec.Cmd{
 		Path:       "/proc/self/exe",
@@ -58,9 +54,9 @@ func startInit(flags uintptr, terminal bool, stdio Stdio) (p *initProcess, retEr
 		Env:        []string{},
 		ExtraFiles: []*os.File{configR, syncChild},
 		SysProcAttr: &syscall.SysProcAttr{
-			Cloneflags: flags,
+			Cloneflags: NamespaceFlags(namespaces),
 			// If the process that watches the container dies, so does the container: a
-			// later ps or rm then finds it gone and cleans up after it.
+			// later rm then finds it gone and cleans up after it.
 			Pdeathsig: syscall.SIGKILL,
 		},
 	}
@@ -71,18 +67,43 @@ func startInit(flags uintptr, terminal bool, stdio Stdio) (p *initProcess, retEr
 		}
 	}
 	if err := cmd.Start(); err != nil {
+		configW.Close()
+		syncParent.Close()
 		return nil, fmt.Errorf("start container init: %w", err)
 	}
-	p = &initProcess{cmd: cmd, config: configW, sync: syncParent}
-	p.started, _ = processStartTime(cmd.Process.Pid)
+	p := &Init{cmd: cmd, config: configW, sync: syncParent}
+	p.proc.Pid = cmd.Process.Pid
+	p.proc.Start, _ = processStartTime(p.proc.Pid)
 	return p, nil
 }
 
-func (p *initProcess) pid() int { return p.cmd.Process.Pid }
+// Pid is the init's pid, seen from the host.
+func (p *Init) Pid() int { return p.proc.Pid }
 
-// run sends the config (the init's "go") and waits until the init has executed the command,
+// Process names the init for good (pid and start time), for a record that outlives this handle.
+func (p *Init) Process() Process { return p.proc }
+
+// Pty is the master side of the container's terminal, once Start has received it (nil without -t).
+func (p *Init) Pty() *os.File { return p.pty }
+
+// JoinCgroups puts the init in its cgroups and sets the limits, before the command runs.
+// The pids limit is left to the init itself (see PidsLimit).
+func (p *Init) JoinCgroups(cg cgroups.Manager, r *specs.LinuxResources) error {
+	limit, err := applyLimits(cg, p.Pid(), r)
+	p.pids = limit
+	return err
+}
+
+// Start sends the bundle (the init's "go") and waits until the init has executed the command,
 // collecting the terminal on the way. A failure before exec comes back as a *StartError.
-func (p *initProcess) run(config any) error {
+func (p *Init) Start(b *Bundle) error {
+	b.Pids = p.pids
+	return p.run(b)
+}
+
+// run sends the config and waits for the command to run: the init's and an exec'd process's
+// half of the handshake (see doc.go).
+func (p *Init) run(config any) error {
 	data, err := json.Marshal(config)
 	if err != nil {
 		p.config.Close()
@@ -116,18 +137,23 @@ func (p *initProcess) run(config any) error {
 	}
 }
 
-// kill ends the init and reaps it; used to undo a start that failed half-way.
-func (p *initProcess) kill() {
+// Signal sends sig to the init (the container's command, once it runs).
+func (p *Init) Signal(sig os.Signal) error { return p.cmd.Process.Signal(sig) }
+
+// Kill ends the init and reaps it; used to undo a start that failed half-way.
+func (p *Init) Kill() {
 	p.cmd.Process.Kill()
 	p.cmd.Wait()
+	p.config.Close()
+	p.sync.Close()
 	if p.pty != nil {
 		p.pty.Close()
 	}
 }
 
-// wait reaps the init and returns its exit status as Docker reports it: the exit code, or
+// Wait reaps the init and returns its exit status as Docker reports it: the exit code, or
 // 128+n when signal n killed it.
-func (p *initProcess) wait() int {
+func (p *Init) Wait() int {
 	err := p.cmd.Wait()
 	return exitStatus(p.cmd.ProcessState, err)
 }
@@ -140,50 +166,4 @@ func exitStatus(ps *os.ProcessState, err error) int {
 		return 128 + int(ws.Signal())
 	}
 	return ps.ExitCode()
-}
-
-// processStartTime reads field 22 of /proc/PID/stat: together with the pid it names one
-// process for good, since a pid can be reused once the process is gone.
-func processStartTime(pid int) (uint64, error) {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, err
-	}
-	// The command name (field 2) may hold spaces and parentheses: skip past its last ')'.
-	s := string(data)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("parse /proc/%d/stat", pid)
-	}
-	fields := strings.Fields(s[i+1:])
-	if len(fields) < 20 {
-		return 0, fmt.Errorf("parse /proc/%d/stat", pid)
-	}
-	return strconv.ParseUint(fields[19], 10, 64)
-}
-
-// processAlive reports whether the process pid started at start is still there.
-func processAlive(pid int, start uint64) bool {
-	if pid <= 0 {
-		return false
-	}
-	got, err := processStartTime(pid)
-	return err == nil && got == start
-}
-
-// signalProcess sends sig to the process pid only if it is still the one started at start.
-// A pidfd pins the process between the check and the signal.
-func signalProcess(pid int, start uint64, sig unix.Signal) error {
-	fd, err := unix.PidfdOpen(pid, 0)
-	if err != nil {
-		return fmt.Errorf("process %d is gone: %w", pid, err)
-	}
-	defer unix.Close(fd)
-	if !processAlive(pid, start) {
-		return fmt.Errorf("process %d is gone", pid)
-	}
-	if err := unix.PidfdSendSignal(fd, sig, nil, 0); err != nil {
-		return fmt.Errorf("signal process %d: %w", pid, err)
-	}
-	return nil
 }

@@ -73,6 +73,6 @@ func TestProcessStartTime(t *testing.T) {
 	start, err := processStartTime(os.Getpid())
 	require.NoError(t, err)
 	require.NotZero(t, start)
-	require.True(t, processAlive(os.Getpid(), start))
-	require.False(t, processAlive(os.Getpid(), start+1), "a different start time is another process")
+	require.True(t, Process{Pid: os.Getpid(), Start: start}.Alive())
+	require.False(t, Process{Pid: os.Getpid(), Start: start + 1}.Alive(), "a different start time is another process")
 }

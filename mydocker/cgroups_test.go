@@ -143,7 +143,7 @@ func TestBadLimitsCreateNothing(t *testing.T) {
 	require.Empty(t, e.containerDirs())
 }
 
-// A killed mydocker leaves cgroups behind only until the next ps.
+// A killed mydocker leaves cgroups behind only until its container is removed.
 func TestKilledMydockerLeavesNoCgroup(t *testing.T) {
 	e := newEngine(t)
 	c := e.cmd("run", "--name", "orphan", "-m", "32m", "busybox", "sleep", "1000")
@@ -152,7 +152,7 @@ func TestKilledMydockerLeavesNoCgroup(t *testing.T) {
 	dirs := e.cgroupDirs(t, "orphan")
 	require.NoError(t, c.Process.Kill())
 	c.Wait()
-	e.must("ps", "-a")
+	e.must("rm", "orphan")
 	for _, dir := range dirs {
 		require.NoDirExists(t, dir)
 	}

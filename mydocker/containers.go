@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/mydocker/mydocker/container"
+	"github.com/mydocker/mydocker/engine"
 )
 
 func psCommand() *cli.Command {
@@ -28,7 +29,7 @@ func psCommand() *cli.Command {
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "only display container ids"},
 		},
 		Action: func(_ context.Context, cmd *cli.Command) error {
-			e, err := engine(cmd)
+			e, err := openEngine(cmd)
 			if err != nil {
 				return err
 			}
@@ -42,7 +43,7 @@ func psCommand() *cli.Command {
 				fmt.Fprintln(tw, "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES")
 			}
 			for _, st := range all {
-				if st.Status != container.Running && !cmd.Bool("all") {
+				if st.Status != engine.Running && !cmd.Bool("all") {
 					continue
 				}
 				if cmd.Bool("quiet") {
@@ -65,7 +66,7 @@ func waitCommand() *cli.Command {
 		ArgsUsage:    "CONTAINER [CONTAINER...]",
 		OnUsageError: onUsageError,
 		Action: func(_ context.Context, cmd *cli.Command) error {
-			return eachArg(cmd, "wait CONTAINER [CONTAINER...]", func(e *container.Engine, ref string) (string, error) {
+			return eachArg(cmd, "wait CONTAINER [CONTAINER...]", func(e *engine.Engine, ref string) (string, error) {
 				code, err := e.Wait(ref)
 				return strconv.Itoa(code), err
 			})
@@ -86,18 +87,18 @@ func logsCommand() *cli.Command {
 			if err := needArgs(cmd, 1, "logs [OPTIONS] CONTAINER"); err != nil {
 				return err
 			}
-			e, err := engine(cmd)
+			e, err := openEngine(cmd)
 			if err != nil {
 				return err
 			}
-			return e.Logs(cmd.Args().First(), container.LogOptions{Follow: cmd.Bool("follow")}, os.Stdout, os.Stderr)
+			return e.Logs(cmd.Args().First(), engine.LogOptions{Follow: cmd.Bool("follow")}, os.Stdout, os.Stderr)
 		},
 	}
 }
 
 // portsText is ps's PORTS column (published ports show while the container runs).
-func portsText(st *container.State) string {
-	if st.Status != container.Running {
+func portsText(st *engine.State) string {
+	if st.Status != engine.Running {
 		return ""
 	}
 	var out []string
@@ -109,11 +110,11 @@ func portsText(st *container.State) string {
 
 // eachArg runs fn on every argument and prints what it returns, or its error, going on with
 // the others as Docker's stop, kill, rm, wait and rmi do; the exit status is 1 if any failed.
-func eachArg(cmd *cli.Command, usage string, fn func(e *container.Engine, arg string) (string, error)) error {
+func eachArg(cmd *cli.Command, usage string, fn func(e *engine.Engine, arg string) (string, error)) error {
 	if err := needArgs(cmd, 1, usage); err != nil {
 		return err
 	}
-	e, err := engine(cmd)
+	e, err := openEngine(cmd)
 	if err != nil {
 		return err
 	}
@@ -146,7 +147,7 @@ func stopCommand() *cli.Command {
 		},
 		Action: func(_ context.Context, cmd *cli.Command) error {
 			timeout := time.Duration(cmd.Int("time")) * time.Second
-			return eachArg(cmd, "stop [OPTIONS] CONTAINER [CONTAINER...]", func(e *container.Engine, ref string) (string, error) {
+			return eachArg(cmd, "stop [OPTIONS] CONTAINER [CONTAINER...]", func(e *engine.Engine, ref string) (string, error) {
 				return ref, e.Stop(ref, timeout)
 			})
 		},
@@ -167,7 +168,7 @@ func killCommand() *cli.Command {
 			if err != nil {
 				return usageError{msg: err.Error()}
 			}
-			return eachArg(cmd, "kill [OPTIONS] CONTAINER [CONTAINER...]", func(e *container.Engine, ref string) (string, error) {
+			return eachArg(cmd, "kill [OPTIONS] CONTAINER [CONTAINER...]", func(e *engine.Engine, ref string) (string, error) {
 				return ref, e.Kill(ref, sig)
 			})
 		},
@@ -199,7 +200,7 @@ func rmCommand() *cli.Command {
 			&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "kill and remove a running container"},
 		},
 		Action: func(_ context.Context, cmd *cli.Command) error {
-			return eachArg(cmd, "rm [OPTIONS] CONTAINER [CONTAINER...]", func(e *container.Engine, ref string) (string, error) {
+			return eachArg(cmd, "rm [OPTIONS] CONTAINER [CONTAINER...]", func(e *engine.Engine, ref string) (string, error) {
 				return ref, e.Remove(ref, cmd.Bool("force"))
 			})
 		},
@@ -216,7 +217,7 @@ func inspectCommand() *cli.Command {
 			if err := needArgs(cmd, 1, "inspect NAME|ID [NAME|ID...]"); err != nil {
 				return err
 			}
-			e, err := engine(cmd)
+			e, err := openEngine(cmd)
 			if err != nil {
 				return err
 			}
@@ -244,9 +245,9 @@ func inspectCommand() *cli.Command {
 }
 
 // inspectOne describes a container (or, failing that, an image) in Docker's shape.
-func inspectOne(e *container.Engine, ref string) (any, error) {
+func inspectOne(e *engine.Engine, ref string) (any, error) {
 	st, err := e.Get(ref)
-	if errors.Is(err, container.ErrNotFound) {
+	if errors.Is(err, engine.ErrNotFound) {
 		img, ierr := e.Images().Get(ref)
 		if ierr != nil {
 			return nil, fmt.Errorf("no such object: %s", ref)
@@ -274,7 +275,8 @@ func inspectOne(e *container.Engine, ref string) (any, error) {
 		"Args":    spec.Process.Args[1:],
 		"State": map[string]any{
 			"Status":     st.Status,
-			"Running":    st.Status == container.Running,
+			"Running":    st.Status == engine.Running,
+			"Dead":       st.Status == engine.Dead,
 			"Pid":        st.Pid,
 			"ExitCode":   st.ExitCode,
 			"OOMKilled":  st.OOMKilled,
@@ -319,7 +321,7 @@ func commitCommand() *cli.Command {
 			if err := needArgs(cmd, 1, "commit [OPTIONS] CONTAINER [REPOSITORY[:TAG]]"); err != nil {
 				return err
 			}
-			e, err := engine(cmd)
+			e, err := openEngine(cmd)
 			if err != nil {
 				return err
 			}
@@ -346,7 +348,7 @@ func exportCommand() *cli.Command {
 			if err := needArgs(cmd, 1, "export [OPTIONS] CONTAINER"); err != nil {
 				return err
 			}
-			e, err := engine(cmd)
+			e, err := openEngine(cmd)
 			if err != nil {
 				return err
 			}

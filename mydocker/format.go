@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mydocker/mydocker/container"
+	"github.com/mydocker/mydocker/engine"
 )
 
 // humanDuration writes a duration the way Docker's ps and images do.
@@ -56,12 +56,14 @@ func humanSize(n int64) string {
 }
 
 // statusText is ps's STATUS column.
-func statusText(st *container.State, now time.Time) string {
+func statusText(st *engine.State, now time.Time) string {
 	switch st.Status {
-	case container.Running:
+	case engine.Running:
 		return "Up " + humanDuration(now.Sub(st.StartedAt))
-	case container.Exited:
+	case engine.Exited:
 		return fmt.Sprintf("Exited (%d) %s ago", st.ExitCode, humanDuration(now.Sub(st.FinishedAt)))
+	case engine.Dead:
+		return "Dead"
 	}
 	return "Created"
 }

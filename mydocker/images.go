@@ -9,9 +9,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/mydocker/mydocker/engine"
 	"github.com/urfave/cli/v3"
-
-	"github.com/mydocker/mydocker/container"
 )
 
 func importCommand() *cli.Command {
@@ -27,7 +26,7 @@ func importCommand() *cli.Command {
 			if err := needArgs(cmd, 1, "import [OPTIONS] TARBALL [REPOSITORY[:TAG]]"); err != nil {
 				return err
 			}
-			e, err := engine(cmd)
+			e, err := openEngine(cmd)
 			if err != nil {
 				return err
 			}
@@ -60,7 +59,7 @@ func imagesCommand() *cli.Command {
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "only show image ids"},
 		},
 		Action: func(_ context.Context, cmd *cli.Command) error {
-			e, err := engine(cmd)
+			e, err := openEngine(cmd)
 			if err != nil {
 				return err
 			}
@@ -107,7 +106,7 @@ func rmiCommand() *cli.Command {
 			&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "remove the image even if containers use it"},
 		},
 		Action: func(_ context.Context, cmd *cli.Command) error {
-			return eachArg(cmd, "rmi [OPTIONS] IMAGE [IMAGE...]", func(e *container.Engine, ref string) (string, error) {
+			return eachArg(cmd, "rmi [OPTIONS] IMAGE [IMAGE...]", func(e *engine.Engine, ref string) (string, error) {
 				untagged, deleted, err := e.Images().Remove(ref, cmd.Bool("force"), e.ImageInUse)
 				var lines []string
 				for _, t := range untagged {

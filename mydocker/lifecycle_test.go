@@ -119,8 +119,8 @@ func TestForegroundSignals(t *testing.T) {
 	require.Equal(t, 137, c.ProcessState.ExitCode())
 }
 
-// A mydocker killed with SIGKILL takes its container down (Pdeathsig), and the next ps
-// records the exit and frees everything.
+// A mydocker killed with SIGKILL takes its container down (Pdeathsig). ps reports it Dead and
+// changes nothing (reads do not repair); rm records nothing more and frees everything.
 func TestKilledMydockerIsRepaired(t *testing.T) {
 	e := newEngine(t)
 	c := e.cmd("run", "--name", "orphan", "busybox", "sleep", "1000")
@@ -128,16 +128,29 @@ func TestKilledMydockerIsRepaired(t *testing.T) {
 	waitFor(t, 5*time.Second, "the container", func() bool { return strings.Contains(e.must("ps"), "orphan") })
 	require.NoError(t, c.Process.Kill())
 	c.Wait()
-	require.Regexp(t, `Exited \(137\).*orphan`, e.must("ps", "-a"))
+	require.Regexp(t, `Dead .*orphan`, e.must("ps", "-a"))
+	require.Regexp(t, `Dead .*orphan`, e.must("ps", "-a"), "a second read finds the same: ps repaired nothing")
+	require.Contains(t, e.must("inspect", "orphan"), "watched this container was killed")
+	e.must("stop", "orphan")
+	require.Regexp(t, `Exited \(137\).*orphan`, e.must("ps", "-a"), "stop repairs: the exit is recorded as a SIGKILL")
 	e.must("rm", "orphan")
 	require.Empty(t, e.containerDirs())
 
-	// Same for a detached container whose monitor dies.
+	// A detached --rm container whose monitor dies: Dead until rm removes it.
 	id := strings.TrimSpace(e.must("run", "-d", "--rm", "busybox", "sleep", "1000"))
 	monitor := monitorPid(t, id)
 	require.NoError(t, syscall.Kill(monitor, syscall.SIGKILL))
-	waitFor(t, 5*time.Second, "the repair", func() bool { return !strings.Contains(e.must("ps", "-a"), id[:12]) })
-	require.Empty(t, e.containerDirs(), "a --rm container is removed by the repair")
+	waitFor(t, 5*time.Second, "Dead", func() bool { return strings.Contains(e.must("ps", "-a"), "Dead") })
+	e.must("rm", id)
+	require.Empty(t, e.containerDirs(), "rm removes a Dead container")
+
+	// A run that wants the name of a Dead --rm container gets it.
+	c = e.cmd("run", "--rm", "--name", "again", "busybox", "sleep", "1000")
+	require.NoError(t, c.Start())
+	waitFor(t, 5*time.Second, "the container", func() bool { return strings.Contains(e.must("ps"), "again") })
+	require.NoError(t, c.Process.Kill())
+	c.Wait()
+	e.must("run", "--rm", "--name", "again", "busybox", "true")
 }
 
 // monitorPid finds the monitor process of container id.

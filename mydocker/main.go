@@ -8,9 +8,8 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/mydocker/mydocker/engine"
 	"github.com/urfave/cli/v3"
-
-	"github.com/mydocker/mydocker/container"
 )
 
 // statusError carries the exit status a command asks for, as Docker's CLI does: 125 when
@@ -35,7 +34,7 @@ type usageError struct{ msg string }
 func (e usageError) Error() string { return e.msg }
 
 func main() {
-	if container.Reexec() {
+	if engine.Reexec() {
 		return
 	}
 	os.Exit(run(os.Args))
@@ -73,7 +72,7 @@ func newApp() *cli.Command {
 			&cli.StringFlag{
 				Name:    "root",
 				Usage:   "directory that holds all of mydocker's state",
-				Value:   container.DefaultRoot,
+				Value:   engine.DefaultRoot,
 				Sources: cli.EnvVars("MYDOCKER_ROOT"),
 			},
 		},
@@ -104,8 +103,8 @@ func onUsageError(_ context.Context, cmd *cli.Command, err error, _ bool) error 
 }
 
 // engine opens the engine at the --root the user chose.
-func engine(cmd *cli.Command) (*container.Engine, error) {
-	return container.NewEngine(cmd.Root().String("root"))
+func openEngine(cmd *cli.Command) (*engine.Engine, error) {
+	return engine.New(cmd.Root().String("root"))
 }
 
 // needArgs checks the number of positional arguments, Docker-style.

@@ -7,9 +7,8 @@ import (
 	"os"
 	"text/tabwriter"
 
+	"github.com/mydocker/mydocker/engine"
 	"github.com/urfave/cli/v3"
-
-	"github.com/mydocker/mydocker/container"
 )
 
 func networkCommand() *cli.Command {
@@ -31,7 +30,7 @@ func networkCommand() *cli.Command {
 					if err := needArgs(cmd, 1, "network create [OPTIONS] NAME"); err != nil {
 						return err
 					}
-					e, err := engine(cmd)
+					e, err := openEngine(cmd)
 					if err != nil {
 						return err
 					}
@@ -48,7 +47,7 @@ func networkCommand() *cli.Command {
 				Aliases: []string{"list"},
 				Usage:   "list networks",
 				Action: func(_ context.Context, cmd *cli.Command) error {
-					e, err := engine(cmd)
+					e, err := openEngine(cmd)
 					if err != nil {
 						return err
 					}
@@ -72,7 +71,7 @@ func networkCommand() *cli.Command {
 					if err := needArgs(cmd, 1, "network inspect NAME"); err != nil {
 						return err
 					}
-					e, err := engine(cmd)
+					e, err := openEngine(cmd)
 					if err != nil {
 						return err
 					}
@@ -91,7 +90,7 @@ func networkCommand() *cli.Command {
 				Usage:     "remove networks",
 				ArgsUsage: "NAME [NAME...]",
 				Action: func(_ context.Context, cmd *cli.Command) error {
-					return eachArg(cmd, "network rm NAME [NAME...]", func(e *container.Engine, name string) (string, error) {
+					return eachArg(cmd, "network rm NAME [NAME...]", func(e *engine.Engine, name string) (string, error) {
 						return name, e.Networks().Remove(name)
 					})
 				},

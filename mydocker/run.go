@@ -11,7 +11,9 @@ import (
 
 	"github.com/mydocker/mydocker/cgroups"
 	"github.com/mydocker/mydocker/container"
+	"github.com/mydocker/mydocker/engine"
 	"github.com/mydocker/mydocker/network"
+	"github.com/mydocker/mydocker/runconfig"
 	"github.com/mydocker/mydocker/workspace"
 )
 
@@ -74,7 +76,7 @@ func runAction(_ context.Context, cmd *cli.Command) error {
 		}
 		mounts = append(mounts, m)
 	}
-	resources, err := cgroups.ParseResources(cgroups.ResourceFlags{
+	resources, err := cgroups.ParseResources(cgroups.Limits{
 		Memory:     cmd.String("memory"),
 		MemorySwap: cmd.String("memory-swap"),
 		CPUs:       cmd.String("cpus"),
@@ -84,7 +86,7 @@ func runAction(_ context.Context, cmd *cli.Command) error {
 		PidsLimit:  cmd.String("pids-limit"),
 	})
 	if err != nil {
-		return &statusError{code: 125, err: err}
+		return &statusError{code: 125, err: limitFlagError(err)}
 	}
 	var ports []network.PortMapping
 	for _, p := range cmd.StringSlice("publish") {
@@ -94,27 +96,29 @@ func runAction(_ context.Context, cmd *cli.Command) error {
 		}
 		ports = append(ports, pm)
 	}
-	opts := &container.Options{
+	opts := &engine.Options{
+		Options: runconfig.Options{
+			Cmd:       cmd.Args().Tail(),
+			Hostname:  cmd.String("hostname"),
+			Env:       cmd.StringSlice("env"),
+			Workdir:   cmd.String("workdir"),
+			ReadOnly:  cmd.Bool("read-only"),
+			Resources: resources,
+			Mounts:    mounts,
+			Tty:       cmd.Bool("tty"),
+		},
+		Image:       cmd.Args().First(),
+		Name:        cmd.String("name"),
+		User:        cmd.String("user"),
 		Network:     cmd.String("network"),
 		Ports:       ports,
-		Resources:   resources,
-		Image:       cmd.Args().First(),
-		Cmd:         cmd.Args().Tail(),
-		Name:        cmd.String("name"),
-		Hostname:    cmd.String("hostname"),
-		Env:         cmd.StringSlice("env"),
-		Workdir:     cmd.String("workdir"),
-		User:        cmd.String("user"),
-		ReadOnly:    cmd.Bool("read-only"),
-		Mounts:      mounts,
 		Interactive: cmd.Bool("interactive"),
-		Tty:         cmd.Bool("tty"),
 		Detach:      cmd.Bool("detach"),
 		AutoRemove:  cmd.Bool("rm"),
 		NoPivot:     cmd.Bool("no-pivot"),
 		Driver:      cmd.String("storage-driver"),
 	}
-	e, err := engine(cmd)
+	e, err := openEngine(cmd)
 	if err != nil {
 		return &statusError{code: 125, err: err}
 	}
@@ -149,11 +153,11 @@ func execCommand() *cli.Command {
 			if err := needArgs(cmd, 2, "exec [OPTIONS] CONTAINER COMMAND [ARG...]"); err != nil {
 				return err
 			}
-			e, err := engine(cmd)
+			e, err := openEngine(cmd)
 			if err != nil {
 				return err
 			}
-			opts := container.ExecOptions{
+			opts := engine.ExecOptions{
 				Cmd:         cmd.Args().Tail(),
 				Env:         cmd.StringSlice("env"),
 				Workdir:     cmd.String("workdir"),
@@ -175,4 +179,19 @@ func execCommand() *cli.Command {
 			return nil
 		},
 	}
+}
+
+// limitFlags are run's flag for each limit (cgroups.Limits), as Docker names them.
+var limitFlags = map[string]string{
+	"Memory": "-m, --memory", "MemorySwap": "--memory-swap", "CPUs": "--cpus", "CPUShares": "-c, --cpu-shares",
+	"CpusetCpus": "--cpuset-cpus", "CpusetMems": "--cpuset-mems", "PidsLimit": "--pids-limit",
+}
+
+// limitFlagError says which flag a bad limit came from, in Docker's words.
+func limitFlagError(err error) error {
+	var le *cgroups.LimitError
+	if errors.As(err, &le) {
+		return fmt.Errorf("invalid argument %q for %q flag: %w", le.Value, limitFlags[le.Limit], le.Err)
+	}
+	return err
 }

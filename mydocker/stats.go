@@ -13,6 +13,7 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/mydocker/mydocker/container"
+	"github.com/mydocker/mydocker/engine"
 	"github.com/mydocker/mydocker/subsystems"
 )
 
@@ -26,7 +27,7 @@ func statsCommand() *cli.Command {
 			&cli.BoolFlag{Name: "no-stream", Usage: "print once instead of every second"},
 		},
 		Action: func(ctx context.Context, cmd *cli.Command) error {
-			e, err := engine(cmd)
+			e, err := openEngine(cmd)
 			if err != nil {
 				return err
 			}
@@ -37,7 +38,7 @@ func statsCommand() *cli.Command {
 					return err
 				}
 				for _, st := range all {
-					if st.Status == container.Running {
+					if st.Status == engine.Running {
 						refs = append(refs, st.ID)
 					}
 				}
@@ -71,12 +72,12 @@ func statsCommand() *cli.Command {
 }
 
 type statsSample struct {
-	st    *container.State
+	st    *engine.State
 	stats *subsystems.Stats
 	at    time.Time
 }
 
-func sample(e *container.Engine, refs []string) ([]statsSample, error) {
+func sample(e *engine.Engine, refs []string) ([]statsSample, error) {
 	out := make([]statsSample, 0, len(refs))
 	for _, ref := range refs {
 		st, stats, err := e.Stats(ref)

@@ -20,7 +20,7 @@ func (aufsDriver) Name() string { return "aufs" }
 
 func (aufsDriver) Prepare(dir string, layers []string) (*Rootfs, error) {
 	if len(layers) > 1 {
-		return nil, fmt.Errorf("aufs cannot stack the %d layers of this image (their deletions are in overlay's form): use --storage-driver overlay or vfs", len(layers))
+		return nil, fmt.Errorf("aufs cannot stack the %d layers of this image (their deletions are in overlay's form): use the overlay or vfs driver", len(layers))
 	}
 	for _, d := range []string{"upper", "merged"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {

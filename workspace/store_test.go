@@ -11,6 +11,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/stretchr/testify/require"
 )
 
@@ -192,7 +193,14 @@ func TestParseVolume(t *testing.T) {
 	m, err = ParseVolume(created + ":/x")
 	require.NoError(t, err)
 	require.Contains(t, m.Options, "rw")
+	require.NoDirExists(t, created, "parsing only reads")
+
+	made, err := MakeVolumeSources([]specs.Mount{m})
+	require.NoError(t, err)
+	require.Equal(t, []string{host + "/new", created}, made)
 	require.DirExists(t, created, "a missing host directory is created, as Docker does")
+	RemoveVolumeSources(made)
+	require.NoDirExists(t, host+"/new", "what was made for a container that was not created is removed")
 
 	for _, bad := range []string{"/a", "relative:/data", host + ":relative", host + ":/data:rx", host + ":/", "a:b:c:d"} {
 		_, err := ParseVolume(bad)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/mydocker/mydocker/chapters/internal/chapter"
 	"github.com/mydocker/mydocker/container"
+	"github.com/mydocker/mydocker/runconfig"
 )
 
 func main() {
@@ -23,9 +24,9 @@ func run(args []string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	// Options.Spec starts from container.DefaultSpec, the same shape `runc spec` prints.
+	// runconfig.Options.Spec starts from container.DefaultSpec, the same shape `runc spec` prints.
 	id := container.NewID()
-	opts := &container.Options{Cmd: cmd}
+	opts := &runconfig.Options{Cmd: cmd}
 	spec, _, err := opts.Spec(id, ocispec.ImageConfig{})
 	if err != nil {
 		return 0, err

@@ -23,10 +23,11 @@ func main() {
 }
 
 func run(args []string) (int, error) {
-	opts, args, err := chapter.NewRunFlags("ch05 run", true).Parse(args, 1, "IMAGE [COMMAND [ARG...]]")
+	flags := chapter.NewRunFlags("ch05 run", true)
+	opts, args, err := flags.Parse(args, 1, "IMAGE [COMMAND [ARG...]]")
 	if err != nil {
 		return 0, err
 	}
-	opts.Image, opts.Cmd = args[0], args[1:]
-	return chapter.RunImage(root, opts)
+	opts.Cmd = args[1:]
+	return chapter.RunImage(root, args[0], flags.Driver, opts)
 }

@@ -39,6 +39,6 @@ func run(args []string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	opts.Image, opts.Cmd, opts.Mounts = args[0], args[1:], volumes
-	return chapter.RunImage(root, opts)
+	opts.Cmd, opts.Mounts = args[1:], volumes
+	return chapter.RunImage(root, args[0], flags.Driver, opts)
 }

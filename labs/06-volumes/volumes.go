@@ -11,7 +11,8 @@ import (
 // ParseVolume reads one -v HOST:CONTAINER[:ro|:rw] into a bind mount of the runtime spec:
 // Type "bind", Source and Destination cleaned, Options "rbind", "rprivate" and the mode ("rw"
 // when none is given). Both paths must be absolute, the container path must not be "/", and
-// a missing host directory is created, as Docker does. Errors quote the bad volume.
+// it only reads (the engine creates a missing host directory when the container is created).
+// Errors quote the bad volume.
 func ParseVolume(s string) (specs.Mount, error) {
 	return specs.Mount{}, errors.New("not implemented: write ParseVolume in labs/06-volumes/volumes.go")
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/mydocker/mydocker/cgroups"
 	"github.com/mydocker/mydocker/container"
+	"github.com/mydocker/mydocker/runconfig"
 	"github.com/mydocker/mydocker/workspace"
 )
 
@@ -63,9 +64,13 @@ func Stdio() container.Stdio {
 // 05 on the storage driver.
 type RunFlags struct {
 	*flag.FlagSet
-	limits cgroups.ResourceFlags
-	driver string
+	limits cgroups.Limits
+	// Driver is --driver, the rootfs driver (chapter 05 on).
+	Driver string
 }
+
+// limitFlags name each limit's flag here, for the message of a bad value.
+var limitFlags = map[string]string{"Memory": "-m", "CPUs": "--cpus", "CPUShares": "--cpu-shares", "CpusetCpus": "--cpuset-cpus", "PidsLimit": "--pids-limit"}
 
 // NewRunFlags makes the flags of the run command name; withDriver adds --driver.
 func NewRunFlags(name string, withDriver bool) *RunFlags {
@@ -78,15 +83,15 @@ func NewRunFlags(name string, withDriver bool) *RunFlags {
 	f.StringVar(&f.limits.CpusetCpus, "cpuset-cpus", "", "CPUs allowed (0-1, 0,2)")
 	f.StringVar(&f.limits.PidsLimit, "pids-limit", "", "most processes at once")
 	if withDriver {
-		f.StringVar(&f.driver, "driver", "", "storage driver: overlay, aufs or vfs (default: the first the kernel has)")
+		f.StringVar(&f.Driver, "driver", "", "storage driver: overlay, aufs or vfs (default: the first the kernel has)")
 	}
 	return f
 }
 
 // Parse reads args, which must leave at least min arguments (usage says which), and returns
-// the container options the flags ask for and those arguments. The limits are checked here,
+// the spec options the flags ask for and those arguments. The limits are checked here,
 // before anything is made: a bad value leaves nothing to undo.
-func (f *RunFlags) Parse(args []string, min int, usage string) (*container.Options, []string, error) {
+func (f *RunFlags) Parse(args []string, min int, usage string) (*runconfig.Options, []string, error) {
 	if err := f.FlagSet.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			f.SetOutput(os.Stderr)
@@ -98,10 +103,14 @@ func (f *RunFlags) Parse(args []string, min int, usage string) (*container.Optio
 		return nil, nil, fmt.Errorf("run wants %s", usage)
 	}
 	resources, err := cgroups.ParseResources(f.limits)
+	var le *cgroups.LimitError
+	if errors.As(err, &le) {
+		return nil, nil, fmt.Errorf("invalid argument %q for %q flag: %w", le.Value, limitFlags[le.Limit], le.Err)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
-	return &container.Options{Resources: resources, Driver: f.driver}, f.Args(), nil
+	return &runconfig.Options{Resources: resources}, f.Args(), nil
 }
 
 // RootfsArgs splits ROOTFS COMMAND [ARG...], the arguments of chapters 02 to 04, making the
@@ -155,9 +164,10 @@ func ImageCommands(root *string) map[string]Command {
 	}
 }
 
-// RunImage runs opts.Image from the store in root in the foreground: the image's layers under
-// a copy-on-write layer of the container's own (the driver's), removed when it exits.
-func RunImage(root string, opts *container.Options) (int, error) {
+// RunImage runs image from the store in root in the foreground: the image's layers under a
+// copy-on-write layer of the container's own (made by the rootfs driver driver, "" for the
+// first the kernel has), removed when it exits.
+func RunImage(root, image, driverName string, opts *runconfig.Options) (int, error) {
 	// Absolute: the container's init mounts the layers from a working directory of its own.
 	root, err := filepath.Abs(root)
 	if err != nil {
@@ -167,7 +177,7 @@ func RunImage(root string, opts *container.Options) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	img, err := store.Get(opts.Image)
+	img, err := store.Get(image)
 	if err != nil {
 		return 0, err
 	}
@@ -180,7 +190,7 @@ func RunImage(root string, opts *container.Options) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	driver, err := workspace.NewDriver(opts.Driver)
+	driver, err := workspace.NewDriver(driverName)
 	if err != nil {
 		return 0, err
 	}
@@ -194,5 +204,13 @@ func RunImage(root string, opts *container.Options) (int, error) {
 		return 0, err
 	}
 	spec.Root.Path = rootfs.Path
-	return container.RunBundle(id, &container.Bundle{Spec: spec, RootfsMount: rootfs.Mount}, Stdio())
+	made, err := workspace.MakeVolumeSources(opts.Mounts)
+	if err != nil {
+		return 0, err
+	}
+	code, err := container.RunBundle(id, &container.Bundle{Spec: spec, RootfsMount: rootfs.Mount}, Stdio())
+	if err != nil {
+		workspace.RemoveVolumeSources(made)
+	}
+	return code, err
 }

@@ -1,4 +1,4 @@
-package container
+package runconfig
 
 import (
 	"testing"
@@ -23,14 +23,14 @@ func TestResolveUser(t *testing.T) {
 		{"1000:1000", 1000, 1000, []uint32{1000}},
 		{"33:0", 33, 0, []uint32{0}},
 	} {
-		u, err := resolveUser(tc.spec, passwd, group)
+		u, err := ResolveUser(tc.spec, passwd, group)
 		require.NoError(t, err, tc.spec)
 		require.Equal(t, tc.uid, u.UID, tc.spec)
 		require.Equal(t, tc.gid, u.GID, tc.spec)
 		require.Equal(t, tc.additions, u.AdditionalGids, tc.spec)
 	}
-	_, err := resolveUser("nosuch", passwd, group)
+	_, err := ResolveUser("nosuch", passwd, group)
 	require.ErrorContains(t, err, "unable to find user nosuch")
-	_, err = resolveUser("www:nosuch", passwd, group)
+	_, err = ResolveUser("www:nosuch", passwd, group)
 	require.ErrorContains(t, err, "unable to find group nosuch")
 }

@@ -1,28 +1,12 @@
-package container
+package engine
 
 import (
 	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"math/big"
 	"regexp"
 	"sync"
 )
-
-// NewID returns a random 64-hex-digit container id, as Docker's.
-func NewID() string {
-	b := make([]byte, 32)
-	rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-// ShortID is the 12-digit form ps shows and the default hostname uses.
-func ShortID(id string) string {
-	if len(id) > 12 {
-		return id[:12]
-	}
-	return id
-}
 
 // validName is Docker's rule for container names, compiled on first use (see workspace's
 // reference.go for why not at start-up).

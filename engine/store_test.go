@@ -1,4 +1,4 @@
-package container
+package engine
 
 import (
 	"os"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/mydocker/mydocker/container"
 	"github.com/mydocker/mydocker/internal/fsutil"
 )
 
@@ -27,7 +28,7 @@ func create(s *Store, st *State) (*fsutil.Lock, error) {
 func TestStoreCreateFindDelete(t *testing.T) {
 	s, err := OpenStore(t.TempDir())
 	require.NoError(t, err)
-	a := &State{ID: NewID(), Name: "web", Created: time.Now(), Status: Created}
+	a := &State{ID: container.NewID(), Name: "web", Created: time.Now(), Status: Created}
 	owner, err := create(s, a)
 	require.NoError(t, err)
 	defer owner.Unlock()
@@ -40,10 +41,10 @@ func TestStoreCreateFindDelete(t *testing.T) {
 	_, err = s.Find("nothing")
 	require.ErrorIs(t, err, ErrNotFound)
 
-	_, err = create(s, &State{ID: NewID(), Name: "web"})
+	_, err = create(s, &State{ID: container.NewID(), Name: "web"})
 	require.ErrorIs(t, err, ErrNameInUse)
 
-	b := &State{ID: NewID(), Created: time.Now()}
+	b := &State{ID: container.NewID(), Created: time.Now()}
 	ownerB, err := create(s, b)
 	require.NoError(t, err)
 	defer ownerB.Unlock()
@@ -72,7 +73,7 @@ func TestStoreNamesAreUniqueUnderConcurrency(t *testing.T) {
 				errs <- err
 				return
 			}
-			owner, err := create(s, &State{ID: NewID(), Name: "same"})
+			owner, err := create(s, &State{ID: container.NewID(), Name: "same"})
 			if err == nil {
 				owner.Unlock()
 			}
@@ -103,10 +104,10 @@ func TestValidateName(t *testing.T) {
 func TestPruneRemovesUnpublishedDirsOfDeadCreators(t *testing.T) {
 	s, err := OpenStore(t.TempDir())
 	require.NoError(t, err)
-	dead, err := s.NewDir(NewID())
+	dead, err := s.NewDir(container.NewID())
 	require.NoError(t, err)
 	dead.Unlock() // its creator died before Add
-	busyID := NewID()
+	busyID := container.NewID()
 	busy, err := s.NewDir(busyID)
 	require.NoError(t, err)
 	defer busy.Unlock()

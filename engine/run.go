@@ -1,4 +1,4 @@
-package container
+package engine
 
 import (
 	"encoding/json"
@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"syscall"
@@ -14,18 +13,19 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/mydocker/mydocker/cgroups"
+	"github.com/mydocker/mydocker/container"
 	"github.com/mydocker/mydocker/internal/fsutil"
 	"github.com/mydocker/mydocker/network"
+	"github.com/mydocker/mydocker/runconfig"
 	"github.com/mydocker/mydocker/workspace"
 )
 
 // Run creates a container from opts and starts it. A detached container returns as soon as
 // its command runs; otherwise Run waits and returns the command's exit status (128+n for
 // signal n). An error means the container did not start, and nothing of it is left.
-func (e *Engine) Run(opts *Options, stdio Stdio) (id string, exitCode int, err error) {
+func (e *Engine) Run(opts *Options, stdio container.Stdio) (id string, exitCode int, err error) {
+	opts.HostNetwork = opts.Network == "host"
 	if opts.Detach {
 		st, _, owner, err := e.create(opts)
 		if err != nil {
@@ -33,48 +33,34 @@ func (e *Engine) Run(opts *Options, stdio Stdio) (id string, exitCode int, err e
 		}
 		return st.ID, 0, e.startMonitor(st, owner)
 	}
-	// Catch signals before the container starts: one that arrives while it starts is
-	// passed on once it runs, instead of killing mydocker and the container with it.
-	sigs := relaySignals()
-	defer signal.Stop(sigs)
+	sigs := container.CatchSignals()
+	defer sigs.Stop()
 	// Fork the init first: its Go runtime starts up while we prepare the container.
-	p, err := startInit(NamespaceFlags(opts.namespaces()), opts.Tty, stdio)
+	p, err := container.StartInit(opts.Namespaces(), opts.Tty, stdio)
 	if err != nil {
 		return "", 0, err
 	}
-	st, cfg, owner, err := e.create(opts)
+	st, b, owner, err := e.create(opts)
 	if err != nil {
-		p.kill()
+		p.Kill()
 		return "", 0, err
 	}
 	defer owner.Unlock()
-	if err := e.start(st, cfg, p); err != nil {
+	if err := e.start(st, b, p); err != nil {
 		return "", 0, err
 	}
-	code := waitForeground(p, sigs, stdio, opts.Interactive)
+	code := p.WaitForeground(sigs, stdio, opts.Interactive)
 	return st.ID, code, e.finish(st, code)
-}
-
-// relayedSignals are the signals a foreground run or exec passes on to the container: those a
-// user or a supervisor sends to stop, reload or resize a program. Not all 64: each one caught
-// costs a round of signal-mask changes at start and at exit.
-var relayedSignals = []os.Signal{
-	unix.SIGHUP, unix.SIGINT, unix.SIGQUIT, unix.SIGABRT, unix.SIGUSR1, unix.SIGUSR2, unix.SIGALRM,
-	unix.SIGTERM, unix.SIGCONT, unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU, unix.SIGWINCH,
-}
-
-// relaySignals starts catching the relayed signals, for waitForeground to pass on.
-func relaySignals() chan os.Signal {
-	sigs := make(chan os.Signal, 16)
-	signal.Notify(sigs, relayedSignals...)
-	return sigs
 }
 
 // create resolves the image, builds the spec, prepares the root filesystem and records the
 // container (taking its name). It returns the owner lock, held for the container's life.
-func (e *Engine) create(opts *Options) (_ *State, _ *Bundle, _ *fsutil.Lock, retErr error) {
+func (e *Engine) create(opts *Options) (_ *State, _ *container.Bundle, _ *fsutil.Lock, retErr error) {
 	if opts.Name != "" {
 		if err := ValidateName(opts.Name); err != nil {
+			return nil, nil, nil, err
+		}
+		if err := e.repairNameHolder(opts.Name); err != nil {
 			return nil, nil, nil, err
 		}
 	}
@@ -82,7 +68,7 @@ func (e *Engine) create(opts *Options) (_ *State, _ *Bundle, _ *fsutil.Lock, ret
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	id := NewID()
+	id := container.NewID()
 	spec, config, err := opts.Spec(id, img.Config.Config)
 	if err != nil {
 		return nil, nil, nil, err
@@ -158,10 +144,15 @@ func (e *Engine) create(opts *Options) (_ *State, _ *Bundle, _ *fsutil.Lock, ret
 	if err := e.containers.SaveSpec(id, spec); err != nil {
 		return nil, nil, nil, err
 	}
-	if err := e.containers.Add(st); err != nil {
+	made, err := workspace.MakeVolumeSources(opts.Mounts)
+	if err != nil {
 		return nil, nil, nil, err
 	}
-	return st, &Bundle{Spec: spec, RootfsMount: rootfs.Mount, NoPivot: opts.NoPivot}, owner, nil
+	if err := e.containers.Add(st); err != nil {
+		workspace.RemoveVolumeSources(made)
+		return nil, nil, nil, err
+	}
+	return st, &container.Bundle{Spec: spec, RootfsMount: rootfs.Mount, NoPivot: opts.NoPivot}, owner, nil
 }
 
 // setUser resolves -u against the image's /etc/passwd and /etc/group into the spec's
@@ -169,7 +160,7 @@ func (e *Engine) create(opts *Options) (_ *State, _ *Bundle, _ *fsutil.Lock, ret
 func setUser(spec *specs.Spec, user string, layers []string) error {
 	passwd, _ := workspace.ReadImageFile(layers, "etc/passwd")
 	group, _ := workspace.ReadImageFile(layers, "etc/group")
-	u, err := resolveUser(user, passwd, group)
+	u, err := runconfig.ResolveUser(user, passwd, group)
 	if err != nil {
 		return err
 	}
@@ -223,29 +214,28 @@ func (e *Engine) connect(st *State, hostname string, pid int) error {
 	return err
 }
 
-// start lets the container's init (started by startInit) run the command and records the
-// container as running. On failure the container is removed whole.
-func (e *Engine) start(st *State, cfg *Bundle, p *initProcess) (retErr error) {
+// start lets the container's init (started by container.StartInit) run the command and
+// records the container as running. On failure the container is removed whole.
+func (e *Engine) start(st *State, b *container.Bundle, p *container.Init) (retErr error) {
 	defer func() {
 		if retErr != nil {
-			p.kill()
+			p.Kill()
 			e.removeFiles(st)
 		}
 	}()
-	// Into the cgroups, limits set, before the command runs: the init waits for its config.
-	var err error
-	if cfg.Pids, err = applyLimits(cgroups.Load(st.Cgroups), p.pid(), cfg.Spec.Linux.Resources); err != nil {
+	// Into the cgroups, limits set, before the command runs: the init waits for its bundle.
+	if err := p.JoinCgroups(cgroups.Load(st.Cgroups), b.Spec.Linux.Resources); err != nil {
 		return err
 	}
-	if err := e.connect(st, cfg.Spec.Hostname, p.pid()); err != nil {
+	if err := e.connect(st, b.Spec.Hostname, p.Pid()); err != nil {
 		return err
 	}
-	if err := p.run(cfg); err != nil {
+	if err := p.Start(b); err != nil {
 		return err
 	}
 	st.Status = Running
-	st.Pid = p.pid()
-	st.PidStart = p.started
+	proc := p.Process()
+	st.Pid, st.PidStart = proc.Pid, proc.Start
 	st.StartedAt = time.Now().UTC()
 	return e.containers.Save(st)
 }
@@ -264,33 +254,6 @@ func (e *Engine) finish(st *State, code int) error {
 		return e.removeFiles(st)
 	}
 	return e.containers.Save(st)
-}
-
-// waitForeground relays signals (and, with a terminal, the user's keys and the screen) until
-// the container's init exits, and returns its exit status.
-func waitForeground(p *initProcess, sigs <-chan os.Signal, stdio Stdio, interactive bool) int {
-	var term *terminal
-	if p.pty != nil {
-		term = attachTerminal(p.pty, stdio, interactive)
-		defer term.close()
-	}
-	exited := make(chan int, 1)
-	go func() { exited <- p.wait() }()
-	for {
-		select {
-		case code := <-exited:
-			if term != nil {
-				term.drain(2 * time.Second)
-			}
-			return code
-		case s := <-sigs:
-			if s == unix.SIGWINCH && term != nil {
-				term.resize()
-				continue
-			}
-			p.cmd.Process.Signal(s)
-		}
-	}
 }
 
 // startReport is what the monitor tells `run -d` once the container started, or failed to.
@@ -327,10 +290,10 @@ func (e *Engine) startMonitor(st *State, owner *fsutil.Lock) (retErr error) {
 	defer cmd.Process.Release()
 	var rep startReport
 	if err := json.NewDecoder(reportR).Decode(&rep); err != nil {
-		return fmt.Errorf("the monitor of container %s died before the container started: %w", ShortID(st.ID), err)
+		return fmt.Errorf("the monitor of container %s died before the container started: %w", container.ShortID(st.ID), err)
 	}
 	if rep.Message != "" {
-		return &StartError{Code: rep.Code, Message: rep.Message}
+		return &container.StartError{Code: rep.Code, Message: rep.Message}
 	}
 	return nil
 }
@@ -345,7 +308,7 @@ func monitorPath() string {
 
 // startErrorReport turns a start failure into a report for `run -d`.
 func startErrorReport(err error) startReport {
-	var se *StartError
+	var se *container.StartError
 	if errors.As(err, &se) {
 		return startReport{Code: se.Code, Message: se.Message}
 	}
@@ -353,10 +316,24 @@ func startErrorReport(err error) startReport {
 }
 
 // bundleOf rebuilds what a stored container's init needs: its spec and rootfs mount.
-func (e *Engine) bundleOf(st *State) (*Bundle, error) {
+func (e *Engine) bundleOf(st *State) (*container.Bundle, error) {
 	spec, err := e.containers.Spec(st.ID)
 	if err != nil {
 		return nil, err
 	}
-	return &Bundle{Spec: spec, RootfsMount: st.Rootfs, NoPivot: st.NoPivot}, nil
+	return &container.Bundle{Spec: spec, RootfsMount: st.Rootfs, NoPivot: st.NoPivot}, nil
+}
+
+// repairNameHolder repairs the container that holds name if its watcher died: a run that
+// wants the name of a container killed before it ever ran (or of a --rm one) gets it.
+func (e *Engine) repairNameHolder(name string) error {
+	holder, err := e.Get(name)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	_, err = e.repair(holder)
+	return err
 }

@@ -1,4 +1,4 @@
-package container
+package engine
 
 import (
 	"encoding/json"
@@ -12,8 +12,23 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/mydocker/mydocker/container"
 	"github.com/mydocker/mydocker/internal/fsutil"
 )
+
+// monitorName is the name this binary answers to (argv[0]) when it runs as a monitor.
+const monitorName = "mydocker-monitor"
+
+// Reexec runs the role this process was re-executed for — the engine's monitor or one of the
+// runtime's (container.Reexec) — and then exits. It returns false for a normal start: mydocker
+// calls it first thing in main.
+func Reexec() bool {
+	if os.Args[0] == monitorName {
+		runMonitor()
+		return true
+	}
+	return container.Reexec()
+}
 
 // The fds a monitor inherits from `run -d`.
 const (
@@ -34,7 +49,7 @@ func runMonitor() {
 		json.NewEncoder(report).Encode(startReport{Code: 125, Message: "usage: mydocker-monitor ROOT ID"})
 		os.Exit(2)
 	}
-	e, err := NewEngine(os.Args[1])
+	e, err := New(os.Args[1])
 	if err == nil {
 		err = e.monitor(os.Args[2], report)
 	}
@@ -77,7 +92,7 @@ func (e *Engine) monitor(id string, report *os.File) error {
 			log.copyLines(r, stream)
 		}()
 	}
-	var stdio Stdio
+	var stdio container.Stdio
 	if !cfg.Spec.Process.Terminal {
 		outR, outW, err := os.Pipe()
 		if err != nil {
@@ -89,13 +104,13 @@ func (e *Engine) monitor(id string, report *os.File) error {
 			e.removeFiles(st)
 			return fail(err)
 		}
-		stdio = Stdio{Stdout: outW, Stderr: errW}
+		stdio = container.Stdio{Stdout: outW, Stderr: errW}
 		copyStream(outR, "stdout")
 		copyStream(errR, "stderr")
 		defer outW.Close()
 		defer errW.Close()
 	}
-	p, err := startInit(NamespaceFlags(cfg.Spec.Linux.Namespaces), cfg.Spec.Process.Terminal, stdio)
+	p, err := container.StartInit(cfg.Spec.Linux.Namespaces, cfg.Spec.Process.Terminal, stdio)
 	if err == nil {
 		err = e.start(st, cfg, p)
 	} else {
@@ -109,8 +124,8 @@ func (e *Engine) monitor(id string, report *os.File) error {
 	if err != nil {
 		return fail(err)
 	}
-	if p.pty != nil {
-		copyStream(p.pty, "stdout")
+	if pty := p.Pty(); pty != nil {
+		copyStream(pty, "stdout")
 	}
 	json.NewEncoder(report).Encode(startReport{})
 	report.Close()
@@ -120,10 +135,10 @@ func (e *Engine) monitor(id string, report *os.File) error {
 	signal.Notify(sigs, syscall.SIGTERM)
 	go func() {
 		for s := range sigs {
-			p.cmd.Process.Signal(s)
+			p.Signal(s)
 		}
 	}()
-	code := p.wait()
+	code := p.Wait()
 	waitTimeout(&copiers, 2*time.Second)
 	return e.finish(st, code)
 }

@@ -1,4 +1,4 @@
-package container
+package engine
 
 import (
 	"errors"
@@ -12,6 +12,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/mydocker/mydocker/container"
 	"github.com/mydocker/mydocker/internal/fsutil"
 	"github.com/mydocker/mydocker/network"
 )
@@ -21,6 +22,8 @@ const (
 	Created = "created"
 	Running = "running"
 	Exited  = "exited"
+	// Dead is reported, never stored: the container's watcher died (see Engine.Get).
+	Dead = "dead"
 )
 
 var (
@@ -63,6 +66,11 @@ type State struct {
 	Rootfs *specs.Mount `json:"rootfs,omitempty"`
 }
 
+// process names the container's init for good.
+func (st *State) process() container.Process {
+	return container.Process{Pid: st.Pid, Start: st.PidStart}
+}
+
 // Store keeps one directory per container under <root>/containers.
 type Store struct {
 	dir string
@@ -92,6 +100,13 @@ func (s *Store) lock() (*fsutil.Lock, error) { return fsutil.LockFile(filepath.J
 // it watches the container, and a lock nobody holds tells a later ps that the watcher died.
 // The container is not listed until Add publishes its state.
 func (s *Store) NewDir(id string) (*fsutil.Lock, error) {
+	// Under the store lock, so that Prune never takes a directory between its mkdir and its
+	// owner lock for one whose creator died.
+	l, err := s.lock()
+	if err != nil {
+		return nil, err
+	}
+	defer l.Unlock()
 	if err := os.Mkdir(s.Dir(id), 0o700); err != nil {
 		return nil, fmt.Errorf("create container directory: %w", err)
 	}
@@ -130,6 +145,11 @@ func (s *Store) Add(st *State) error {
 // Prune removes the directories of containers that were never published because the
 // mydocker that made them died: no state, and nobody holds the owner lock.
 func (s *Store) Prune() error {
+	l, err := s.lock()
+	if err != nil {
+		return err
+	}
+	defer l.Unlock()
 	entries, err := os.ReadDir(s.dir)
 	if err != nil {
 		return fmt.Errorf("list containers: %w", err)
@@ -148,7 +168,7 @@ func (s *Store) Prune() error {
 		err = os.RemoveAll(s.Dir(e.Name()))
 		owner.Unlock()
 		if err != nil {
-			return fmt.Errorf("remove unfinished container %s: %w", ShortID(e.Name()), err)
+			return fmt.Errorf("remove unfinished container %s: %w", container.ShortID(e.Name()), err)
 		}
 	}
 	return nil
@@ -264,7 +284,7 @@ func (s *Store) Delete(id string) error {
 	}
 	defer l.Unlock()
 	if err := os.RemoveAll(s.Dir(id)); err != nil {
-		return fmt.Errorf("remove container %s: %w", ShortID(id), err)
+		return fmt.Errorf("remove container %s: %w", container.ShortID(id), err)
 	}
 	return nil
 }

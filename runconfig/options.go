@@ -1,4 +1,9 @@
-package container
+// Package runconfig turns what a user asks of `run` — a command, an environment, a working
+// directory, limits, mounts — and an image's config into a container's OCI runtime spec, by
+// Docker's rules: DefaultSpec first, then the image's config, then the user's choices. The
+// engine calls it for mydocker, and the chapters' programs for their containers; the runtime
+// (package container) then takes the spec as it is.
+package runconfig
 
 import (
 	"errors"
@@ -10,40 +15,30 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/mydocker/mydocker/cgroups"
-	"github.com/mydocker/mydocker/network"
+	"github.com/mydocker/mydocker/container"
 )
 
 // ErrNoCommand is returned when neither the command line nor the image names a command.
 var ErrNoCommand = errors.New("no command specified")
 
-// Options are what `mydocker run` asks for, already parsed. Each becomes a change to the spec
-// (Spec) or to how the container is started (Run).
+// Options are the parts of a container's spec a user chooses, already parsed.
 type Options struct {
-	Image       string   // image reference as the user typed it
-	Cmd         []string // command and arguments; empty means the image's
-	Name        string   // empty: a generated name
-	Hostname    string   // empty: the short container id
-	Env         []string // -e KEY=VALUE, or -e KEY to pass the caller's value
-	Workdir     string
-	User        string                // -u user[:group], names or ids; empty: root
-	ReadOnly    bool                  // --read-only root filesystem
+	Cmd         []string              // command and arguments; empty means the image's
+	Hostname    string                // empty: the short container id
+	Env         []string              // KEY=VALUE, or KEY to pass the caller's value
+	Workdir     string                // empty: the image's, else /
+	ReadOnly    bool                  // a read-only root filesystem
 	Resources   *specs.LinuxResources // limits, already parsed (cgroups.ParseResources); nil: none
-	Network     string                // --net: a network's name, "bridge", "host" or "none"; "": none, or bridge with -p
-	Ports       []network.PortMapping // -p, already parsed
 	Mounts      []specs.Mount         // volumes, already parsed
-	Interactive bool                  // -i: keep stdin open
-	Tty         bool                  // -t: allocate a pseudo-terminal
-	Detach      bool
-	AutoRemove  bool // --rm
-	NoPivot     bool // chroot instead of pivot_root
-	Driver      string
+	Tty         bool                  // allocate a pseudo-terminal
+	HostNetwork bool                  // share the host's network namespace
 }
 
 // Spec builds the container's runtime spec: DefaultSpec, then the image's config, then the
-// flags, in the order Docker applies them. It also returns the container's config in the
+// options, in the order Docker applies them. It also returns the container's config in the
 // image's terms (what commit gives the new image).
 func (o *Options) Spec(id string, img ocispec.ImageConfig) (*specs.Spec, ocispec.ImageConfig, error) {
-	spec := DefaultSpec()
+	spec := container.DefaultSpec()
 	config := img
 	if len(o.Cmd) > 0 {
 		config.Cmd = o.Cmd
@@ -56,19 +51,19 @@ func (o *Options) Spec(id string, img ocispec.ImageConfig) (*specs.Spec, ocispec
 
 	spec.Hostname = o.Hostname
 	if spec.Hostname == "" {
-		spec.Hostname = ShortID(id)
+		spec.Hostname = container.ShortID(id)
 	}
-	env := []string{DefaultPath, "HOSTNAME=" + spec.Hostname}
+	env := []string{container.DefaultPath, "HOSTNAME=" + spec.Hostname}
 	if o.Tty {
 		env = append(env, "TERM=xterm")
 	}
-	env = mergeEnv(env, img.Env)
-	userEnv, err := expandEnv(o.Env, os.LookupEnv)
+	env = MergeEnv(env, img.Env)
+	userEnv, err := ExpandEnv(o.Env, os.LookupEnv)
 	if err != nil {
 		return nil, config, err
 	}
-	spec.Process.Env = mergeEnv(env, userEnv)
-	config.Env = mergeEnv(img.Env, userEnv)
+	spec.Process.Env = MergeEnv(env, userEnv)
+	config.Env = MergeEnv(img.Env, userEnv)
 
 	spec.Process.Cwd = "/"
 	if img.WorkingDir != "" {
@@ -85,17 +80,17 @@ func (o *Options) Spec(id string, img ocispec.ImageConfig) (*specs.Spec, ocispec
 	spec.Root.Readonly = o.ReadOnly
 	spec.Linux.Resources = o.Resources
 	spec.Linux.CgroupsPath = cgroups.Parent + "/" + id
-	spec.Linux.Namespaces = o.namespaces()
+	spec.Linux.Namespaces = o.Namespaces()
 	spec.Mounts = append(spec.Mounts, o.Mounts...)
 	return spec, config, nil
 }
 
-// namespaces are the namespaces the container gets: Spec puts them in the spec, and Run forks
-// the init in them before the spec exists.
-func (o *Options) namespaces() []specs.LinuxNamespace {
+// Namespaces are the namespaces the container gets: Spec puts them in the spec, and a caller
+// that forks the init before the spec exists (container.StartInit) takes them from here.
+func (o *Options) Namespaces() []specs.LinuxNamespace {
 	var out []specs.LinuxNamespace
-	for _, ns := range DefaultSpec().Linux.Namespaces {
-		if ns.Type != specs.NetworkNamespace || o.Network != "host" {
+	for _, ns := range container.DefaultSpec().Linux.Namespaces {
+		if ns.Type != specs.NetworkNamespace || !o.HostNetwork {
 			out = append(out, ns)
 		}
 	}
@@ -107,25 +102,9 @@ func (o *Options) namespaces() []specs.LinuxNamespace {
 	return out
 }
 
-// networkName is the network the container joins: --net, or with -p and no --net the default
-// bridge network, else none.
-func (o *Options) networkName() (string, error) {
-	name := o.Network
-	if name == "" {
-		name = "none"
-		if len(o.Ports) > 0 {
-			name = network.DefaultName
-		}
-	}
-	if len(o.Ports) > 0 && (name == "none" || name == "host") {
-		return "", fmt.Errorf("-p publishes ports on a bridge network, not with --net %s", name)
-	}
-	return name, nil
-}
-
-// mergeEnv returns base with each KEY=VALUE of overrides replacing the same key in place,
+// MergeEnv returns base with each KEY=VALUE of overrides replacing the same key in place,
 // or appended when base lacks it (Docker's ReplaceOrAppendEnvValues).
-func mergeEnv(base, overrides []string) []string {
+func MergeEnv(base, overrides []string) []string {
 	out := append([]string{}, base...)
 	index := make(map[string]int, len(out))
 	for i, kv := range out {
@@ -144,9 +123,9 @@ func mergeEnv(base, overrides []string) []string {
 	return out
 }
 
-// expandEnv validates -e values; a bare KEY takes the caller's value and is dropped when the
-// caller has none, as Docker does.
-func expandEnv(env []string, lookup func(string) (string, bool)) ([]string, error) {
+// ExpandEnv validates KEY=VALUE settings; a bare KEY takes the caller's value (lookup) and is
+// dropped when the caller has none, as Docker does.
+func ExpandEnv(env []string, lookup func(string) (string, bool)) ([]string, error) {
 	var out []string
 	for _, e := range env {
 		k, v, hasValue := strings.Cut(e, "=")

@@ -1,4 +1,4 @@
-package container
+package engine
 
 import (
 	"fmt"
@@ -6,6 +6,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 
+	"github.com/mydocker/mydocker/container"
 	"github.com/mydocker/mydocker/workspace"
 )
 
@@ -22,7 +23,7 @@ func (e *Engine) Commit(ref, imageRef, comment string) (*workspace.Image, error)
 	}
 	changes, err := driver.Changes(e.containers.layerDir(st.ID), layers)
 	if err != nil {
-		return nil, fmt.Errorf("read the changes of %s: %w", ShortID(st.ID), err)
+		return nil, fmt.Errorf("read the changes of %s: %w", container.ShortID(st.ID), err)
 	}
 	defer changes.Close()
 	return e.images.Commit(parent, changes, imageRef, st.Config, comment)
@@ -45,7 +46,7 @@ func (e *Engine) Export(ref string, w io.Writer) error {
 func (e *Engine) layersOf(st *State) (*workspace.Image, workspace.Driver, []string, error) {
 	img, err := e.images.Get(st.ImageID)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("image of container %s: %w", ShortID(st.ID), err)
+		return nil, nil, nil, fmt.Errorf("image of container %s: %w", container.ShortID(st.ID), err)
 	}
 	layers, err := e.images.LayerDirs(img)
 	if err != nil {

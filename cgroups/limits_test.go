@@ -7,11 +7,11 @@ import (
 )
 
 func TestParseResources(t *testing.T) {
-	r, err := parseResources(ResourceFlags{}, "0-1", "0", 2)
+	r, err := parseResources(Limits{}, "0-1", "0", 2)
 	require.NoError(t, err)
 	require.Nil(t, r, "no flag, no resources")
 
-	r, err = parseResources(ResourceFlags{Memory: "32m", MemorySwap: "64m", CPUs: "0.5", CPUShares: "512", CpusetCpus: "0-1", CpusetMems: "0", PidsLimit: "20"}, "0-1", "0", 2)
+	r, err = parseResources(Limits{Memory: "32m", MemorySwap: "64m", CPUs: "0.5", CPUShares: "512", CpusetCpus: "0-1", CpusetMems: "0", PidsLimit: "20"}, "0-1", "0", 2)
 	require.NoError(t, err)
 	require.EqualValues(t, 32<<20, *r.Memory.Limit)
 	require.EqualValues(t, 64<<20, *r.Memory.Swap)
@@ -21,7 +21,7 @@ func TestParseResources(t *testing.T) {
 	require.Equal(t, "0-1", r.CPU.Cpus)
 	require.EqualValues(t, 20, *r.Pids.Limit)
 
-	r, err = parseResources(ResourceFlags{Memory: "1g", MemorySwap: "-1", PidsLimit: "0"}, "0-1", "0", 2)
+	r, err = parseResources(Limits{Memory: "1g", MemorySwap: "-1", PidsLimit: "0"}, "0-1", "0", 2)
 	require.NoError(t, err)
 	require.EqualValues(t, -1, *r.Memory.Swap, "-1: unlimited swap")
 	require.EqualValues(t, -1, *r.Pids.Limit, "0: unlimited")
@@ -29,24 +29,26 @@ func TestParseResources(t *testing.T) {
 
 func TestParseResourcesRefusesBadValues(t *testing.T) {
 	for _, tc := range []struct {
-		flags ResourceFlags
+		flags Limits
 		msg   string
 	}{
-		{ResourceFlags{Memory: "abc"}, `invalid argument "abc" for "-m, --memory" flag`},
-		{ResourceFlags{Memory: "1m"}, "minimum memory limit allowed is 6MB"},
-		{ResourceFlags{MemorySwap: "64m"}, "set the memory limit (-m) too"},
-		{ResourceFlags{Memory: "64m", MemorySwap: "32m"}, "at least the memory limit"},
-		{ResourceFlags{CPUs: "-1"}, `invalid argument "-1" for "--cpus" flag`},
-		{ResourceFlags{CPUs: "3"}, "only 2 CPUs available"},
-		{ResourceFlags{CPUs: "x"}, "--cpus"},
-		{ResourceFlags{CPUShares: "lots"}, "--cpu-shares"},
-		{ResourceFlags{CpusetCpus: "99"}, "requested CPUs are not available - requested 99, available: 0-1"},
-		{ResourceFlags{CpusetCpus: "1-0"}, "want numbers and ranges"},
-		{ResourceFlags{CpusetMems: "3"}, "--cpuset-mems"},
-		{ResourceFlags{PidsLimit: "many"}, "--pids-limit"},
+		{Limits{Memory: "abc"}, `invalid Memory "abc"`},
+		{Limits{Memory: "1m"}, "minimum memory limit allowed is 6MB"},
+		{Limits{MemorySwap: "64m"}, "needs a memory limit too"},
+		{Limits{Memory: "64m", MemorySwap: "32m"}, "at least the memory limit"},
+		{Limits{CPUs: "-1"}, `invalid CPUs "-1"`},
+		{Limits{CPUs: "3"}, "only 2 CPUs available"},
+		{Limits{CPUs: "x"}, "CPUs"},
+		{Limits{CPUShares: "lots"}, "CPUShares"},
+		{Limits{CpusetCpus: "99"}, "requested CPUs are not available - requested 99, available: 0-1"},
+		{Limits{CpusetCpus: "1-0"}, "want numbers and ranges"},
+		{Limits{CpusetMems: "3"}, "CpusetMems"},
+		{Limits{PidsLimit: "many"}, "PidsLimit"},
 	} {
 		_, err := parseResources(tc.flags, "0-1", "0", 2)
 		require.ErrorContains(t, err, tc.msg, "%+v", tc.flags)
+		var le *LimitError
+		require.ErrorAs(t, err, &le, "%+v: the error says which limit", tc.flags)
 	}
 }
 

@@ -1,9 +1,10 @@
-package container
+package engine
 
 import (
 	"fmt"
 
 	"github.com/mydocker/mydocker/cgroups"
+	"github.com/mydocker/mydocker/container"
 	"github.com/mydocker/mydocker/subsystems"
 )
 
@@ -18,7 +19,7 @@ func (e *Engine) Stats(ref string) (*State, *subsystems.Stats, error) {
 	}
 	stats, err := cgroups.Load(st.Cgroups).Stats()
 	if err != nil {
-		return st, nil, fmt.Errorf("read the cgroups of %s: %w", ShortID(st.ID), err)
+		return st, nil, fmt.Errorf("read the cgroups of %s: %w", container.ShortID(st.ID), err)
 	}
 	return st, stats, nil
 }

@@ -14,56 +14,70 @@ import (
 	"github.com/mydocker/mydocker/subsystems"
 )
 
-// ResourceFlags are run's resource flags as the user typed them ("" when not given).
-type ResourceFlags struct {
-	Memory     string // -m, --memory: 32m, 1g, 512k, 100b
-	MemorySwap string // --memory-swap: memory plus swap, -1 for unlimited swap
-	CPUs       string // --cpus: 0.5
-	CPUShares  string // --cpu-shares: relative weight, 1024 by default
-	CpusetCpus string // --cpuset-cpus: 0-2,4
-	CpusetMems string // --cpuset-mems
-	PidsLimit  string // --pids-limit: 0 or -1 for unlimited
+// Limits are a container's limits as the user typed them ("" when not given).
+type Limits struct {
+	Memory     string // 32m, 1g, 512k, 100b
+	MemorySwap string // memory plus swap; -1 for unlimited swap
+	CPUs       string // 0.5
+	CPUShares  string // relative weight, 1024 by default
+	CpusetCpus string // 0-2,4
+	CpusetMems string // memory nodes, same form
+	PidsLimit  string // 0 or -1 for unlimited
 }
+
+// LimitError says which limit (a field name of Limits, "Memory") has a bad value: the caller,
+// which knows its own flag for it, names that in its message.
+type LimitError struct {
+	Limit string
+	Value string
+	Err   error
+}
+
+func (e *LimitError) Error() string {
+	return fmt.Sprintf("invalid %s %q: %v", e.Limit, e.Value, e.Err)
+}
+
+func (e *LimitError) Unwrap() error { return e.Err }
 
 // minMemory is Docker's smallest memory limit: below it the container's own start-up does not fit.
 const minMemory = 6 << 20
 
-// ParseResources checks the flags and turns them into the spec's resources (nil when none is
+// ParseResources checks the limits and turns them into the spec's resources (nil when none is
 // set). It runs before anything is created, so a bad value costs nothing to undo; its errors
-// name the flag as Docker's do.
-func ParseResources(f ResourceFlags) (*specs.LinuxResources, error) {
+// are *LimitError.
+func ParseResources(f Limits) (*specs.LinuxResources, error) {
 	return parseResources(f, readOnline("/sys/devices/system/cpu/online"), readOnline("/sys/devices/system/node/online"), runtime.NumCPU())
 }
 
-func parseResources(f ResourceFlags, onlineCPUs, onlineMems string, numCPU int) (*specs.LinuxResources, error) {
+func parseResources(f Limits, onlineCPUs, onlineMems string, numCPU int) (*specs.LinuxResources, error) {
 	var r specs.LinuxResources
 	set := false
-	bad := func(value, flag string, err error) error {
-		return fmt.Errorf("invalid argument %q for %q flag: %w", value, flag, err)
+	bad := func(value, limit string, err error) error {
+		return &LimitError{Limit: limit, Value: value, Err: err}
 	}
 	if f.Memory != "" {
 		n, err := RAMInBytes(f.Memory)
 		if err != nil {
-			return nil, bad(f.Memory, "-m, --memory", err)
+			return nil, bad(f.Memory, "Memory", err)
 		}
 		if n < minMemory {
-			return nil, bad(f.Memory, "-m, --memory", fmt.Errorf("the minimum memory limit allowed is 6MB"))
+			return nil, bad(f.Memory, "Memory", fmt.Errorf("the minimum memory limit allowed is 6MB"))
 		}
 		r.Memory = &specs.LinuxMemory{Limit: &n}
 		set = true
 	}
 	if f.MemorySwap != "" {
 		if r.Memory == nil {
-			return nil, bad(f.MemorySwap, "--memory-swap", fmt.Errorf("set the memory limit (-m) too when you set --memory-swap"))
+			return nil, bad(f.MemorySwap, "MemorySwap", fmt.Errorf("a memory plus swap limit needs a memory limit too"))
 		}
 		swap := int64(-1)
 		if f.MemorySwap != "-1" {
 			n, err := RAMInBytes(f.MemorySwap)
 			if err != nil {
-				return nil, bad(f.MemorySwap, "--memory-swap", err)
+				return nil, bad(f.MemorySwap, "MemorySwap", err)
 			}
 			if n < *r.Memory.Limit {
-				return nil, bad(f.MemorySwap, "--memory-swap", fmt.Errorf("memory plus swap must be at least the memory limit (%s)", f.Memory))
+				return nil, bad(f.MemorySwap, "MemorySwap", fmt.Errorf("memory plus swap must be at least the memory limit (%s)", f.Memory))
 			}
 			swap = n
 		}
@@ -73,18 +87,18 @@ func parseResources(f ResourceFlags, onlineCPUs, onlineMems string, numCPU int) 
 	if f.CPUs != "" {
 		n, err := strconv.ParseFloat(f.CPUs, 64)
 		if err != nil || n <= 0 || n > float64(numCPU) {
-			return nil, bad(f.CPUs, "--cpus", fmt.Errorf("the range of CPUs is from 0.01 to %d.00, as there are only %d CPUs available", numCPU, numCPU))
+			return nil, bad(f.CPUs, "CPUs", fmt.Errorf("the range of CPUs is from 0.01 to %d.00, as there are only %d CPUs available", numCPU, numCPU))
 		}
 		quota, period := subsystems.CPUsToQuota(n), uint64(subsystems.DefaultPeriod)
 		if quota < 1000 {
-			return nil, bad(f.CPUs, "--cpus", fmt.Errorf("the range of CPUs is from 0.01 to %d.00", numCPU))
+			return nil, bad(f.CPUs, "CPUs", fmt.Errorf("the range of CPUs is from 0.01 to %d.00", numCPU))
 		}
 		cpu.Quota, cpu.Period = &quota, &period
 	}
 	if f.CPUShares != "" {
 		n, err := strconv.ParseUint(f.CPUShares, 10, 64)
 		if err != nil || n > 262144 {
-			return nil, bad(f.CPUShares, "-c, --cpu-shares", fmt.Errorf("want a whole number up to 262144 (1024 is the default weight)"))
+			return nil, bad(f.CPUShares, "CPUShares", fmt.Errorf("want a whole number up to 262144 (1024 is the default weight)"))
 		}
 		if n > 0 {
 			cpu.Shares = &n
@@ -92,13 +106,13 @@ func parseResources(f ResourceFlags, onlineCPUs, onlineMems string, numCPU int) 
 	}
 	if f.CpusetCpus != "" {
 		if err := checkList(f.CpusetCpus, onlineCPUs, "CPUs"); err != nil {
-			return nil, bad(f.CpusetCpus, "--cpuset-cpus", err)
+			return nil, bad(f.CpusetCpus, "CpusetCpus", err)
 		}
 		cpu.Cpus = f.CpusetCpus
 	}
 	if f.CpusetMems != "" {
 		if err := checkList(f.CpusetMems, onlineMems, "memory nodes"); err != nil {
-			return nil, bad(f.CpusetMems, "--cpuset-mems", err)
+			return nil, bad(f.CpusetMems, "CpusetMems", err)
 		}
 		cpu.Mems = f.CpusetMems
 	}
@@ -109,7 +123,7 @@ func parseResources(f ResourceFlags, onlineCPUs, onlineMems string, numCPU int) 
 	if f.PidsLimit != "" {
 		n, err := strconv.ParseInt(f.PidsLimit, 10, 64)
 		if err != nil {
-			return nil, bad(f.PidsLimit, "--pids-limit", fmt.Errorf("want a whole number (0 or -1: unlimited)"))
+			return nil, bad(f.PidsLimit, "PidsLimit", fmt.Errorf("want a whole number (0 or -1: unlimited)"))
 		}
 		if n <= 0 {
 			n = -1

@@ -1,4 +1,4 @@
-package container
+package runconfig
 
 import (
 	"bufio"
@@ -10,11 +10,11 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// resolveUser turns -u's "user[:group]" (names or numbers) into the numeric user the spec
+// ResolveUser turns "user[:group]" (names or numbers) into the numeric user the spec
 // carries, the way Docker does it with the image's /etc/passwd and /etc/group: a name must
 // exist; a number need not (its group is then 0 and its home "/"). The supplementary groups are
 // the primary group and every group that lists the user as a member.
-func resolveUser(spec string, passwd, group []byte) (specs.User, error) {
+func ResolveUser(spec string, passwd, group []byte) (specs.User, error) {
 	userPart, groupPart, hasGroup := strings.Cut(spec, ":")
 	if userPart == "" {
 		userPart = "0"

@@ -1,4 +1,4 @@
-package container
+package engine
 
 import (
 	"errors"
@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/mydocker/mydocker/container"
 	"github.com/mydocker/mydocker/internal/fsutil"
 )
 
@@ -17,18 +18,23 @@ var ErrRunning = errors.New("container is running")
 const ownerWait = 10 * time.Second
 
 // Stop sends SIGTERM to the container's init, then SIGKILL after timeout, and returns once
-// its exit is recorded. Stopping a stopped container is not an error.
+// its exit is recorded. Stopping a stopped container is not an error; stopping a Dead one
+// repairs it.
 func (e *Engine) Stop(ref string, timeout time.Duration) error {
 	st, err := e.Get(ref)
 	if err != nil {
 		return err
 	}
+	if st.Status == Dead {
+		_, err := e.repair(st)
+		return err
+	}
 	if st.Status != Running {
 		return nil
 	}
-	if err := signalProcess(st.Pid, st.PidStart, unix.SIGTERM); err == nil {
-		if !waitExit(st.Pid, st.PidStart, timeout) {
-			killAndWait(st.Pid, st.PidStart, 5*time.Second)
+	if err := st.process().Signal(unix.SIGTERM); err == nil {
+		if !st.process().WaitExit(timeout) {
+			st.process().Kill(5 * time.Second)
 		}
 	}
 	return e.waitRecorded(st.ID)
@@ -43,20 +49,25 @@ func (e *Engine) Kill(ref string, sig unix.Signal) error {
 	if st.Status != Running {
 		return fmt.Errorf("cannot kill container: %s: container %s is not running", ref, st.ID)
 	}
-	return signalProcess(st.Pid, st.PidStart, sig)
+	return st.process().Signal(sig)
 }
 
-// Remove deletes a stopped container; with force it kills a running one first.
+// Remove deletes a stopped (or Dead) container; with force it kills a running one first.
 func (e *Engine) Remove(ref string, force bool) error {
 	st, err := e.Get(ref)
 	if err != nil {
 		return err
 	}
+	if st.Status == Dead {
+		if st, err = e.repair(st); st == nil || err != nil {
+			return err
+		}
+	}
 	if st.Status == Running {
 		if !force {
 			return fmt.Errorf("you cannot remove a running container %s. Stop the container before attempting removal or force remove (rm -f): %w", st.ID, ErrRunning)
 		}
-		killAndWait(st.Pid, st.PidStart, 5*time.Second)
+		st.process().Kill(5 * time.Second)
 	}
 	owner, err := e.takeOwner(st.ID)
 	if err != nil {
@@ -81,7 +92,7 @@ func (e *Engine) Wait(ref string) (int, error) {
 	}
 	for st.Status != Exited {
 		if st.Pid > 0 {
-			waitExit(st.Pid, st.PidStart, time.Minute)
+			st.process().WaitExit(time.Minute)
 		}
 		if err := e.waitRecorded(st.ID); err != nil {
 			return 0, err
@@ -93,17 +104,22 @@ func (e *Engine) Wait(ref string) (int, error) {
 	return st.ExitCode, nil
 }
 
-// waitRecorded waits until the container's watcher has recorded its exit and let go.
+// waitRecorded waits until the container's watcher has recorded its exit and let go — or
+// died, when the exit is recorded by a repair.
 func (e *Engine) waitRecorded(id string) error {
 	owner, err := e.takeOwner(id)
 	if err != nil || owner == nil {
 		return err
 	}
 	owner.Unlock()
-	_, err = e.Get(id)
+	st, err := e.Get(id)
 	if errors.Is(err, ErrNotFound) {
 		return nil
 	}
+	if err != nil {
+		return err
+	}
+	_, err = e.repair(st)
 	return err
 }
 
@@ -123,39 +139,8 @@ func (e *Engine) takeOwner(id string) (*fsutil.Lock, error) {
 			return l, nil
 		}
 		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("container %s is still busy after %s", ShortID(id), ownerWait)
+			return nil, fmt.Errorf("container %s is still busy after %s", container.ShortID(id), ownerWait)
 		}
 		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// waitExit waits up to timeout for the process to exit; a pidfd becomes readable when it does.
-func waitExit(pid int, start uint64, timeout time.Duration) bool {
-	fd, err := unix.PidfdOpen(pid, 0)
-	if err != nil {
-		return true
-	}
-	defer unix.Close(fd)
-	if !processAlive(pid, start) {
-		return true
-	}
-	deadline := time.Now().Add(timeout)
-	for {
-		ms := int(time.Until(deadline).Milliseconds())
-		if ms < 0 {
-			ms = 0
-		}
-		n, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, ms)
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
-		return n > 0 || err != nil
-	}
-}
-
-// killAndWait sends SIGKILL and waits (bounded) for the process to be gone.
-func killAndWait(pid int, start uint64, timeout time.Duration) {
-	if signalProcess(pid, start, unix.SIGKILL) == nil {
-		waitExit(pid, start, timeout)
 	}
 }

@@ -1,0 +1,40 @@
+package engine
+
+import (
+	"fmt"
+
+	"github.com/mydocker/mydocker/network"
+	"github.com/mydocker/mydocker/runconfig"
+)
+
+// Options are what `mydocker run` asks for, already parsed: the spec's part (runconfig), and
+// what the engine does around the container.
+type Options struct {
+	runconfig.Options
+	Image       string                // image reference as the user typed it
+	Name        string                // empty: a generated name
+	User        string                // user[:group], names or ids, resolved in the image; empty: root
+	Network     string                // a network's name, "bridge", "host" or "none"; "": none, or bridge with ports
+	Ports       []network.PortMapping // published ports, already parsed
+	Interactive bool                  // keep stdin open
+	Detach      bool
+	AutoRemove  bool   // remove the container when it exits
+	NoPivot     bool   // chroot instead of pivot_root
+	Driver      string // rootfs driver; empty: the first the kernel supports
+}
+
+// networkName is the network the container joins: Network, or with published ports and no
+// network the default bridge network, else none.
+func (o *Options) networkName() (string, error) {
+	name := o.Network
+	if name == "" {
+		name = "none"
+		if len(o.Ports) > 0 {
+			name = network.DefaultName
+		}
+	}
+	if len(o.Ports) > 0 && (name == "none" || name == "host") {
+		return "", fmt.Errorf("conflicting options: port publishing and the container type network mode %s", name)
+	}
+	return name, nil
+}
