@@ -67,8 +67,8 @@ func TestParseVolume(t *testing.T) {
 	if _, err := ParseVolume(missing + ":/data"); err != nil {
 		t.Fatal(err)
 	}
-	if fi, err := os.Stat(missing); err != nil || !fi.IsDir() {
-		t.Errorf("ParseVolume did not create the missing host directory %s: %v", missing, err)
+	if _, err := os.Stat(missing); err == nil {
+		t.Errorf("ParseVolume created the host directory %s: parsing only reads (the engine makes it when the container is created, so a refused run leaves nothing behind)", missing)
 	}
 }
 
