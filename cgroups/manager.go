@@ -221,7 +221,7 @@ func (m *v2Manager) Set(r *specs.LinuxResources) error {
 		if !s.Wanted(r) {
 			continue
 		}
-		if !contains(enabled, s.Name()) {
+		if subsystems.IsV2Controller(s) && !contains(enabled, s.Name()) {
 			return fmt.Errorf("cannot limit %s: the %s controller is not enabled for %s (is it in cgroup.controllers of the root?)", s.Name(), s.Name(), m.dir)
 		}
 		if err := s.SetV2(m.dir, r); err != nil {

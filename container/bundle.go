@@ -22,8 +22,9 @@ type Bundle struct {
 	RootfsMount *specs.Mount `json:"rootfs_mount,omitempty"`
 	// NoPivot makes the root with chroot instead of pivot_root (see MoveRoot).
 	NoPivot bool `json:"no_pivot,omitempty"`
-	// Pids is the pids limit, for the init to set (see PidsLimit); filled in by the runtime.
-	Pids *PidsLimit `json:"pids,omitempty"`
+	// Seccomp is Spec.Linux.Seccomp compiled; filled in by the runtime (Init.Start) when the
+	// caller has not already (from a cache of its own).
+	Seccomp *Seccomp `json:"seccomp,omitempty"`
 }
 
 // PidsLimit is a pids limit the init sets itself, the last thing before it executes the
@@ -48,6 +49,10 @@ func RunBundle(id string, b *Bundle, stdio Stdio) (exitCode int, err error) {
 	if err != nil {
 		return 0, err
 	}
+	if err := p.Send(b); err != nil {
+		p.Kill()
+		return 0, err
+	}
 	if b.Spec.Linux.Resources != nil {
 		cg, err := cgroups.New(id)
 		if err != nil {
@@ -61,7 +66,7 @@ func RunBundle(id string, b *Bundle, stdio Stdio) (exitCode int, err error) {
 			return 0, err
 		}
 	}
-	if err := p.Start(b); err != nil {
+	if err := p.Start(); err != nil {
 		p.Kill()
 		return 0, err
 	}

@@ -12,9 +12,17 @@
 //
 // The parent side and the init side talk over two channels the init inherits as fds 3 and 4:
 //
-//	parent --- fd 3, a pipe ----------> init   the bundle (spec, rootfs mount): "go"
-//	parent <-- fd 4, a seqpacket socket - init   a pty master, or an error with its exit code;
-//	                                               EOF (close-on-exec) means the command runs
+//	parent --- fd 3, a pipe ----------> init   the bundle (spec, rootfs mount, compiled seccomp
+//	                                             filter), which the init decodes while the parent
+//	                                             makes cgroups and networks (Send)
+//	parent <-> fd 4, a seqpacket socket  init   parent: "go" (Start); init: a pty master, or an
+//	                                             error with its exit code; EOF (close-on-exec)
+//	                                             means the command runs
+//
+// Right before execve the init confines itself (confine.go): resource limits, no_new_privs,
+// the seccomp filter, the capability sets, the user. Every descriptor it inherited beyond
+// stdio is closed at execve, and the binary it runs from is sealed (sealed.go), so that
+// nothing of the host's reaches the command.
 //
 // Nothing here parses flags, prints tables or exits the process: the runtime returns errors
 // and its caller decides what the user sees.

@@ -8,19 +8,19 @@ import (
 	"os/exec"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"golang.org/x/sys/unix"
 
 	"github.com/mydocker/mydocker/cgroups"
 )
 
 // Exec runs process p inside the running container whose init is pid — in all its namespaces
-// and its cgroups (cg) — in the foreground, and returns the command's exit status. stdin nil:
-// the command reads /dev/null.
+// and its cgroups (cg), confined as p says (capabilities, rlimits, no_new_privs, user) and by
+// the seccomp filter (CompileSeccomp; nil: none) — in the foreground, and returns the command's
+// exit status. stdin nil: the command reads /dev/null.
 //
 // The process it starts is this binary again, forked inside the container's namespaces but
 // its mount namespace (startInNamespaces). It (runExec) enters that one itself, then executes
 // the command as the init would.
-func Exec(pid int, cg cgroups.Manager, p *specs.Process, stdio Stdio) (int, error) {
+func Exec(pid int, cg cgroups.Manager, p *specs.Process, filter *Seccomp, stdio Stdio) (int, error) {
 	mntNS, err := openNamespace(pid, "mnt")
 	if err != nil {
 		return 0, err
@@ -37,7 +37,6 @@ func Exec(pid int, cg cgroups.Manager, p *specs.Process, stdio Stdio) (int, erro
 		return 0, err
 	}
 	cmd := &exec.Cmd{
-		Path:       "/proc/self/exe",
 		Args:       []string{execName},
 		Env:        []string{},
 		ExtraFiles: []*os.File{cfgR, syncChild, mntNS},
@@ -50,7 +49,7 @@ func Exec(pid int, cg cgroups.Manager, p *specs.Process, stdio Stdio) (int, erro
 	}
 	sigs := CatchSignals()
 	defer sigs.Stop()
-	err = startInNamespaces(pid, cmd)
+	exited, err := startSealed(cmd, func() error { return joinNamespaces(pid) })
 	// Only the child may hold these ends, or the parent would never see the socket close.
 	cfgR.Close()
 	syncChild.Close()
@@ -59,13 +58,13 @@ func Exec(pid int, cg cgroups.Manager, p *specs.Process, stdio Stdio) (int, erro
 		syncParent.Close()
 		return 0, fmt.Errorf("start exec: %w", err)
 	}
-	h := &Init{cmd: cmd, config: cfgW, sync: syncParent, proc: Process{Pid: cmd.Process.Pid}}
+	h := &Init{cmd: cmd, exited: exited, config: cfgW, sync: syncParent, proc: Process{Pid: cmd.Process.Pid}}
 	// Under the container's limits too (the book's exec leaves them outside).
 	if err := cg.Join(cmd.Process.Pid); err != nil {
 		h.Kill()
 		return 0, err
 	}
-	if err := h.run(p); err != nil {
+	if err := h.run(execConfig{Process: p, Seccomp: filter}); err != nil {
 		h.Kill()
 		// Docker reports any failure to start an exec'd command as 126, not found included.
 		var se *StartError
@@ -77,16 +76,24 @@ func Exec(pid int, cg cgroups.Manager, p *specs.Process, stdio Stdio) (int, erro
 	return h.WaitForeground(sigs, stdio, stdio.Stdin != nil), nil
 }
 
+// execConfig is what an exec'd process gets over its config pipe.
+type execConfig struct {
+	Process *specs.Process `json:"process"`
+	Seccomp *Seccomp       `json:"seccomp,omitempty"`
+}
+
 // execMountNSFd is the fd on which an exec'd process inherits the container's mount namespace.
 const execMountNSFd = 5
 
 // runExec is the exec'd side, inside the container's namespaces but the mount namespace: it
 // enters that one, then takes the same last steps as the init.
 func runExec() {
-	unix.CloseOnExec(initSyncFd)
-	var p specs.Process
+	if err := closeInheritedFds(); err != nil {
+		reportStartFailure(fmt.Errorf("close inherited descriptors: %w", err))
+	}
+	var cfg execConfig
 	f := os.NewFile(initConfigFd, "exec-config")
-	if err := json.NewDecoder(f).Decode(&p); err != nil {
+	if err := json.NewDecoder(f).Decode(&cfg); err != nil {
 		reportStartFailure(fmt.Errorf("read process: %w", err))
 	}
 	f.Close()
@@ -95,10 +102,10 @@ func runExec() {
 		reportStartFailure(err)
 	}
 	ns.Close()
-	if p.Terminal {
+	if cfg.Process.Terminal {
 		if err := setupConsole(false); err != nil {
 			reportStartFailure(err)
 		}
 	}
-	reportStartFailure(execProcess(&p, nil))
+	reportStartFailure(execProcess(cfg.Process, cfg.Seccomp, nil))
 }

@@ -8,7 +8,6 @@ import (
 	"os"
 	"runtime"
 	"strings"
-	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -23,7 +22,9 @@ const (
 // runInit is the container's init: the re-executed binary, already PID 1 in its new
 // namespaces. It never returns on success: the command replaces it.
 func runInit() {
-	unix.CloseOnExec(initSyncFd)
+	if err := closeInheritedFds(); err != nil {
+		reportStartFailure(fmt.Errorf("close inherited descriptors: %w", err))
+	}
 	reportStartFailure(initContainer())
 }
 
@@ -47,10 +48,16 @@ func initContainer() error {
 	}
 	cfgFile.Close()
 	spec := cfg.Spec
+	// Wait for the parent to have made the cgroups and the networks.
+	goMsg, _, ok, err := recvMsg(initSyncFd)
+	if err != nil || !ok || goMsg.Type != "go" {
+		return fmt.Errorf("wait for the word to go on: %v (message %q)", err, goMsg.Type)
+	}
+	pids := goMsg.Pids
 	// Opened now, while the host's cgroup filesystem is in reach; written at the very end.
 	var pidsMax *os.File
-	if cfg.Pids != nil {
-		f, err := os.OpenFile(cfg.Pids.File, os.O_WRONLY, 0)
+	if pids != nil {
+		f, err := os.OpenFile(pids.File, os.O_WRONLY, 0)
 		if err != nil {
 			return fmt.Errorf("open the pids limit: %w", err)
 		}
@@ -94,12 +101,12 @@ func initContainer() error {
 			return err
 		}
 	}
-	return execProcess(spec.Process, func() error {
+	return execProcess(spec.Process, cfg.Seccomp, func() error {
 		if pidsMax == nil {
 			return nil
 		}
-		if _, err := pidsMax.WriteString(cfg.Pids.Value); err != nil {
-			return fmt.Errorf("write %q to %s: %w", cfg.Pids.Value, cfg.Pids.File, err)
+		if _, err := pidsMax.WriteString(pids.Value); err != nil {
+			return fmt.Errorf("write %q to %s: %w", pids.Value, pids.File, err)
 		}
 		return nil
 	})
@@ -163,9 +170,9 @@ func loopbackUp() error {
 }
 
 // execProcess finds the command inside the container and executes it in place of the init
-// (or of an exec'd helper): working directory, environment with HOME, PATH lookup. last, when
-// set, runs right before execve.
-func execProcess(p *specs.Process, last func() error) error {
+// (or of an exec'd helper): working directory, environment with HOME, confinement (confine),
+// PATH lookup as the container's user. last, when set, runs right before execve.
+func execProcess(p *specs.Process, filter *Seccomp, last func() error) error {
 	if err := os.MkdirAll(p.Cwd, 0o755); err != nil {
 		return fmt.Errorf("create working directory %s: %w", p.Cwd, err)
 	}
@@ -179,41 +186,23 @@ func execProcess(p *specs.Process, last func() error) error {
 	if !hasEnv(env, "HOME") {
 		env = append(env, "HOME="+homeDir(p.User.UID))
 	}
-	if err := switchUser(p.User); err != nil {
-		return err
-	}
-	path, err := LookPath(p.Args[0], env)
-	if err != nil {
-		return &StartError{Code: startErrorCode(err), Message: err.Error()}
-	}
-	if last != nil {
-		if err := last(); err != nil {
-			return err
+	var path string
+	err := confine(p, filter, func() error {
+		var err error
+		if path, err = LookPath(p.Args[0], env); err != nil {
+			return &StartError{Code: startErrorCode(err), Message: err.Error()}
 		}
+		if last != nil {
+			return last()
+		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if err := unix.Exec(path, p.Args, env); err != nil {
 		err = fmt.Errorf("exec %q: %w", p.Args[0], err)
 		return &StartError{Code: startErrorCode(err), Message: err.Error()}
-	}
-	return nil
-}
-
-// switchUser drops from root to the spec's user: groups first, while still allowed to set them.
-// syscall's functions (not x/sys/unix's) change every thread of the process, so the one that
-// runs execve(2) has them whichever it is.
-func switchUser(u specs.User) error {
-	gids := make([]int, len(u.AdditionalGids))
-	for i, g := range u.AdditionalGids {
-		gids[i] = int(g)
-	}
-	if err := syscall.Setgroups(gids); err != nil {
-		return fmt.Errorf("setgroups %v: %w", gids, err)
-	}
-	if err := syscall.Setgid(int(u.GID)); err != nil {
-		return fmt.Errorf("setgid %d: %w", u.GID, err)
-	}
-	if err := syscall.Setuid(int(u.UID)); err != nil {
-		return fmt.Errorf("setuid %d: %w", u.UID, err)
 	}
 	return nil
 }

@@ -3,17 +3,16 @@ package container
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"runtime"
 	"strconv"
 
 	"golang.org/x/sys/unix"
 )
 
-// joinNamespaces are the namespaces the parent of an exec'd process joins before forking it:
+// execNamespaces are the namespaces the parent of an exec'd process joins before forking it:
 // all but the mount namespace, which the process enters itself (enterMountNamespace). The
 // cgroup namespace is joined only where the container has its own (cgroup v2).
-var joinNamespaces = []string{"ipc", "uts", "net", "pid", "cgroup"}
+var execNamespaces = []string{"ipc", "uts", "net", "pid", "cgroup"}
 
 // openNamespace opens /proc/PID/ns/NAME.
 func openNamespace(pid int, name string) (*os.File, error) {
@@ -24,39 +23,32 @@ func openNamespace(pid int, name string) (*os.File, error) {
 	return f, nil
 }
 
-// startInNamespaces starts cmd in the IPC, UTS, network and PID namespaces of process pid.
+// joinNamespaces moves the calling thread into the IPC, UTS, network, PID and cgroup
+// namespaces of process pid, for Exec to fork its process from it (startSealed).
 //
-// Namespaces belong to threads. A goroutine locks itself to its OS thread, moves that thread
-// into the container's namespaces with setns(2) and forks cmd from it: the child starts with
-// the thread's namespaces (for a PID namespace, setns only changes where children go, which is
-// exactly what a fork needs). The goroutine never unlocks, so the Go runtime throws the changed
-// thread away when it ends. The mount namespace is left to the child: cmd is this binary, and
-// it must be loaded from the host's filesystem (a dynamically linked build needs the host's
-// ld.so), not from the container's.
-func startInNamespaces(pid int, cmd *exec.Cmd) error {
-	done := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		done <- func() error {
-			for _, ns := range joinNamespaces {
-				f, err := openNamespace(pid, ns)
-				if err != nil {
-					return err
-				}
-				if sameNamespace(f, ns) {
-					f.Close()
-					continue // shared with the host (--net host, cgroup v1): nothing to join
-				}
-				err = unix.Setns(int(f.Fd()), 0)
-				f.Close()
-				if err != nil {
-					return fmt.Errorf("join %s namespace of process %d: %w", ns, pid, err)
-				}
-			}
-			return cmd.Start()
-		}()
-	}()
-	return <-done
+// Namespaces belong to threads. The goroutine that calls this is locked to its OS thread and
+// never unlocks, so the Go runtime throws the changed thread away when it ends; a process
+// forked from the thread starts with its namespaces (for a PID namespace, setns only changes
+// where children go, which is exactly what a fork needs). The mount namespace is left to the
+// child: it is this binary, and it must be loaded from the host's filesystem (a dynamically
+// linked build needs the host's ld.so), not from the container's.
+func joinNamespaces(pid int) error {
+	for _, ns := range execNamespaces {
+		f, err := openNamespace(pid, ns)
+		if err != nil {
+			return err
+		}
+		if sameNamespace(f, ns) {
+			f.Close()
+			continue // shared with the host (--net host, cgroup v1): nothing to join
+		}
+		err = unix.Setns(int(f.Fd()), 0)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("join %s namespace of process %d: %w", ns, pid, err)
+		}
+	}
+	return nil
 }
 
 // sameNamespace reports whether ns is the namespace this thread is in already.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"sync"
 	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -21,9 +22,14 @@ type Stdio struct {
 }
 
 // Init is the parent's handle on a container's init: forked by StartInit, it waits in its new
-// namespaces for its bundle (Start), then becomes the container's command.
+// namespaces for its bundle (Send) and the word to go on (Start), then becomes the container's
+// command. Between the two the init decodes its bundle while the parent puts it in its cgroups
+// and networks.
 type Init struct {
 	cmd    *exec.Cmd
+	exited <-chan error // the child's exit, from the thread that started it (startSealed)
+	wait   sync.Once
+	err    error      // what cmd.Wait returned
 	config *os.File   // write end of the config pipe
 	sync   *os.File   // parent end of the sync socket
 	pty    *os.File   // the terminal's master side, when the spec asks for one
@@ -49,7 +55,6 @@ func StartInit(namespaces []specs.LinuxNamespace, terminal bool, stdio Stdio) (*
 	defer syncChild.Close()
 
 	cmd := &exec.Cmd{
-		Path:       "/proc/self/exe",
 		Args:       []string{initName},
 		Env:        []string{},
 		ExtraFiles: []*os.File{configR, syncChild},
@@ -66,12 +71,13 @@ func StartInit(namespaces []specs.LinuxNamespace, terminal bool, stdio Stdio) (*
 			cmd.Stdin = nil // exec.Cmd opens /dev/null
 		}
 	}
-	if err := cmd.Start(); err != nil {
+	exited, err := startSealed(cmd, nil)
+	if err != nil {
 		configW.Close()
 		syncParent.Close()
 		return nil, fmt.Errorf("start container init: %w", err)
 	}
-	p := &Init{cmd: cmd, config: configW, sync: syncParent}
+	p := &Init{cmd: cmd, exited: exited, config: configW, sync: syncParent}
 	p.proc.Pid = cmd.Process.Pid
 	p.proc.Start, _ = processStartTime(p.proc.Pid)
 	return p, nil
@@ -94,16 +100,51 @@ func (p *Init) JoinCgroups(cg cgroups.Manager, r *specs.LinuxResources) error {
 	return err
 }
 
-// Start sends the bundle (the init's "go") and waits until the init has executed the command,
-// collecting the terminal on the way. A failure before exec comes back as a *StartError.
-func (p *Init) Start(b *Bundle) error {
-	b.Pids = p.pids
-	return p.run(b)
+// Send hands the init its bundle: it decodes it while the caller goes on to put it in its
+// cgroups (JoinCgroups) and networks, and then waits for Start.
+func (p *Init) Send(b *Bundle) error {
+	sent := *b
+	if b.Seccomp == nil && b.Spec.Linux != nil {
+		filter, err := CompileSeccomp(b.Spec.Linux.Seccomp)
+		if err != nil {
+			return err
+		}
+		sent.Seccomp = filter
+	}
+	// The init needs the compiled filter, not the profile: a shorter spec to decode.
+	if b.Spec.Linux != nil && b.Spec.Linux.Seccomp != nil {
+		spec, linux := *b.Spec, *b.Spec.Linux
+		linux.Seccomp = nil
+		spec.Linux = &linux
+		sent.Spec = &spec
+	}
+	return p.send(&sent)
 }
 
-// run sends the config and waits for the command to run: the init's and an exec'd process's
-// half of the handshake (see doc.go).
+// Start tells the init to go on (the "go" message) and waits until it has executed the
+// command. A failure before exec comes back as a *StartError.
+func (p *Init) Start() error {
+	if err := sendMsg(int(p.sync.Fd()), syncMsg{Type: "go", Pids: p.pids}, -1); err != nil {
+		// An init that failed on its bundle has said why before it went away.
+		if werr := p.waitExec(); werr != nil {
+			return werr
+		}
+		return fmt.Errorf("tell the init to go on: %w", err)
+	}
+	return p.waitExec()
+}
+
+// run sends the config and waits for the command to run: an exec'd process's handshake,
+// in one step.
 func (p *Init) run(config any) error {
+	if err := p.send(config); err != nil {
+		return err
+	}
+	return p.waitExec()
+}
+
+// send writes the config down the pipe and closes it.
+func (p *Init) send(config any) error {
 	data, err := json.Marshal(config)
 	if err != nil {
 		p.config.Close()
@@ -114,6 +155,11 @@ func (p *Init) run(config any) error {
 	if err != nil {
 		return fmt.Errorf("send config to init: %w", err)
 	}
+	return nil
+}
+
+// waitExec collects what the init reports until its end of the sync socket closes at execve.
+func (p *Init) waitExec() error {
 	defer p.sync.Close()
 	for {
 		m, fd, ok, err := recvMsg(int(p.sync.Fd()))
@@ -143,7 +189,7 @@ func (p *Init) Signal(sig os.Signal) error { return p.cmd.Process.Signal(sig) }
 // Kill ends the init and reaps it; used to undo a start that failed half-way.
 func (p *Init) Kill() {
 	p.cmd.Process.Kill()
-	p.cmd.Wait()
+	p.reap()
 	p.config.Close()
 	p.sync.Close()
 	if p.pty != nil {
@@ -154,8 +200,14 @@ func (p *Init) Kill() {
 // Wait reaps the init and returns its exit status as Docker reports it: the exit code, or
 // 128+n when signal n killed it.
 func (p *Init) Wait() int {
-	err := p.cmd.Wait()
+	err := p.reap()
 	return exitStatus(p.cmd.ProcessState, err)
+}
+
+// reap waits for the child's exit, once.
+func (p *Init) reap() error {
+	p.wait.Do(func() { p.err = <-p.exited })
+	return p.err
 }
 
 func exitStatus(ps *os.ProcessState, err error) int {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -92,7 +93,7 @@ func MountInto(rootfs string, m specs.Mount) error {
 		return err
 	}
 	if m.Type == "cgroup" {
-		return mountCgroups(dest)
+		return mountCgroups(dest, slices.Contains(m.Options, "ro"))
 	}
 	flags, data := mountOptions(m.Options)
 	isBind := flags&unix.MS_BIND != 0
@@ -182,6 +183,9 @@ func securePath(root, path string) (string, error) {
 	return root + current, nil
 }
 
+// deviceKinds are the spec's device types as mknod(2) takes them.
+var deviceKinds = map[string]uint32{"c": unix.S_IFCHR, "u": unix.S_IFCHR, "b": unix.S_IFBLK, "p": unix.S_IFIFO}
+
 // createDevices makes the spec's device nodes in the container's /dev (a fresh tmpfs) and
 // the symlinks every Linux program expects there. A spec without devices (chapters 01 and 02)
 // has no /dev of its own, and nothing is written to the image's.
@@ -200,7 +204,14 @@ func createDevices(rootfs string, devices []specs.LinuxDevice) error {
 		if d.FileMode != nil {
 			mode = uint32(d.FileMode.Perm())
 		}
-		if err := unix.Mknod(dest, unix.S_IFCHR|mode, int(unix.Mkdev(uint32(d.Major), uint32(d.Minor)))); err != nil {
+		kind, ok := deviceKinds[d.Type]
+		if !ok {
+			return fmt.Errorf("mknod %s: unknown device type %q", d.Path, d.Type)
+		}
+		if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
+			return fmt.Errorf("mknod %s: %w", d.Path, err)
+		}
+		if err := unix.Mknod(dest, kind|mode, int(unix.Mkdev(uint32(d.Major), uint32(d.Minor)))); err != nil {
 			return fmt.Errorf("mknod %s: %w", d.Path, err)
 		}
 		uid, gid := 0, 0
@@ -331,14 +342,19 @@ func remountReadonly(p string) error {
 	return nil
 }
 
-// mountCgroups gives the container its /sys/fs/cgroup as Docker does, read-only, showing the
-// container's own cgroup as the root, where programs look for their limits. On cgroup v2 it is
+// mountCgroups gives the container its /sys/fs/cgroup as Docker does, read-only (but for a
+// privileged container), showing the container's own cgroup as the root, where programs look
+// for their limits. On cgroup v2 it is
 // a cgroup2 mount seen from the container's cgroup namespace. On v1 it is a tmpfs holding, for
 // each hierarchy, a bind of the container's cgroup in it.
-func mountCgroups(dest string) error {
+func mountCgroups(dest string, readonly bool) error {
 	flags := uintptr(unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC | unix.MS_RELATIME)
+	ro := uintptr(0)
+	if readonly {
+		ro = unix.MS_RDONLY
+	}
 	if cgroups.DetectMode() == cgroups.Unified {
-		if err := unix.Mount("cgroup2", dest, "cgroup2", flags|unix.MS_RDONLY, ""); err != nil {
+		if err := unix.Mount("cgroup2", dest, "cgroup2", flags|ro, ""); err != nil {
 			return fmt.Errorf("mount cgroup2 on /sys/fs/cgroup: %w", err)
 		}
 		return nil
@@ -358,8 +374,8 @@ func mountCgroups(dest string) error {
 		if err := unix.Mount(h.Dir, target, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 			return fmt.Errorf("bind %s on /sys/fs/cgroup/%s: %w", h.Dir, h.Name, err)
 		}
-		if err := unix.Mount("", target, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|flags, ""); err != nil {
-			return fmt.Errorf("remount /sys/fs/cgroup/%s read-only: %w", h.Name, err)
+		if err := unix.Mount("", target, "", unix.MS_BIND|unix.MS_REMOUNT|ro|flags, ""); err != nil {
+			return fmt.Errorf("remount /sys/fs/cgroup/%s: %w", h.Name, err)
 		}
 		// Co-mounted controllers ("cpu,cpuacct") are also reachable by each name.
 		for _, c := range h.Controllers {

@@ -22,6 +22,10 @@ func DefaultSpec() *specs.Spec {
 	dev := func(path string, major, minor int64) specs.LinuxDevice {
 		return specs.LinuxDevice{Path: path, Type: "c", Major: major, Minor: minor, FileMode: fileMode(0o666), UID: zero(), GID: zero()}
 	}
+	num := func(n int64) *int64 { return &n }
+	allow := func(typ string, major, minor *int64, access string) specs.LinuxDeviceCgroup {
+		return specs.LinuxDeviceCgroup{Allow: true, Type: typ, Major: major, Minor: minor, Access: access}
+	}
 	return &specs.Spec{
 		Version: specs.Version,
 		Process: &specs.Process{
@@ -64,6 +68,17 @@ func DefaultSpec() *specs.Spec {
 			ReadonlyPaths: []string{
 				"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
 			},
+			// The device controller: nothing but the nodes above, the terminals, /dev/net/tun
+			// (runc's list, and so Docker's) and mknod of any node (CAP_MKNOD decides that) — a
+			// disk made with mknod cannot be opened.
+			Resources: &specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{
+				{Allow: false, Access: "rwm"},
+				allow("c", nil, nil, "m"), allow("b", nil, nil, "m"),
+				allow("c", num(1), num(3), "rwm"), allow("c", num(1), num(5), "rwm"), allow("c", num(1), num(7), "rwm"),
+				allow("c", num(1), num(8), "rwm"), allow("c", num(1), num(9), "rwm"),
+				allow("c", num(5), num(0), "rwm"), allow("c", num(5), num(1), "rwm"), allow("c", num(5), num(2), "rwm"),
+				allow("c", num(136), nil, "rwm"), allow("c", num(10), num(200), "rwm"),
+			}},
 		},
 	}
 }

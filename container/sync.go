@@ -9,11 +9,13 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// syncMsg is what the init reports over fd 4 before it executes the command.
+// syncMsg is what the parent and the init say over fd 4: the parent's "go" (with the pids
+// limit, known once the cgroups exist), then the init's "pty" (an fd rides along) or "error".
 type syncMsg struct {
-	Type    string `json:"type"` // "pty" (an fd rides along) or "error"
-	Code    int    `json:"code,omitempty"`
-	Message string `json:"message,omitempty"`
+	Type    string     `json:"type"`
+	Code    int        `json:"code,omitempty"`
+	Message string     `json:"message,omitempty"`
+	Pids    *PidsLimit `json:"pids,omitempty"`
 }
 
 // StartError is a failure to start the container's command. Code is the exit status Docker

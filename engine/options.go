@@ -18,9 +18,10 @@ type Options struct {
 	Ports       []network.PortMapping // published ports, already parsed
 	Interactive bool                  // keep stdin open
 	Detach      bool
-	AutoRemove  bool   // remove the container when it exits
-	NoPivot     bool   // chroot instead of pivot_root
-	Driver      string // rootfs driver; empty: the first the kernel supports
+	AutoRemove  bool     // remove the container when it exits
+	NoPivot     bool     // chroot instead of pivot_root
+	Driver      string   // rootfs driver; empty: the first the kernel supports
+	SecurityOpt []string // the security options as the user gave them, for inspect
 }
 
 // networkName is the network the container joins: Network, or with published ports and no

@@ -115,6 +115,12 @@ func (e *Engine) create(opts *Options) (_ *State, _ *container.Bundle, _ *fsutil
 		Detached:   opts.Detach,
 		NoPivot:    opts.NoPivot,
 		Config:     config,
+		HostConfig: HostConfig{
+			CapAdd:      opts.CapAdd,
+			CapDrop:     opts.CapDrop,
+			Privileged:  opts.Privileged,
+			SecurityOpt: opts.SecurityOpt,
+		},
 	}
 	owner, err := e.containers.NewDir(id)
 	if err != nil {
@@ -152,7 +158,11 @@ func (e *Engine) create(opts *Options) (_ *State, _ *container.Bundle, _ *fsutil
 		workspace.RemoveVolumeSources(made)
 		return nil, nil, nil, err
 	}
-	return st, &container.Bundle{Spec: spec, RootfsMount: rootfs.Mount, NoPivot: opts.NoPivot}, owner, nil
+	filter, err := e.seccompFilter(spec.Linux.Seccomp)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return st, &container.Bundle{Spec: spec, RootfsMount: rootfs.Mount, NoPivot: opts.NoPivot, Seccomp: filter}, owner, nil
 }
 
 // setUser resolves -u against the image's /etc/passwd and /etc/group into the spec's
@@ -164,8 +174,7 @@ func setUser(spec *specs.Spec, user string, layers []string) error {
 	if err != nil {
 		return err
 	}
-	u.Umask = spec.Process.User.Umask
-	spec.Process.User = u
+	runconfig.SetUser(spec, u)
 	return nil
 }
 
@@ -223,14 +232,18 @@ func (e *Engine) start(st *State, b *container.Bundle, p *container.Init) (retEr
 			e.removeFiles(st)
 		}
 	}()
-	// Into the cgroups, limits set, before the command runs: the init waits for its bundle.
+	// The init decodes its bundle while it is put in its cgroups, limits set, and on its
+	// network; then it goes on.
+	if err := p.Send(b); err != nil {
+		return err
+	}
 	if err := p.JoinCgroups(cgroups.Load(st.Cgroups), b.Spec.Linux.Resources); err != nil {
 		return err
 	}
 	if err := e.connect(st, b.Spec.Hostname, p.Pid()); err != nil {
 		return err
 	}
-	if err := p.Start(b); err != nil {
+	if err := p.Start(); err != nil {
 		return err
 	}
 	st.Status = Running
@@ -321,7 +334,11 @@ func (e *Engine) bundleOf(st *State) (*container.Bundle, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &container.Bundle{Spec: spec, RootfsMount: st.Rootfs, NoPivot: st.NoPivot}, nil
+	filter, err := e.seccompFilter(spec.Linux.Seccomp)
+	if err != nil {
+		return nil, err
+	}
+	return &container.Bundle{Spec: spec, RootfsMount: st.Rootfs, NoPivot: st.NoPivot, Seccomp: filter}, nil
 }
 
 // repairNameHolder repairs the container that holds name if its watcher died: a run that

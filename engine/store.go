@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -64,6 +65,17 @@ type State struct {
 	Ports   []network.PortMapping `json:"ports,omitempty"`
 	// Rootfs is the mount the init makes for the root filesystem (nil for vfs).
 	Rootfs *specs.Mount `json:"rootfs,omitempty"`
+	// HostConfig is what the user asked of the container's confinement, as inspect shows it.
+	HostConfig HostConfig `json:"host_config"`
+}
+
+// HostConfig records the confinement options as the user gave them (the spec holds what
+// they became).
+type HostConfig struct {
+	CapAdd      []string `json:"cap_add,omitempty"`
+	CapDrop     []string `json:"cap_drop,omitempty"`
+	Privileged  bool     `json:"privileged,omitempty"`
+	SecurityOpt []string `json:"security_opt,omitempty"`
 }
 
 // process names the container's init for good.
@@ -192,7 +204,12 @@ func uniqueRandomName(all []*State) string {
 
 // SaveSpec writes the container's runtime spec (config.json, as in an OCI bundle).
 func (s *Store) SaveSpec(id string, spec *specs.Spec) error {
-	return fsutil.WriteJSON(s.specPath(id), spec)
+	// Compact, as runc's config.json: the seccomp profile alone is some 25 KB indented.
+	data, err := json.Marshal(spec)
+	if err != nil {
+		return fmt.Errorf("encode the spec of %s: %w", container.ShortID(id), err)
+	}
+	return fsutil.WriteFileAtomic(s.specPath(id), data, 0o600)
 }
 
 // Save writes the container's state atomically.

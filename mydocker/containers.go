@@ -299,6 +299,10 @@ func inspectOne(e *engine.Engine, ref string) (any, error) {
 		"HostConfig": map[string]any{
 			"AutoRemove":  st.AutoRemove,
 			"NetworkMode": st.Network,
+			"CapAdd":      st.HostConfig.CapAdd,
+			"CapDrop":     st.HostConfig.CapDrop,
+			"Privileged":  st.HostConfig.Privileged,
+			"SecurityOpt": st.HostConfig.SecurityOpt,
 		},
 		"NetworkSettings": map[string]any{
 			"IPAddress": st.IP,

@@ -36,7 +36,10 @@ func runTests(m *testing.M) int {
 		}
 		defer os.RemoveAll(dir)
 		binary = filepath.Join(dir, "mydocker")
-		if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		// Static, as make builds it (and as the VM needs it).
+		build := exec.Command("go", "build", "-o", binary, ".")
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := build.CombinedOutput(); err != nil {
 			fmt.Fprintf(os.Stderr, "build mydocker: %v\n%s", err, out)
 			return 1
 		}
@@ -48,13 +51,14 @@ func runTests(m *testing.M) int {
 type engineEnv struct {
 	t    *testing.T
 	root string
+	bin  string // the mydocker it runs: binary, unless a test needs a copy of its own
 }
 
 func newEngine(t *testing.T) *engineEnv {
 	t.Helper()
 	testutil.RequiresRoot(t)
 	tarball := testutil.BusyboxTar(t)
-	e := &engineEnv{t: t, root: t.TempDir()}
+	e := &engineEnv{t: t, root: t.TempDir(), bin: binary}
 	t.Cleanup(e.cleanup)
 	e.must("import", tarball, "busybox")
 	return e
@@ -71,7 +75,7 @@ func (r result) String() string {
 
 // cmd prepares mydocker --root ROOT args...
 func (e *engineEnv) cmd(args ...string) *exec.Cmd {
-	return exec.Command(binary, append([]string{"--root", e.root}, args...)...)
+	return exec.Command(e.bin, append([]string{"--root", e.root}, args...)...)
 }
 
 func (e *engineEnv) run(args ...string) result {

@@ -40,7 +40,7 @@ func runCommand() *cli.Command {
 		UseShortOptionHandling: true,
 		StopOnNthArg:           &one,
 		OnUsageError:           onUsageError,
-		Flags: append(processFlags(),
+		Flags: append(append(processFlags(),
 			&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "run in the background and print the container id"},
 			&cli.BoolFlag{Name: "rm", Usage: "remove the container when it exits"},
 			&cli.StringFlag{Name: "name", Usage: "assign a name to the container"},
@@ -59,7 +59,7 @@ func runCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "publish", Aliases: []string{"p"}, Usage: "publish a port: HOSTPORT:CONTAINERPORT[/tcp|udp]"},
 			&cli.BoolFlag{Name: "no-pivot", Usage: "use chroot instead of pivot_root (weaker: the host's mounts stay reachable)"},
 			&cli.StringFlag{Name: "storage-driver", Usage: "rootfs driver: overlay, aufs or vfs (default: the first the kernel supports)"},
-		),
+		), securityFlags()...),
 		Action: runAction,
 	}
 }
@@ -96,6 +96,10 @@ func runAction(_ context.Context, cmd *cli.Command) error {
 		}
 		ports = append(ports, pm)
 	}
+	security, err := securityOptions(cmd)
+	if err != nil {
+		return &statusError{code: 125, err: err}
+	}
 	opts := &engine.Options{
 		Options: runconfig.Options{
 			Cmd:       cmd.Args().Tail(),
@@ -106,6 +110,7 @@ func runAction(_ context.Context, cmd *cli.Command) error {
 			Resources: resources,
 			Mounts:    mounts,
 			Tty:       cmd.Bool("tty"),
+			Security:  security,
 		},
 		Image:       cmd.Args().First(),
 		Name:        cmd.String("name"),
@@ -117,6 +122,7 @@ func runAction(_ context.Context, cmd *cli.Command) error {
 		AutoRemove:  cmd.Bool("rm"),
 		NoPivot:     cmd.Bool("no-pivot"),
 		Driver:      cmd.String("storage-driver"),
+		SecurityOpt: cmd.StringSlice("security-opt"),
 	}
 	e, err := openEngine(cmd)
 	if err != nil {
@@ -148,7 +154,10 @@ func execCommand() *cli.Command {
 		UseShortOptionHandling: true,
 		StopOnNthArg:           &one,
 		OnUsageError:           onUsageError,
-		Flags:                  processFlags(),
+		Flags: append(processFlags(),
+			&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "user[:group] to run as, by name or id"},
+			&cli.BoolFlag{Name: "privileged", Usage: "give extended privileges to the command"},
+		),
 		Action: func(_ context.Context, cmd *cli.Command) error {
 			if err := needArgs(cmd, 2, "exec [OPTIONS] CONTAINER COMMAND [ARG...]"); err != nil {
 				return err
@@ -161,6 +170,8 @@ func execCommand() *cli.Command {
 				Cmd:         cmd.Args().Tail(),
 				Env:         cmd.StringSlice("env"),
 				Workdir:     cmd.String("workdir"),
+				User:        cmd.String("user"),
+				Privileged:  cmd.Bool("privileged"),
 				Interactive: cmd.Bool("interactive"),
 				Tty:         cmd.Bool("tty"),
 			}

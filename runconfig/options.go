@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -32,6 +33,7 @@ type Options struct {
 	Mounts      []specs.Mount         // volumes, already parsed
 	Tty         bool                  // allocate a pseudo-terminal
 	HostNetwork bool                  // share the host's network namespace
+	Security                          // capabilities, seccomp, devices, rlimits
 }
 
 // Spec builds the container's runtime spec: DefaultSpec, then the image's config, then the
@@ -78,10 +80,18 @@ func (o *Options) Spec(id string, img ocispec.ImageConfig) (*specs.Spec, ocispec
 	}
 	spec.Process.Terminal = o.Tty
 	spec.Root.Readonly = o.ReadOnly
-	spec.Linux.Resources = o.Resources
+	if o.Resources != nil {
+		// The limits, beside the default spec's device rules.
+		r := *o.Resources
+		r.Devices = append(slices.Clone(spec.Linux.Resources.Devices), r.Devices...)
+		spec.Linux.Resources = &r
+	}
 	spec.Linux.CgroupsPath = cgroups.Parent + "/" + id
 	spec.Linux.Namespaces = o.Namespaces()
 	spec.Mounts = append(spec.Mounts, o.Mounts...)
+	if err := o.applySecurity(spec); err != nil {
+		return nil, config, err
+	}
 	return spec, config, nil
 }
 

@@ -7,6 +7,7 @@
 //	           cpu.shares                                  cpu.weight
 //	cpuset     cpuset.cpus, cpuset.mems                    cpuset.cpus, cpuset.mems
 //	pids       pids.max                                    pids.max
+//	devices    devices.deny, devices.allow                 an eBPF program attached to the cgroup
 //
 // A limit arrives as the OCI runtime spec's LinuxResources. The cgroups manager walks All and
 // hands each subsystem its directory; it knows nothing about particular resources.
@@ -35,7 +36,7 @@ type Subsystem interface {
 }
 
 // All are the subsystems mydocker manages, in the order their limits are written.
-var All = []Subsystem{Cpuset{}, Memory{}, CPU{}, CPUAcct{}, Pids{}}
+var All = []Subsystem{Cpuset{}, Memory{}, CPU{}, CPUAcct{}, Pids{}, Devices{}}
 
 // Stats is what `mydocker stats` shows of a container.
 type Stats struct {

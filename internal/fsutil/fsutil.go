@@ -7,8 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+
+	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
 
 	"golang.org/x/sys/unix"
 )
@@ -124,3 +127,39 @@ func (l *Lock) File() *os.File { return l.f }
 
 // LockFromFile adopts a lock inherited as an open file.
 func LockFromFile(f *os.File) *Lock { return &Lock{f: f} }
+
+// ReadFileInRoot reads the regular file at path inside root — an image's layer, a container's
+// /proc/PID/root — resolving every symlink and ".." as if root were "/" (openat2's
+// RESOLVE_IN_ROOT, or filepath-securejoin's emulation on older kernels), so that what root
+// holds cannot point the read at the host. A FIFO, device or directory is refused before it
+// is opened (a FIFO would block forever), and so is a file of more than max bytes.
+func ReadFileInRoot(root, path string, max int64) ([]byte, error) {
+	h, err := pathrs.OpenInRoot(root, path)
+	if err != nil {
+		return nil, err
+	}
+	defer h.Close()
+	var st unix.Stat_t
+	if err := unix.Fstat(int(h.Fd()), &st); err != nil {
+		return nil, fmt.Errorf("stat %s in %s: %w", path, root, err)
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return nil, fmt.Errorf("read %s in %s: not a regular file", path, root)
+	}
+	if st.Size > max {
+		return nil, fmt.Errorf("read %s in %s: %d bytes, more than the %d allowed", path, root, st.Size, max)
+	}
+	f, err := pathrs.Reopen(h, unix.O_RDONLY|unix.O_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("open %s in %s: %w", path, root, err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s in %s: %w", path, root, err)
+	}
+	if int64(len(data)) > max {
+		return nil, fmt.Errorf("read %s in %s: more than the %d bytes allowed", path, root, max)
+	}
+	return data, nil
+}

@@ -28,10 +28,12 @@ var initScript []byte
 // chapter 04, the course's cgroup chapter, which must read the same on v1 and v2.
 var vmTests = []struct{ binary, pkg, filter string }{
 	{"cgroups.test", "./cgroups", "."},
+	{"subsystems.test", "./subsystems", "."},
 	{"mydocker.test", "./mydocker", "TestRunExitCodes|TestRunIsolation|TestStdout|TestVolumes|TestCopyOnWrite|TestStorageDrivers|" +
 		"TestFailedStart|TestDetached|TestStopGraceful|TestForegroundSignals|TestKilledMydocker|TestCommitExportImport|" +
 		"TestParallelNames|TestInspect|TestLimits|TestOOMKill|TestPidsLimit|TestCPULimit|TestBadLimits|TestNetworkModes|" +
-		"TestContainerSeesItsOwnCgroups"},
+		"TestContainerSeesItsOwnCgroups|TestDefaultConfinement|TestConfinementOptions|TestPrivileged|TestInherited|TestExecIsConfined|" +
+		"TestContainerCannotOverwrite"},
 	{"ch04.test", "./chapters/04-cgroups", "TestTranscript"},
 	{"lab04.test", "./labs/04-cgroups", "."},
 }

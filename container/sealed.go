@@ -1,0 +1,125 @@
+package container
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// The runtime starts the container's init and exec'd processes as this binary, re-executed.
+// While such a process runs, a process in the container can open its /proc/PID/exe — the
+// binary's file on the host — and once nothing executes it any more, open that descriptor
+// again for writing through /proc/self/fd and replace the host's mydocker with its own
+// program, which the next mydocker call runs as root (CVE-2019-5736; a script whose
+// interpreter is /proc/self/exe is enough to make an exec'd process run the binary inside the
+// container). So the binary is never started from a path the container could write through:
+// it runs from a read-only bind mount of itself, made in a mount namespace of the starting
+// thread's own. A write through that mount fails with EROFS, whatever the container holds.
+// Where the bind cannot be made (the file on disk was replaced since this process started),
+// it runs from a sealed in-memory copy instead (a memfd, as runc's cloned binary).
+
+// startSealed starts cmd — this binary — from a locked thread of its own: prepare (nil, or
+// setns into a container's namespaces) runs on it first. The thread stays with the child until
+// the child exits, for two reasons: the thread's mount namespace is not the process's any
+// more, and Pdeathsig belongs to the thread that forked the child. The child's exit comes
+// back on the channel.
+func startSealed(cmd *exec.Cmd, prepare func() error) (<-chan error, error) {
+	started := make(chan error, 1)
+	exited := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: Go retires the thread when this goroutine ends
+		err := func() error {
+			exe, cleanup, err := sealSelf()
+			if err != nil {
+				return err
+			}
+			defer cleanup()
+			cmd.Path = exe
+			if prepare != nil {
+				if err := prepare(); err != nil {
+					return err
+				}
+			}
+			return cmd.Start()
+		}()
+		started <- err
+		if err == nil {
+			exited <- cmd.Wait()
+		}
+	}()
+	if err := <-started; err != nil {
+		return nil, err
+	}
+	return exited, nil
+}
+
+// sealSelf makes this thread's view of the binary read-only and returns the path to execute:
+// unshare a mount namespace (after the thread's own filesystem context, which a mount
+// namespace change needs), stop mount events from leaving it, bind the binary on itself and
+// remount the bind read-only. cleanup releases what must live until the child has started.
+func sealSelf() (path string, cleanup func(), err error) {
+	exe, err := os.Readlink("/proc/self/exe")
+	if err != nil {
+		return "", nil, fmt.Errorf("find this binary: %w", err)
+	}
+	if err := unix.Unshare(unix.CLONE_FS | unix.CLONE_NEWNS); err != nil {
+		return "", nil, fmt.Errorf("unshare a mount namespace to seal the binary: %w", err)
+	}
+	if err := unix.Mount("", "/", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
+		return "", nil, fmt.Errorf("make the mounts of the sealing namespace slaves: %w", err)
+	}
+	if strings.HasSuffix(exe, " (deleted)") {
+		return memfdSelf()
+	}
+	// The bind is made from the path, resolved in this namespace: /proc/self/exe leads into
+	// the old one, which mount(2) refuses. So check that the path is still this binary.
+	if err := unix.Mount(exe, exe, "", unix.MS_BIND, ""); err != nil || !sameFile(exe, "/proc/self/exe") {
+		return memfdSelf()
+	}
+	var st unix.Statfs_t
+	if err := unix.Statfs(exe, &st); err != nil {
+		return "", nil, fmt.Errorf("statfs %s: %w", exe, err)
+	}
+	locked := uintptr(st.Flags) & (unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC | unix.MS_NOATIME | unix.MS_NODIRATIME | unix.MS_RELATIME)
+	if err := unix.Mount("", exe, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|locked, ""); err != nil {
+		return "", nil, fmt.Errorf("remount %s read-only: %w", exe, err)
+	}
+	return exe, func() {}, nil
+}
+
+// sameFile reports whether the two paths are the same file.
+func sameFile(a, b string) bool {
+	var sa, sb unix.Stat_t
+	return unix.Stat(a, &sa) == nil && unix.Stat(b, &sb) == nil && sa.Dev == sb.Dev && sa.Ino == sb.Ino
+}
+
+// memfdSelf copies the binary into a sealed memfd: no write, no resize, no new seals. The
+// child executes it through /proc/self/fd, which it still has open when it calls execve.
+func memfdSelf() (string, func(), error) {
+	fd, err := unix.MemfdCreate("mydocker", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	if err != nil {
+		return "", nil, fmt.Errorf("memfd for a sealed copy of this binary: %w", err)
+	}
+	mem := os.NewFile(uintptr(fd), "sealed-mydocker")
+	self, err := os.Open("/proc/self/exe")
+	if err != nil {
+		mem.Close()
+		return "", nil, fmt.Errorf("open this binary: %w", err)
+	}
+	defer self.Close()
+	if _, err := io.Copy(mem, self); err != nil {
+		mem.Close()
+		return "", nil, fmt.Errorf("copy this binary into a memfd: %w", err)
+	}
+	seals := unix.F_SEAL_SEAL | unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_WRITE
+	if _, err := unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, seals); err != nil {
+		mem.Close()
+		return "", nil, fmt.Errorf("seal the copy of this binary: %w", err)
+	}
+	return fmt.Sprintf("/proc/self/fd/%d", fd), func() { mem.Close() }, nil
+}

@@ -1,0 +1,46 @@
+package container
+
+import (
+	"os"
+	"runtime"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+
+	"github.com/mydocker/mydocker/internal/testutil"
+)
+
+// The binary is sealed by a read-only bind of itself, in a mount namespace of the thread's
+// own (a write through it would fail with EROFS; the test's own binary, running, would say
+// ETXTBSY first), and the process's own namespace is untouched.
+func TestSealSelf(t *testing.T) {
+	testutil.RequiresRoot(t)
+	exe, err := os.Readlink("/proc/self/exe")
+	require.NoError(t, err)
+	type result struct {
+		path     string
+		readonly bool
+		err      error
+	}
+	done := make(chan result)
+	go func() {
+		runtime.LockOSThread()
+		path, cleanup, err := sealSelf()
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		defer cleanup()
+		var st unix.Statfs_t
+		err = unix.Statfs(path, &st)
+		done <- result{path: path, readonly: st.Flags&unix.ST_RDONLY != 0, err: err}
+	}()
+	r := <-done
+	require.NoError(t, r.err)
+	require.Equal(t, exe, r.path, "sealed by the read-only bind, not the memfd fallback")
+	require.True(t, r.readonly, "the sealing thread sees its binary on a read-only mount")
+	var st unix.Statfs_t
+	require.NoError(t, unix.Statfs(exe, &st))
+	require.Zero(t, st.Flags&unix.ST_RDONLY, "the rest of the process sees it as it was")
+}
