@@ -38,6 +38,11 @@ type Manager interface {
 	Paths() map[string]string
 	// Dir is the directory holding controller's files, "" when it has none.
 	Dir(controller string) string
+	// Freeze stops every process in the cgroups and returns once all have stopped; Thaw lets
+	// them go on; Frozen says whether they are stopped (or stopping).
+	Freeze() error
+	Thaw() error
+	Frozen() bool
 }
 
 // New makes the manager of container id's cgroups, below this process's own cgroup in each

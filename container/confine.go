@@ -135,6 +135,11 @@ func confine(p *specs.Process, filter *Seccomp, last func() error) error {
 	if err := switchUser(p.User); err != nil {
 		return err
 	}
+	// A change of user clears the parent-death signal, which ends the container when its
+	// watcher dies (StartInit): set it again, as runc does.
+	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
+		return fmt.Errorf("set the parent-death signal: %w", err)
+	}
 	if caps != nil {
 		if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 0, 0, 0, 0); err != nil {
 			return fmt.Errorf("stop keeping capabilities: %w", err)

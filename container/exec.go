@@ -59,12 +59,12 @@ func Exec(pid int, cg cgroups.Manager, p *specs.Process, filter *Seccomp, stdio 
 		return 0, fmt.Errorf("start exec: %w", err)
 	}
 	h := &Init{cmd: cmd, exited: exited, config: cfgW, sync: syncParent, proc: Process{Pid: cmd.Process.Pid}}
-	// Under the container's limits too (the book's exec leaves them outside).
-	if err := cg.Join(cmd.Process.Pid); err != nil {
-		h.Kill()
-		return 0, err
-	}
-	if err := h.run(execConfig{Process: p, Seccomp: filter}); err != nil {
+	// Under the container's limits too (the book's exec leaves them outside) — but only once
+	// the process is about to execve: it is a Go program with several threads, and a pids
+	// limit the container already fills would stop its runtime from making one more (as the
+	// init, see PidsLimit; runc has this bug, #1914). After execve it is one thread.
+	join := func() error { return cg.Join(cmd.Process.Pid) }
+	if err := h.run(execConfig{Process: p, Seccomp: filter}, join); err != nil {
 		h.Kill()
 		// Docker reports any failure to start an exec'd command as 126, not found included.
 		var se *StartError
@@ -107,5 +107,18 @@ func runExec() {
 			reportStartFailure(err)
 		}
 	}
-	reportStartFailure(execProcess(cfg.Process, cfg.Seccomp, nil))
+	reportStartFailure(execProcess(cfg.Process, cfg.Seccomp, awaitCgroups))
+}
+
+// awaitCgroups is an exec'd process's last step before execve: it tells the parent it is
+// ready, and waits while the parent puts it in the container's cgroups.
+func awaitCgroups() error {
+	if err := sendMsg(initSyncFd, syncMsg{Type: "ready"}, -1); err != nil {
+		return fmt.Errorf("tell the parent the process is ready: %w", err)
+	}
+	m, _, ok, err := recvMsg(initSyncFd)
+	if err != nil || !ok || m.Type != "go" {
+		return fmt.Errorf("wait to join the container's cgroups: %v (message %q)", err, m.Type)
+	}
+	return nil
 }

@@ -266,11 +266,16 @@ func hasEnv(env []string, key string) bool {
 // homeDir reads the user's home from the container's /etc/passwd, "/" when there is none
 // (what runc does).
 func homeDir(uid uint32) string {
-	f, err := os.Open("/etc/passwd")
+	// The image's file: opened without blocking (a FIFO would hold the start forever) and read
+	// only if it is a regular file.
+	f, err := os.OpenFile("/etc/passwd", os.O_RDONLY|unix.O_NONBLOCK|unix.O_NOFOLLOW, 0)
 	if err != nil {
 		return "/"
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return "/"
+	}
 	s := bufio.NewScanner(f)
 	for s.Scan() {
 		fields := strings.Split(s.Text(), ":")

@@ -126,21 +126,22 @@ func (p *Init) Send(b *Bundle) error {
 func (p *Init) Start() error {
 	if err := sendMsg(int(p.sync.Fd()), syncMsg{Type: "go", Pids: p.pids}, -1); err != nil {
 		// An init that failed on its bundle has said why before it went away.
-		if werr := p.waitExec(); werr != nil {
+		if werr := p.waitExec(nil); werr != nil {
 			return werr
 		}
 		return fmt.Errorf("tell the init to go on: %w", err)
 	}
-	return p.waitExec()
+	return p.waitExec(nil)
 }
 
-// run sends the config and waits for the command to run: an exec'd process's handshake,
-// in one step.
-func (p *Init) run(config any) error {
+// run sends the config and waits for the command to run: an exec'd process's handshake, in
+// one step. ready, when set, runs when the process says it is about to execve, before it may
+// go on (see Exec).
+func (p *Init) run(config any, ready func() error) error {
 	if err := p.send(config); err != nil {
 		return err
 	}
-	return p.waitExec()
+	return p.waitExec(ready)
 }
 
 // send writes the config down the pipe and closes it.
@@ -159,7 +160,8 @@ func (p *Init) send(config any) error {
 }
 
 // waitExec collects what the init reports until its end of the sync socket closes at execve.
-func (p *Init) waitExec() error {
+// ready answers a "ready" message: once it has run, the process is told to go on.
+func (p *Init) waitExec(ready func() error) error {
 	defer p.sync.Close()
 	for {
 		m, fd, ok, err := recvMsg(int(p.sync.Fd()))
@@ -177,6 +179,16 @@ func (p *Init) waitExec() error {
 			p.pty = os.NewFile(uintptr(fd), "pty-master")
 		case "error":
 			return &StartError{Code: m.Code, Message: m.Message}
+		case "ready":
+			if ready == nil {
+				return fmt.Errorf("unexpected message %q from init", m.Type)
+			}
+			if err := ready(); err != nil {
+				return err
+			}
+			if err := sendMsg(int(p.sync.Fd()), syncMsg{Type: "go"}, -1); err != nil {
+				return fmt.Errorf("tell the process to go on: %w", err)
+			}
 		default:
 			return fmt.Errorf("unexpected message %q from init", m.Type)
 		}

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 
+	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
+
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
@@ -86,19 +88,26 @@ func mountOptions(opts []string) (flags uintptr, data string) {
 }
 
 // MountInto performs one spec mount below rootfs: the init's mounts of /proc, /dev, /sys and
-// the rest, and the volumes (-v), which are binds.
+// the rest, and the volumes (-v), which are binds. The mount point is found (or made) inside
+// rootfs and held open (openMountpoint), and the mount goes onto that very file through
+// /proc/self/fd: a symlink swapped in meanwhile cannot send it anywhere else.
 func MountInto(rootfs string, m specs.Mount) error {
-	dest, err := securePath(rootfs, m.Destination)
-	if err != nil {
-		return err
-	}
-	if m.Type == "cgroup" {
-		return mountCgroups(dest, slices.Contains(m.Options, "ro"))
-	}
 	flags, data := mountOptions(m.Options)
 	isBind := flags&unix.MS_BIND != 0
-	if err := makeMountpoint(dest, m.Source, isBind); err != nil {
+	fileSource := false
+	if isBind {
+		if fi, err := os.Stat(m.Source); err == nil && !fi.IsDir() {
+			fileSource = true // a file can only be bound on a file
+		}
+	}
+	target, err := openMountpoint(rootfs, m.Destination, fileSource)
+	if err != nil {
 		return fmt.Errorf("create mount point %s: %w", m.Destination, err)
+	}
+	defer target.Close()
+	dest := fmt.Sprintf("/proc/self/fd/%d", target.Fd())
+	if m.Type == "cgroup" {
+		return mountCgroups(rootfs, m.Destination, dest, slices.Contains(m.Options, "ro"))
 	}
 	if isBind {
 		// A bind ignores most flags: bind first, then remount with them (read-only etc.).
@@ -106,7 +115,9 @@ func MountInto(rootfs string, m specs.Mount) error {
 			return fmt.Errorf("bind mount %s on %s: %w", m.Source, m.Destination, err)
 		}
 		if rest := flags &^ (unix.MS_BIND | unix.MS_REC); rest != 0 {
-			if err := unix.Mount("", dest, "", unix.MS_BIND|unix.MS_REMOUNT|rest, ""); err != nil {
+			// The fd still names the mount point below the new mount: the remount goes to
+			// the mount by the path it now has, resolved in rootfs again.
+			if err := remountBind(rootfs, m.Destination, rest); err != nil {
 				return fmt.Errorf("remount %s with %v: %w", m.Destination, m.Options, err)
 			}
 		}
@@ -117,7 +128,7 @@ func MountInto(rootfs string, m specs.Mount) error {
 		// sysfs may only be mounted by the owner of the network namespace: with --net host
 		// the container sees the host's /sys, read-only, as runc does.
 		if err = unix.Mount("/sys", dest, "", unix.MS_BIND|unix.MS_REC, ""); err == nil {
-			err = unix.Mount("", dest, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|flags, "")
+			err = remountBind(rootfs, m.Destination, unix.MS_RDONLY|flags)
 		}
 	}
 	if err != nil {
@@ -126,61 +137,73 @@ func MountInto(rootfs string, m specs.Mount) error {
 	return nil
 }
 
-// makeMountpoint creates the directory (or, for a bind of a file, the empty file) to mount on.
-func makeMountpoint(dest, source string, isBind bool) error {
-	if isBind {
-		if fi, err := os.Stat(source); err == nil && !fi.IsDir() {
-			if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
-				return err
-			}
-			f, err := os.OpenFile(dest, os.O_CREATE|os.O_RDONLY, 0o644)
-			if err != nil {
-				return err
-			}
-			return f.Close()
-		}
+// remountBind remounts the bind now on dest (inside rootfs) with flags.
+func remountBind(rootfs, dest string, flags uintptr) error {
+	f, err := pathrs.OpenInRoot(rootfs, dest)
+	if err != nil {
+		return err
 	}
-	return os.MkdirAll(dest, 0o755)
+	defer f.Close()
+	return unix.Mount("", fmt.Sprintf("/proc/self/fd/%d", f.Fd()), "", unix.MS_BIND|unix.MS_REMOUNT|flags, "")
 }
 
-// securePath joins path below root, resolving symlinks as if root were "/", so a symlink in
-// the image (say /proc -> /) cannot send a mount outside the container's root.
-func securePath(root, path string) (string, error) {
-	root = strings.TrimSuffix(root, "/") // "/" (the host's root, chapter 01) joins as ""
-	current := ""
-	rest := strings.Split(filepath.Clean("/"+path), "/")
-	for hops := 0; len(rest) > 0; {
-		part := rest[0]
-		rest = rest[1:]
-		if part == "" || part == "." {
-			continue
-		}
-		if part == ".." {
-			current = filepath.Dir(current)
-			if current == "." || current == "/" {
-				current = ""
-			}
-			continue
-		}
-		next := current + "/" + part
-		fi, err := os.Lstat(root + next)
-		if err != nil || fi.Mode()&os.ModeSymlink == 0 {
-			current = next
-			continue
-		}
-		if hops++; hops > 40 {
-			return "", fmt.Errorf("resolve %s in %s: too many symlinks", path, root)
-		}
-		target, err := os.Readlink(root + next)
-		if err != nil {
-			return "", fmt.Errorf("resolve %s in %s: %w", path, root, err)
-		}
-		if filepath.IsAbs(target) {
-			current = ""
-		}
-		rest = append(strings.Split(target, "/"), rest...)
+// openMountpoint returns, open as O_PATH, the directory (or for a file bind the file) at dest
+// inside rootfs, made if missing. Every component, symlinks included, is resolved as if rootfs
+// were "/" (openat2 with RESOLVE_IN_ROOT, or filepath-securejoin's emulation on older
+// kernels): a symlink in the image (say /proc -> /, or up -> ../../..) cannot send a mount
+// outside the container's root.
+func openMountpoint(rootfs, dest string, file bool) (*os.File, error) {
+	root, err := os.OpenFile(rootfs, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
 	}
-	return root + current, nil
+	defer root.Close()
+	if !file {
+		return pathrs.MkdirAllHandle(root, dest, 0o755)
+	}
+	dest = filepath.Clean("/" + dest)
+	for hops := 0; hops <= 40; hops++ {
+		if f, err := pathrs.OpenatInRoot(root, dest); err == nil {
+			return f, nil
+		}
+		dir, err := pathrs.MkdirAllHandle(root, filepath.Dir(dest), 0o755)
+		if err != nil {
+			return nil, err
+		}
+		name := filepath.Base(dest)
+		fd, err := unix.Openat(int(dir.Fd()), name, unix.O_CREAT|unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o644)
+		if err == nil || errors.Is(err, unix.EEXIST) {
+			if err == nil {
+				unix.Close(fd)
+			}
+			dir.Close()
+			continue // made: the next round opens it
+		}
+		if !errors.Is(err, unix.ELOOP) {
+			dir.Close()
+			return nil, err
+		}
+		// A symlink whose target is missing: make the target, inside rootfs.
+		target, err := readlinkat(int(dir.Fd()), name)
+		dir.Close()
+		if err != nil {
+			return nil, err
+		}
+		if !filepath.IsAbs(target) {
+			target = filepath.Join(filepath.Dir(dest), target)
+		}
+		dest = filepath.Clean("/" + target)
+	}
+	return nil, fmt.Errorf("resolve %s in %s: too many symlinks", dest, rootfs)
+}
+
+func readlinkat(dir int, name string) (string, error) {
+	buf := make([]byte, unix.PathMax)
+	n, err := unix.Readlinkat(dir, name, buf)
+	if err != nil {
+		return "", err
+	}
+	return string(buf[:n]), nil
 }
 
 // deviceKinds are the spec's device types as mknod(2) takes them.
@@ -188,7 +211,8 @@ var deviceKinds = map[string]uint32{"c": unix.S_IFCHR, "u": unix.S_IFCHR, "b": u
 
 // createDevices makes the spec's device nodes in the container's /dev (a fresh tmpfs) and
 // the symlinks every Linux program expects there. A spec without devices (chapters 01 and 02)
-// has no /dev of its own, and nothing is written to the image's.
+// has no /dev of its own, and nothing is written to the image's. Each node is made in its
+// directory held open, found inside rootfs as mount points are (a --device may name any path).
 func createDevices(rootfs string, devices []specs.LinuxDevice) error {
 	if len(devices) == 0 {
 		return nil
@@ -196,10 +220,6 @@ func createDevices(rootfs string, devices []specs.LinuxDevice) error {
 	old := unix.Umask(0)
 	defer unix.Umask(old)
 	for _, d := range devices {
-		dest, err := securePath(rootfs, d.Path)
-		if err != nil {
-			return err
-		}
 		mode := uint32(0o666)
 		if d.FileMode != nil {
 			mode = uint32(d.FileMode.Perm())
@@ -208,12 +228,6 @@ func createDevices(rootfs string, devices []specs.LinuxDevice) error {
 		if !ok {
 			return fmt.Errorf("mknod %s: unknown device type %q", d.Path, d.Type)
 		}
-		if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
-			return fmt.Errorf("mknod %s: %w", d.Path, err)
-		}
-		if err := unix.Mknod(dest, kind|mode, int(unix.Mkdev(uint32(d.Major), uint32(d.Minor)))); err != nil {
-			return fmt.Errorf("mknod %s: %w", d.Path, err)
-		}
 		uid, gid := 0, 0
 		if d.UID != nil {
 			uid = int(*d.UID)
@@ -221,8 +235,17 @@ func createDevices(rootfs string, devices []specs.LinuxDevice) error {
 		if d.GID != nil {
 			gid = int(*d.GID)
 		}
-		if err := unix.Chown(dest, uid, gid); err != nil {
-			return fmt.Errorf("chown %s: %w", d.Path, err)
+		err := inDir(rootfs, d.Path, func(dir int, name string) error {
+			if err := unix.Mknodat(dir, name, kind|mode, int(unix.Mkdev(uint32(d.Major), uint32(d.Minor)))); err != nil {
+				return fmt.Errorf("mknod %s: %w", d.Path, err)
+			}
+			if err := unix.Fchownat(dir, name, uid, gid, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+				return fmt.Errorf("chown %s: %w", d.Path, err)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 	}
 	links := [][2]string{
@@ -230,12 +253,29 @@ func createDevices(rootfs string, devices []specs.LinuxDevice) error {
 		{"/proc/self/fd/2", "stderr"}, {"pts/ptmx", "ptmx"},
 	}
 	for _, l := range links {
-		dest := filepath.Join(rootfs, "dev", l[1])
-		if err := os.Symlink(l[0], dest); err != nil && !errors.Is(err, os.ErrExist) {
-			return fmt.Errorf("symlink /dev/%s: %w", l[1], err)
+		err := inDir(rootfs, "/dev/"+l[1], func(dir int, name string) error {
+			if err := unix.Symlinkat(l[0], dir, name); err != nil && !errors.Is(err, unix.EEXIST) {
+				return fmt.Errorf("symlink /dev/%s: %w", l[1], err)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// inDir runs fn with the directory of path (made if missing, resolved inside rootfs) open,
+// and the last component of path.
+func inDir(rootfs, path string, fn func(dir int, name string) error) error {
+	clean := filepath.Clean("/" + path)
+	dir, err := openMountpoint(rootfs, filepath.Dir(clean), false)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", filepath.Dir(clean), err)
+	}
+	defer dir.Close()
+	return fn(int(dir.Fd()), filepath.Base(clean))
 }
 
 // PivotRoot makes rootfs the root of the mount namespace and detaches the old root, so
@@ -347,7 +387,7 @@ func remountReadonly(p string) error {
 // for their limits. On cgroup v2 it is
 // a cgroup2 mount seen from the container's cgroup namespace. On v1 it is a tmpfs holding, for
 // each hierarchy, a bind of the container's cgroup in it.
-func mountCgroups(dest string, readonly bool) error {
+func mountCgroups(rootfs, destination, dest string, readonly bool) error {
 	flags := uintptr(unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC | unix.MS_RELATIME)
 	ro := uintptr(0)
 	if readonly {
@@ -366,8 +406,17 @@ func mountCgroups(dest string, readonly bool) error {
 	if err := unix.Mount("tmpfs", dest, "tmpfs", flags, "mode=755"); err != nil {
 		return fmt.Errorf("mount tmpfs on /sys/fs/cgroup: %w", err)
 	}
+	// The tmpfs is new and the container's processes are yet to come: below it, paths are
+	// safe. It is reached by the path of its mount point, resolved in rootfs again: dest still
+	// names the directory under it.
+	tmpfs, err := pathrs.OpenInRoot(rootfs, destination)
+	if err != nil {
+		return fmt.Errorf("open /sys/fs/cgroup: %w", err)
+	}
+	defer tmpfs.Close()
+	base := fmt.Sprintf("/proc/self/fd/%d", tmpfs.Fd())
 	for _, h := range hierarchies {
-		target := filepath.Join(dest, h.Name)
+		target := filepath.Join(base, h.Name)
 		if err := os.Mkdir(target, 0o755); err != nil {
 			return fmt.Errorf("create /sys/fs/cgroup/%s: %w", h.Name, err)
 		}
@@ -380,7 +429,7 @@ func mountCgroups(dest string, readonly bool) error {
 		// Co-mounted controllers ("cpu,cpuacct") are also reachable by each name.
 		for _, c := range h.Controllers {
 			if c != h.Name {
-				os.Symlink(h.Name, filepath.Join(dest, c))
+				os.Symlink(h.Name, filepath.Join(base, c))
 			}
 		}
 	}

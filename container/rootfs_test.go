@@ -1,6 +1,7 @@
 package container
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -9,28 +10,41 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-func TestSecurePathStaysInsideRoot(t *testing.T) {
+// A mount point is found inside the root whatever symlinks the image holds: absolute ones,
+// relative ones climbing out, loops.
+func TestOpenMountpointStaysInsideRoot(t *testing.T) {
 	root := t.TempDir()
 	require.NoError(t, os.MkdirAll(filepath.Join(root, "real/dir"), 0o755))
 	require.NoError(t, os.Symlink("/", filepath.Join(root, "abs")))
 	require.NoError(t, os.Symlink("../../../..", filepath.Join(root, "real/up")))
 	require.NoError(t, os.Symlink("real/dir", filepath.Join(root, "rel")))
 	require.NoError(t, os.Symlink("loop", filepath.Join(root, "loop")))
+	require.NoError(t, os.Symlink("/etc/hostname", filepath.Join(root, "hostfile")))
 
-	for _, tc := range []struct{ in, want string }{
-		{"/proc", "/proc"},
-		{"/abs/etc", "/etc"},
-		{"/real/up/etc", "/etc"},
-		{"/rel/x", "/real/dir/x"},
-		{"/../../etc", "/etc"},
-		{"data", "/data"},
+	for _, tc := range []struct {
+		in, want string
+		file     bool
+	}{
+		{"/proc", "/proc", false},
+		{"/abs/etc", "/etc", false},
+		{"/real/up/etc", "/etc", false},
+		{"/rel/x", "/real/dir/x", false},
+		{"/../../etc", "/etc", false},
+		{"data", "/data", false},
+		{"/abs/etc/motd", "/etc/motd", true},
+		{"/hostfile", "/etc/hostname", true},
 	} {
-		got, err := securePath(root, tc.in)
-		require.NoError(t, err, tc.in)
-		require.Equal(t, root+tc.want, got, tc.in)
+		t.Run(tc.in, func(t *testing.T) {
+			f, err := openMountpoint(root, tc.in, tc.file)
+			require.NoError(t, err)
+			defer f.Close()
+			got, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", f.Fd()))
+			require.NoError(t, err)
+			require.Equal(t, root+tc.want, got)
+		})
 	}
-	_, err := securePath(root, "/loop/x")
-	require.ErrorContains(t, err, "too many symlinks")
+	_, err := openMountpoint(root, "/loop/x", false)
+	require.Error(t, err)
 }
 
 func TestMountOptions(t *testing.T) {

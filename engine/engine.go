@@ -102,7 +102,7 @@ func (e *Engine) List() ([]*State, error) {
 // Dead. The watcher holds owner.lock for as long as it lives, so a lock we can take means
 // nobody is watching.
 func (e *Engine) checkWatcher(st *State) (*State, error) {
-	if st.Status == Exited {
+	if st.Status == Exited || st.Broken {
 		return st, nil
 	}
 	owner, free, err := e.tryOwner(st.ID)
@@ -112,7 +112,7 @@ func (e *Engine) checkWatcher(st *State) (*State, error) {
 	defer owner.Unlock()
 	// The watcher may have recorded the exit just before it let go.
 	st, err = e.containers.Load(st.ID)
-	if err != nil || st.Status == Exited {
+	if err != nil || st.Status == Exited || st.Broken {
 		return st, err
 	}
 	st.Status = Dead
@@ -137,8 +137,8 @@ func (e *Engine) tryOwner(id string) (*fsutil.Lock, bool, error) {
 // or, for a container that never ran or was to be removed on exit, it is removed. It returns
 // the repaired state, or nil when the container is gone.
 func (e *Engine) repair(st *State) (*State, error) {
-	if st.Status != Dead {
-		return st, nil
+	if st.Status != Dead || st.Broken {
+		return st, nil // a broken container can only be removed (removeBroken)
 	}
 	owner, free, err := e.tryOwner(st.ID)
 	if errors.Is(err, ErrNotFound) {
@@ -164,7 +164,7 @@ func (e *Engine) repair(st *State) (*State, error) {
 	if st.Status == Created || st.AutoRemove {
 		return nil, e.removeFiles(st)
 	}
-	e.releaseResources(st)
+	e.release(st)
 	st.Status = Exited
 	st.ExitCode = 137
 	st.FinishedAt = time.Now().UTC()
@@ -201,4 +201,27 @@ func (e *Engine) removeFiles(st *State) error {
 		return fmt.Errorf("remove rootfs of %s: %w", container.ShortID(st.ID), err)
 	}
 	return e.containers.Delete(st.ID)
+}
+
+// removeBroken removes a container whose state cannot be read, from what can be worked out
+// without it: the cgroups it was given (named by its id, below this process's cgroup, as
+// create made them) are emptied and removed, its network endpoint (kept by id) is released,
+// and its directory goes. Its root filesystem was mounted only in its own mount namespace,
+// which died with its processes.
+func (e *Engine) removeBroken(id string) error {
+	var errs []error
+	if cg, err := cgroups.New(id); err == nil {
+		errs = append(errs, cg.Destroy())
+	} else {
+		errs = append(errs, err)
+	}
+	owner, err := e.takeOwner(id)
+	if err != nil {
+		return errors.Join(append(errs, err)...)
+	}
+	if owner != nil {
+		defer owner.Unlock()
+	}
+	errs = append(errs, e.networks.Disconnect(id), e.containers.Delete(id))
+	return errors.Join(errs...)
 }

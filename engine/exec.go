@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -68,8 +69,15 @@ func (e *Engine) Exec(ref string, opts ExecOptions, stdio container.Stdio) (int,
 
 // setExecUser resolves user against the running container's /etc/passwd and /etc/group.
 func (e *Engine) setExecUser(st *State, proc *specs.Process, user string) error {
-	passwd, _ := readContainerFile(st.Pid, "/etc/passwd")
-	group, _ := readContainerFile(st.Pid, "/etc/group")
+	passwd, perr := readContainerFile(st.Pid, "/etc/passwd")
+	group, gerr := readContainerFile(st.Pid, "/etc/group")
+	if runconfig.NamesUsers(user) {
+		for _, err := range []error{perr, gerr} {
+			if err != nil && !errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("unable to find user %s: %w", user, err)
+			}
+		}
+	}
 	u, err := runconfig.ResolveUser(user, passwd, group)
 	if err != nil {
 		return err

@@ -6,6 +6,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 
+	"github.com/mydocker/mydocker/cgroups"
 	"github.com/mydocker/mydocker/container"
 	"github.com/mydocker/mydocker/workspace"
 )
@@ -17,6 +18,11 @@ func (e *Engine) Commit(ref, imageRef, comment string) (*workspace.Image, error)
 	if err != nil {
 		return nil, err
 	}
+	thaw, err := e.freezeWhileReading(st)
+	if err != nil {
+		return nil, err
+	}
+	defer thaw()
 	parent, driver, layers, err := e.layersOf(st)
 	if err != nil {
 		return nil, err
@@ -35,11 +41,37 @@ func (e *Engine) Export(ref string, w io.Writer) error {
 	if err != nil {
 		return err
 	}
+	thaw, err := e.freezeWhileReading(st)
+	if err != nil {
+		return err
+	}
+	defer thaw()
 	_, driver, layers, err := e.layersOf(st)
 	if err != nil {
 		return err
 	}
 	return driver.Export(e.containers.layerDir(st.ID), layers, w)
+}
+
+// freezeWhileReading stops a running container's processes while its files are read (as
+// docker commit pauses it): files are read by path below its upper directory, and a process
+// that swapped a directory for a symlink meanwhile could make the reader follow it out to
+// the host. A container that does not run has nothing to swap. thaw lets it go on, unless it
+// was paused already.
+func (e *Engine) freezeWhileReading(st *State) (thaw func(), err error) {
+	cg := cgroups.Load(st.Cgroups)
+	if st.Status != Running || cg.Frozen() {
+		return func() {}, nil
+	}
+	if err := cg.Freeze(); err != nil {
+		cg.Thaw()
+		return nil, fmt.Errorf("pause container %s to read its files: %w", container.ShortID(st.ID), err)
+	}
+	return func() {
+		if err := cg.Thaw(); err != nil {
+			logFor(st.ID).WithError(err).Warn("could not let the container go on after reading its files")
+		}
+	}, nil
 }
 
 // layersOf finds the container's image, its layer directories and the container's driver.

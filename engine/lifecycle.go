@@ -25,6 +25,9 @@ func (e *Engine) Stop(ref string, timeout time.Duration) error {
 	if err != nil {
 		return err
 	}
+	if st.Broken {
+		return fmt.Errorf("container %s cannot be stopped: %s; remove it with rm -f", st.ID, st.Error)
+	}
 	if st.Status == Dead {
 		_, err := e.repair(st)
 		return err
@@ -58,6 +61,9 @@ func (e *Engine) Remove(ref string, force bool) error {
 	if err != nil {
 		return err
 	}
+	if st.Broken {
+		return e.removeBroken(st.ID)
+	}
 	if st.Status == Dead {
 		if st, err = e.repair(st); st == nil || err != nil {
 			return err
@@ -89,6 +95,9 @@ func (e *Engine) Wait(ref string) (int, error) {
 	st, err := e.Get(ref)
 	if err != nil {
 		return 0, err
+	}
+	if st.Broken {
+		return 0, fmt.Errorf("container %s: %s", st.ID, st.Error)
 	}
 	for st.Status != Exited {
 		if st.Pid > 0 {
@@ -144,3 +153,8 @@ func (e *Engine) takeOwner(id string) (*fsutil.Lock, error) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// PruneUnfinished removes what mydocker processes killed while they created a container left:
+// a directory with no state, whose owner lock nobody holds. rm calls it: half-made
+// containers are never listed, so only the disk they take is at stake.
+func (e *Engine) PruneUnfinished() error { return e.containers.Prune() }

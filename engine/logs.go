@@ -7,8 +7,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/sirupsen/logrus"
 )
 
 // logEntry is one line of a container's log, in Docker's json-file format, so stdout and
@@ -19,26 +23,152 @@ type logEntry struct {
 	Time   time.Time `json:"time"`
 }
 
-// logWriter appends entries from several streams to one file, a whole line at a time.
-type logWriter struct {
-	mu sync.Mutex
-	w  io.Writer
+// maxEntry is the most of a line one entry holds. A longer line, or one that never ends, is
+// written in pieces, as Docker's json-file driver does (16 KiB): the monitor's memory stays
+// bounded, and logs prints the pieces one after the other, which gives the line back whole.
+const maxEntry = 16 << 10
+
+// LogConfig is the json-file driver's rotation (--log-opt max-size, max-file): with MaxSize
+// set, a log that reaches it is renamed to .1 (and .1 to .2 ...), keeping MaxFile files in
+// all. Zero: one file that grows.
+type LogConfig struct {
+	MaxSize int64 `json:"max_size,omitempty"`
+	MaxFile int   `json:"max_file,omitempty"`
 }
 
-func (l *logWriter) write(stream, line string) {
-	data, _ := json.Marshal(logEntry{Log: line, Stream: stream, Time: time.Now().UTC()})
+// ParseLogOpts reads the json-file driver's options, as Docker's --log-opt: max-size=10m
+// (k, m, g: thousands, as Docker counts them) and max-file=3 (with max-size only).
+func ParseLogOpts(opts []string) (LogConfig, error) {
+	var c LogConfig
+	for _, o := range opts {
+		key, value, _ := strings.Cut(o, "=")
+		switch key {
+		case "max-size":
+			n, err := parseDecimalSize(value)
+			if err != nil || n <= 0 {
+				return c, fmt.Errorf("invalid log option %q: want a size such as 10m", o)
+			}
+			c.MaxSize = n
+		case "max-file":
+			n, err := strconv.Atoi(value)
+			if err != nil || n < 1 {
+				return c, fmt.Errorf("invalid log option %q: want a number of files, at least 1", o)
+			}
+			c.MaxFile = n
+		default:
+			return c, fmt.Errorf("unknown log option %q for the json-file driver: max-size and max-file are", o)
+		}
+	}
+	if c.MaxFile > 1 && c.MaxSize == 0 {
+		return c, fmt.Errorf("max-file %d needs max-size too", c.MaxFile)
+	}
+	return c, nil
+}
+
+// parseDecimalSize reads 100, 10k, 10m, 1g (powers of 1000, as Docker's log sizes).
+func parseDecimalSize(s string) (int64, error) {
+	unit := int64(1)
+	switch strings.ToLower(s[len(s)-min(len(s), 1):]) {
+	case "k":
+		unit = 1000
+	case "m":
+		unit = 1000 * 1000
+	case "g":
+		unit = 1000 * 1000 * 1000
+	}
+	if unit > 1 {
+		s = s[:len(s)-1]
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	return n * unit, err
+}
+
+// logWriter appends entries from several streams to a container's log, a piece at a time,
+// rotating it as its config says.
+type logWriter struct {
+	mu   sync.Mutex
+	path string
+	cfg  LogConfig
+	f    *os.File
+	size int64
+}
+
+func openLog(path string, cfg LogConfig) (*logWriter, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open log: %w", err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("open log: %w", err)
+	}
+	return &logWriter{path: path, cfg: cfg, f: f, size: fi.Size()}, nil
+}
+
+func (l *logWriter) Close() error { return l.f.Close() }
+
+func (l *logWriter) write(stream, piece string) {
+	data, _ := json.Marshal(logEntry{Log: piece, Stream: stream, Time: time.Now().UTC()})
+	data = append(data, '\n')
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.w.Write(append(data, '\n'))
+	if l.cfg.MaxSize > 0 && l.size > 0 && l.size+int64(len(data)) > l.cfg.MaxSize {
+		if err := l.rotate(); err != nil {
+			logrus.WithField("log", l.path).WithError(err).Warn("could not rotate the log")
+		}
+	}
+	n, err := l.f.Write(data)
+	l.size += int64(n)
+	if err != nil {
+		logrus.WithField("log", l.path).WithError(err).Warn("could not write the log")
+	}
 }
 
-// copyLines logs r line by line until it ends (EOF, or EIO from a pty whose other side closed).
+// rotate shifts log.N-1 to log.N ... log to log.1 and starts a new log.
+func (l *logWriter) rotate() error {
+	keep := max(l.cfg.MaxFile, 1)
+	if keep == 1 {
+		if err := l.f.Truncate(0); err != nil {
+			return err
+		}
+		l.size = 0
+		return nil
+	}
+	for i := keep - 1; i > 0; i-- {
+		from := rotated(l.path, i-1)
+		if err := os.Rename(from, rotated(l.path, i)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	f, err := os.OpenFile(l.path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	l.f.Close()
+	l.f, l.size = f, 0
+	return nil
+}
+
+// rotated is the name of the log rotated n times: path itself for 0, then path.1, path.2 ...
+func rotated(path string, n int) string {
+	if n == 0 {
+		return path
+	}
+	return path + "." + strconv.Itoa(n)
+}
+
+// copyLines logs r until it ends (EOF, or EIO from a pty whose other side closed), a line or
+// a maxEntry piece of one at a time.
 func (l *logWriter) copyLines(r io.Reader, stream string) {
-	br := bufio.NewReaderSize(r, 32*1024)
+	br := bufio.NewReaderSize(r, maxEntry)
 	for {
-		line, err := br.ReadString('\n')
-		if line != "" {
-			l.write(stream, line)
+		piece, err := br.ReadSlice('\n')
+		if len(piece) > 0 {
+			l.write(stream, string(piece))
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
 		}
 		if err != nil {
 			return
@@ -51,13 +181,20 @@ type LogOptions struct {
 	Follow bool // keep printing until the container stops
 }
 
-// Logs writes the container's log to stdout and stderr, each line to the stream it came from.
+// Logs writes the container's log to stdout and stderr, each piece to the stream it came
+// from: the rotated files first, oldest first, then the current one.
 func (e *Engine) Logs(ref string, opts LogOptions, stdout, stderr io.Writer) error {
 	st, err := e.Get(ref)
 	if err != nil {
 		return err
 	}
-	f, err := os.Open(e.containers.LogPath(st.ID))
+	path := e.containers.LogPath(st.ID)
+	for n := max(st.LogConfig.MaxFile, 1) - 1; n > 0; n-- {
+		if err := copyLogFile(rotated(path, n), stdout, stderr); err != nil {
+			return err
+		}
+	}
+	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
 		// A container run in the foreground printed to the terminal and has no log.
 		return nil
@@ -65,8 +202,8 @@ func (e *Engine) Logs(ref string, opts LogOptions, stdout, stderr io.Writer) err
 	if err != nil {
 		return fmt.Errorf("open log: %w", err)
 	}
-	defer f.Close()
-	r := &logReader{br: bufio.NewReader(f), stdout: stdout, stderr: stderr}
+	r := &logReader{f: f, br: bufio.NewReader(f), stdout: stdout, stderr: stderr}
+	defer func() { r.f.Close() }()
 	for {
 		if err := r.copyAvailable(); err != nil {
 			return err
@@ -79,22 +216,39 @@ func (e *Engine) Logs(ref string, opts LogOptions, stdout, stderr io.Writer) err
 		if cur, err := e.containers.Load(st.ID); err != nil || cur.Status == Exited {
 			return r.copyAvailable()
 		}
+		if err := r.followRotation(path); err != nil {
+			return err
+		}
 		time.Sleep(100 * time.Millisecond)
 	}
 }
 
+// copyLogFile prints one whole rotated log file; a missing one is fine.
+func copyLogFile(path string, stdout, stderr io.Writer) error {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("open log: %w", err)
+	}
+	defer f.Close()
+	return (&logReader{f: f, br: bufio.NewReader(f), stdout: stdout, stderr: stderr}).copyAvailable()
+}
+
 // logReader prints the entries of a log file as they are written.
 type logReader struct {
+	f              *os.File
 	br             *bufio.Reader
-	pending        string // a line whose end is not written yet
+	pending        []byte // an entry whose end is not written yet
 	stdout, stderr io.Writer
 }
 
 // copyAvailable prints every complete entry up to the end of the file.
 func (r *logReader) copyAvailable() error {
 	for {
-		chunk, err := r.br.ReadString('\n')
-		r.pending += chunk
+		chunk, err := r.br.ReadBytes('\n')
+		r.pending = append(r.pending, chunk...)
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
@@ -102,13 +256,36 @@ func (r *logReader) copyAvailable() error {
 			return fmt.Errorf("read log: %w", err)
 		}
 		var entry logEntry
-		if json.Unmarshal([]byte(r.pending), &entry) == nil {
+		if json.Unmarshal(r.pending, &entry) == nil {
 			w := r.stdout
 			if entry.Stream == "stderr" {
 				w = r.stderr
 			}
 			io.WriteString(w, entry.Log)
 		}
-		r.pending = ""
+		r.pending = r.pending[:0]
 	}
+}
+
+// followRotation moves on to the new log once the one being read was rotated away and read
+// to its end.
+func (r *logReader) followRotation(path string) error {
+	var open, named os.FileInfo
+	var err error
+	if open, err = r.f.Stat(); err != nil {
+		return err
+	}
+	if named, err = os.Stat(path); err != nil || os.SameFile(open, named) {
+		return nil
+	}
+	if err := r.copyAvailable(); err != nil {
+		return err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("open log: %w", err)
+	}
+	r.f.Close()
+	r.f, r.br, r.pending = f, bufio.NewReader(f), nil
+	return nil
 }

@@ -2,14 +2,15 @@ package engine
 
 import (
 	"encoding/json"
-	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"sync"
 	"syscall"
 	"time"
 
+	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
 	"github.com/mydocker/mydocker/container"
@@ -36,24 +37,35 @@ const (
 	monitorReportFd = 4
 )
 
-// runMonitor is the body of the monitor process: mydocker-monitor ROOT ID.
+// runMonitor is the body of the monitor process: mydocker-monitor ROOT ID. Its stdout and
+// stderr are the container's monitor.log, and so is its log.
 func runMonitor() {
-	// Neither fd may leak into the container: the owner lock in particular must die with us.
+	// Nothing of the caller's but the two fds it was given (the caller's own, a shell's
+	// 7</etc/shadow say, must not live on in a process that outlives it), and neither of those
+	// may reach the container: the owner lock in particular must die with us.
+	unix.CloseRange(monitorReportFd+1, math.MaxUint32, 0)
 	unix.CloseOnExec(monitorOwnerFd)
 	unix.CloseOnExec(monitorReportFd)
 	owner := fsutil.LockFromFile(os.NewFile(monitorOwnerFd, "owner.lock"))
 	defer owner.Unlock()
 	report := os.NewFile(monitorReportFd, "report")
 	signal.Ignore(syscall.SIGHUP, syscall.SIGINT, syscall.SIGPIPE)
+	logrus.SetOutput(os.Stderr)
+	if level, err := logrus.ParseLevel(os.Getenv("MYDOCKER_LOG_LEVEL")); err == nil {
+		logrus.SetLevel(level)
+	}
 	if len(os.Args) != 3 {
 		json.NewEncoder(report).Encode(startReport{Code: 125, Message: "usage: mydocker-monitor ROOT ID"})
 		os.Exit(2)
 	}
+	log := logFor(os.Args[2])
 	e, err := New(os.Args[1])
 	if err == nil {
 		err = e.monitor(os.Args[2], report)
 	}
 	if err != nil {
+		log.WithError(err).Error("monitor failed")
+		owner.Unlock()
 		os.Exit(1)
 	}
 }
@@ -70,18 +82,20 @@ func (e *Engine) monitor(id string, report *os.File) error {
 	if err != nil {
 		return fail(err)
 	}
-	cfg, err := e.bundleOf(st)
-	if err != nil {
-		e.removeFiles(st)
+	// Until the container starts, a failure removes it (start does it for its own failures).
+	discard := func(err error) error {
+		e.discard(st)
 		return fail(err)
 	}
-	logFile, err := os.OpenFile(e.containers.LogPath(id), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	cfg, err := e.bundleOf(st)
 	if err != nil {
-		e.removeFiles(st)
-		return fail(fmt.Errorf("open log: %w", err))
+		return discard(err)
 	}
-	defer logFile.Close()
-	log := &logWriter{w: logFile}
+	log, err := openLog(e.containers.LogPath(id), st.LogConfig)
+	if err != nil {
+		return discard(err)
+	}
+	defer log.Close()
 
 	var copiers sync.WaitGroup
 	copyStream := func(r io.ReadCloser, stream string) {
@@ -96,13 +110,13 @@ func (e *Engine) monitor(id string, report *os.File) error {
 	if !cfg.Spec.Process.Terminal {
 		outR, outW, err := os.Pipe()
 		if err != nil {
-			e.removeFiles(st)
-			return fail(err)
+			return discard(err)
 		}
 		errR, errW, err := os.Pipe()
 		if err != nil {
-			e.removeFiles(st)
-			return fail(err)
+			outR.Close()
+			outW.Close()
+			return discard(err)
 		}
 		stdio = container.Stdio{Stdout: outW, Stderr: errW}
 		copyStream(outR, "stdout")
@@ -111,11 +125,10 @@ func (e *Engine) monitor(id string, report *os.File) error {
 		defer errW.Close()
 	}
 	p, err := container.StartInit(cfg.Spec.Linux.Namespaces, cfg.Spec.Process.Terminal, stdio)
-	if err == nil {
-		err = e.start(st, cfg, p)
-	} else {
-		e.removeFiles(st)
+	if err != nil {
+		return discard(err)
 	}
+	err = e.start(st, cfg, p)
 	if stdio.Stdout != nil {
 		// Only the container may hold the write ends now, so the copiers see EOF when it exits.
 		stdio.Stdout.Close()
@@ -140,7 +153,8 @@ func (e *Engine) monitor(id string, report *os.File) error {
 	}()
 	code := p.Wait()
 	waitTimeout(&copiers, 2*time.Second)
-	return e.finish(st, code)
+	e.finish(st, code)
+	return nil
 }
 
 func waitTimeout(wg *sync.WaitGroup, d time.Duration) {

@@ -2,23 +2,13 @@ package engine
 
 import (
 	"crypto/rand"
-	"fmt"
 	"math/big"
-	"regexp"
-	"sync"
+
+	"github.com/mydocker/mydocker/internal/names"
 )
 
-// validName is Docker's rule for container names, compiled on first use (see workspace's
-// reference.go for why not at start-up).
-var validName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]+$`) })
-
-// ValidateName explains why a --name is refused.
-func ValidateName(name string) error {
-	if !validName().MatchString(name) {
-		return fmt.Errorf("invalid container name (%s): only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed, at least two of them", name)
-	}
-	return nil
-}
+// ValidateName explains why a container name is refused (Docker's rule, internal/names).
+func ValidateName(name string) error { return names.Validate("container", name) }
 
 var (
 	adjectives = []string{"admiring", "brave", "clever", "dazzling", "eager", "focused", "gifted", "happy",

@@ -18,10 +18,11 @@ type Options struct {
 	Ports       []network.PortMapping // published ports, already parsed
 	Interactive bool                  // keep stdin open
 	Detach      bool
-	AutoRemove  bool     // remove the container when it exits
-	NoPivot     bool     // chroot instead of pivot_root
-	Driver      string   // rootfs driver; empty: the first the kernel supports
-	SecurityOpt []string // the security options as the user gave them, for inspect
+	AutoRemove  bool      // remove the container when it exits
+	NoPivot     bool      // chroot instead of pivot_root
+	Driver      string    // rootfs driver; empty: the first the kernel supports
+	SecurityOpt []string  // the security options as the user gave them, for inspect
+	LogConfig   LogConfig // the log's rotation (ParseLogOpts)
 }
 
 // networkName is the network the container joins: Network, or with published ports and no

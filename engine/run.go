@@ -12,6 +12,7 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/sirupsen/logrus"
 
 	"github.com/mydocker/mydocker/cgroups"
 	"github.com/mydocker/mydocker/container"
@@ -50,7 +51,8 @@ func (e *Engine) Run(opts *Options, stdio container.Stdio) (id string, exitCode 
 		return "", 0, err
 	}
 	code := p.WaitForeground(sigs, stdio, opts.Interactive)
-	return st.ID, code, e.finish(st, code)
+	e.finish(st, code)
+	return st.ID, code, nil
 }
 
 // create resolves the image, builds the spec, prepares the root filesystem and records the
@@ -115,6 +117,7 @@ func (e *Engine) create(opts *Options) (_ *State, _ *container.Bundle, _ *fsutil
 		Detached:   opts.Detach,
 		NoPivot:    opts.NoPivot,
 		Config:     config,
+		LogConfig:  opts.LogConfig,
 		HostConfig: HostConfig{
 			CapAdd:      opts.CapAdd,
 			CapDrop:     opts.CapDrop,
@@ -128,7 +131,7 @@ func (e *Engine) create(opts *Options) (_ *State, _ *container.Bundle, _ *fsutil
 	}
 	defer func() {
 		if retErr != nil {
-			e.removeFiles(st)
+			e.discard(st)
 			owner.Unlock()
 		}
 	}()
@@ -168,8 +171,17 @@ func (e *Engine) create(opts *Options) (_ *State, _ *container.Bundle, _ *fsutil
 // setUser resolves -u against the image's /etc/passwd and /etc/group into the spec's
 // numeric user (an image without them knows only root and numeric ids).
 func setUser(spec *specs.Spec, user string, layers []string) error {
-	passwd, _ := workspace.ReadImageFile(layers, "etc/passwd")
-	group, _ := workspace.ReadImageFile(layers, "etc/group")
+	// A file that cannot be read (a FIFO, a huge file, a link out of the image) counts as
+	// missing, but a user given by name needs it: then the reason is the error.
+	passwd, perr := workspace.ReadImageFile(layers, "etc/passwd")
+	group, gerr := workspace.ReadImageFile(layers, "etc/group")
+	if runconfig.NamesUsers(user) {
+		for _, err := range []error{perr, gerr} {
+			if err != nil && !errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("unable to find user %s: %w", user, err)
+			}
+		}
+	}
 	u, err := runconfig.ResolveUser(user, passwd, group)
 	if err != nil {
 		return err
@@ -229,7 +241,7 @@ func (e *Engine) start(st *State, b *container.Bundle, p *container.Init) (retEr
 	defer func() {
 		if retErr != nil {
 			p.Kill()
-			e.removeFiles(st)
+			e.discard(st)
 		}
 	}()
 	// The init decodes its bundle while it is put in its cgroups, limits set, and on its
@@ -254,19 +266,25 @@ func (e *Engine) start(st *State, b *container.Bundle, p *container.Init) (retEr
 }
 
 // finish records the exit, gives back what the container held and, for --rm, removes it.
-func (e *Engine) finish(st *State, code int) error {
+// What it cannot do is logged, and kept in the state of a container that stays.
+func (e *Engine) finish(st *State, code int) {
 	if stats, err := cgroups.Load(st.Cgroups).Stats(); err == nil && stats.OOMKills > 0 {
 		st.OOMKilled = true
 	}
-	e.releaseResources(st)
+	e.release(st)
 	st.Status = Exited
 	st.ExitCode = code
 	st.FinishedAt = time.Now().UTC()
 	st.Pid, st.PidStart = 0, 0
 	if st.AutoRemove {
-		return e.removeFiles(st)
+		if err := e.removeFiles(st); err != nil {
+			logFor(st.ID).WithError(err).Warn("could not remove the container after it exited (--rm)")
+		}
+		return
 	}
-	return e.containers.Save(st)
+	if err := e.containers.Save(st); err != nil {
+		logFor(st.ID).WithError(err).Warn("could not record the container's exit")
+	}
 }
 
 // startReport is what the monitor tells `run -d` once the container started, or failed to.
@@ -282,28 +300,38 @@ func (e *Engine) startMonitor(st *State, owner *fsutil.Lock) (retErr error) {
 	defer owner.Unlock()
 	reportR, reportW, err := os.Pipe()
 	if err != nil {
-		e.removeFiles(st)
+		e.discard(st)
 		return fmt.Errorf("monitor pipe: %w", err)
 	}
 	defer reportR.Close()
+	// The monitor's own log: what it logs, and anything it prints, a panic included.
+	monitorLog, err := os.OpenFile(e.containers.monitorLogPath(st.ID), os.O_CREATE|os.O_WRONLY|os.O_APPEND|syscall.O_CLOEXEC, 0o600)
+	if err != nil {
+		reportW.Close()
+		e.discard(st)
+		return fmt.Errorf("open the monitor's log: %w", err)
+	}
+	defer monitorLog.Close()
 	cmd := &exec.Cmd{
 		Path:        "/proc/self/exe",
 		Args:        []string{monitorName, e.root, st.ID},
-		Env:         []string{monitorPath()},
+		Env:         []string{monitorPath(), "MYDOCKER_LOG_LEVEL=" + logrus.GetLevel().String()},
+		Stdout:      monitorLog,
+		Stderr:      monitorLog,
 		ExtraFiles:  []*os.File{owner.File(), reportW},
 		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
 	}
 	err = cmd.Start()
 	reportW.Close()
 	if err != nil {
-		e.removeFiles(st)
+		e.discard(st)
 		return fmt.Errorf("start monitor: %w", err)
 	}
 	// The monitor outlives us; when we exit, it is reparented and reaped by init.
 	defer cmd.Process.Release()
 	var rep startReport
 	if err := json.NewDecoder(reportR).Decode(&rep); err != nil {
-		return fmt.Errorf("the monitor of container %s died before the container started: %w", container.ShortID(st.ID), err)
+		return fmt.Errorf("the monitor of container %s died before the container started (see %s): %w", container.ShortID(st.ID), e.containers.monitorLogPath(st.ID), err)
 	}
 	if rep.Message != "" {
 		return &container.StartError{Code: rep.Code, Message: rep.Message}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/mydocker/mydocker/container"
 	"github.com/mydocker/mydocker/internal/fsutil"
+	"github.com/mydocker/mydocker/internal/names"
 	"github.com/mydocker/mydocker/network"
 )
 
@@ -65,8 +66,15 @@ type State struct {
 	Ports   []network.PortMapping `json:"ports,omitempty"`
 	// Rootfs is the mount the init makes for the root filesystem (nil for vfs).
 	Rootfs *specs.Mount `json:"rootfs,omitempty"`
+	// LogConfig is the log's rotation.
+	LogConfig LogConfig `json:"log_config,omitzero"`
 	// HostConfig is what the user asked of the container's confinement, as inspect shows it.
 	HostConfig HostConfig `json:"host_config"`
+	// CleanupError is what could not be given back when the container stopped (a cgroup that
+	// would not go, a rule iptables refused to delete), for inspect to show.
+	CleanupError string `json:"cleanup_error,omitempty"`
+	// Broken marks a container whose state file cannot be read (Store.broken).
+	Broken bool `json:"-"`
 }
 
 // HostConfig records the confinement options as the user gave them (the spec holds what
@@ -100,18 +108,22 @@ func OpenStore(root string) (*Store, error) {
 // Dir is the container's directory: config.json, state.json, its log and its rootfs layer.
 func (s *Store) Dir(id string) string { return filepath.Join(s.dir, id) }
 
-func (s *Store) statePath(id string) string  { return filepath.Join(s.dir, id, "state.json") }
-func (s *Store) specPath(id string) string   { return filepath.Join(s.dir, id, "config.json") }
-func (s *Store) LogPath(id string) string    { return filepath.Join(s.dir, id, "container-json.log") }
-func (s *Store) ownerPath(id string) string  { return filepath.Join(s.dir, id, "owner.lock") }
-func (s *Store) layerDir(id string) string   { return filepath.Join(s.dir, id, "fs") }
-func (s *Store) etcDir(id string) string     { return filepath.Join(s.dir, id, "etc") }
-func (s *Store) lock() (*fsutil.Lock, error) { return fsutil.LockFile(filepath.Join(s.dir, ".lock")) }
+func (s *Store) statePath(id string) string      { return filepath.Join(s.dir, id, "state.json") }
+func (s *Store) specPath(id string) string       { return filepath.Join(s.dir, id, "config.json") }
+func (s *Store) LogPath(id string) string        { return filepath.Join(s.dir, id, "container-json.log") }
+func (s *Store) ownerPath(id string) string      { return filepath.Join(s.dir, id, "owner.lock") }
+func (s *Store) monitorLogPath(id string) string { return filepath.Join(s.dir, id, "monitor.log") }
+func (s *Store) layerDir(id string) string       { return filepath.Join(s.dir, id, "fs") }
+func (s *Store) etcDir(id string) string         { return filepath.Join(s.dir, id, "etc") }
+func (s *Store) lock() (*fsutil.Lock, error)     { return fsutil.LockFile(filepath.Join(s.dir, ".lock")) }
 
 // NewDir makes the directory of a new container and takes its owner lock: whoever holds
 // it watches the container, and a lock nobody holds tells a later ps that the watcher died.
 // The container is not listed until Add publishes its state.
 func (s *Store) NewDir(id string) (*fsutil.Lock, error) {
+	if !names.IsID(id) {
+		return nil, fmt.Errorf("invalid container id %q", id)
+	}
 	// Under the store lock, so that Prune never takes a directory between its mkdir and its
 	// owner lock for one whose creator died.
 	l, err := s.lock()
@@ -133,6 +145,14 @@ func (s *Store) NewDir(id string) (*fsutil.Lock, error) {
 // Add takes the container's name (a random one if it has none) and publishes its state,
 // under the store lock so that two mydocker processes can never take the same name.
 func (s *Store) Add(st *State) error {
+	if !names.IsID(st.ID) {
+		return fmt.Errorf("invalid container id %q", st.ID)
+	}
+	if st.Name != "" {
+		if err := names.Validate("container", st.Name); err != nil {
+			return err
+		}
+	}
 	l, err := s.lock()
 	if err != nil {
 		return err
@@ -204,6 +224,9 @@ func uniqueRandomName(all []*State) string {
 
 // SaveSpec writes the container's runtime spec (config.json, as in an OCI bundle).
 func (s *Store) SaveSpec(id string, spec *specs.Spec) error {
+	if !names.IsID(id) {
+		return fmt.Errorf("invalid container id %q", id)
+	}
 	// Compact, as runc's config.json: the seccomp profile alone is some 25 KB indented.
 	data, err := json.Marshal(spec)
 	if err != nil {
@@ -214,23 +237,43 @@ func (s *Store) SaveSpec(id string, spec *specs.Spec) error {
 
 // Save writes the container's state atomically.
 func (s *Store) Save(st *State) error {
+	if !names.IsID(st.ID) {
+		return fmt.Errorf("invalid container id %q", st.ID)
+	}
 	return fsutil.WriteJSON(s.statePath(st.ID), st)
 }
 
 // Load reads one container's state by exact id.
 func (s *Store) Load(id string) (*State, error) {
+	if !names.IsID(id) {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
+	}
 	var st State
 	if err := fsutil.ReadJSON(s.statePath(id), &st); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
 		}
-		return nil, err
+		return s.broken(id, err), nil
 	}
 	return &st, nil
 }
 
+// broken stands for a container whose state file cannot be read (truncated by a full disk,
+// edited by hand): one broken container, listed as Dead with the reason, which rm -f removes
+// — never an error that stops ps, run or rm for all the others.
+func (s *Store) broken(id string, err error) *State {
+	st := &State{ID: id, Status: Dead, Broken: true, Error: "its state cannot be read: " + err.Error()}
+	if fi, err := os.Stat(s.Dir(id)); err == nil {
+		st.Created = fi.ModTime().UTC()
+	}
+	return st
+}
+
 // Spec reads the container's runtime spec.
 func (s *Store) Spec(id string) (*specs.Spec, error) {
+	if !names.IsID(id) {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
+	}
 	var spec specs.Spec
 	if err := fsutil.ReadJSON(s.specPath(id), &spec); err != nil {
 		return nil, err
@@ -295,6 +338,9 @@ func (s *Store) Find(ref string) (*State, error) {
 
 // Delete removes the container's directory. Mounts and cgroups must be gone already.
 func (s *Store) Delete(id string) error {
+	if !names.IsID(id) {
+		return fmt.Errorf("invalid container id %q", id)
+	}
 	l, err := s.lock()
 	if err != nil {
 		return err

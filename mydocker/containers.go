@@ -200,9 +200,15 @@ func rmCommand() *cli.Command {
 			&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "kill and remove a running container"},
 		},
 		Action: func(_ context.Context, cmd *cli.Command) error {
-			return eachArg(cmd, "rm [OPTIONS] CONTAINER [CONTAINER...]", func(e *engine.Engine, ref string) (string, error) {
+			err := eachArg(cmd, "rm [OPTIONS] CONTAINER [CONTAINER...]", func(e *engine.Engine, ref string) (string, error) {
 				return ref, e.Remove(ref, cmd.Bool("force"))
 			})
+			if e, oerr := openEngine(cmd); oerr == nil {
+				if perr := e.PruneUnfinished(); perr != nil {
+					fmt.Fprintln(os.Stderr, "mydocker: clean up unfinished containers:", perr)
+				}
+			}
+			return err
 		},
 	}
 }
@@ -274,15 +280,16 @@ func inspectOne(e *engine.Engine, ref string) (any, error) {
 		"Path":    spec.Process.Args[0],
 		"Args":    spec.Process.Args[1:],
 		"State": map[string]any{
-			"Status":     st.Status,
-			"Running":    st.Status == engine.Running,
-			"Dead":       st.Status == engine.Dead,
-			"Pid":        st.Pid,
-			"ExitCode":   st.ExitCode,
-			"OOMKilled":  st.OOMKilled,
-			"Error":      st.Error,
-			"StartedAt":  st.StartedAt,
-			"FinishedAt": st.FinishedAt,
+			"Status":       st.Status,
+			"Running":      st.Status == engine.Running,
+			"Dead":         st.Status == engine.Dead,
+			"Pid":          st.Pid,
+			"ExitCode":     st.ExitCode,
+			"OOMKilled":    st.OOMKilled,
+			"Error":        st.Error,
+			"CleanupError": st.CleanupError,
+			"StartedAt":    st.StartedAt,
+			"FinishedAt":   st.FinishedAt,
 		},
 		"Image":  st.ImageID,
 		"Name":   "/" + st.Name,

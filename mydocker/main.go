@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/mydocker/mydocker/engine"
+	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v3"
 )
 
@@ -75,7 +76,10 @@ func newApp() *cli.Command {
 				Value:   engine.DefaultRoot,
 				Sources: cli.EnvVars("MYDOCKER_ROOT"),
 			},
+			&cli.StringFlag{Name: "log-level", Aliases: []string{"l"}, Value: "warn", Usage: `set the logging level ("debug", "info", "warn", "error", "fatal")`},
+			&cli.BoolFlag{Name: "debug", Aliases: []string{"D"}, Usage: "enable debug output"},
 		},
+		Before: setupLog,
 		Commands: []*cli.Command{
 			runCommand(),
 			execCommand(),
@@ -96,6 +100,20 @@ func newApp() *cli.Command {
 			doctorCommand(),
 		},
 	}
+}
+
+// setupLog points the engine's log (logrus) at stderr, at the level asked for.
+func setupLog(ctx context.Context, cmd *cli.Command) (context.Context, error) {
+	level, err := logrus.ParseLevel(cmd.String("log-level"))
+	if err != nil {
+		return ctx, usageError{msg: fmt.Sprintf("invalid --log-level %q: %v", cmd.String("log-level"), err)}
+	}
+	if cmd.Bool("debug") {
+		level = logrus.DebugLevel
+	}
+	logrus.SetLevel(level)
+	logrus.SetOutput(os.Stderr)
+	return ctx, nil
 }
 
 func onUsageError(_ context.Context, cmd *cli.Command, err error, _ bool) error {

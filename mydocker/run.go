@@ -59,6 +59,7 @@ func runCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "publish", Aliases: []string{"p"}, Usage: "publish a port: HOSTPORT:CONTAINERPORT[/tcp|udp]"},
 			&cli.BoolFlag{Name: "no-pivot", Usage: "use chroot instead of pivot_root (weaker: the host's mounts stay reachable)"},
 			&cli.StringFlag{Name: "storage-driver", Usage: "rootfs driver: overlay, aufs or vfs (default: the first the kernel supports)"},
+			&cli.StringSliceFlag{Name: "log-opt", Usage: "log driver options: max-size=10m, max-file=3"},
 		), securityFlags()...),
 		Action: runAction,
 	}
@@ -100,6 +101,10 @@ func runAction(_ context.Context, cmd *cli.Command) error {
 	if err != nil {
 		return &statusError{code: 125, err: err}
 	}
+	logConfig, err := engine.ParseLogOpts(cmd.StringSlice("log-opt"))
+	if err != nil {
+		return &statusError{code: 125, err: err}
+	}
 	opts := &engine.Options{
 		Options: runconfig.Options{
 			Cmd:       cmd.Args().Tail(),
@@ -123,6 +128,7 @@ func runAction(_ context.Context, cmd *cli.Command) error {
 		NoPivot:     cmd.Bool("no-pivot"),
 		Driver:      cmd.String("storage-driver"),
 		SecurityOpt: cmd.StringSlice("security-opt"),
+		LogConfig:   logConfig,
 	}
 	e, err := openEngine(cmd)
 	if err != nil {

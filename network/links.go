@@ -166,16 +166,21 @@ func addRules(rules []rule) error {
 	return nil
 }
 
-// deleteRules removes rules that exist; a missing one is fine (idempotent removal).
-func deleteRules(rules []rule) {
+// deleteRules removes rules that exist; a missing one is fine (idempotent removal). It goes
+// on past a failure and returns them all.
+func deleteRules(rules []rule) error {
 	if len(rules) == 0 {
-		return
+		return nil
 	}
 	ipt, err := iptables.New()
 	if err != nil {
-		return
+		return fmt.Errorf("iptables: %w", err)
 	}
+	var errs []error
 	for _, r := range rules {
-		ipt.DeleteIfExists(r.table, r.chain, r.args...)
+		if err := ipt.DeleteIfExists(r.table, r.chain, r.args...); err != nil {
+			errs = append(errs, fmt.Errorf("delete iptables rule from %s %s: %w", r.table, r.chain, err))
+		}
 	}
+	return errors.Join(errs...)
 }

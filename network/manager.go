@@ -8,13 +8,12 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/mydocker/mydocker/internal/fsutil"
+	"github.com/mydocker/mydocker/internal/names"
 )
 
 var (
@@ -70,13 +69,31 @@ func (m *Manager) endpointPath(id string) string {
 	return filepath.Join(m.dir, "endpoints", id+".json")
 }
 
-var validNetName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`) })
+// checkName refuses a network name that is not one (Docker's rule, internal/names) before it
+// becomes a path: every public method that takes a name calls it.
+func checkName(name string) error {
+	if err := names.Validate("network", name); err != nil {
+		return fmt.Errorf("%w: %w", err, ErrNotFound)
+	}
+	return nil
+}
+
+// checkID refuses a container id that is not one before it becomes a path.
+func checkID(id string) error {
+	if !names.IsID(id) {
+		return fmt.Errorf("invalid container id %q", id)
+	}
+	return nil
+}
 
 // Create makes a bridge network: its bridge with the gateway address, its address pool and its
 // NAT rules. gateway "" is the subnet's first address. On failure nothing of it is left.
 func (m *Manager) Create(name, driver, subnet, gateway string) (_ *Network, retErr error) {
-	if !validNetName().MatchString(name) || name == "none" || name == "host" {
-		return nil, fmt.Errorf("invalid network name %q: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed, and none and host are taken", name)
+	if err := names.Validate("network", name); err != nil {
+		return nil, err
+	}
+	if name == "none" || name == "host" {
+		return nil, fmt.Errorf("invalid network name %q: none and host are taken", name)
 	}
 	if driver != "" && driver != "bridge" {
 		return nil, fmt.Errorf("network driver %q is not supported: use bridge", driver)
@@ -181,6 +198,9 @@ func (m *Manager) EnsureDefault() (*Network, error) {
 
 // Get returns the named network.
 func (m *Manager) Get(name string) (*Network, error) {
+	if err := checkName(name); err != nil {
+		return nil, err
+	}
 	var n Network
 	if err := fsutil.ReadJSON(m.netPath(name), &n); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -215,6 +235,9 @@ func (m *Manager) list() ([]*Network, error) {
 
 // Remove deletes a network with its bridge and rules; it refuses while containers use it.
 func (m *Manager) Remove(name string) error {
+	if err := checkName(name); err != nil {
+		return err
+	}
 	l, err := m.lock()
 	if err != nil {
 		return err
@@ -237,11 +260,12 @@ func (m *Manager) Remove(name string) error {
 	if len(users) > 0 {
 		return fmt.Errorf("network %s has active endpoints (containers %s): remove them first", name, strings.Join(users, ", "))
 	}
-	deleteRules(networkRules(n.Name, n.Bridge, n.Subnet))
-	if err := deleteLink(n.Bridge); err != nil {
-		return err
+	if err := errors.Join(deleteRules(networkRules(n.Name, n.Bridge, n.Subnet)), deleteLink(n.Bridge)); err != nil {
+		return fmt.Errorf("remove network %s: %w", name, err)
 	}
-	os.Remove(m.poolPath(name))
+	if err := os.Remove(m.poolPath(name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove network %s: %w", name, err)
+	}
 	if err := os.Remove(m.netPath(name)); err != nil {
 		return fmt.Errorf("remove network %s: %w", name, err)
 	}
@@ -255,6 +279,12 @@ func (m *Manager) Remove(name string) error {
 // config) to the named network as container id, and publishes ports. On failure it undoes
 // everything it did.
 func (m *Manager) Connect(name, id string, pid int, ports []PortMapping) (_ *Endpoint, retErr error) {
+	if err := checkName(name); err != nil {
+		return nil, err
+	}
+	if err := checkID(id); err != nil {
+		return nil, err
+	}
 	l, err := m.lock()
 	if err != nil {
 		return nil, err
@@ -342,6 +372,9 @@ func (m *Manager) checkPortsFree(ports []PortMapping) error {
 // namespace is not gone with it already) and the port rules. It is idempotent, for rm and for
 // the repair after a killed mydocker.
 func (m *Manager) Disconnect(id string) error {
+	if err := checkID(id); err != nil {
+		return err
+	}
 	l, err := m.lock()
 	if err != nil {
 		return err
@@ -358,20 +391,29 @@ func (m *Manager) Disconnect(id string) error {
 	for _, p := range ep.Ports {
 		rules = append(rules, portRules(id, ep.IP, p)...)
 	}
-	deleteRules(rules)
-	deleteLink(ep.HostVeth)
+	// Everything is tried; what failed is reported, and the endpoint stays on record so that
+	// a later Disconnect can try again.
+	errs := []error{deleteRules(rules), deleteLink(ep.HostVeth)}
 	var pool Pool
 	if err := fsutil.ReadJSON(m.poolPath(ep.Network), &pool); err == nil {
-		pool.Release(netip.MustParseAddr(ep.IP))
-		if err := fsutil.WriteJSON(m.poolPath(ep.Network), &pool); err != nil {
-			return err
+		if addr, err := netip.ParseAddr(ep.IP); err == nil {
+			pool.Release(addr)
 		}
+		errs = append(errs, fsutil.WriteJSON(m.poolPath(ep.Network), &pool))
+	} else if !errors.Is(err, os.ErrNotExist) {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("disconnect container %s: %w", id[:12], err)
 	}
 	return os.Remove(m.endpointPath(id))
 }
 
 // Endpoint returns a container's endpoint; an error wrapping os.ErrNotExist when it has none.
 func (m *Manager) Endpoint(id string) (*Endpoint, error) {
+	if err := checkID(id); err != nil {
+		return nil, err
+	}
 	var ep Endpoint
 	if err := fsutil.ReadJSON(m.endpointPath(id), &ep); err != nil {
 		return nil, err

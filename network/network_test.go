@@ -2,10 +2,13 @@ package network
 
 import (
 	"errors"
+	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,6 +18,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 
 	"github.com/mydocker/mydocker/internal/testutil"
 )
@@ -299,4 +303,104 @@ func TestCreateRefusesBadInput(t *testing.T) {
 	nets, err := m.List()
 	require.NoError(t, err)
 	require.Len(t, nets, 1, "failed creates leave nothing")
+}
+
+// A name is checked wherever it enters, not only at create: a library caller passing a path
+// gets an error, and nothing outside the network store is touched.
+func TestNamesThatArePathsAreRefused(t *testing.T) {
+	root := t.TempDir()
+	m, err := Open(root)
+	require.NoError(t, err)
+	victim := filepath.Join(root, "image", "repositories.json")
+	require.NoError(t, os.MkdirAll(filepath.Dir(victim), 0o700))
+	require.NoError(t, os.WriteFile(victim, []byte("{}"), 0o600))
+	for _, name := range []string{"../../image/repositories", "..", "a/b", ""} {
+		require.Error(t, m.Remove(name), name)
+		_, err := m.Get(name)
+		require.ErrorIs(t, err, ErrNotFound, name)
+		_, err = m.Connect(name, strings.Repeat("a", 64), 1, nil)
+		require.Error(t, err, name)
+	}
+	require.Error(t, m.Disconnect("../../image/repositories"))
+	require.FileExists(t, victim)
+}
+
+// CVE-2020-8558: route_localnet on the bridge (needed for published ports on 127.0.0.1) lets
+// a container send packets to the host's loopback, to what listens only there. A container
+// that routes 127.0.0.1 through its gateway reaches nothing; the same container does reach a
+// listener on the gateway's address, so the route itself works.
+func TestContainerCannotReachHostLoopback(t *testing.T) {
+	requiresNet(t)
+	m := newManager(t)
+	name := testutil.UniqueName("t")
+	n, err := m.Create(name, "", "10.199.43.0/24", "")
+	require.NoError(t, err)
+	pid, id := fakeContainer(t)
+	_, err = m.Connect(name, id, pid, nil)
+	require.NoError(t, err)
+
+	// A datagram needs no answer: what matters is whether the host takes it in.
+	listen := func(addr string) (port string, got chan string) {
+		c, err := net.ListenPacket("udp4", addr+":0")
+		require.NoError(t, err)
+		t.Cleanup(func() { c.Close() })
+		got = make(chan string, 1)
+		go func() {
+			buf := make([]byte, 64)
+			c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			n, _, err := c.ReadFrom(buf)
+			if err == nil {
+				got <- string(buf[:n])
+			}
+			close(got)
+		}()
+		_, port, _ = net.SplitHostPort(c.LocalAddr().String())
+		return port, got
+	}
+	loPort, lo := listen("127.0.0.1")
+	gwPort, gw := listen(n.Gateway)
+
+	// Routed so: 127.0.0.1 through the gateway, and route_localnet on the container's side too.
+	script := `busybox sysctl -qw net.ipv4.conf.all.route_localnet=1 && busybox sysctl -qw net.ipv4.conf.eth0.route_localnet=1 &&
+ip route del 127.0.0.0/8 dev lo table local && ip route del local 127.0.0.1 dev lo table local &&
+ip route add 127.0.0.1/32 via ` + n.Gateway + ` dev eth0`
+	out, err := exec.Command("nsenter", "-t", strconv.Itoa(pid), "-n", "--", "sh", "-c", script).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	sendFrom(t, pid, "127.0.0.1:"+loPort, "to-loopback")
+	sendFrom(t, pid, n.Gateway+":"+gwPort, "to-gateway")
+	require.Equal(t, "to-gateway", <-gw, "the route through the gateway works")
+	// Sent first, it would be there by now.
+	select {
+	case msg := <-lo:
+		require.Empty(t, msg, "a packet from a container reached a service on the host's loopback")
+	case <-time.After(time.Second):
+	}
+}
+
+// sendFrom sends one UDP datagram from the network namespace of process pid: a thread of
+// this test joins it, and never leaves (the runtime retires it).
+func sendFrom(t *testing.T, pid int, addr, msg string) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		done <- func() error {
+			ns, err := os.Open(fmt.Sprintf("/proc/%d/ns/net", pid))
+			if err != nil {
+				return err
+			}
+			defer ns.Close()
+			if err := unix.Setns(int(ns.Fd()), unix.CLONE_NEWNET); err != nil {
+				return err
+			}
+			c, err := net.Dial("udp4", addr)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			_, err = c.Write([]byte(msg))
+			return err
+		}()
+	}()
+	require.NoError(t, <-done)
 }

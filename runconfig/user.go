@@ -62,6 +62,17 @@ func ResolveUser(spec string, passwd, group []byte) (specs.User, error) {
 	return u, nil
 }
 
+// NamesUsers reports whether a "user[:group]" names a user or group (rather than giving
+// numbers), so that /etc/passwd or /etc/group must be read.
+func NamesUsers(spec string) bool {
+	for _, part := range strings.Split(spec, ":") {
+		if _, err := strconv.ParseUint(part, 10, 32); part != "" && err != nil {
+			return true
+		}
+	}
+	return false
+}
+
 // entries splits a passwd- or group-style file into its colon-separated lines.
 func entries(file []byte) [][]string {
 	var out [][]string

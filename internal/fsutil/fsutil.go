@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
 
@@ -80,21 +81,12 @@ func LockFile(path string) (*Lock, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("lock %s: %w", path, err)
-	}
 	for {
-		err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
-		if !errors.Is(err, unix.EINTR) {
-			break
+		l, state, err := lockFile(path, unix.LOCK_EX)
+		if err != nil || state == locked {
+			return l, err
 		}
 	}
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("lock %s: %w", path, err)
-	}
-	return &Lock{f: f}, nil
 }
 
 // Unlock releases the lock.
@@ -105,20 +97,59 @@ func (l *Lock) Unlock() error {
 // TryLockFile takes the lock on path without waiting; ok is false when another open file
 // description holds it.
 func TryLockFile(path string) (l *Lock, ok bool, err error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, false, fmt.Errorf("lock %s: %w", path, err)
+	for {
+		l, state, err := lockFile(path, unix.LOCK_EX|unix.LOCK_NB)
+		if state != replaced {
+			return l, state == locked, err
+		}
 	}
-	err = unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+}
+
+type lockState int
+
+const (
+	locked   lockState = iota
+	busy               // another open file description holds it
+	replaced           // path names another file than the one locked: try again
+)
+
+// lockFile opens path and flocks it (how: LOCK_EX, with LOCK_NB not to wait). A lock is only
+// good while path still names the file that was locked: whoever removed or replaced it
+// between our open and our flock made that file nobody's. A removed path is an error wrapping
+// os.ErrNotExist; a replaced one is worth another try.
+func lockFile(path string, how int) (*Lock, lockState, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|syscall.O_CLOEXEC, 0o600)
+	if err != nil {
+		return nil, busy, fmt.Errorf("lock %s: %w", path, err)
+	}
+	for {
+		err = unix.Flock(int(f.Fd()), how)
+		if !errors.Is(err, unix.EINTR) {
+			break
+		}
+	}
 	if errors.Is(err, unix.EWOULDBLOCK) {
 		f.Close()
-		return nil, false, nil
+		return nil, busy, nil
 	}
 	if err != nil {
 		f.Close()
-		return nil, false, fmt.Errorf("lock %s: %w", path, err)
+		return nil, busy, fmt.Errorf("lock %s: %w", path, err)
 	}
-	return &Lock{f: f}, true, nil
+	var held, named unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &held); err != nil {
+		f.Close()
+		return nil, busy, fmt.Errorf("lock %s: %w", path, err)
+	}
+	if err := unix.Stat(path, &named); err != nil {
+		f.Close()
+		return nil, busy, fmt.Errorf("lock %s: the file went away: %w", path, os.ErrNotExist)
+	}
+	if held.Ino != named.Ino || held.Dev != named.Dev {
+		f.Close()
+		return nil, replaced, nil
+	}
+	return &Lock{f: f}, locked, nil
 }
 
 // File is the locked file, to hand the lock to a child process: a child that inherits the
