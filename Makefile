@@ -10,7 +10,7 @@ GOFLAGS_TEST ?=
 # container), and the binary runs anywhere, the cgroup v2 test VM included.
 export CGO_ENABLED := 0
 
-.PHONY: all build chapters deps image run test test-vm unit vet course lab bench parity clean
+.PHONY: all build chapters deps image run test test-vm unit vet course lab bench parity fuzz faults clean
 
 all: build
 
@@ -62,6 +62,7 @@ PKGS = $$($(GO) list ./... | grep -v /labs/)
 test: deps vet
 	$(GO) test $(GOFLAGS_TEST) -count=1 -timeout 30m $(PKGS)
 	@$(MAKE) --no-print-directory course
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=5s
 
 # Only what needs no root.
 unit:
@@ -81,6 +82,20 @@ course: chapters
 # One lab's tests, as a learner runs them: make lab N=03 (as root for the privileged ones).
 lab:
 	$(GO) test -count=1 ./labs/$(N)-*/
+
+# Go's fuzzing, each target for FUZZTIME: the tar unpacker, whiteouts and the parsers of what
+# users type. Their seed corpora run with every go test.
+FUZZTIME ?= 15s
+FUZZ_TARGETS = ./workspace:FuzzUnpackLayer ./workspace:FuzzWhiteoutTarget ./workspace:FuzzParseVolume \
+	./workspace:FuzzNormalizeRef ./network:FuzzParsePort ./cgroups:FuzzRAMInBytes ./internal/names:FuzzValidate
+fuzz:
+	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t#*:}; echo "== $$fn ($$pkg, $(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; done
+
+# The fault suite (also part of every go test run): mydocker killed with SIGKILL at each phase
+# of a run, a detached container's monitor killed, a store on a full disk.
+faults: deps
+	$(GO) test -count=1 -v -run 'TestFault' ./mydocker/
 
 # Start-up speed: mydocker run --rm busybox true beside unshare+chroot and runc.
 bench: deps

@@ -2,6 +2,7 @@ package cgroups
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"regexp"
 	"runtime"
@@ -154,6 +155,10 @@ func RAMInBytes(s string) (int64, error) {
 		return 0, fmt.Errorf("invalid size: %q", s)
 	}
 	unit := map[string]float64{"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}[strings.ToLower(m[2])]
+	// A float64 holds int64's largest value rounded up: anything from there on does not fit.
+	if n*unit >= math.MaxInt64 {
+		return 0, fmt.Errorf("invalid size: %q is too large", s)
+	}
 	return int64(n * unit), nil
 }
 

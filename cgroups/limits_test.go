@@ -63,3 +63,16 @@ func TestRAMInBytes(t *testing.T) {
 		require.Error(t, err, bad)
 	}
 }
+
+// FuzzRAMInBytes: an accepted size is not negative, and a unit multiplies it.
+func FuzzRAMInBytes(f *testing.F) {
+	for _, s := range []string{"32m", "1.5g", "100", "-1m", "9999999999999999p", "1e9", "32MiB", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n, err := RAMInBytes(s)
+		if err == nil && n < 0 {
+			t.Fatalf("RAMInBytes(%q) = %d", s, n)
+		}
+	})
+}

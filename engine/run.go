@@ -16,6 +16,7 @@ import (
 
 	"github.com/mydocker/mydocker/cgroups"
 	"github.com/mydocker/mydocker/container"
+	"github.com/mydocker/mydocker/internal/faults"
 	"github.com/mydocker/mydocker/internal/fsutil"
 	"github.com/mydocker/mydocker/network"
 	"github.com/mydocker/mydocker/runconfig"
@@ -47,9 +48,11 @@ func (e *Engine) Run(opts *Options, stdio container.Stdio) (id string, exitCode 
 		return "", 0, err
 	}
 	defer owner.Unlock()
+	faults.Point("run:created")
 	if err := e.start(st, b, p); err != nil {
 		return "", 0, err
 	}
+	faults.Point("run:started")
 	code := p.WaitForeground(sigs, stdio, opts.Interactive)
 	e.finish(st, code)
 	return st.ID, code, nil
@@ -277,6 +280,7 @@ func (e *Engine) finish(st *State, code int) {
 	st.FinishedAt = time.Now().UTC()
 	st.Pid, st.PidStart = 0, 0
 	if st.AutoRemove {
+		faults.Point("finish:removing")
 		if err := e.removeFiles(st); err != nil {
 			logFor(st.ID).WithError(err).Warn("could not remove the container after it exited (--rm)")
 		}

@@ -87,8 +87,11 @@ func TestParsePort(t *testing.T) {
 
 func TestRules(t *testing.T) {
 	rules := networkRules("net1", "br-0123456789ab", "172.30.88.0/24")
+	require.Equal(t, rule{"filter", "INPUT", []string{"-i", "br-0123456789ab", "-d", "127.0.0.0/8", "-m", "conntrack", "!", "--ctstate",
+		"RELATED,ESTABLISHED", "-j", "DROP", "-m", "comment", "--comment", "mydocker:net:net1"}}, rules[0],
+		"what a container sends to the host's loopback is dropped (CVE-2020-8558)")
 	require.Equal(t, rule{"nat", "POSTROUTING", []string{"-s", "172.30.88.0/24", "!", "-o", "br-0123456789ab", "-j", "MASQUERADE",
-		"-m", "comment", "--comment", "mydocker:net:net1"}}, rules[0])
+		"-m", "comment", "--comment", "mydocker:net:net1"}}, rules[1])
 	ports := portRules("abc", "172.30.88.2", PortMapping{HostPort: 18080, ContainerPort: 80, Proto: "tcp"})
 	require.Equal(t, []string{"-p", "tcp", "-m", "addrtype", "--dst-type", "LOCAL", "--dport", "18080", "-j", "DNAT",
 		"--to-destination", "172.30.88.2:80", "-m", "comment", "--comment", "mydocker:port:abc"}, ports[0].args)

@@ -60,12 +60,24 @@ func (t *tarWriter) add(path, name string, fi os.FileInfo) error {
 	if !fi.Mode().IsRegular() {
 		return nil
 	}
-	f, err := os.Open(path)
+	// The file read must be the one walked: not a symlink planted since (O_NOFOLLOW), nor
+	// another file moved in its place (same device and inode). A running container is frozen
+	// while its files are read; this is the second line.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	_, err = io.Copy(t.tw, f)
+	if walked, ok := fi.Sys().(*syscall.Stat_t); ok {
+		var opened syscall.Stat_t
+		if err := syscall.Fstat(int(f.Fd()), &opened); err != nil {
+			return err
+		}
+		if opened.Dev != walked.Dev || opened.Ino != walked.Ino {
+			return fmt.Errorf("%s changed while it was read", name)
+		}
+	}
+	_, err = io.Copy(t.tw, io.LimitReader(f, fi.Size()))
 	return err
 }
 

@@ -15,6 +15,10 @@ var (
 		return regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$`)
 	})
 	tagRegexp = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`) })
+	// A registry: host name components (no leading or trailing dash, no empty one) and a port.
+	hostRegexp = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?$`)
+	})
 )
 
 // withTag adds the default tag "latest" to a reference that has none.
@@ -46,7 +50,10 @@ func normalizeRef(ref string) (string, error) {
 		name, tag = ref[:i], ref[i+1:]
 	}
 	host := ""
-	if i := strings.Index(name, "/"); i > 0 && strings.ContainsAny(name[:i], ".:") {
+	if i := strings.Index(name, "/"); i > 0 && (strings.ContainsAny(name[:i], ".:") || name[:i] == "localhost") {
+		if !hostRegexp().MatchString(name[:i]) {
+			return "", fmt.Errorf("invalid reference format %q: invalid registry %q", ref, name[:i])
+		}
 		host, name = name[:i+1], name[i+1:]
 	}
 	if !nameRegexp().MatchString(name) {

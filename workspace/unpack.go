@@ -50,7 +50,11 @@ func unpackLayer(r io.Reader, dest string) (int64, error) {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			return size, err
 		}
-		if target, opaque, ok := whiteoutTarget(name); ok {
+		target, opaque, ok, err := whiteoutTarget(name)
+		if err != nil {
+			return size, err
+		}
+		if ok {
 			if err := checkNoSymlinkParents(dest, target); err != nil {
 				return size, err
 			}

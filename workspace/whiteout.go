@@ -2,6 +2,7 @@ package workspace
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -46,15 +47,18 @@ func markOpaque(dir string) error {
 
 // whiteoutTarget parses an OCI whiteout entry name: for "a/.wh.b" it returns "a/b"; for
 // "a/.wh..wh..opq" it returns "a" and opaque. ok is false for an ordinary name.
-func whiteoutTarget(name string) (target string, opaque, ok bool) {
+func whiteoutTarget(name string) (target string, opaque, ok bool, err error) {
 	dir, base := filepath.Split(name)
 	if base == whiteoutOpaque {
-		return filepath.Clean(dir), true, true
+		return filepath.Clean(dir), true, true, nil
 	}
-	if strings.HasPrefix(base, whiteoutPrefix) {
-		return filepath.Join(dir, strings.TrimPrefix(base, whiteoutPrefix)), false, true
+	if deleted, isWhiteout := strings.CutPrefix(base, whiteoutPrefix); isWhiteout {
+		if deleted == "" || deleted == "." || deleted == ".." {
+			return "", false, false, fmt.Errorf("invalid whiteout %q: it names no file", name)
+		}
+		return filepath.Join(dir, deleted), false, true, nil
 	}
-	return "", false, false
+	return "", false, false, nil
 }
 
 // errNoXattr tells whether a filesystem refused the opaque xattr (tmpfs before 6.6 does).
