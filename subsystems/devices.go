@@ -163,6 +163,11 @@ func DeviceProgram(rules []specs.LinuxDeviceCgroup) ([]insn, error) {
 		if err != nil {
 			return nil, fmt.Errorf("device rule %q: %w", DeviceRule(rule), err)
 		}
+		if rule.Allow && len(block) == 0 && access == accRead|accWrite|accMknod && (rule.Major == nil || *rule.Major < 0) && (rule.Minor == nil || *rule.Minor < 0) {
+			// Allows everything (a privileged container): the verifier rejects the
+			// instructions it would leave unreachable, so the program ends here.
+			return append(prog, retImm(1)...), nil
+		}
 		block = append(block, mov32(r2, r4))
 		if rule.Allow {
 			block = append(block, alu32(unix.BPF_AND, r2, ^access&7), jmp(unix.BPF_JNE, r2, 0, -1))

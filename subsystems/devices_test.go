@@ -83,3 +83,11 @@ head -c 1 /dev/zero >/dev/null 2>&1 || echo zero-refused`
 	require.NoError(t, err, "%s", out)
 	require.Equal(t, "null-ok\nblock-refused\nzero-refused", strings.TrimSpace(string(out)))
 }
+
+// A rule that allows everything ends the program: older verifiers (Linux 6.1) refuse the
+// instructions it would leave unreachable.
+func TestDeviceProgramAllowingEverything(t *testing.T) {
+	prog, err := DeviceProgram([]specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}, {Allow: true, Access: "rwm"}})
+	require.NoError(t, err)
+	require.Len(t, prog, 7+2, "the context loads, then r0 = 1 and exit")
+}
