@@ -10,7 +10,7 @@ GOFLAGS_TEST ?=
 # container), and the binary runs anywhere, the cgroup v2 test VM included.
 export CGO_ENABLED := 0
 
-.PHONY: all build chapters deps image run test test-vm unit vet course lab bench parity fuzz faults clean
+.PHONY: all build chapters chapter chapter-test deps image run test test-vm unit vet course lab progress bench parity fuzz faults clean
 
 all: build
 
@@ -74,14 +74,35 @@ unit:
 course: chapters
 	@for d in labs/[0-9]*/; do for f in README.md HINTS.md; do \
 		[ -f $$d$$f ] || { echo "$$d has no $$f"; exit 1; }; done; done
+	@for d in chapters/[0-9]*/; do [ $$(wc -l < $$d/README.md) -ge 60 ] || { echo "$$d: a lesson of fewer than 60 lines"; exit 1; }; done
 	$(GO) test -count=1 -tags solution ./labs/...
 	@for d in labs/[0-9]*/; do \
 		if $(GO) test -count=1 ./$$d >/dev/null 2>&1; then echo "$$d passes on its untouched stub"; exit 1; fi; \
 	done; echo "every lab fails on its stub, as it should"
+	@# Run as nobody, a lab must not pass while its privileged tests skip.
+	@t=$$(mktemp -d); chmod 755 $$t; for d in labs/[0-9]*/; do \
+		$(GO) test -c -tags solution -o $$t/lab.test ./$$d >/dev/null && chmod 755 $$t/lab.test; \
+		out=$$(cd $$t && setpriv --reuid=65534 --regid=65534 --clear-groups ./lab.test -test.v 2>&1); rc=$$?; \
+		if [ $$rc = 0 ] && echo "$$out" | grep -q -- '--- SKIP'; then echo "$$d passes without root while skipping tests"; rm -rf $$t; exit 1; fi; \
+	done; rm -rf $$t; echo "no lab passes without root by skipping its privileged tests"
+	@# The learner's code runs the chapters: each transcript passes on the reference adapters
+	@# (-tags 'lab solution') and fails on the untouched stubs (-tags lab).
+	@for d in chapters/[0-9]*/; do n=$$(basename $$d); n=$${n%%-*}; ls -d labs/$$n-*/ >/dev/null 2>&1 || continue; \
+		$(GO) test -count=1 -tags 'lab solution' ./$$d >/dev/null 2>&1 || { echo "$$d fails on the labs' reference adapters"; $(GO) test -count=1 -tags 'lab solution' ./$$d | tail -20; exit 1; }; \
+		if $(GO) test -count=1 -tags lab ./$$d >/dev/null 2>&1; then echo "$$d passes on the labs' untouched stubs"; exit 1; fi; \
+	done; echo "every chapter runs on the learner's lab code: it passes with the reference, fails with the stubs"
 
 # One lab's tests, as a learner runs them: make lab N=03 (as root for the privileged ones).
 lab:
 	$(GO) test -count=1 ./labs/$(N)-*/
+
+# One chapter's program, bin/chNN: make chapter N=03; with LAB=1, on your lab code (labs/01 to
+# NN in place of the engine's functions). chapter-test runs its lesson's transcript.
+LABTAGS = $(if $(LAB),-tags lab,)
+chapter:
+	$(GO) build $(LABTAGS) -o bin/ch$(N) ./chapters/$(N)-*/
+chapter-test:
+	$(GO) test -count=1 $(LABTAGS) ./chapters/$(N)-*/
 
 # Go's fuzzing, each target for FUZZTIME: the tar unpacker, whiteouts and the parsers of what
 # users type. Their seed corpora run with every go test.

@@ -2,12 +2,10 @@ package container
 
 import (
 	"fmt"
-	"path/filepath"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/mydocker/mydocker/cgroups"
-	"github.com/mydocker/mydocker/subsystems"
 )
 
 // Bundle is a container as a runtime takes it — what `runc run` reads from a bundle directory:
@@ -27,14 +25,15 @@ type Bundle struct {
 	Seccomp *Seccomp `json:"seccomp,omitempty"`
 }
 
-// PidsLimit is a pids limit the init sets itself, the last thing before it executes the
+// PidsLimit is a pids limit the init sets itself, as late as it can before it executes the
 // command. The init is a Go program with several threads, and pids.max counts threads: a limit
 // below their number, set any earlier, would stop the Go runtime from starting one more, and
 // the init would die (runc's init has this problem, opencontainers/runc#1914). After execve the
 // command is one thread, within the limit.
 type PidsLimit struct {
-	File  string `json:"file"` // pids.max of the container's cgroup, a host path
-	Value string `json:"value"`
+	Dir   string `json:"dir"` // the container's pids cgroup, a host path
+	V2    bool   `json:"v2,omitempty"`
+	Limit int64  `json:"limit"`
 }
 
 // RunBundle runs a container straight from a bundle, in the foreground, and returns its exit
@@ -91,5 +90,5 @@ func applyLimits(cg cgroups.Manager, pid int, r *specs.LinuxResources) (*PidsLim
 	if dir == "" {
 		return nil, fmt.Errorf("cannot limit pids: the pids cgroup controller is not mounted")
 	}
-	return &PidsLimit{File: filepath.Join(dir, subsystems.PidsFile), Value: subsystems.PidsMax(r.Pids.Limit)}, nil
+	return &PidsLimit{Dir: dir, V2: cgroups.DetectMode() == cgroups.Unified, Limit: *r.Pids.Limit}, nil
 }

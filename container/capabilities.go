@@ -112,10 +112,18 @@ var lastCap = sync.OnceValue(func() int {
 	return n
 })
 
-// dropBoundingSet removes from the bounding set every capability not in keep: no later execve
-// (a setuid binary, a file with capabilities) can give them back. It needs CAP_SETPCAP, so it
-// comes before the user switch.
-func dropBoundingSet(keep uint64) error {
+// DropBoundingSet removes from the calling thread's bounding set every capability not in keep
+// (names, CAP_CHOWN): no later execve (a setuid binary, a file with capabilities) can give them
+// back. It needs CAP_SETPCAP, so it comes before the user switch.
+func DropBoundingSet(keep []string) error {
+	mask, err := capMask(keep)
+	if err != nil {
+		return err
+	}
+	return dropBoundingMask(mask)
+}
+
+func dropBoundingMask(keep uint64) error {
 	for c := 0; c <= lastCap(); c++ {
 		if keep&(1<<c) != 0 {
 			continue

@@ -128,7 +128,7 @@ func confine(p *specs.Process, filter *Seccomp, last func() error) error {
 		if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 1, 0, 0, 0); err != nil {
 			return fmt.Errorf("keep capabilities: %w", err)
 		}
-		if err := dropBoundingSet(m.bounding); err != nil {
+		if err := dropBoundingSet(p.Capabilities.Bounding); err != nil {
 			return err
 		}
 	}

@@ -11,6 +11,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/mydocker/mydocker/subsystems"
 )
 
 // The fds the init (and an exec'd process) inherits: exec.Cmd.ExtraFiles start at 3.
@@ -54,14 +56,15 @@ func initContainer() error {
 		return fmt.Errorf("wait for the word to go on: %v (message %q)", err, goMsg.Type)
 	}
 	pids := goMsg.Pids
-	// Opened now, while the host's cgroup filesystem is in reach; written at the very end.
-	var pidsMax *os.File
+	// The pids cgroup is opened now, while the host's cgroup filesystem is in reach; its
+	// limit is written at the end, through /proc/self/fd.
+	var pidsDir *os.File
 	if pids != nil {
-		f, err := os.OpenFile(pids.File, os.O_WRONLY, 0)
+		f, err := os.OpenFile(pids.Dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 		if err != nil {
-			return fmt.Errorf("open the pids limit: %w", err)
+			return fmt.Errorf("open the pids cgroup: %w", err)
 		}
-		pidsMax = f
+		pidsDir = f
 	}
 	if hasNewNamespace(spec, specs.CgroupNamespace) {
 		if err := enterCgroupNamespace(); err != nil {
@@ -101,15 +104,14 @@ func initContainer() error {
 			return err
 		}
 	}
-	return execProcess(spec.Process, cfg.Seccomp, func() error {
-		if pidsMax == nil {
-			return nil
+	// The last thing done as root before the confinement: the pids limit.
+	if pidsDir != nil {
+		dir := fmt.Sprintf("/proc/self/fd/%d", pidsDir.Fd())
+		if err := subsystems.PidsLimit(dir, pids.V2, pids.Limit); err != nil {
+			return fmt.Errorf("set the pids limit of %s: %w", pids.Dir, err)
 		}
-		if _, err := pidsMax.WriteString(pids.Value); err != nil {
-			return fmt.Errorf("write %q to %s: %w", pids.Value, pids.File, err)
-		}
-		return nil
-	})
+	}
+	return execProcess(spec.Process, cfg.Seccomp, nil)
 }
 
 // changeRoot makes the container's root filesystem its "/": pivot_root, or chroot with
@@ -119,9 +121,9 @@ func changeRoot(b *Bundle) error {
 	case b.Spec.Root.Path == "/":
 		return nil
 	case b.NoPivot:
-		return MoveRoot(b.Spec.Root.Path)
+		return moveRoot(b.Spec.Root.Path)
 	default:
-		return PivotRoot(b.Spec.Root.Path)
+		return pivotRoot(b.Spec.Root.Path)
 	}
 }
 
@@ -189,7 +191,7 @@ func execProcess(p *specs.Process, filter *Seccomp, last func() error) error {
 	var path string
 	err := confine(p, filter, func() error {
 		var err error
-		if path, err = LookPath(p.Args[0], env); err != nil {
+		if path, err = lookPath(p.Args[0], env); err != nil {
 			return &StartError{Code: startErrorCode(err), Message: err.Error()}
 		}
 		if last != nil {

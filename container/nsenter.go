@@ -10,7 +10,7 @@ import (
 )
 
 // execNamespaces are the namespaces the parent of an exec'd process joins before forking it:
-// all but the mount namespace, which the process enters itself (enterMountNamespace). The
+// all but the mount namespace, which the process enters itself (EnterMountNamespace). The
 // cgroup namespace is joined only where the container has its own (cgroup v2).
 var execNamespaces = []string{"ipc", "uts", "net", "pid", "cgroup"}
 
@@ -23,7 +23,7 @@ func openNamespace(pid int, name string) (*os.File, error) {
 	return f, nil
 }
 
-// joinNamespaces moves the calling thread into the IPC, UTS, network, PID and cgroup
+// JoinNamespaces moves the calling thread into the IPC, UTS, network, PID and cgroup
 // namespaces of process pid, for Exec to fork its process from it (startSealed).
 //
 // Namespaces belong to threads. The goroutine that calls this is locked to its OS thread and
@@ -32,7 +32,7 @@ func openNamespace(pid int, name string) (*os.File, error) {
 // where children go, which is exactly what a fork needs). The mount namespace is left to the
 // child: it is this binary, and it must be loaded from the host's filesystem (a dynamically
 // linked build needs the host's ld.so), not from the container's.
-func joinNamespaces(pid int) error {
+func JoinNamespaces(pid int) error {
 	for _, ns := range execNamespaces {
 		f, err := openNamespace(pid, ns)
 		if err != nil {
@@ -58,13 +58,13 @@ func sameNamespace(ns *os.File, name string) bool {
 		unix.Stat("/proc/thread-self/ns/"+name, &b) == nil && a.Ino == b.Ino && a.Dev == b.Dev
 }
 
-// enterMountNamespace moves the calling goroutine's thread into the mount namespace open as
+// EnterMountNamespace moves the calling goroutine's thread into the mount namespace open as
 // ns, for good: the goroutine stays locked to it, and an execve(2) from this thread takes the
 // namespace along. The kernel refuses a mount namespace to a thread that shares its root and
 // working directory with others, as Go's threads do, so the thread first takes its own copy
 // with unshare(CLONE_FS). runc does this in C before its Go runtime starts (nsexec); this is
 // the pure-Go way.
-func enterMountNamespace(ns *os.File) error {
+func EnterMountNamespace(ns *os.File) error {
 	runtime.LockOSThread()
 	if err := unix.Unshare(unix.CLONE_FS); err != nil {
 		return fmt.Errorf("unshare fs: %w", err)

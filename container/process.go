@@ -54,12 +54,20 @@ func StartInit(namespaces []specs.LinuxNamespace, terminal bool, stdio Stdio) (*
 	}
 	defer syncChild.Close()
 
+	flags, err := namespaceFlags(namespaces)
+	if err != nil {
+		configW.Close()
+		syncParent.Close()
+		configR.Close()
+		syncChild.Close()
+		return nil, fmt.Errorf("namespaces of the container: %w", err)
+	}
 	cmd := &exec.Cmd{
 		Args:       []string{initName},
 		Env:        []string{},
 		ExtraFiles: []*os.File{configR, syncChild},
 		SysProcAttr: &syscall.SysProcAttr{
-			Cloneflags: NamespaceFlags(namespaces),
+			Cloneflags: flags,
 			// If the process that watches the container dies, so does the container: a
 			// later rm then finds it gone and cleans up after it.
 			Pdeathsig: syscall.SIGKILL,

@@ -21,7 +21,7 @@ import (
 // host's filesystem (chapter 01): the mounts are then made over the host's paths, in the
 // container's own mount namespace.
 func prepareRoot(b *Bundle) error {
-	if err := MakeMountsPrivate(); err != nil {
+	if err := makeMountsPrivate(); err != nil {
 		return err
 	}
 	rootfs := b.Spec.Root.Path
@@ -31,7 +31,11 @@ func prepareRoot(b *Bundle) error {
 		}
 	}
 	for _, m := range b.Spec.Mounts {
-		if err := MountInto(rootfs, m); err != nil {
+		mount := MountInto
+		if m.Type == "bind" || slices.Contains(m.Options, "bind") || slices.Contains(m.Options, "rbind") {
+			mount = mountVolume
+		}
+		if err := mount(rootfs, m); err != nil {
 			return err
 		}
 	}
@@ -54,13 +58,36 @@ func MakeMountsPrivate() error {
 // mount) and makes rootfs a mount point, which pivot_root and the move of --no-pivot need: a
 // bind onto itself makes it one whichever driver built it.
 func MountRootfs(rootfs string, m *specs.Mount) error {
-	if m != nil {
+	switch {
+	case m == nil:
+	case m.Type == "overlay":
+		if err := mountOverlay(rootfs, m.Options); err != nil {
+			return err
+		}
+	default:
 		if err := unix.Mount(m.Source, rootfs, m.Type, 0, strings.Join(m.Options, ",")); err != nil {
 			return fmt.Errorf("mount %s on %s (options %s): %w", m.Type, rootfs, strings.Join(m.Options, ","), err)
 		}
 	}
 	if err := unix.Mount(rootfs, rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return fmt.Errorf("bind %s onto itself: %w", rootfs, err)
+	}
+	return nil
+}
+
+// MountOverlay mounts overlayfs on target with options (lowerdir=, upperdir=, workdir=, as
+// workspace.OverlayOptions makes them).
+func MountOverlay(target string, options []string) error {
+	if err := unix.Mount("overlay", target, "overlay", 0, strings.Join(options, ",")); err != nil {
+		return fmt.Errorf("mount overlay on %s (options %s): %w", target, strings.Join(options, ","), err)
+	}
+	return nil
+}
+
+// MountProc mounts a procfs showing the caller's PID namespace on target.
+func MountProc(target string) error {
+	if err := unix.Mount("proc", target, "proc", unix.MS_NOSUID|unix.MS_NOEXEC|unix.MS_NODEV, ""); err != nil {
+		return fmt.Errorf("mount proc on %s: %w", target, err)
 	}
 	return nil
 }
@@ -106,8 +133,11 @@ func MountInto(rootfs string, m specs.Mount) error {
 	}
 	defer target.Close()
 	dest := fmt.Sprintf("/proc/self/fd/%d", target.Fd())
-	if m.Type == "cgroup" {
+	switch m.Type {
+	case "cgroup":
 		return mountCgroups(rootfs, m.Destination, dest, slices.Contains(m.Options, "ro"))
+	case "proc":
+		return mountProc(dest)
 	}
 	if isBind {
 		// A bind ignores most flags: bind first, then remount with them (read-only etc.).

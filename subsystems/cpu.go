@@ -28,14 +28,8 @@ func (CPU) SetV1(dir string, r *specs.LinuxResources) error {
 			return err
 		}
 	}
-	// The period first: the kernel checks the quota against the current period.
-	if c.Period != nil {
-		if err := write(dir, "cpu.cfs_period_us", strconv.FormatUint(*c.Period, 10)); err != nil {
-			return err
-		}
-	}
-	if c.Quota != nil {
-		return write(dir, "cpu.cfs_quota_us", strconv.FormatInt(*c.Quota, 10))
+	if c.Quota != nil || c.Period != nil {
+		return cpuQuota(dir, false, quotaOf(c), periodOf(c))
 	}
 	return nil
 }
@@ -50,17 +44,40 @@ func (CPU) SetV2(dir string, r *specs.LinuxResources) error {
 		}
 	}
 	if c.Quota != nil || c.Period != nil {
-		period := uint64(DefaultPeriod)
-		if c.Period != nil {
-			period = *c.Period
-		}
-		quota := "max"
-		if c.Quota != nil && *c.Quota > 0 {
-			quota = strconv.FormatInt(*c.Quota, 10)
-		}
-		return write(dir, "cpu.max", fmt.Sprintf("%s %d", quota, period))
+		return cpuQuota(dir, true, quotaOf(c), periodOf(c))
 	}
 	return nil
+}
+
+func quotaOf(c *specs.LinuxCPU) int64 {
+	if c.Quota == nil {
+		return -1
+	}
+	return *c.Quota
+}
+
+func periodOf(c *specs.LinuxCPU) uint64 {
+	if c.Period == nil {
+		return DefaultPeriod
+	}
+	return *c.Period
+}
+
+// SetCPUQuota gives a cgroup quota microseconds of CPU time per period (-1 or 0: unlimited):
+// v1's cpu.cfs_period_us then cpu.cfs_quota_us (the kernel checks the quota against the
+// current period), v2's cpu.max, "quota period" ("max period" for unlimited).
+func SetCPUQuota(dir string, v2 bool, quota int64, period uint64) error {
+	if v2 {
+		q := "max"
+		if quota > 0 {
+			q = strconv.FormatInt(quota, 10)
+		}
+		return write(dir, "cpu.max", fmt.Sprintf("%s %d", q, period))
+	}
+	if err := write(dir, "cpu.cfs_period_us", strconv.FormatUint(period, 10)); err != nil {
+		return err
+	}
+	return write(dir, "cpu.cfs_quota_us", strconv.FormatInt(quota, 10))
 }
 
 // SharesToWeight converts v1's cpu.shares [2, 262144] (default 1024) to v2's cpu.weight

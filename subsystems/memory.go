@@ -23,7 +23,7 @@ func (Memory) SetV1(dir string, r *specs.LinuxResources) error {
 		// With a memsw limit already lower than the new limit, the kernel refuses the
 		// limit: raise memsw first when growing. Fresh cgroups are unlimited, so the
 		// order below is the one that works for a new container.
-		if err := write(dir, "memory.limit_in_bytes", strconv.FormatInt(*m.Limit, 10)); err != nil {
+		if err := memoryLimit(dir, false, *m.Limit); err != nil {
 			return err
 		}
 	}
@@ -37,7 +37,7 @@ func (Memory) SetV1(dir string, r *specs.LinuxResources) error {
 func (Memory) SetV2(dir string, r *specs.LinuxResources) error {
 	m := r.Memory
 	if m.Limit != nil {
-		if err := write(dir, "memory.max", limitV2(*m.Limit)); err != nil {
+		if err := memoryLimit(dir, true, *m.Limit); err != nil {
 			return err
 		}
 	}
@@ -45,6 +45,15 @@ func (Memory) SetV2(dir string, r *specs.LinuxResources) error {
 		return write(dir, "memory.swap.max", SwapV2(*m.Swap, *m.Limit))
 	}
 	return nil
+}
+
+// SetMemoryLimit writes a memory limit in bytes (-1: unlimited) in the file of either version:
+// v1's memory.limit_in_bytes, v2's memory.max ("max" for unlimited).
+func SetMemoryLimit(dir string, v2 bool, limit int64) error {
+	if v2 {
+		return write(dir, "memory.max", limitV2(limit))
+	}
+	return write(dir, "memory.limit_in_bytes", strconv.FormatInt(limit, 10))
 }
 
 // SwapV2 converts v1's memory+swap limit to v2's swap-only limit: swap = memsw - memory.

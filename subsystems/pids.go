@@ -16,12 +16,17 @@ func (Pids) Wanted(r *specs.LinuxResources) bool {
 	return r != nil && r.Pids != nil && r.Pids.Limit != nil
 }
 
-func (Pids) SetV1(dir string, r *specs.LinuxResources) error { return setPids(dir, r) }
-func (Pids) SetV2(dir string, r *specs.LinuxResources) error { return setPids(dir, r) }
+func (Pids) SetV1(dir string, r *specs.LinuxResources) error {
+	return PidsLimit(dir, false, *r.Pids.Limit)
+}
+func (Pids) SetV2(dir string, r *specs.LinuxResources) error {
+	return PidsLimit(dir, true, *r.Pids.Limit)
+}
 
-// Same file on both versions.
-func setPids(dir string, r *specs.LinuxResources) error {
-	return write(dir, PidsFile, PidsMax(r.Pids.Limit))
+// SetPidsMax writes a pids limit (0 or less: unlimited) to pids.max, the same file on both
+// versions.
+func SetPidsMax(dir string, v2 bool, max int64) error {
+	return write(dir, PidsFile, PidsMax(&max))
 }
 
 // PidsFile is the pids limit's file, the same in both versions.

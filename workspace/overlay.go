@@ -32,7 +32,10 @@ func (overlayDriver) Prepare(dir string, layers []string) (*Rootfs, error) {
 			return nil, fmt.Errorf("prepare overlay: %w", err)
 		}
 	}
-	opts := OverlayOptions(dir, layers)
+	opts, err := overlayOptions(dir, layers)
+	if err != nil {
+		return nil, fmt.Errorf("prepare overlay: %w", err)
+	}
 	if n := len(strings.Join(opts, ",")); n >= maxMountData {
 		return nil, fmt.Errorf("prepare overlay: %d layers make mount options of %d bytes, over the kernel's %d", len(layers), n, maxMountData)
 	}

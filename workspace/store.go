@@ -296,7 +296,7 @@ func (s *Store) Get(ref string) (*Image, error) {
 			return nil, fmt.Errorf("image id prefix %q is ambiguous: use more of it", ref)
 		}
 	}
-	return nil, fmt.Errorf("unable to find image %q; import one with: mydocker import TARBALL %s: %w", ref, ref, ErrImageNotFound)
+	return nil, fmt.Errorf("unable to find image %q: %w", ref, ErrImageNotFound)
 }
 
 func (s *Store) ids() ([]digest.Digest, error) {

@@ -18,9 +18,9 @@ const (
 	opaqueXattr    = "trusted.overlay.opaque"
 )
 
-// isWhiteoutDevice reports whether fi is overlayfs's mark of a deleted file: a character
-// device with number 0/0.
-func isWhiteoutDevice(fi os.FileInfo) bool {
+// IsWhiteout reports whether fi is overlayfs's mark of a deleted file: a character device
+// with number 0/0.
+func IsWhiteout(fi os.FileInfo) bool {
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	return ok && fi.Mode()&os.ModeCharDevice != 0 && st.Rdev == 0
 }
@@ -45,9 +45,10 @@ func markOpaque(dir string) error {
 	return unix.Lsetxattr(dir, opaqueXattr, []byte("y"), 0)
 }
 
-// whiteoutTarget parses an OCI whiteout entry name: for "a/.wh.b" it returns "a/b"; for
-// "a/.wh..wh..opq" it returns "a" and opaque. ok is false for an ordinary name.
-func whiteoutTarget(name string) (target string, opaque, ok bool, err error) {
+// WhiteoutTarget parses an OCI whiteout entry name: for "a/.wh.b" it returns "a/b"; for
+// "a/.wh..wh..opq" it returns "a" and opaque. ok is false for an ordinary name; a ".wh." that
+// names no file is an error.
+func WhiteoutTarget(name string) (target string, opaque, ok bool, err error) {
 	dir, base := filepath.Split(name)
 	if base == whiteoutOpaque {
 		return filepath.Clean(dir), true, true, nil

@@ -16,9 +16,14 @@ func CloneFlags(namespaces []specs.LinuxNamespace) (uintptr, error) {
 	return 0, errors.New("not implemented: write CloneFlags in labs/01-namespaces/namespaces.go")
 }
 
-// InitMounts is the init's first work, in its new mount and PID namespaces: stop mount events
-// from reaching the host (make every mount private, recursively, from /), then mount a new
-// procfs on /proc, so that /proc shows this PID namespace.
-func InitMounts() error {
-	return errors.New("not implemented: write InitMounts in labs/01-namespaces/namespaces.go")
+// MakeMountsPrivate is the init's first work, in its new mount namespace: stop mount events
+// from travelling between it and the host — every mount private, recursively, from /.
+func MakeMountsPrivate() error {
+	return errors.New("not implemented: write MakeMountsPrivate in labs/01-namespaces/namespaces.go")
+}
+
+// MountProc mounts a new procfs on target (a directory), showing the PID namespace of the
+// calling process: the init's /proc.
+func MountProc(target string) error {
+	return errors.New("not implemented: write MountProc in labs/01-namespaces/namespaces.go")
 }

@@ -10,7 +10,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/mydocker/mydocker/internal/labtest"
-	"github.com/mydocker/mydocker/internal/testutil"
 )
 
 func TestMain(m *testing.M) {
@@ -56,7 +55,7 @@ func TestCloneFlags(t *testing.T) {
 
 // TestNewNamespaces starts a process with your flags and compares its namespaces with ours.
 func TestNewNamespaces(t *testing.T) {
-	testutil.RequiresRoot(t)
+	labtest.RequiresRoot(t)
 	flags, err := CloneFlags(containerNamespaces)
 	if err != nil {
 		t.Fatalf("CloneFlags: %v", err)
@@ -84,11 +83,12 @@ func printNamespaces() error {
 	return nil
 }
 
-// TestInitMounts runs your InitMounts as a container's init on a host whose / is shared, as on
-// any systemd machine: the "host" is a mount namespace of its own (so nothing here can harm the
-// real host), the init a child of it in new mount and PID namespaces.
+// TestInitMounts runs your MakeMountsPrivate and MountProc("/proc") as a container's init on a
+// host whose / is shared, as on any systemd machine: the "host" is a mount namespace of its own
+// (so nothing here can harm the real host), the init a child of it in new mount and PID
+// namespaces.
 func TestInitMounts(t *testing.T) {
-	testutil.RequiresRoot(t)
+	labtest.RequiresRoot(t)
 	out, err := labtest.Child("host", unix.CLONE_NEWNS)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
@@ -106,7 +106,7 @@ func sharedHost() error {
 	}
 	out, err := labtest.Child("init", unix.CLONE_NEWNS|unix.CLONE_NEWPID)
 	if err != nil {
-		return fmt.Errorf("InitMounts in the container's init failed: %v\n%s", err, out)
+		return fmt.Errorf("the container's init failed: %v\n%s", err, out)
 	}
 	after, err := os.Readlink("/proc/self")
 	if err != nil || after != before {
@@ -117,15 +117,18 @@ func sharedHost() error {
 }
 
 func runInitMounts() error {
-	if err := InitMounts(); err != nil {
+	if err := MakeMountsPrivate(); err != nil {
+		return err
+	}
+	if err := MountProc("/proc"); err != nil {
 		return err
 	}
 	self, err := os.Readlink("/proc/self")
 	if err != nil {
-		return fmt.Errorf("after InitMounts, /proc/self: %w (is a procfs mounted on /proc?)", err)
+		return fmt.Errorf("after MountProc(\"/proc\"), /proc/self: %w (is a procfs mounted on /proc?)", err)
 	}
 	if self != "1" {
-		return fmt.Errorf("after InitMounts, /proc/self is %q, want \"1\": /proc is still the host's procfs, mount a new one", self)
+		return fmt.Errorf("after MountProc(\"/proc\"), /proc/self is %q, want \"1\": /proc is still the host's procfs, mount a new one", self)
 	}
 	mountinfo, err := os.ReadFile("/proc/self/mountinfo")
 	if err != nil {
@@ -133,7 +136,7 @@ func runInitMounts() error {
 	}
 	for _, line := range strings.Split(string(mountinfo), "\n") {
 		if strings.Contains(line, " shared:") {
-			return fmt.Errorf("a mount is still shared after InitMounts: %s", line)
+			return fmt.Errorf("a mount is still shared after MakeMountsPrivate: %s", line)
 		}
 	}
 	return nil

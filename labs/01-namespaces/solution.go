@@ -14,9 +14,6 @@ func CloneFlags(namespaces []specs.LinuxNamespace) (uintptr, error) {
 	return container.NamespaceFlags(namespaces), nil
 }
 
-func InitMounts() error {
-	if err := container.MakeMountsPrivate(); err != nil {
-		return err
-	}
-	return container.MountInto("/", container.DefaultSpec().Mounts[0])
-}
+func MakeMountsPrivate() error { return container.MakeMountsPrivate() }
+
+func MountProc(target string) error { return container.MountProc(target) }

@@ -13,7 +13,6 @@ import (
 
 	"github.com/mydocker/mydocker/container"
 	"github.com/mydocker/mydocker/internal/labtest"
-	"github.com/mydocker/mydocker/internal/testutil"
 )
 
 func TestMain(m *testing.M) {
@@ -78,7 +77,7 @@ func TestLookPath(t *testing.T) {
 // then tries the classic escape: setns into the process's own mount namespace, which resets
 // the root to the namespace's root.
 func TestChangeRoot(t *testing.T) {
-	testutil.RequiresRoot(t)
+	labtest.RequiresRoot(t)
 	rootfs := labtest.Rootfs(t)
 	out, err := labtest.Child("container", unix.CLONE_NEWNS, "LAB_ROOTFS="+rootfs)
 	if err != nil {

@@ -35,7 +35,7 @@ func TestOverlayOptions(t *testing.T) {
 // TestCopyOnWrite mounts your overlay in a throwaway mount namespace over two layers, then
 // reads, writes and deletes through it.
 func TestCopyOnWrite(t *testing.T) {
-	testutil.RequiresRoot(t)
+	labtest.RequiresRoot(t)
 	testutil.RequiresFilesystem(t, "overlay")
 	root := t.TempDir()
 	files := map[string]string{"base/a": "a from base", "base/b": "b from base", "top/b": "b from top", "top/c": "c from top"}
@@ -68,12 +68,18 @@ func copyOnWrite() error {
 		return err
 	}
 	dir := filepath.Join(root, "container")
-	merged, err := MountOverlay(dir, []string{filepath.Join(root, "base"), filepath.Join(root, "top")})
+	for _, d := range []string{"upper", "work", "merged"} {
+		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
+			return fmt.Errorf("test setup: %w", err)
+		}
+	}
+	options, err := OverlayOptions(dir, []string{filepath.Join(root, "base"), filepath.Join(root, "top")})
 	if err != nil {
 		return err
 	}
-	if merged != filepath.Join(dir, "merged") {
-		return fmt.Errorf("MountOverlay returned %q, want %q", merged, filepath.Join(dir, "merged"))
+	merged := filepath.Join(dir, "merged")
+	if err := MountOverlay(merged, options); err != nil {
+		return err
 	}
 	for name, want := range map[string]string{"a": "a from base", "b": "b from top", "c": "c from top"} {
 		data, err := os.ReadFile(filepath.Join(merged, name))

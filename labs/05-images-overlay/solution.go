@@ -13,14 +13,6 @@ func OverlayOptions(dir string, layers []string) ([]string, error) {
 	return workspace.OverlayOptions(dir, layers), nil
 }
 
-func MountOverlay(dir string, layers []string) (string, error) {
-	driver, err := workspace.NewDriver("overlay")
-	if err != nil {
-		return "", err
-	}
-	rootfs, err := driver.Prepare(dir, layers)
-	if err != nil {
-		return "", err
-	}
-	return rootfs.Path, container.MountRootfs(rootfs.Path, rootfs.Mount)
+func MountOverlay(target string, options []string) error {
+	return container.MountOverlay(target, options)
 }

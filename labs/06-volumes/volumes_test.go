@@ -14,7 +14,6 @@ import (
 
 	"github.com/mydocker/mydocker/container"
 	"github.com/mydocker/mydocker/internal/labtest"
-	"github.com/mydocker/mydocker/internal/testutil"
 )
 
 func TestMain(m *testing.M) {
@@ -74,7 +73,7 @@ func TestParseVolume(t *testing.T) {
 
 // TestMountVolume mounts volumes with your code in a throwaway mount namespace.
 func TestMountVolume(t *testing.T) {
-	testutil.RequiresRoot(t)
+	labtest.RequiresRoot(t)
 	root := t.TempDir()
 	for _, d := range []string{"rootfs/etc", "host", "ro"} {
 		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
@@ -86,12 +85,16 @@ func TestMountVolume(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// A hostile image: /evil points at the host's root.
+	// A hostile image: /evil points at the host's root, /etc/up climbs out of the rootfs.
 	if err := os.Symlink("/", filepath.Join(root, "rootfs/evil")); err != nil {
 		t.Fatal(err)
 	}
+	climb := strings.Repeat("../", strings.Count(root, "/")+3)
+	if err := os.Symlink(climb, filepath.Join(root, "rootfs/etc/up")); err != nil {
+		t.Fatal(err)
+	}
 	escapee := "/" + filepath.Base(root) + "-lab06"
-	t.Cleanup(func() { os.Remove(escapee) })
+	t.Cleanup(func() { os.Remove(escapee); os.Remove(escapee + "-up") })
 	out, err := labtest.Child("container", unix.CLONE_NEWNS, "LAB_ROOT="+root, "LAB_ESCAPEE="+escapee)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
@@ -101,6 +104,9 @@ func TestMountVolume(t *testing.T) {
 	}
 	if _, err := os.Stat(escapee); err == nil {
 		t.Errorf("the mount through the symlink /evil created %s on the host: resolve symlinks inside rootfs (HINTS.md, \"symlink\")", escapee)
+	}
+	if _, err := os.Stat(escapee + "-up"); err == nil {
+		t.Errorf("the mount through the relative symlink /etc/up (%s) created %s on the host: \"..\" must stop at the rootfs (HINTS.md, \"symlink\")", climb, escapee+"-up")
 	}
 }
 
@@ -115,6 +121,7 @@ func mountVolumes() error {
 		{Type: "bind", Source: filepath.Join(root, "ro"), Destination: "/srv/ro", Options: []string{"rbind", "rprivate", "ro"}},
 		{Type: "bind", Source: filepath.Join(root, "config"), Destination: "/etc/app.conf", Options: []string{"rbind", "rprivate", "ro"}},
 		{Type: "bind", Source: filepath.Join(root, "host"), Destination: "/evil" + os.Getenv("LAB_ESCAPEE"), Options: []string{"rbind", "rprivate", "rw"}},
+		{Type: "bind", Source: filepath.Join(root, "host"), Destination: "/etc/up" + os.Getenv("LAB_ESCAPEE") + "-up", Options: []string{"rbind", "rprivate", "rw"}},
 	}
 	for _, m := range volumes {
 		if err := MountVolume(rootfs, m); err != nil {
@@ -136,6 +143,9 @@ func mountVolumes() error {
 	}
 	if data, err := os.ReadFile(filepath.Join(rootfs, os.Getenv("LAB_ESCAPEE"), "file")); err != nil || string(data) != "from the host\n" {
 		return fmt.Errorf("the volume under the symlink /evil is not inside the rootfs (%q, %v): resolve symlinks as if rootfs were / (HINTS.md, \"symlink\")", data, err)
+	}
+	if data, err := os.ReadFile(filepath.Join(rootfs, os.Getenv("LAB_ESCAPEE")+"-up", "file")); err != nil || string(data) != "from the host\n" {
+		return fmt.Errorf("the volume under the relative symlink /etc/up is not inside the rootfs (%q, %v): \"..\" never climbs above the rootfs (HINTS.md, \"symlink\")", data, err)
 	}
 	return nil
 }

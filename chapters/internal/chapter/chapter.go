@@ -10,11 +10,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"github.com/mydocker/mydocker/cgroups"
 	"github.com/mydocker/mydocker/container"
 	"github.com/mydocker/mydocker/runconfig"
 	"github.com/mydocker/mydocker/workspace"
+	"github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // Command is one of a program's commands: it gets the arguments after its name and returns
@@ -24,11 +27,14 @@ type Command struct {
 	Run   func(args []string) (int, error)
 }
 
-// Main runs the program name: first the container's init when this process was re-executed as
-// it (container.Reexec), else the command its arguments name, after the global flags (nil:
-// none). An error is printed and exits 125, or 126/127 when the container's command could not
-// be executed, as Docker does.
+// Main runs the program name ("ch03"): first the container's init when this process was
+// re-executed as it (container.Reexec), else the command its arguments name, after the global
+// flags (nil: none). An error is printed and exits 125, or 126/127 when the container's command
+// could not be executed, as Docker does. Built with -tags lab, the program runs on the
+// learner's functions of labs 01 to its number, the init included.
 func Main(name string, global *flag.FlagSet, commands map[string]Command) {
+	number, _ := strconv.Atoi(strings.TrimPrefix(name, "ch"))
+	useLabs(number)
 	if container.Reexec() {
 		return
 	}
@@ -53,6 +59,15 @@ func Main(name string, global *flag.FlagSet, commands map[string]Command) {
 		os.Exit(container.ExitStatus(err))
 	}
 	os.Exit(code)
+}
+
+// ParseVolume reads a -v value: the learner's function in a chapter built with -tags lab
+// (lab 06), the store's otherwise.
+func ParseVolume(s string) (specs.Mount, error) {
+	if f := workspace.Seams.ParseVolume; f != nil {
+		return f(s)
+	}
+	return workspace.ParseVolume(s)
 }
 
 // Unconfined is what the chapters' containers keep until chapter 12 takes it away: every

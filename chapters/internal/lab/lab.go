@@ -1,0 +1,58 @@
+//go:build lab
+
+// Package lab puts the learner's lab functions in place of the engine's: a chapter's program
+// built with -tags lab runs its containers on the learner's code from labs/01 to its own
+// number (with -tags 'lab solution', on the labs' reference adapters, which call the engine).
+// It only sets the engine's seams (container.Seams and the like): there is no copy of the
+// engine here.
+package lab
+
+import (
+	"github.com/mydocker/mydocker/container"
+	namespaces "github.com/mydocker/mydocker/labs/01-namespaces"
+	chroot "github.com/mydocker/mydocker/labs/02-chroot"
+	pivot "github.com/mydocker/mydocker/labs/03-pivot-root"
+	limits "github.com/mydocker/mydocker/labs/04-cgroups"
+	overlay "github.com/mydocker/mydocker/labs/05-images-overlay"
+	volumes "github.com/mydocker/mydocker/labs/06-volumes"
+	"github.com/mydocker/mydocker/subsystems"
+	"github.com/mydocker/mydocker/workspace"
+)
+
+// Use puts the functions of labs 01 to chapter in place.
+func Use(chapter int) {
+	for n, use := range labs {
+		if n+1 <= chapter {
+			use()
+		}
+	}
+}
+
+// labs, by number: what each one's functions replace.
+var labs = []func(){
+	func() { // 01 namespaces
+		container.Seams.NamespaceFlags = namespaces.CloneFlags
+		container.Seams.MakeMountsPrivate = namespaces.MakeMountsPrivate
+		container.Seams.MountProc = namespaces.MountProc
+	},
+	func() { // 02 chroot
+		container.Seams.LookPath = chroot.LookPath
+		container.Seams.MoveRoot = chroot.ChangeRoot
+	},
+	func() { // 03 pivot-root
+		container.Seams.PivotRoot = pivot.PivotRoot
+	},
+	func() { // 04 cgroups
+		subsystems.Seams.SetMemory = limits.SetMemory
+		subsystems.Seams.SetCPU = limits.SetCPU
+		subsystems.Seams.SetPids = limits.SetPids
+	},
+	func() { // 05 images-overlay
+		workspace.Seams.OverlayOptions = overlay.OverlayOptions
+		container.Seams.MountOverlay = overlay.MountOverlay
+	},
+	func() { // 06 volumes
+		workspace.Seams.ParseVolume = volumes.ParseVolume
+		container.Seams.MountVolume = volumes.MountVolume
+	},
+}
