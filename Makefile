@@ -92,6 +92,11 @@ course: chapters
 		if $(GO) test -count=1 -tags lab ./$$d >/dev/null 2>&1; then echo "$$d passes on the labs' untouched stubs"; exit 1; fi; \
 	done; echo "every chapter runs on the learner's lab code: it passes with the reference, fails with the stubs"
 
+# Where a learner is: per chapter, whether its lab passes and whether the chapter runs on the
+# learner's code; then the machine checks (mydocker doctor's).
+progress:
+	@$(GO) run ./internal/progress
+
 # One lab's tests, as a learner runs them: make lab N=03 (as root for the privileged ones).
 lab:
 	$(GO) test -count=1 ./labs/$(N)-*/
