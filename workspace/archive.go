@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -44,6 +45,9 @@ func (t *tarWriter) add(path, name string, fi os.FileInfo) error {
 		hdr.Name += "/"
 	}
 	hdr.Uname, hdr.Gname = "", ""
+	// No access or change time: reading a file changes its atime, and a layer must be the same
+	// bytes, so the same diff ID, each time the same files are written (moby does the same).
+	hdr.AccessTime, hdr.ChangeTime = time.Time{}, time.Time{}
 	hdr.Format = tar.FormatPAX
 	st, _ := fi.Sys().(*syscall.Stat_t)
 	if st != nil && fi.Mode().IsRegular() && st.Nlink > 1 {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
@@ -189,4 +190,19 @@ func TestMknodNeedsNoRootForPlainFiles(t *testing.T) {
 	require.NoError(t, err)
 	var st unix.Stat_t
 	require.NoError(t, unix.Stat(filepath.Join(dest, "a"), &st))
+}
+
+// A layer is the same bytes each time the same files are written, though reading them
+// changed their access times: the same changes, the same diff ID.
+func TestDiffIsReproducible(t *testing.T) {
+	upper := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(upper, "note"), []byte("hello\n"), 0o644))
+	old := time.Now().Add(-time.Hour)
+	require.NoError(t, os.Chtimes(filepath.Join(upper, "note"), old, old))
+	var first, second bytes.Buffer
+	require.NoError(t, writeDiff(&first, upper))
+	later := time.Now()
+	require.NoError(t, os.Chtimes(filepath.Join(upper, "note"), later, old)) // read since
+	require.NoError(t, writeDiff(&second, upper))
+	require.Equal(t, first.Bytes(), second.Bytes())
 }

@@ -13,6 +13,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/mydocker/mydocker/chapters/internal/chapter"
+	"github.com/mydocker/mydocker/workspace"
 )
 
 var root string
@@ -30,7 +31,7 @@ func run(args []string) (int, error) {
 	// Each -v is checked as it is parsed and becomes one bind mount of the spec.
 	var volumes []specs.Mount
 	flags.Func("v", "bind mount a volume: HOST:CONTAINER[:ro]", func(s string) error {
-		m, err := chapter.ParseVolume(s)
+		m, err := workspace.ParseVolumeFlag(s)
 		volumes = append(volumes, m)
 		return err
 	})

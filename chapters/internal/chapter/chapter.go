@@ -14,10 +14,10 @@ import (
 	"strings"
 
 	"github.com/mydocker/mydocker/cgroups"
+	"github.com/mydocker/mydocker/chapters/internal/lab"
 	"github.com/mydocker/mydocker/container"
 	"github.com/mydocker/mydocker/runconfig"
 	"github.com/mydocker/mydocker/workspace"
-	"github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // Command is one of a program's commands: it gets the arguments after its name and returns
@@ -34,7 +34,7 @@ type Command struct {
 // learner's functions of labs 01 to its number, the init included.
 func Main(name string, global *flag.FlagSet, commands map[string]Command) {
 	number, _ := strconv.Atoi(strings.TrimPrefix(name, "ch"))
-	useLabs(number)
+	lab.Use(number)
 	if container.Reexec() {
 		return
 	}
@@ -59,15 +59,6 @@ func Main(name string, global *flag.FlagSet, commands map[string]Command) {
 		os.Exit(container.ExitStatus(err))
 	}
 	os.Exit(code)
-}
-
-// ParseVolume reads a -v value: the learner's function in a chapter built with -tags lab
-// (lab 06), the store's otherwise.
-func ParseVolume(s string) (specs.Mount, error) {
-	if f := workspace.Seams.ParseVolume; f != nil {
-		return f(s)
-	}
-	return workspace.ParseVolume(s)
 }
 
 // Unconfined is what the chapters' containers keep until chapter 12 takes it away: every
@@ -187,6 +178,12 @@ func ImageCommands(root *string) map[string]Command {
 // copy-on-write layer of the container's own (made by the rootfs driver driver, "" for the
 // first the kernel has), removed when it exits.
 func RunImage(root, image, driverName string, opts *runconfig.Options) (int, error) {
+	return RunKept(root, "", image, driverName, opts)
+}
+
+// RunKept is RunImage for a container named name whose writable layer outlives it, in
+// KeptDir(root, name), for chapter 07's commit and export; "" is RunImage's throwaway one.
+func RunKept(root, name, image, driverName string, opts *runconfig.Options) (int, error) {
 	// Absolute: the container's init mounts the layers from a working directory of its own.
 	root, err := filepath.Abs(root)
 	if err != nil {
@@ -214,12 +211,32 @@ func RunImage(root, image, driverName string, opts *runconfig.Options) (int, err
 		return 0, err
 	}
 	dir := filepath.Join(root, "rootfs", id)
+	if name != "" {
+		if err := CheckName(name); err != nil {
+			return 0, err
+		}
+		dir = KeptDir(root, name)
+		if err := os.MkdirAll(filepath.Dir(dir), 0o700); err != nil {
+			return 0, err
+		}
+		if err := os.Mkdir(dir, 0o700); os.IsExist(err) {
+			return 0, fmt.Errorf("the container name %q is in use: rm it first", name)
+		}
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return 0, fmt.Errorf("create the container's layer: %w", err)
 	}
-	defer driver.Remove(dir)
+	if name == "" {
+		defer driver.Remove(dir)
+	}
 	rootfs, err := driver.Prepare(dir, layers)
+	if err == nil && name != "" {
+		err = writeKept(dir, Kept{Image: img.ID.String(), Driver: driver.Name(), Config: img.Config.Config})
+	}
 	if err != nil {
+		if name != "" {
+			driver.Remove(dir)
+		}
 		return 0, err
 	}
 	spec.Root.Path = rootfs.Path

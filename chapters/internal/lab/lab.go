@@ -4,7 +4,7 @@
 // built with -tags lab runs its containers on the learner's code from labs/01 to its own
 // number (with -tags 'lab solution', on the labs' reference adapters, which call the engine).
 // It only sets the engine's seams (container.Seams and the like): there is no copy of the
-// engine here.
+// engine here. Without -tags lab, Use does nothing.
 package lab
 
 import (
@@ -15,6 +15,7 @@ import (
 	limits "github.com/mydocker/mydocker/labs/04-cgroups"
 	overlay "github.com/mydocker/mydocker/labs/05-images-overlay"
 	volumes "github.com/mydocker/mydocker/labs/06-volumes"
+	whiteout "github.com/mydocker/mydocker/labs/07-commit-export"
 	"github.com/mydocker/mydocker/subsystems"
 	"github.com/mydocker/mydocker/workspace"
 )
@@ -54,5 +55,9 @@ var labs = []func(){
 	func() { // 06 volumes
 		workspace.Seams.ParseVolume = volumes.ParseVolume
 		container.Seams.MountVolume = volumes.MountVolume
+	},
+	func() { // 07 commit-export
+		workspace.Seams.WhiteoutTarget = whiteout.WhiteoutTarget
+		workspace.Seams.IsWhiteout = whiteout.IsWhiteout
 	},
 }

@@ -1,4 +1,4 @@
-package main
+package commands
 
 import (
 	"context"
@@ -122,7 +122,7 @@ func eachArg(cmd *cli.Command, usage string, fn func(e *engine.Engine, arg strin
 	for _, arg := range cmd.Args().Slice() {
 		out, err := fn(e, arg)
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "mydocker:", err)
+			fmt.Fprintf(os.Stderr, "%s: %v\n", cmd.Root().Name, err)
 			failed = true
 			continue
 		}
@@ -205,7 +205,7 @@ func rmCommand() *cli.Command {
 			})
 			if e, oerr := openEngine(cmd); oerr == nil {
 				if perr := e.PruneUnfinished(); perr != nil {
-					fmt.Fprintln(os.Stderr, "mydocker: clean up unfinished containers:", perr)
+					fmt.Fprintf(os.Stderr, "%s: clean up unfinished containers: %v\n", cmd.Root().Name, perr)
 				}
 			}
 			return err

@@ -1,4 +1,4 @@
-package main
+package commands
 
 import (
 	"context"
@@ -32,7 +32,13 @@ func processFlags() []cli.Flag {
 	}
 }
 
-func runCommand() *cli.Command {
+func (p Program) runCommand() *cli.Command {
+	var flags []cli.Flag
+	for _, f := range append(processFlags(), append(runFlags(), securityFlags()...)...) {
+		if p.runFlagTaught(f.Names()[0]) {
+			flags = append(flags, f)
+		}
+	}
 	return &cli.Command{
 		Name:                   "run",
 		Usage:                  "run a command in a new container",
@@ -40,38 +46,45 @@ func runCommand() *cli.Command {
 		UseShortOptionHandling: true,
 		StopOnNthArg:           &one,
 		OnUsageError:           onUsageError,
-		Flags: append(append(processFlags(),
-			&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "run in the background and print the container id"},
-			&cli.BoolFlag{Name: "rm", Usage: "remove the container when it exits"},
-			&cli.StringFlag{Name: "name", Usage: "assign a name to the container"},
-			&cli.StringFlag{Name: "hostname", Aliases: []string{"h"}, Usage: "container host name"},
-			&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "user[:group] to run as, by name or id"},
-			&cli.BoolFlag{Name: "read-only", Usage: "mount the container's root filesystem read-only"},
-			&cli.StringSliceFlag{Name: "volume", Aliases: []string{"v"}, Usage: "bind mount a volume (HOST:CONTAINER[:ro])"},
-			&cli.StringFlag{Name: "memory", Aliases: []string{"m"}, Usage: "memory limit (b, k, m, g: 32m)"},
-			&cli.StringFlag{Name: "memory-swap", Usage: "memory plus swap limit; -1 for unlimited swap"},
-			&cli.StringFlag{Name: "cpus", Usage: "number of CPUs (0.5: half a CPU)"},
-			&cli.StringFlag{Name: "cpu-shares", Aliases: []string{"c"}, Usage: "CPU weight under contention (1024 by default)"},
-			&cli.StringFlag{Name: "cpuset-cpus", Usage: "CPUs the container may use (0-2,4)"},
-			&cli.StringFlag{Name: "cpuset-mems", Usage: "memory nodes the container may use"},
-			&cli.StringFlag{Name: "pids-limit", Usage: "maximum number of processes (0 or -1: unlimited)"},
-			&cli.StringFlag{Name: "network", Aliases: []string{"net"}, Usage: "network: NAME, bridge, host or none (default none, bridge with -p)"},
-			&cli.StringSliceFlag{Name: "publish", Aliases: []string{"p"}, Usage: "publish a port: HOSTPORT:CONTAINERPORT[/tcp|udp]"},
-			&cli.BoolFlag{Name: "no-pivot", Usage: "use chroot instead of pivot_root (weaker: the host's mounts stay reachable)"},
-			&cli.StringFlag{Name: "storage-driver", Usage: "rootfs driver: overlay, aufs or vfs (default: the first the kernel supports)"},
-			&cli.StringSliceFlag{Name: "log-opt", Usage: "log driver options: max-size=10m, max-file=3"},
-		), securityFlags()...),
-		Action: runAction,
+		Flags:                  flags,
+		Action: func(ctx context.Context, cmd *cli.Command) error {
+			return p.runAction(ctx, cmd)
+		},
 	}
 }
 
-func runAction(_ context.Context, cmd *cli.Command) error {
+// runFlags are run's own flags, besides processFlags and securityFlags.
+func runFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "run in the background and print the container id"},
+		&cli.BoolFlag{Name: "rm", Usage: "remove the container when it exits"},
+		&cli.StringFlag{Name: "name", Usage: "assign a name to the container"},
+		&cli.StringFlag{Name: "hostname", Aliases: []string{"h"}, Usage: "container host name"},
+		&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "user[:group] to run as, by name or id"},
+		&cli.BoolFlag{Name: "read-only", Usage: "mount the container's root filesystem read-only"},
+		&cli.StringSliceFlag{Name: "volume", Aliases: []string{"v"}, Usage: "bind mount a volume (HOST:CONTAINER[:ro])"},
+		&cli.StringFlag{Name: "memory", Aliases: []string{"m"}, Usage: "memory limit (b, k, m, g: 32m)"},
+		&cli.StringFlag{Name: "memory-swap", Usage: "memory plus swap limit; -1 for unlimited swap"},
+		&cli.StringFlag{Name: "cpus", Usage: "number of CPUs (0.5: half a CPU)"},
+		&cli.StringFlag{Name: "cpu-shares", Aliases: []string{"c"}, Usage: "CPU weight under contention (1024 by default)"},
+		&cli.StringFlag{Name: "cpuset-cpus", Usage: "CPUs the container may use (0-2,4)"},
+		&cli.StringFlag{Name: "cpuset-mems", Usage: "memory nodes the container may use"},
+		&cli.StringFlag{Name: "pids-limit", Usage: "maximum number of processes (0 or -1: unlimited)"},
+		&cli.StringFlag{Name: "network", Aliases: []string{"net"}, Usage: "network: NAME, bridge, host or none (default none, bridge with -p)"},
+		&cli.StringSliceFlag{Name: "publish", Aliases: []string{"p"}, Usage: "publish a port: HOSTPORT:CONTAINERPORT[/tcp|udp]"},
+		&cli.BoolFlag{Name: "no-pivot", Usage: "use chroot instead of pivot_root (weaker: the host's mounts stay reachable)"},
+		&cli.StringFlag{Name: "storage-driver", Usage: "rootfs driver: overlay, aufs or vfs (default: the first the kernel supports)"},
+		&cli.StringSliceFlag{Name: "log-opt", Usage: "log driver options: max-size=10m, max-file=3"},
+	}
+}
+
+func (p Program) runAction(_ context.Context, cmd *cli.Command) error {
 	if err := needArgs(cmd, 1, "run [OPTIONS] IMAGE [COMMAND] [ARG...]"); err != nil {
 		return err
 	}
 	var mounts []specs.Mount
 	for _, v := range cmd.StringSlice("volume") {
-		m, err := workspace.ParseVolume(v)
+		m, err := workspace.ParseVolumeFlag(v)
 		if err != nil {
 			return &statusError{code: 125, err: err}
 		}
@@ -97,9 +110,11 @@ func runAction(_ context.Context, cmd *cli.Command) error {
 		}
 		ports = append(ports, pm)
 	}
-	security, err := securityOptions(cmd)
-	if err != nil {
-		return &statusError{code: 125, err: err}
+	security := unconfined
+	if p.taught(12) {
+		if security, err = securityOptions(cmd); err != nil {
+			return &statusError{code: 125, err: err}
+		}
 	}
 	logConfig, err := engine.ParseLogOpts(cmd.StringSlice("log-opt"))
 	if err != nil {
