@@ -2,14 +2,21 @@ package container
 
 import (
 	"os"
+	"strings"
 )
 
 // The names this binary answers to when the runtime re-executes it (argv[0]). Any program
-// built on this package (mydocker, a chapter's engine) calls Reexec first thing in main.
+// built on this package (mydocker, a chapter's engine) calls Reexec first thing in main. The
+// engine's own roles (its monitor) are named with the same prefix.
 const (
 	initName = "mydocker-init" // the container's PID 1 until it executes the command
 	execName = "mydocker-exec" // runs an exec'd command inside the container
 )
+
+// Reexecuted reports whether this process was re-executed for one of the runtime's or the
+// engine's roles (argv[0] "mydocker-..."), not started by a user: a test binary that doubles
+// as a program hands such a start to the program's main, which sets up what the role needs.
+func Reexecuted() bool { return strings.HasPrefix(os.Args[0], "mydocker-") }
 
 // Reexec runs the runtime's re-executed role this process was started for, if any, and then
 // exits. It returns false for a normal start, when the caller should go on with its own main.

@@ -18,7 +18,7 @@ import (
 )
 
 // monitorName is the name this binary answers to (argv[0]) when it runs as a monitor.
-const monitorName = "mydocker-monitor"
+const monitorName = "mydocker-monitor" // the prefix is container.Reexecuted's
 
 // Reexec runs the role this process was re-executed for — the engine's monitor or one of the
 // runtime's (container.Reexec) — and then exits. It returns false for a normal start: mydocker

@@ -5,7 +5,6 @@ package fsutil
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -55,7 +54,7 @@ func WriteJSON(path string, v any) error {
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", path, err)
 	}
-	return WriteFileAtomic(path, append(data, '\n'), 0o644)
+	return writeFileAtomic(path, append(data, '\n'), 0o644)
 }
 
 // ReadJSON reads path into v. A missing file is reported as an error wrapping os.ErrNotExist.
@@ -82,7 +81,7 @@ func LockFile(path string) (*Lock, error) {
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
 	for {
-		l, state, err := lockFile(path, unix.LOCK_EX)
+		l, state, err := lockFile(path, true)
 		if err != nil || state == locked {
 			return l, err
 		}
@@ -98,7 +97,7 @@ func (l *Lock) Unlock() error {
 // description holds it.
 func TryLockFile(path string) (l *Lock, ok bool, err error) {
 	for {
-		l, state, err := lockFile(path, unix.LOCK_EX|unix.LOCK_NB)
+		l, state, err := lockFile(path, false)
 		if state != replaced {
 			return l, state == locked, err
 		}
@@ -113,22 +112,17 @@ const (
 	replaced           // path names another file than the one locked: try again
 )
 
-// lockFile opens path and flocks it (how: LOCK_EX, with LOCK_NB not to wait). A lock is only
+// lockFile opens path and flocks it, waiting for the lock or not. A lock is only
 // good while path still names the file that was locked: whoever removed or replaced it
 // between our open and our flock made that file nobody's. A removed path is an error wrapping
 // os.ErrNotExist; a replaced one is worth another try.
-func lockFile(path string, how int) (*Lock, lockState, error) {
+func lockFile(path string, wait bool) (*Lock, lockState, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|syscall.O_CLOEXEC, 0o600)
 	if err != nil {
 		return nil, busy, fmt.Errorf("lock %s: %w", path, err)
 	}
-	for {
-		err = unix.Flock(int(f.Fd()), how)
-		if !errors.Is(err, unix.EINTR) {
-			break
-		}
-	}
-	if errors.Is(err, unix.EWOULDBLOCK) {
+	ok, err := flock(f, wait)
+	if err == nil && !ok {
 		f.Close()
 		return nil, busy, nil
 	}

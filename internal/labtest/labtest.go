@@ -4,6 +4,7 @@
 package labtest
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -67,6 +68,43 @@ func ChildAttr(name string, attr *syscall.SysProcAttr, env ...string) (string, e
 		err = fmt.Errorf("child %s still running after a minute", name)
 	}
 	return out.String(), err
+}
+
+// StartChild starts the child function name like Child (created with flags), without waiting
+// for it, and returns once it has printed its first line (its "ready"). The test kills it at
+// the latest when it ends.
+func StartChild(t testing.TB, name string, flags uintptr, env ...string) *exec.Cmd {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(self, "-test.run=^$")
+	cmd.Env = append(append(os.Environ(), childEnv+"="+name), env...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: flags}
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	ready := make(chan error, 1)
+	go func() {
+		_, err := bufio.NewReader(out).ReadString('\n')
+		ready <- err
+	}()
+	select {
+	case err := <-ready:
+		if err != nil {
+			t.Fatalf("child %s ended before it was ready: %v", name, err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatalf("child %s not ready after a minute", name)
+	}
+	return cmd
 }
 
 // RequiresRoot fails the test unless it runs as root. A lab test that skipped its privileged

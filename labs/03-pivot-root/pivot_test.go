@@ -55,6 +55,9 @@ func sharedHost() error {
 	if err := labtest.PretendSharedHost(); err != nil {
 		return err
 	}
+	if err := mountTmp(os.Getenv("LAB_ROOTFS")); err != nil {
+		return err
+	}
 	before, err := labtest.MountPoints()
 	if err != nil {
 		return err
@@ -73,6 +76,13 @@ func sharedHost() error {
 	return nil
 }
 
+func mountTmp(rootfs string) error {
+	if err := unix.Mount("tmpfs", rootfs+"/tmp", "tmpfs", 0, ""); err != nil {
+		return fmt.Errorf("test setup: mount a tmpfs on the rootfs's /tmp: %w", err)
+	}
+	return nil
+}
+
 func pivotInContainer() error {
 	rootfs := os.Getenv("LAB_ROOTFS")
 	// Opened before: /proc is gone after the pivot, and in a user namespace a new one may not
@@ -82,6 +92,13 @@ func pivotInContainer() error {
 		return err
 	}
 	defer proc.Close()
+	// In the engine, the container's /proc, /dev and the rest are mounted below rootfs by the
+	// time it pivots: a tmpfs on /tmp stands for them (on the pretend host, mounted there).
+	if os.Getenv("LAB_ESCAPE") == "" {
+		if err := mountTmp(rootfs); err != nil {
+			return err
+		}
+	}
 	if err := PivotRoot(rootfs); err != nil {
 		return err
 	}
@@ -109,8 +126,12 @@ func pivotInContainer() error {
 	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
 		points = append(points, strings.Fields(line)[4])
 	}
-	if !slices.Equal(points, []string{"/"}) {
-		return fmt.Errorf("after PivotRoot the container's mount namespace holds %d mounts, want only its root: %v; "+
+	if !slices.Contains(points, "/tmp") {
+		return fmt.Errorf("after PivotRoot the rootfs's /tmp, mounted below it before the pivot, is gone: %v; "+
+			"the bind of rootfs onto itself must take its mounts along, MS_REC (HINTS.md, \"recursive\")", points)
+	}
+	if !slices.Equal(points, []string{"/", "/tmp"}) {
+		return fmt.Errorf("after PivotRoot the container's mount namespace holds %d mounts, want only its root and its /tmp: %v; "+
 			"the old root is still mounted — unmount it with MNT_DETACH (HINTS.md, \"old root\")", len(points), points)
 	}
 	if os.Getenv("LAB_ESCAPE") == "" {

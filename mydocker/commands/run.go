@@ -154,6 +154,9 @@ func (p Program) runAction(_ context.Context, cmd *cli.Command) error {
 		stdio.Stdin = os.Stdin
 	}
 	id, code, err := e.Run(opts, stdio)
+	if errors.Is(err, workspace.ErrImageNotFound) {
+		err = fmt.Errorf("%w: import a rootfs tarball as it: %s import FILE.tar %s", err, cmd.Root().Name, opts.Image)
+	}
 	if err != nil {
 		return &statusError{code: container.ExitStatus(err), err: err}
 	}

@@ -9,6 +9,7 @@ package lab
 
 import (
 	"github.com/mydocker/mydocker/container"
+	"github.com/mydocker/mydocker/internal/fsutil"
 	namespaces "github.com/mydocker/mydocker/labs/01-namespaces"
 	chroot "github.com/mydocker/mydocker/labs/02-chroot"
 	pivot "github.com/mydocker/mydocker/labs/03-pivot-root"
@@ -16,6 +17,8 @@ import (
 	overlay "github.com/mydocker/mydocker/labs/05-images-overlay"
 	volumes "github.com/mydocker/mydocker/labs/06-volumes"
 	whiteout "github.com/mydocker/mydocker/labs/07-commit-export"
+	detach "github.com/mydocker/mydocker/labs/08-detach"
+	labexec "github.com/mydocker/mydocker/labs/09-exec"
 	"github.com/mydocker/mydocker/subsystems"
 	"github.com/mydocker/mydocker/workspace"
 )
@@ -59,5 +62,13 @@ var labs = []func(){
 	func() { // 07 commit-export
 		workspace.Seams.WhiteoutTarget = whiteout.WhiteoutTarget
 		workspace.Seams.IsWhiteout = whiteout.IsWhiteout
+	},
+	func() { // 08 detach
+		fsutil.Seams.WriteFileAtomic = detach.WriteFileAtomic
+		fsutil.Seams.Lock = detach.Lock
+	},
+	func() { // 09 exec
+		container.Seams.JoinNamespaces = labexec.JoinNamespaces
+		container.Seams.EnterMountNamespace = labexec.EnterMountNamespace
 	},
 }
