@@ -301,7 +301,7 @@ func (m *Manager) Connect(name, id string, pid int, ports []PortMapping) (_ *End
 	if err := fsutil.ReadJSON(m.poolPath(name), &pool); err != nil {
 		return nil, fmt.Errorf("read the address pool of %s: %w", name, err)
 	}
-	ip, err := pool.Allocate()
+	ip, err := allocate(&pool)
 	if err != nil {
 		return nil, fmt.Errorf("network %s: %w", name, err)
 	}
@@ -318,7 +318,7 @@ func (m *Manager) Connect(name, id string, pid int, ports []PortMapping) (_ *End
 	if err := fsutil.WriteJSON(m.poolPath(name), &pool); err != nil {
 		return nil, err
 	}
-	undo = append(undo, func() { pool.Release(ip); fsutil.WriteJSON(m.poolPath(name), &pool) })
+	undo = append(undo, func() { release(&pool, ip); fsutil.WriteJSON(m.poolPath(name), &pool) })
 	// Recorded before the links exist, so that a repair after a crash finds what to undo.
 	if err := fsutil.WriteJSON(m.endpointPath(id), ep); err != nil {
 		return nil, err
@@ -397,7 +397,7 @@ func (m *Manager) Disconnect(id string) error {
 	var pool Pool
 	if err := fsutil.ReadJSON(m.poolPath(ep.Network), &pool); err == nil {
 		if addr, err := netip.ParseAddr(ep.IP); err == nil {
-			pool.Release(addr)
+			release(&pool, addr)
 		}
 		errs = append(errs, fsutil.WriteJSON(m.poolPath(ep.Network), &pool))
 	} else if !errors.Is(err, os.ErrNotExist) {

@@ -100,6 +100,15 @@ func trimTrailingEmpty(lines []string) []string {
 	return lines
 }
 
+// EngineCleanup removes what a transcript of chapter 08 on (the engine's command line, with
+// the store in ./state) may have left when it failed halfway: its containers, then its
+// networks, with their processes, cgroups, bridges and rules.
+func EngineCleanup(program string) string {
+	p := "./" + program + " --root state"
+	return p + " ps -aq | xargs -r " + p + " rm -f >/dev/null 2>&1; " +
+		p + " network ls 2>/dev/null | awk 'NR > 1 { print $2 }' | xargs -r " + p + " network rm >/dev/null 2>&1; true"
+}
+
 // Main is a chapter test's TestMain: the test binary is also the chapter's program. Started as
 // the container's init, or under the program's name (the transcript runs it as ./chNN), it runs
 // the chapter's main; otherwise the tests.
@@ -115,7 +124,8 @@ func Main(m *testing.M, program string, main func()) {
 
 // Test runs the README's transcript in a fresh directory holding the program (this test
 // binary, named program) and busybox.tar, the busybox image, as a learner's checkout has them.
-func Test(t *testing.T, program string, readme []byte) {
+// The cleanup commands run there at the end, passed or failed (EngineCleanup).
+func Test(t *testing.T, program string, readme []byte, cleanup ...string) {
 	testutil.RequiresRoot(t)
 	steps := Parse(readme)
 	if len(steps) == 0 {
@@ -130,12 +140,22 @@ func Test(t *testing.T, program string, readme []byte) {
 	if err := os.Symlink(self, filepath.Join(dir, program)); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		for _, c := range cleanup {
+			if out, err := run(dir, c); err != nil {
+				t.Logf("cleanup %q: %v\n%s", c, err, out)
+			}
+		}
+	})
 	for _, step := range steps {
 		got, err := run(dir, step.Command)
 		if err != nil {
 			t.Fatalf("README line %d: $ %s\n%v\noutput:\n%s", step.Line, step.Command, err, got)
 		}
 		lines := strings.Split(strings.TrimRight(got, "\n"), "\n")
+		for i := range lines {
+			lines[i] = strings.TrimRight(lines[i], " \t") // as the README's lines are read
+		}
 		if !Match(step.Output, lines) {
 			t.Fatalf("README line %d: $ %s\nthe README shows:\n%s\nthe program printed:\n%s",
 				step.Line, step.Command, indent(step.Output), indent(lines))

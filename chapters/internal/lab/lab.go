@@ -10,6 +10,7 @@ package lab
 import (
 	"github.com/mydocker/mydocker/container"
 	"github.com/mydocker/mydocker/internal/fsutil"
+	"github.com/mydocker/mydocker/network"
 	namespaces "github.com/mydocker/mydocker/labs/01-namespaces"
 	chroot "github.com/mydocker/mydocker/labs/02-chroot"
 	pivot "github.com/mydocker/mydocker/labs/03-pivot-root"
@@ -19,6 +20,7 @@ import (
 	whiteout "github.com/mydocker/mydocker/labs/07-commit-export"
 	detach "github.com/mydocker/mydocker/labs/08-detach"
 	labexec "github.com/mydocker/mydocker/labs/09-exec"
+	ipam "github.com/mydocker/mydocker/labs/10-networks"
 	"github.com/mydocker/mydocker/subsystems"
 	"github.com/mydocker/mydocker/workspace"
 )
@@ -70,5 +72,9 @@ var labs = []func(){
 	func() { // 09 exec
 		container.Seams.JoinNamespaces = labexec.JoinNamespaces
 		container.Seams.EnterMountNamespace = labexec.EnterMountNamespace
+	},
+	func() { // 10 networks
+		network.Seams.Allocate = ipam.Allocate
+		network.Seams.Release = ipam.Release
 	},
 }
