@@ -13,4 +13,6 @@ var readme []byte
 // The test binary is also ch08: the README's transcript runs it under that name.
 func TestMain(m *testing.M) { transcript.Main(m, "ch08", main) }
 
-func TestTranscript(t *testing.T) { transcript.Test(t, "ch08", readme, transcript.EngineCleanup("ch08")) }
+func TestTranscript(t *testing.T) {
+	transcript.Test(t, "ch08", readme, transcript.EngineCleanup("ch08"))
+}

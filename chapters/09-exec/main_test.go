@@ -13,4 +13,6 @@ var readme []byte
 // The test binary is also ch09: the README's transcript runs it under that name.
 func TestMain(m *testing.M) { transcript.Main(m, "ch09", main) }
 
-func TestTranscript(t *testing.T) { transcript.Test(t, "ch09", readme, transcript.EngineCleanup("ch09")) }
+func TestTranscript(t *testing.T) {
+	transcript.Test(t, "ch09", readme, transcript.EngineCleanup("ch09"))
+}

@@ -10,7 +10,6 @@ package lab
 import (
 	"github.com/mydocker/mydocker/container"
 	"github.com/mydocker/mydocker/internal/fsutil"
-	"github.com/mydocker/mydocker/network"
 	namespaces "github.com/mydocker/mydocker/labs/01-namespaces"
 	chroot "github.com/mydocker/mydocker/labs/02-chroot"
 	pivot "github.com/mydocker/mydocker/labs/03-pivot-root"
@@ -21,6 +20,7 @@ import (
 	detach "github.com/mydocker/mydocker/labs/08-detach"
 	labexec "github.com/mydocker/mydocker/labs/09-exec"
 	ipam "github.com/mydocker/mydocker/labs/10-networks"
+	"github.com/mydocker/mydocker/network"
 	"github.com/mydocker/mydocker/subsystems"
 	"github.com/mydocker/mydocker/workspace"
 )
