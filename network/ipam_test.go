@@ -79,7 +79,15 @@ func TestParsePort(t *testing.T) {
 	p, err = ParsePort("53:53/udp")
 	require.NoError(t, err)
 	require.Equal(t, "udp", p.Proto)
-	for _, bad := range []string{"70000:80", "0:80", "80", "a:80", "80:b", "80:80/sctp", "80:0"} {
+	p, err = ParsePort("127.0.0.1:18081:80")
+	require.NoError(t, err)
+	require.Equal(t, PortMapping{HostIP: "127.0.0.1", HostPort: 18081, ContainerPort: 80, Proto: "tcp"}, p)
+	require.Equal(t, "127.0.0.1:18081->80/tcp", p.String())
+	p, err = ParsePort("0.0.0.0:18082:80")
+	require.NoError(t, err)
+	require.Empty(t, p.HostIP, "0.0.0.0 is every address")
+	for _, bad := range []string{"70000:80", "0:80", "80", "a:80", "80:b", "80:80/sctp", "80:0",
+		"1.2.3:80:80", "::1:80:80", "[::1]:80:80", "localhost:80:80", "1.2.3.4:80:80:80"} {
 		_, err := ParsePort(bad)
 		require.Error(t, err, bad)
 	}
@@ -87,15 +95,22 @@ func TestParsePort(t *testing.T) {
 
 func TestRules(t *testing.T) {
 	rules := networkRules("net1", "br-0123456789ab", "172.30.88.0/24")
-	require.Equal(t, rule{"filter", "INPUT", []string{"-i", "br-0123456789ab", "-d", "127.0.0.0/8", "-m", "conntrack", "!", "--ctstate",
+	require.Equal(t, Rule{"filter", "INPUT", []string{"-i", "br-0123456789ab", "-d", "127.0.0.0/8", "-m", "conntrack", "!", "--ctstate",
 		"RELATED,ESTABLISHED", "-j", "DROP", "-m", "comment", "--comment", "mydocker:net:net1"}}, rules[0],
 		"what a container sends to the host's loopback is dropped (CVE-2020-8558)")
-	require.Equal(t, rule{"nat", "POSTROUTING", []string{"-s", "172.30.88.0/24", "!", "-o", "br-0123456789ab", "-j", "MASQUERADE",
+	require.Equal(t, Rule{"nat", "POSTROUTING", []string{"-s", "172.30.88.0/24", "!", "-o", "br-0123456789ab", "-j", "MASQUERADE",
 		"-m", "comment", "--comment", "mydocker:net:net1"}}, rules[1])
-	ports := portRules("abc", "172.30.88.2", PortMapping{HostPort: 18080, ContainerPort: 80, Proto: "tcp"})
+	ports := PortRules("abc", "172.30.88.2", PortMapping{HostPort: 18080, ContainerPort: 80, Proto: "tcp"})
 	require.Equal(t, []string{"-p", "tcp", "-m", "addrtype", "--dst-type", "LOCAL", "--dport", "18080", "-j", "DNAT",
-		"--to-destination", "172.30.88.2:80", "-m", "comment", "--comment", "mydocker:port:abc"}, ports[0].args)
-	require.Equal(t, "OUTPUT", ports[1].chain, "the host's own connections to a published port are rewritten too")
+		"--to-destination", "172.30.88.2:80", "-m", "comment", "--comment", "mydocker:port:abc"}, ports[0].Args)
+	require.Equal(t, "OUTPUT", ports[1].Chain, "the host's own connections to a published port are rewritten too")
+	local := PortRules("abc", "172.30.88.2", PortMapping{HostIP: "127.0.0.1", HostPort: 18081, ContainerPort: 80, Proto: "tcp"})
+	require.Equal(t, []string{"-p", "tcp", "-d", "127.0.0.1", "--dport", "18081", "-j", "DNAT",
+		"--to-destination", "172.30.88.2:80", "-m", "comment", "--comment", "mydocker:port:abc"}, local[0].Args)
+	all := PortMapping{HostPort: 18081, Proto: "tcp"}
+	require.True(t, all.conflicts(PortMapping{HostIP: "127.0.0.1", HostPort: 18081, Proto: "tcp"}))
+	require.False(t, PortMapping{HostIP: "127.0.0.2", HostPort: 18081, Proto: "tcp"}.conflicts(PortMapping{HostIP: "127.0.0.1", HostPort: 18081, Proto: "tcp"}))
+	require.False(t, all.conflicts(PortMapping{HostPort: 18081, Proto: "udp"}))
 }
 
 func BenchmarkAllocateSlash16(b *testing.B) {

@@ -150,7 +150,7 @@ func hostRouteOverlapping(prefix netip.Prefix) (string, error) {
 	return "", nil
 }
 
-func addRules(rules []rule) error {
+func addRules(rules []Rule) error {
 	if len(rules) == 0 {
 		return nil
 	}
@@ -159,8 +159,8 @@ func addRules(rules []rule) error {
 		return fmt.Errorf("iptables: %w (install it: apt-get install iptables)", err)
 	}
 	for _, r := range rules {
-		if err := ipt.AppendUnique(r.table, r.chain, r.args...); err != nil {
-			return fmt.Errorf("add iptables rule to %s %s: %w", r.table, r.chain, err)
+		if err := ipt.AppendUnique(r.Table, r.Chain, r.Args...); err != nil {
+			return fmt.Errorf("add iptables rule to %s %s: %w", r.Table, r.Chain, err)
 		}
 	}
 	return nil
@@ -168,7 +168,7 @@ func addRules(rules []rule) error {
 
 // deleteRules removes rules that exist; a missing one is fine (idempotent removal). It goes
 // on past a failure and returns them all.
-func deleteRules(rules []rule) error {
+func deleteRules(rules []Rule) error {
 	if len(rules) == 0 {
 		return nil
 	}
@@ -178,8 +178,8 @@ func deleteRules(rules []rule) error {
 	}
 	var errs []error
 	for _, r := range rules {
-		if err := ipt.DeleteIfExists(r.table, r.chain, r.args...); err != nil {
-			errs = append(errs, fmt.Errorf("delete iptables rule from %s %s: %w", r.table, r.chain, err))
+		if err := ipt.DeleteIfExists(r.Table, r.Chain, r.Args...); err != nil {
+			errs = append(errs, fmt.Errorf("delete iptables rule from %s %s: %w", r.Table, r.Chain, err))
 		}
 	}
 	return errors.Join(errs...)

@@ -331,9 +331,9 @@ func (m *Manager) Connect(name, id string, pid int, ports []PortMapping) (_ *End
 	}
 	undo = append(undo, func() { deleteLink(ep.HostVeth) })
 	ep.MAC = mac
-	var rules []rule
-	for _, p := range ports {
-		rules = append(rules, portRules(id, ep.IP, p)...)
+	rules, err := endpointRules(id, ep.IP, ports)
+	if err != nil {
+		return nil, err
 	}
 	if err := addRules(rules); err != nil {
 		deleteRules(rules)
@@ -346,24 +346,39 @@ func (m *Manager) Connect(name, id string, pid int, ports []PortMapping) (_ *End
 	return ep, nil
 }
 
-// checkPortsFree refuses a host port another container already publishes, or one given twice.
+// endpointRules are the rules that publish a container's ports.
+func endpointRules(id, ip string, ports []PortMapping) ([]Rule, error) {
+	var rules []Rule
+	for _, p := range ports {
+		r, err := portRules(id, ip, p)
+		if err != nil {
+			return rules, fmt.Errorf("the rules of port %s: %w", p, err)
+		}
+		rules = append(rules, r...)
+	}
+	return rules, nil
+}
+
+// checkPortsFree refuses a host port another container already publishes, or one given twice
+// (on the same address, or one of them on every address).
 func (m *Manager) checkPortsFree(ports []PortMapping) error {
 	eps, err := m.endpoints()
 	if err != nil {
 		return err
 	}
-	taken := map[string]string{}
-	for _, ep := range eps {
-		for _, p := range ep.Ports {
-			taken[fmt.Sprintf("%d/%s", p.HostPort, p.Proto)] = "container " + ep.ContainerID[:12]
+	for i, p := range ports {
+		for _, ep := range eps {
+			for _, q := range ep.Ports {
+				if p.conflicts(q) {
+					return fmt.Errorf("port %s is already published by container %s", q, ep.ContainerID[:12])
+				}
+			}
 		}
-	}
-	for _, p := range ports {
-		key := fmt.Sprintf("%d/%s", p.HostPort, p.Proto)
-		if who, ok := taken[key]; ok {
-			return fmt.Errorf("port %s is already published by %s", key, who)
+		for _, q := range ports[:i] {
+			if p.conflicts(q) {
+				return fmt.Errorf("port %s is published twice", q)
+			}
 		}
-		taken[key] = "this container"
 	}
 	return nil
 }
@@ -387,17 +402,14 @@ func (m *Manager) Disconnect(id string) error {
 	if err != nil {
 		return err
 	}
-	var rules []rule
-	for _, p := range ep.Ports {
-		rules = append(rules, portRules(id, ep.IP, p)...)
-	}
 	// Everything is tried; what failed is reported, and the endpoint stays on record so that
 	// a later Disconnect can try again.
-	errs := []error{deleteRules(rules), deleteLink(ep.HostVeth)}
+	rules, err := endpointRules(id, ep.IP, ep.Ports)
+	errs := []error{err, deleteRules(rules), deleteLink(ep.HostVeth)}
 	var pool Pool
 	if err := fsutil.ReadJSON(m.poolPath(ep.Network), &pool); err == nil {
 		if addr, err := netip.ParseAddr(ep.IP); err == nil {
-			release(&pool, addr)
+			errs = append(errs, release(&pool, addr))
 		}
 		errs = append(errs, fsutil.WriteJSON(m.poolPath(ep.Network), &pool))
 	} else if !errors.Is(err, os.ErrNotExist) {

@@ -2,10 +2,10 @@ package network
 
 import "strconv"
 
-// rule is one iptables rule: the table, the chain and the arguments that follow -A.
-type rule struct {
-	table, chain string
-	args         []string
+// Rule is one iptables rule: the table, the chain and the arguments that follow -A.
+type Rule struct {
+	Table, Chain string
+	Args         []string
 }
 
 func comment(tag string) []string { return []string{"-m", "comment", "--comment", "mydocker:" + tag} }
@@ -18,9 +18,9 @@ func comment(tag string) []string { return []string{"-m", "comment", "--comment"
 // 127.0.0.1 of the host — reaching services that listen on the host's loopback only
 // (CVE-2020-8558). The first rule drops those, as Docker and kube-proxy do; replies to
 // connections the host made stay allowed.
-func networkRules(name, bridge, subnet string) []rule {
+func networkRules(name, bridge, subnet string) []Rule {
 	tag := comment("net:" + name)
-	return []rule{
+	return []Rule{
 		{"filter", "INPUT", append([]string{"-i", bridge, "-d", "127.0.0.0/8", "-m", "conntrack", "!", "--ctstate", "RELATED,ESTABLISHED", "-j", "DROP"}, tag...)},
 		{"nat", "POSTROUTING", append([]string{"-s", subnet, "!", "-o", bridge, "-j", "MASQUERADE"}, tag...)},
 		{"nat", "POSTROUTING", append([]string{"-o", bridge, "-m", "addrtype", "--src-type", "LOCAL", "-j", "MASQUERADE"}, tag...)},
@@ -29,13 +29,20 @@ func networkRules(name, bridge, subnet string) []rule {
 	}
 }
 
-// portRules publish one port: packets to a local address of the host at HostPort, coming in
-// (PREROUTING) or made on the host itself (OUTPUT), go to the container.
-func portRules(containerID, ip string, p PortMapping) []rule {
+// PortRules publish one port: packets to HostPort at a local address of the host (or at
+// p.HostIP alone), coming in from elsewhere (PREROUTING) or made on the host itself (OUTPUT),
+// are sent to ContainerPort at the container's address ip. Each carries the comment
+// mydocker:port:<containerID>, so that iptables -S says whose it is. The same mapping always
+// gives the same rules: they are deleted by being given again.
+func PortRules(containerID, ip string, p PortMapping) []Rule {
 	tag := comment("port:" + containerID)
-	dnat := []string{"-p", p.Proto, "-m", "addrtype", "--dst-type", "LOCAL", "--dport", strconv.Itoa(int(p.HostPort)),
-		"-j", "DNAT", "--to-destination", ip + ":" + strconv.Itoa(int(p.ContainerPort))}
-	return []rule{
+	dest := []string{"-m", "addrtype", "--dst-type", "LOCAL"}
+	if p.HostIP != "" {
+		dest = []string{"-d", p.HostIP}
+	}
+	dnat := append(append([]string{"-p", p.Proto}, dest...), "--dport", strconv.Itoa(int(p.HostPort)),
+		"-j", "DNAT", "--to-destination", ip+":"+strconv.Itoa(int(p.ContainerPort)))
+	return []Rule{
 		{"nat", "PREROUTING", append(append([]string{}, dnat...), tag...)},
 		{"nat", "OUTPUT", append(append([]string{}, dnat...), tag...)},
 	}

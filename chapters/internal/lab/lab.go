@@ -20,6 +20,7 @@ import (
 	detach "github.com/mydocker/mydocker/labs/08-detach"
 	labexec "github.com/mydocker/mydocker/labs/09-exec"
 	ipam "github.com/mydocker/mydocker/labs/10-networks"
+	ports "github.com/mydocker/mydocker/labs/11-port-mapping"
 	"github.com/mydocker/mydocker/network"
 	"github.com/mydocker/mydocker/subsystems"
 	"github.com/mydocker/mydocker/workspace"
@@ -76,5 +77,8 @@ var labs = []func(){
 	func() { // 10 networks
 		network.Seams.Allocate = ipam.Allocate
 		network.Seams.Release = ipam.Release
+	},
+	func() { // 11 port-mapping
+		network.Seams.PortRules = ports.PortRules
 	},
 }
