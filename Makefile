@@ -17,7 +17,7 @@ all: build
 build:
 	$(GO) build -o $(BIN) ./mydocker
 
-# Every chapter's engine: bin/ch01 ... bin/ch06.
+# Every chapter's engine: bin/ch01 ... bin/ch12.
 chapters:
 	@for d in chapters/[0-9]*/; do n=$$(basename $$d); $(GO) build -o bin/ch$${n%%-*} ./$$d || exit 1; done
 

@@ -30,6 +30,12 @@ var capabilityNumbers = map[string]int{
 	"CAP_BPF": unix.CAP_BPF, "CAP_CHECKPOINT_RESTORE": unix.CAP_CHECKPOINT_RESTORE,
 }
 
+// CapabilityNumber is the kernel's number of the capability name (CAP_CHOWN is 0).
+func CapabilityNumber(name string) (int, bool) {
+	n, ok := capabilityNumbers[name]
+	return n, ok
+}
+
 // Capabilities are the names of every capability this runtime knows, in the kernel's order.
 func Capabilities() []string {
 	names := make([]string, 0, len(capabilityNumbers))

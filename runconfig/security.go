@@ -37,8 +37,10 @@ type Security struct {
 	Devices         []DeviceMapping     // ParseDevice
 }
 
-// capabilities works out the capability list from the defaults and the options.
-func (s *Security) capabilities() ([]string, error) {
+// Capabilities works out a container's capabilities from Docker's defaults and the options:
+// --privileged and --cap-add ALL give what the host has, --cap-drop ALL starts from nothing,
+// names come with or without CAP_ and in any case.
+func (s *Security) Capabilities() ([]string, error) {
 	if s.Privileged {
 		return container.HostCapabilities()
 	}
@@ -97,7 +99,7 @@ func normalizeCaps(names []string) (caps []string, all bool, err error) {
 // applySecurity puts the security options into spec: capabilities, no_new_privs, rlimits,
 // devices, and what privileged lifts or seccomp adds.
 func (s *Security) applySecurity(spec *specs.Spec) error {
-	caps, err := s.capabilities()
+	caps, err := capabilities(s)
 	if err != nil {
 		return err
 	}

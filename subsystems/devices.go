@@ -210,7 +210,18 @@ func loadDeviceProgram(prog []insn) (int, error) {
 		progType: unix.BPF_PROG_TYPE_CGROUP_DEVICE, insnCnt: uint32(len(prog)),
 		insns: uint64(uintptr(unsafe.Pointer(&prog[0]))), license: uint64(uintptr(unsafe.Pointer(&license[0]))),
 	}
-	fd, _, errno := unix.Syscall(unix.SYS_BPF, unix.BPF_PROG_LOAD, uintptr(unsafe.Pointer(&attr)), unsafe.Sizeof(attr))
+	// The verifier gives up with EAGAIN when a signal is pending, and the Go runtime signals
+	// its threads (preemption) at any time: try again, as cilium/ebpf does.
+	var (
+		fd    uintptr
+		errno unix.Errno
+	)
+	for try := 0; try < 10; try++ {
+		fd, _, errno = unix.Syscall(unix.SYS_BPF, unix.BPF_PROG_LOAD, uintptr(unsafe.Pointer(&attr)), unsafe.Sizeof(attr))
+		if errno != unix.EAGAIN && errno != unix.EINTR {
+			break
+		}
+	}
 	if errno == 0 {
 		runtime.KeepAlive(prog)
 		return int(fd), nil

@@ -24,8 +24,10 @@ import (
 var initScript []byte
 
 // vmTests are the test binaries the VM runs, their packages and the tests of each it runs: the
-// cgroup tests, the engine's privileged tests that need no network tools, and the transcript of
-// chapter 04, the course's cgroup chapter, which must read the same on v1 and v2.
+// cgroup tests, the engine's privileged tests that need no network tools, and the chapters whose
+// output depends on the cgroup version, which must read the same on v1 and v2 — 04 (limits),
+// 08 (the monitor, the state store), 12 (the device controller, an eBPF program on v2) — with
+// their labs (labs are built with their reference solutions).
 var vmTests = []struct{ binary, pkg, filter string }{
 	{"cgroups.test", "./cgroups", "."},
 	{"subsystems.test", "./subsystems", "."},
@@ -36,6 +38,10 @@ var vmTests = []struct{ binary, pkg, filter string }{
 		"TestContainerCannotOverwrite"},
 	{"ch04.test", "./chapters/04-cgroups", "TestTranscript"},
 	{"lab04.test", "./labs/04-cgroups", "."},
+	{"ch08.test", "./chapters/08-detach", "TestTranscript"},
+	{"lab08.test", "./labs/08-detach", "."},
+	{"ch12.test", "./chapters/12-hardening", "TestTranscript"},
+	{"lab12.test", "./labs/12-hardening", "."},
 }
 
 // cacheDir keeps the kernel between runs, outside the repository.
@@ -173,7 +179,7 @@ func report(t *testing.T, console string) {
 		}
 	}
 	t.Logf("VM doctor:\n%s", doctor)
-	require.Contains(t, doctor, "cgroups                  v2", "mydocker doctor in the VM reports cgroup v2")
+	require.Regexp(t, `(?m)^cgroups\s+v2\s`, doctor, "mydocker doctor in the VM reports cgroup v2")
 	for _, vt := range vmTests {
 		if !ended[vt.binary] {
 			t.Fatalf("VM: %s never finished; the console said:\n%s", vt.binary, tail(string(data), 60))

@@ -21,7 +21,9 @@ import (
 	labexec "github.com/mydocker/mydocker/labs/09-exec"
 	ipam "github.com/mydocker/mydocker/labs/10-networks"
 	ports "github.com/mydocker/mydocker/labs/11-port-mapping"
+	hardening "github.com/mydocker/mydocker/labs/12-hardening"
 	"github.com/mydocker/mydocker/network"
+	"github.com/mydocker/mydocker/runconfig"
 	"github.com/mydocker/mydocker/subsystems"
 	"github.com/mydocker/mydocker/workspace"
 )
@@ -80,5 +82,9 @@ var labs = []func(){
 	},
 	func() { // 11 port-mapping
 		network.Seams.PortRules = ports.PortRules
+	},
+	func() { // 12 hardening
+		runconfig.Seams.Capabilities = hardening.Capabilities
+		container.Seams.DropBoundingSet = hardening.DropBoundingSet
 	},
 }

@@ -1,0 +1,17 @@
+// Command ch12 is chapter 12's engine, and the course's last: the complete engine, mydocker,
+// whose containers are confined by default — Docker's capabilities, no_new_privs on request,
+// Docker's seccomp profile, the device controller, no file descriptor of the caller's — and
+// which --cap-add, --cap-drop, --privileged, --security-opt, --device and --ulimit adjust.
+//
+//	ch12 [--root DIR] run [--cap-add CAP] [--cap-drop CAP] [--privileged] [--security-opt OPT] ... IMAGE [COMMAND [ARG...]]
+package main
+
+import (
+	"github.com/mydocker/mydocker/chapters/internal/lab"
+	"github.com/mydocker/mydocker/mydocker/commands"
+)
+
+func main() {
+	lab.Use(12) // with -tags lab: the learner's functions of labs 01 to 12
+	commands.Program{Name: "ch12", Chapter: 12}.Main()
+}
