@@ -143,7 +143,9 @@ func (s *Store) NewDir(id string) (*fsutil.Lock, error) {
 }
 
 // Add takes the container's name (a random one if it has none) and publishes its state,
-// under the store lock so that two mydocker processes can never take the same name.
+// under the store lock so that two mydocker processes can never take the same name. The name
+// is claimed in the name index first, then the state is written: a crash in between leaves a
+// link to a container with no state, which the next claim of the name finds stale.
 func (s *Store) Add(st *State) error {
 	if !names.IsID(st.ID) {
 		return fmt.Errorf("invalid container id %q", st.ID)
@@ -158,20 +160,36 @@ func (s *Store) Add(st *State) error {
 		return err
 	}
 	defer l.Unlock()
-	all, err := s.list()
-	if err != nil {
+	if err := s.ensureIndex(); err != nil {
 		return err
 	}
 	if st.Name == "" {
-		st.Name = uniqueRandomName(all)
-	}
-	for _, c := range all {
-		if c.Name == st.Name {
-			return fmt.Errorf("conflict: the container name \"/%s\" is already in use by container %q; remove (mydocker rm %s) or rename that container to reuse the name: %w",
-				st.Name, c.ID, st.Name, ErrNameInUse)
+		for i := 0; ; i++ {
+			name := randomName()
+			if i > 10 {
+				name = fmt.Sprintf("%s%d", name, i)
+			}
+			holder, err := s.claimName(name, st.ID)
+			if err == nil {
+				st.Name = name
+				break
+			}
+			if holder == "" {
+				return err
+			}
 		}
+	} else if holder, err := s.claimName(st.Name, st.ID); err != nil {
+		if holder == "" {
+			return err
+		}
+		return fmt.Errorf("conflict: the container name \"/%s\" is already in use by container %q; remove (mydocker rm %s) or rename that container to reuse the name: %w",
+			st.Name, holder, st.Name, ErrNameInUse)
 	}
-	return fsutil.WriteJSON(s.statePath(st.ID), st)
+	if err := fsutil.WriteJSON(s.statePath(st.ID), st); err != nil {
+		os.Remove(s.namePath(st.Name))
+		return err
+	}
+	return nil
 }
 
 // Prune removes the directories of containers that were never published because the
@@ -187,7 +205,7 @@ func (s *Store) Prune() error {
 		return fmt.Errorf("list containers: %w", err)
 	}
 	for _, e := range entries {
-		if !e.IsDir() {
+		if !e.IsDir() || !names.IsID(e.Name()) { // the name index, among others
 			continue
 		}
 		if _, err := os.Stat(s.statePath(e.Name())); !errors.Is(err, os.ErrNotExist) {
@@ -204,22 +222,6 @@ func (s *Store) Prune() error {
 		}
 	}
 	return nil
-}
-
-func uniqueRandomName(all []*State) string {
-	taken := make(map[string]bool, len(all))
-	for _, c := range all {
-		taken[c.Name] = true
-	}
-	for i := 0; ; i++ {
-		name := randomName()
-		if i > 10 {
-			name = fmt.Sprintf("%s%d", name, i)
-		}
-		if !taken[name] {
-			return name
-		}
-	}
 }
 
 // SaveSpec writes the container's runtime spec (config.json, as in an OCI bundle).
@@ -311,29 +313,136 @@ func (s *Store) list() ([]*State, error) {
 	return out, nil
 }
 
-// Find resolves a container by name, full id or unique id prefix, as Docker does.
+// Find resolves a container by full id, name or unique id prefix, as Docker does. It reads the
+// state of the container it finds and no other: the name index says where a name points (and
+// is checked against the state it finds), an id prefix is matched against directory names.
 func (s *Store) Find(ref string) (*State, error) {
-	all, err := s.list()
+	if names.IsID(ref) {
+		return s.Load(ref)
+	}
+	name := strings.TrimPrefix(ref, "/")
+	if id, err := os.Readlink(s.namePath(name)); err == nil {
+		if st, err := s.Load(id); err == nil && st.Name == name {
+			return st, nil
+		}
+	} else if _, err := os.Stat(s.indexDir()); errors.Is(err, os.ErrNotExist) {
+		if err := s.buildIndex(); err != nil {
+			return nil, err
+		}
+		return s.Find(ref)
+	}
+	if ref == "" || !names.IsHex(ref) {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, ref)
+	}
+	entries, err := os.ReadDir(s.dir)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("list containers: %w", err)
 	}
-	var byPrefix []*State
-	for _, c := range all {
-		if c.ID == ref || c.Name == ref || c.Name == strings.TrimPrefix(ref, "/") {
-			return c, nil
+	var match []*State
+	for _, e := range entries {
+		if !e.IsDir() || !strings.HasPrefix(e.Name(), ref) || !names.IsID(e.Name()) {
+			continue
 		}
-		if ref != "" && strings.HasPrefix(c.ID, ref) {
-			byPrefix = append(byPrefix, c)
+		st, err := s.Load(e.Name())
+		if errors.Is(err, ErrNotFound) {
+			continue // not published
 		}
+		if err != nil {
+			return nil, err
+		}
+		match = append(match, st)
 	}
-	switch len(byPrefix) {
+	switch len(match) {
 	case 1:
-		return byPrefix[0], nil
+		return match[0], nil
 	case 0:
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, ref)
 	default:
 		return nil, fmt.Errorf("multiple containers match %q: use more of the id", ref)
 	}
+}
+
+// The name index: <root>/containers/.names/NAME, a symlink to the id of the container that
+// holds the name. A link is created (atomically: symlink fails if the name exists) before the
+// container's state, and removed after its directory, so a published container always has
+// its link; a link may be stale (its container gone, or never published), and is then
+// replaced by the next claim.
+func (s *Store) indexDir() string            { return filepath.Join(s.dir, ".names") }
+func (s *Store) namePath(name string) string { return filepath.Join(s.indexDir(), name) }
+
+// claimName points name at id. When another container holds it, holder is that one's id.
+func (s *Store) claimName(name, id string) (holder string, err error) {
+	for {
+		err := os.Symlink(id, s.namePath(name))
+		if !errors.Is(err, os.ErrExist) {
+			return "", err
+		}
+		other, rerr := os.Readlink(s.namePath(name))
+		if rerr == nil && s.holds(other, name) {
+			return other, ErrNameInUse
+		}
+		if err := os.Remove(s.namePath(name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return "", fmt.Errorf("replace the stale name %s: %w", name, err)
+		}
+	}
+}
+
+// holds reports whether container id has name: its state says so (a broken state, which
+// cannot say, is taken to), or it is being created (a directory without state whose creator
+// still holds its owner lock).
+func (s *Store) holds(id, name string) bool {
+	st, err := s.Load(id)
+	if err == nil {
+		return st.Broken || st.Name == name
+	}
+	if _, err := os.Stat(s.Dir(id)); err != nil {
+		return false
+	}
+	owner, free, err := fsutil.TryLockFile(s.ownerPath(id))
+	if err != nil {
+		return false
+	}
+	if free {
+		owner.Unlock()
+	}
+	return !free
+}
+
+// ensureIndex builds the name index of a store made before it existed. Under the store lock.
+func (s *Store) ensureIndex() error {
+	if _, err := os.Stat(s.indexDir()); !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	all, err := s.list()
+	if err != nil {
+		return err
+	}
+	tmp := s.indexDir() + ".new"
+	os.RemoveAll(tmp)
+	if err := os.Mkdir(tmp, 0o700); err != nil {
+		return fmt.Errorf("build the name index: %w", err)
+	}
+	for _, st := range all {
+		if st.Name != "" {
+			if err := os.Symlink(st.ID, filepath.Join(tmp, st.Name)); err != nil && !errors.Is(err, os.ErrExist) {
+				return fmt.Errorf("build the name index: %w", err)
+			}
+		}
+	}
+	if err := os.Rename(tmp, s.indexDir()); err != nil {
+		return fmt.Errorf("build the name index: %w", err)
+	}
+	return nil
+}
+
+// buildIndex takes the store lock and builds the index (for a read that found none).
+func (s *Store) buildIndex() error {
+	l, err := s.lock()
+	if err != nil {
+		return err
+	}
+	defer l.Unlock()
+	return s.ensureIndex()
 }
 
 // Delete removes the container's directory. Mounts and cgroups must be gone already.
@@ -346,8 +455,16 @@ func (s *Store) Delete(id string) error {
 		return err
 	}
 	defer l.Unlock()
+	st, _ := s.Load(id)
 	if err := os.RemoveAll(s.Dir(id)); err != nil {
 		return fmt.Errorf("remove container %s: %w", container.ShortID(id), err)
+	}
+	// After the directory: a crash in between leaves a stale link, never a container
+	// without its link.
+	if st != nil && st.Name != "" {
+		if holder, err := os.Readlink(s.namePath(st.Name)); err == nil && holder == id {
+			os.Remove(s.namePath(st.Name))
+		}
 	}
 	return nil
 }

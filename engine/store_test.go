@@ -123,3 +123,61 @@ func TestPruneRemovesUnpublishedDirsOfDeadCreators(t *testing.T) {
 	}
 	require.Equal(t, []string{busyID}, dirs, "a create in progress is left alone")
 }
+
+// The name index: a name is found without reading any other container's state, a stale link
+// (its container gone, or never published by a creator that died) is replaced, and a store
+// made before the index gets one.
+func TestNameIndex(t *testing.T) {
+	root := t.TempDir()
+	s, err := OpenStore(root)
+	require.NoError(t, err)
+	a := &State{ID: container.NewID(), Name: "web", Created: time.Now(), Status: Created}
+	owner, err := create(s, a)
+	require.NoError(t, err)
+	owner.Unlock()
+
+	// Another container whose state cannot be read does not stand in the way of a lookup.
+	broken := container.NewID()
+	require.NoError(t, os.Mkdir(s.Dir(broken), 0o700))
+	require.NoError(t, os.WriteFile(s.statePath(broken), []byte("{"), 0o600))
+	got, err := s.Find("web")
+	require.NoError(t, err)
+	require.Equal(t, a.ID, got.ID)
+
+	// A stale link: its container was removed behind the index's back.
+	require.NoError(t, os.RemoveAll(s.Dir(a.ID)))
+	_, err = s.Find("web")
+	require.ErrorIs(t, err, ErrNotFound)
+	b := &State{ID: container.NewID(), Name: "web", Created: time.Now(), Status: Created}
+	owner, err = create(s, b)
+	require.NoError(t, err, "a stale name is taken over")
+	owner.Unlock()
+	got, err = s.Find("web")
+	require.NoError(t, err)
+	require.Equal(t, b.ID, got.ID)
+
+	// The name of a container being created (owner lock held, no state yet) is taken.
+	c := container.NewID()
+	creating, err := s.NewDir(c)
+	require.NoError(t, err)
+	_, err = s.claimName("api", c)
+	require.NoError(t, err)
+	_, err = create(s, &State{ID: container.NewID(), Name: "api", Created: time.Now(), Status: Created})
+	require.ErrorIs(t, err, ErrNameInUse)
+	creating.Unlock() // its creator dies: the name is free again
+	owner, err = create(s, &State{ID: container.NewID(), Name: "api", Created: time.Now(), Status: Created})
+	require.NoError(t, err)
+	owner.Unlock()
+
+	// Removed with its container; a store without the index gets one on first use.
+	require.NoError(t, s.Delete(b.ID))
+	_, err = os.Lstat(s.namePath("web"))
+	require.ErrorIs(t, err, os.ErrNotExist)
+	require.NoError(t, os.RemoveAll(s.indexDir()))
+	got, err = s.Find("api")
+	require.NoError(t, err)
+	require.Equal(t, "api", got.Name)
+	require.NoError(t, s.Prune())
+	_, err = os.Stat(s.indexDir())
+	require.NoError(t, err, "Prune leaves the index alone")
+}

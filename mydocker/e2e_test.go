@@ -120,7 +120,7 @@ func (e *engineEnv) containerDirs() []string {
 	entries, _ := os.ReadDir(filepath.Join(e.root, "containers"))
 	var out []string
 	for _, d := range entries {
-		if d.IsDir() {
+		if d.IsDir() && !strings.HasPrefix(d.Name(), ".") { // .names: the name index
 			out = append(out, d.Name())
 		}
 	}
