@@ -63,6 +63,7 @@ test: deps vet
 	$(GO) test $(GOFLAGS_TEST) -count=1 -timeout 30m $(PKGS)
 	@$(MAKE) --no-print-directory course
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=3000x
+	@$(MAKE) --no-print-directory bench BENCH_SCALE=5 BENCH_COUNT=1x
 
 # Only what needs no root.
 unit:
@@ -125,9 +126,14 @@ fuzz:
 faults: deps
 	$(GO) test -count=1 -v -run 'TestFault' ./mydocker/
 
-# Start-up speed: mydocker run --rm busybox true beside unshare+chroot and runc.
+# Speed, as one table: run --rm busybox true beside the floor (unshare + chroot), runc and crun,
+# on --net none and on the default bridge; run, inspect, rm and ps -a with BENCH_SCALE containers
+# on record against one; a detached container's watcher's memory. make test runs them once each
+# at a small scale, only to see that they work.
+BENCH_SCALE ?= 500
+BENCH_COUNT ?= 20x
 bench: deps
-	$(GO) test -run '^$$' -bench . -benchtime 30x ./mydocker/
+	@$(GO) test -run '^$$' -bench . -benchtime $(BENCH_COUNT) -timeout 30m ./mydocker/ -args -bench.scale=$(BENCH_SCALE) | $(GO) run ./internal/benchtable
 
 # The same commands under Docker 20.10 (a private dockerd) and mydocker, side by side.
 parity: deps

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"sync"
 	"syscall"
 	"time"
@@ -142,6 +143,10 @@ func (e *Engine) monitor(id string, report *os.File) error {
 	}
 	json.NewEncoder(report).Encode(startReport{})
 	report.Close()
+	// From here on the monitor only copies lines and waits, for as long as the container
+	// runs: give back what starting it took.
+	debug.FreeOSMemory()
+	dropCodePages()
 
 	// A stop sent to the monitor is meant for the container.
 	sigs := make(chan os.Signal, 1)

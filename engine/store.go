@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -205,6 +208,12 @@ func (s *Store) Prune() error {
 		return fmt.Errorf("list containers: %w", err)
 	}
 	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), removingPrefix) {
+			if err := os.RemoveAll(filepath.Join(s.dir, e.Name())); err != nil {
+				return fmt.Errorf("finish the removal of %s: %w", e.Name(), err)
+			}
+			continue
+		}
 		if !e.IsDir() || !names.IsID(e.Name()) { // the name index, among others
 			continue
 		}
@@ -293,19 +302,36 @@ func (s *Store) list() ([]*State, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list containers: %w", err)
 	}
-	var out []*State
+	var ids []string
 	for _, e := range entries {
-		if !e.IsDir() {
-			continue
+		if e.IsDir() && names.IsID(e.Name()) {
+			ids = append(ids, e.Name())
 		}
-		st, err := s.Load(e.Name())
-		if errors.Is(err, ErrNotFound) {
+	}
+	// Read and decode on every CPU: with hundreds of containers, ps is that work.
+	states := make([]*State, len(ids))
+	errs := make([]error, len(ids))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < min(runtime.GOMAXPROCS(0), len(ids)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < len(ids); i = int(next.Add(1) - 1) {
+				states[i], errs[i] = s.Load(ids[i])
+			}
+		}()
+	}
+	wg.Wait()
+	out := states[:0]
+	for i, st := range states {
+		if errors.Is(errs[i], ErrNotFound) {
 			// A container is published by its state file (Add): without one it is
 			// being created, or its creator died (Prune).
 			continue
 		}
-		if err != nil {
-			return nil, err
+		if errs[i] != nil {
+			return nil, errs[i]
 		}
 		out = append(out, st)
 	}
@@ -445,7 +471,9 @@ func (s *Store) buildIndex() error {
 	return s.ensureIndex()
 }
 
-// Delete removes the container's directory. Mounts and cgroups must be gone already.
+// Delete removes the container's directory. Mounts and cgroups must be gone already. The
+// directory is first renamed out of the store, so that the container is gone at once for every
+// reader, not file by file; Prune finishes what a crash left of such a removal.
 func (s *Store) Delete(id string) error {
 	if !names.IsID(id) {
 		return fmt.Errorf("invalid container id %q", id)
@@ -454,9 +482,10 @@ func (s *Store) Delete(id string) error {
 	if err != nil {
 		return err
 	}
-	defer l.Unlock()
 	st, _ := s.Load(id)
-	if err := os.RemoveAll(s.Dir(id)); err != nil {
+	trash := filepath.Join(s.dir, removingPrefix+id)
+	if err := os.Rename(s.Dir(id), trash); err != nil && !errors.Is(err, os.ErrNotExist) {
+		l.Unlock()
 		return fmt.Errorf("remove container %s: %w", container.ShortID(id), err)
 	}
 	// After the directory: a crash in between leaves a stale link, never a container
@@ -466,5 +495,12 @@ func (s *Store) Delete(id string) error {
 			os.Remove(s.namePath(st.Name))
 		}
 	}
+	l.Unlock() // the files go without holding up other commands
+	if err := os.RemoveAll(trash); err != nil {
+		return fmt.Errorf("remove container %s: %w", container.ShortID(id), err)
+	}
 	return nil
 }
+
+// removingPrefix names a container directory being removed (Delete).
+const removingPrefix = ".removing-"

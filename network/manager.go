@@ -172,15 +172,22 @@ func (m *Manager) Create(name, driver, subnet, gateway string) (_ *Network, retE
 	return n, nil
 }
 
-// EnsureDefault returns the default network, creating it on first use on the first /16 of
-// 172.17-31 that overlaps no other network and no route of the host.
+// EnsureDefault returns the default network, creating it on first use on the first subnet of
+// Docker's default pools (172.17-31.0.0/16, then 192.168.0-240.0/20) that overlaps no other
+// network and no route of the host.
 func (m *Manager) EnsureDefault() (*Network, error) {
 	if n, err := m.Get(DefaultName); err == nil {
 		return n, nil
 	}
-	var lastErr error
+	var candidates []string
 	for second := 17; second <= 31; second++ {
-		subnet := fmt.Sprintf("172.%d.0.0/16", second)
+		candidates = append(candidates, fmt.Sprintf("172.%d.0.0/16", second))
+	}
+	for third := 0; third <= 240; third += 16 {
+		candidates = append(candidates, fmt.Sprintf("192.168.%d.0/20", third))
+	}
+	var lastErr error
+	for _, subnet := range candidates {
 		n, err := m.Create(DefaultName, "bridge", subnet, "")
 		if err == nil {
 			return n, nil

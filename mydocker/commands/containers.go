@@ -8,7 +8,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/urfave/cli/v3"
@@ -38,7 +37,7 @@ func psCommand() *cli.Command {
 				return err
 			}
 			now := time.Now()
-			tw := tabwriter.NewWriter(os.Stdout, 0, 0, 3, ' ', 0)
+			tw := newTable()
 			if !cmd.Bool("quiet") {
 				fmt.Fprintln(tw, "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES")
 			}

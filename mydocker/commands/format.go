@@ -1,9 +1,12 @@
 package commands
 
 import (
+	"bufio"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/mydocker/mydocker/engine"
@@ -83,4 +86,24 @@ func commandText(args []string) string {
 		cmd = string(r[:19]) + "…"
 	}
 	return strconv.Quote(cmd)
+}
+
+// table is a table on stdout as docker prints one: columns three spaces apart. The tabwriter
+// writes a cell at a time; the buffer makes that one write(2) for a whole ps -a.
+type table struct {
+	*tabwriter.Writer
+	out *bufio.Writer
+}
+
+func newTable() *table {
+	out := bufio.NewWriter(os.Stdout)
+	return &table{Writer: tabwriter.NewWriter(out, 0, 0, 3, ' ', 0), out: out}
+}
+
+// Flush writes the table out.
+func (t *table) Flush() error {
+	if err := t.Writer.Flush(); err != nil {
+		return err
+	}
+	return t.out.Flush()
 }

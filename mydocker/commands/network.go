@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"text/tabwriter"
 
 	"github.com/mydocker/mydocker/engine"
 	"github.com/urfave/cli/v3"
@@ -55,7 +54,7 @@ func networkCommand() *cli.Command {
 					if err != nil {
 						return err
 					}
-					tw := tabwriter.NewWriter(os.Stdout, 0, 0, 3, ' ', 0)
+					tw := newTable()
 					fmt.Fprintln(tw, "NETWORK ID\tNAME\tDRIVER\tSUBNET\tGATEWAY")
 					for _, n := range nets {
 						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", n.ID[:12], n.Name, n.Driver, n.Subnet, n.Gateway)
