@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -71,14 +70,7 @@ func (e *Engine) Exec(ref string, opts ExecOptions, stdio container.Stdio) (int,
 func (e *Engine) setExecUser(st *State, proc *specs.Process, user string) error {
 	passwd, perr := readContainerFile(st.Pid, "/etc/passwd")
 	group, gerr := readContainerFile(st.Pid, "/etc/group")
-	if runconfig.NamesUsers(user) {
-		for _, err := range []error{perr, gerr} {
-			if err != nil && !errors.Is(err, os.ErrNotExist) {
-				return fmt.Errorf("unable to find user %s: %w", user, err)
-			}
-		}
-	}
-	u, err := runconfig.ResolveUser(user, passwd, group)
+	u, err := runconfig.LookupUser(user, passwd, perr, group, gerr)
 	if err != nil {
 		return err
 	}

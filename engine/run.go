@@ -174,18 +174,9 @@ func (e *Engine) create(opts *Options) (_ *State, _ *container.Bundle, _ *fsutil
 // setUser resolves -u against the image's /etc/passwd and /etc/group into the spec's
 // numeric user (an image without them knows only root and numeric ids).
 func setUser(spec *specs.Spec, user string, layers []string) error {
-	// A file that cannot be read (a FIFO, a huge file, a link out of the image) counts as
-	// missing, but a user given by name needs it: then the reason is the error.
 	passwd, perr := workspace.ReadImageFile(layers, "etc/passwd")
 	group, gerr := workspace.ReadImageFile(layers, "etc/group")
-	if runconfig.NamesUsers(user) {
-		for _, err := range []error{perr, gerr} {
-			if err != nil && !errors.Is(err, os.ErrNotExist) {
-				return fmt.Errorf("unable to find user %s: %w", user, err)
-			}
-		}
-	}
-	u, err := runconfig.ResolveUser(user, passwd, group)
+	u, err := runconfig.LookupUser(user, passwd, perr, group, gerr)
 	if err != nil {
 		return err
 	}

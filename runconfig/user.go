@@ -3,7 +3,9 @@ package runconfig
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 
@@ -62,9 +64,24 @@ func ResolveUser(spec string, passwd, group []byte) (specs.User, error) {
 	return u, nil
 }
 
-// NamesUsers reports whether a "user[:group]" names a user or group (rather than giving
+// LookupUser resolves "user[:group]" against the container's /etc/passwd and /etc/group as they
+// were read, with the errors of reading them. A file that could not be read (missing, a FIFO,
+// too large, a link out of the root) counts as empty, unless the user is given by name: then
+// the reason it could not be read is the error.
+func LookupUser(spec string, passwd []byte, passwdErr error, group []byte, groupErr error) (specs.User, error) {
+	if namesUsers(spec) {
+		for _, err := range []error{passwdErr, groupErr} {
+			if err != nil && !errors.Is(err, os.ErrNotExist) {
+				return specs.User{}, fmt.Errorf("unable to find user %s: %w", spec, err)
+			}
+		}
+	}
+	return ResolveUser(spec, passwd, group)
+}
+
+// namesUsers reports whether a "user[:group]" names a user or group (rather than giving
 // numbers), so that /etc/passwd or /etc/group must be read.
-func NamesUsers(spec string) bool {
+func namesUsers(spec string) bool {
 	for _, part := range strings.Split(spec, ":") {
 		if _, err := strconv.ParseUint(part, 10, 32); part != "" && err != nil {
 			return true

@@ -10,10 +10,7 @@ package main
 import (
 	"flag"
 
-	specs "github.com/opencontainers/runtime-spec/specs-go"
-
 	"github.com/mydocker/mydocker/chapters/internal/chapter"
-	"github.com/mydocker/mydocker/workspace"
 )
 
 var root string
@@ -28,17 +25,11 @@ func main() {
 
 func run(args []string) (int, error) {
 	flags := chapter.NewRunFlags("ch06 run", true)
-	// Each -v is checked as it is parsed and becomes one bind mount of the spec.
-	var volumes []specs.Mount
-	flags.Func("v", "bind mount a volume: HOST:CONTAINER[:ro]", func(s string) error {
-		m, err := workspace.ParseVolumeFlag(s)
-		volumes = append(volumes, m)
-		return err
-	})
+	volumes := flags.Volumes()
 	opts, args, err := flags.Parse(args, 1, "IMAGE [COMMAND [ARG...]]")
 	if err != nil {
 		return 0, err
 	}
-	opts.Cmd, opts.Mounts = args[1:], volumes
+	opts.Cmd, opts.Mounts = args[1:], *volumes
 	return chapter.RunImage(root, args[0], flags.Driver, opts)
 }

@@ -17,8 +17,6 @@ import (
 	"io"
 	"os"
 
-	specs "github.com/opencontainers/runtime-spec/specs-go"
-
 	"github.com/mydocker/mydocker/chapters/internal/chapter"
 	"github.com/mydocker/mydocker/workspace"
 )
@@ -40,17 +38,12 @@ func main() {
 func run(args []string) (int, error) {
 	flags := chapter.NewRunFlags("ch07 run", true)
 	name := flags.String("name", "", "keep the container's layer under this name when it exits")
-	var volumes []specs.Mount
-	flags.Func("v", "bind mount a volume: HOST:CONTAINER[:ro]", func(s string) error {
-		m, err := workspace.ParseVolumeFlag(s)
-		volumes = append(volumes, m)
-		return err
-	})
+	volumes := flags.Volumes()
 	opts, args, err := flags.Parse(args, 1, "IMAGE [COMMAND [ARG...]]")
 	if err != nil {
 		return 0, err
 	}
-	opts.Cmd, opts.Mounts = args[1:], volumes
+	opts.Cmd, opts.Mounts = args[1:], *volumes
 	return chapter.RunKept(root, *name, args[0], flags.Driver, opts)
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/mydocker/mydocker/container"
 	"github.com/mydocker/mydocker/runconfig"
 	"github.com/mydocker/mydocker/workspace"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // Command is one of a program's commands: it gets the arguments after its name and returns
@@ -121,6 +122,18 @@ func (f *RunFlags) Parse(args []string, min int, usage string) (*runconfig.Optio
 		return nil, nil, err
 	}
 	return &runconfig.Options{Resources: resources, Security: Unconfined}, f.Args(), nil
+}
+
+// Volumes adds chapter 06's -v HOST:CONTAINER[:ro], each checked as it is parsed (by the
+// learner's ParseVolume in a chapter built with -tags lab) into one bind mount of the spec.
+func (f *RunFlags) Volumes() *[]specs.Mount {
+	var volumes []specs.Mount
+	f.Func("v", "bind mount a volume: HOST:CONTAINER[:ro]", func(s string) error {
+		m, err := workspace.ParseVolumeFlag(s)
+		volumes = append(volumes, m)
+		return err
+	})
+	return &volumes
 }
 
 // RootfsArgs splits ROOTFS COMMAND [ARG...], the arguments of chapters 02 to 04, making the
