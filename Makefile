@@ -4,7 +4,7 @@
 GO        ?= go
 BIN       := bin/mydocker
 ROOT      ?= $(or $(MYDOCKER_ROOT),/var/lib/mydocker)
-APT_PKGS  := busybox-static iptables curl docker.io qemu-system-x86 cpio
+APT_PKGS  := busybox-static iptables iproute2 curl docker.io qemu-system-x86 cpio
 GOFLAGS_TEST ?=
 # Pure Go, statically linked: no libc to load at each start (mydocker starts itself twice per
 # container), and the binary runs anywhere, the cgroup v2 test VM included.
