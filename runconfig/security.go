@@ -37,6 +37,10 @@ type Security struct {
 	Devices         []DeviceMapping     // ParseDevice
 }
 
+// Unconfined is what the course's containers keep until chapter 12 takes it away: every
+// capability the host has, and no seccomp filter. The engine (mydocker) confines by default.
+func Unconfined() Security { return Security{CapAdd: []string{"ALL"}, Seccomp: "unconfined"} }
+
 // Capabilities works out a container's capabilities from Docker's defaults and the options:
 // --privileged and --cap-add ALL give what the host has, --cap-drop ALL starts from nothing,
 // names come with or without CAP_ and in any case.

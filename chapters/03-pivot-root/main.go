@@ -26,7 +26,7 @@ func run(args []string) (int, error) {
 	}
 	// runconfig.Options.Spec starts from container.DefaultSpec, the same shape `runc spec` prints.
 	id := container.NewID()
-	opts := &runconfig.Options{Cmd: cmd, Security: chapter.Unconfined}
+	opts := &runconfig.Options{Cmd: cmd, Security: runconfig.Unconfined()}
 	spec, _, err := opts.Spec(id, ocispec.ImageConfig{})
 	if err != nil {
 		return 0, err

@@ -14,7 +14,6 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/mydocker/mydocker/engine"
-	"github.com/mydocker/mydocker/runconfig"
 )
 
 // Program is a command line over the engine: mydocker itself, or one chapter's program.
@@ -61,9 +60,6 @@ func (p Program) Run(args []string) int {
 
 // taught reports whether the program has reached the chapter that teaches a command or flag.
 func (p Program) taught(chapter int) bool { return p.Chapter == 0 || p.Chapter >= chapter }
-
-// unconfined is what a chapter before 12 gives its containers.
-var unconfined = runconfig.Security{CapAdd: []string{"ALL"}, Seccomp: "unconfined"}
 
 func (p Program) app() *cli.Command {
 	// Each command with the chapter that teaches it.

@@ -62,10 +62,6 @@ func Main(name string, global *flag.FlagSet, commands map[string]Command) {
 	os.Exit(code)
 }
 
-// Unconfined is what the chapters' containers keep until chapter 12 takes it away: every
-// capability the host has, and no seccomp filter. The engine (mydocker) confines by default.
-var Unconfined = runconfig.Security{CapAdd: []string{"ALL"}, Seccomp: "unconfined"}
-
 // Stdio is the program's own standard input and outputs, handed to the container as they are.
 func Stdio() container.Stdio {
 	return container.Stdio{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
@@ -121,7 +117,7 @@ func (f *RunFlags) Parse(args []string, min int, usage string) (*runconfig.Optio
 	if err != nil {
 		return nil, nil, err
 	}
-	return &runconfig.Options{Resources: resources, Security: Unconfined}, f.Args(), nil
+	return &runconfig.Options{Resources: resources, Security: runconfig.Unconfined()}, f.Args(), nil
 }
 
 // Volumes adds chapter 06's -v HOST:CONTAINER[:ro], each checked as it is parsed (by the
