@@ -50,8 +50,8 @@ func run(args []string) (int, error) {
 // diff writes the container's writable layer as an OCI layer tar: what it added or changed,
 // and a .wh. entry for what it deleted.
 func diff(args []string) (int, error) {
-	return withKept("diff NAME", args, 1, func(c kept) error {
-		changes, err := c.driver.Changes(c.dir, c.layers)
+	return withKept("diff NAME", args, 1, func(store *workspace.Store, c *chapter.Kept) error {
+		changes, err := c.Driver.Changes(c.Dir, c.Layers)
 		if err != nil {
 			return err
 		}
@@ -63,13 +63,13 @@ func diff(args []string) (int, error) {
 
 // commit stores that layer as a new image: the container's image, one layer higher.
 func commit(args []string) (int, error) {
-	return withKept("commit NAME IMAGE", args, 2, func(c kept) error {
-		changes, err := c.driver.Changes(c.dir, c.layers)
+	return withKept("commit NAME IMAGE", args, 2, func(store *workspace.Store, c *chapter.Kept) error {
+		changes, err := c.Driver.Changes(c.Dir, c.Layers)
 		if err != nil {
 			return err
 		}
 		defer changes.Close()
-		img, err := c.store.Commit(c.image, changes, args[1], c.Config, "ch07 commit "+args[0])
+		img, err := store.Commit(c.Image, changes, args[1], c.Image.Config.Config, "ch07 commit "+args[0])
 		if err != nil {
 			return err
 		}
@@ -81,28 +81,19 @@ func commit(args []string) (int, error) {
 // export writes the container's whole filesystem, its image's layers and its own merged, as
 // one tar: what docker export gives, a rootfs with no history and no whiteouts.
 func export(args []string) (int, error) {
-	return withKept("export NAME", args, 1, func(c kept) error {
-		return c.driver.Export(c.dir, c.layers, os.Stdout)
+	return withKept("export NAME", args, 1, func(store *workspace.Store, c *chapter.Kept) error {
+		return c.Driver.Export(c.Dir, c.Layers, os.Stdout)
 	})
 }
 
 func rm(args []string) (int, error) {
-	return withKept("rm NAME", args, 1, func(c kept) error {
-		return c.driver.Remove(c.dir)
+	return withKept("rm NAME", args, 1, func(store *workspace.Store, c *chapter.Kept) error {
+		return c.Driver.Remove(c.Dir)
 	})
 }
 
-type kept struct {
-	chapter.Kept
-	store  *workspace.Store
-	dir    string
-	image  *workspace.Image
-	layers []string
-	driver workspace.Driver
-}
-
 // withKept opens the kept container named by args[0] and runs fn on it.
-func withKept(usage string, args []string, n int, fn func(kept) error) (int, error) {
+func withKept(usage string, args []string, n int, fn func(*workspace.Store, *chapter.Kept) error) (int, error) {
 	if len(args) != n {
 		return 0, fmt.Errorf("usage: ch07 %s", usage)
 	}
@@ -110,10 +101,9 @@ func withKept(usage string, args []string, n int, fn func(kept) error) (int, err
 	if err != nil {
 		return 0, err
 	}
-	c := kept{store: store}
-	c.dir, c.Kept, c.image, c.layers, c.driver, err = chapter.OpenKept(store, root, args[0])
+	c, err := chapter.OpenKept(store, root, args[0])
 	if err != nil {
 		return 0, err
 	}
-	return 0, fn(c)
+	return 0, fn(store, c)
 }

@@ -225,14 +225,13 @@ func RunKept(root, name, image, driverName string, opts *runconfig.Options) (int
 			return 0, err
 		}
 		dir = KeptDir(root, name)
-		if err := os.MkdirAll(filepath.Dir(dir), 0o700); err != nil {
-			return 0, err
-		}
-		if err := os.Mkdir(dir, 0o700); os.IsExist(err) {
-			return 0, fmt.Errorf("the container name %q is in use: rm it first", name)
-		}
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Dir(dir), 0o700); err != nil {
+		return 0, fmt.Errorf("create the container's layer: %w", err)
+	}
+	if err := os.Mkdir(dir, 0o700); os.IsExist(err) && name != "" {
+		return 0, fmt.Errorf("the container name %q is in use: rm it first", name)
+	} else if err != nil {
 		return 0, fmt.Errorf("create the container's layer: %w", err)
 	}
 	if name == "" {
@@ -240,7 +239,7 @@ func RunKept(root, name, image, driverName string, opts *runconfig.Options) (int
 	}
 	rootfs, err := driver.Prepare(dir, layers)
 	if err == nil && name != "" {
-		err = writeKept(dir, Kept{Image: img.ID.String(), Driver: driver.Name(), Config: img.Config.Config})
+		err = writeKept(dir, keptRecord{Image: img.ID.String(), Driver: driver.Name()})
 	}
 	if err != nil {
 		if name != "" {

@@ -6,18 +6,24 @@ import (
 	"os"
 	"path/filepath"
 
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
-
 	"github.com/mydocker/mydocker/internal/names"
 	"github.com/mydocker/mydocker/workspace"
 )
 
-// Kept is what chapter 07 remembers of a container whose layer it keeps: enough to find the
-// layers below it again.
+// keptRecord is what chapter 07 writes of a container whose layer it keeps, in its
+// container.json: enough to find the layers below it again.
+type keptRecord struct {
+	Image  string // the image's ID
+	Driver string // the rootfs driver that made the layer
+}
+
+// Kept is a container whose writable layer chapter 07 kept, opened: the layer's directory,
+// the image below it with its layers, and the driver that stacks them.
 type Kept struct {
-	Image  string              // the image's ID
-	Driver string              // the rootfs driver that made the layer
-	Config ocispec.ImageConfig // the image's, the base of a commit's
+	Dir    string
+	Image  *workspace.Image
+	Layers []string
+	Driver workspace.Driver
 }
 
 // KeptDir is the directory of the kept layer of the container name.
@@ -26,36 +32,39 @@ func KeptDir(root, name string) string { return filepath.Join(root, "kept", name
 // CheckName refuses a container name that is not one (a path, "..").
 func CheckName(name string) error { return names.Validate("container", name) }
 
-func writeKept(dir string, k Kept) error {
-	data, err := json.Marshal(k)
+func writeKept(dir string, r keptRecord) error {
+	data, err := json.Marshal(r)
 	if err != nil {
 		return err
 	}
 	return os.WriteFile(filepath.Join(dir, "container.json"), data, 0o600)
 }
 
-// OpenKept finds the kept container name: its layer directory, its image, the layers below
-// and the driver that stacks them.
-func OpenKept(store *workspace.Store, root, name string) (dir string, k Kept, img *workspace.Image, layers []string, driver workspace.Driver, err error) {
+// OpenKept finds the kept container name in the store in root.
+func OpenKept(store *workspace.Store, root, name string) (*Kept, error) {
 	if err := CheckName(name); err != nil {
-		return "", k, nil, nil, nil, err
+		return nil, err
 	}
-	dir = KeptDir(root, name)
-	data, err := os.ReadFile(filepath.Join(dir, "container.json"))
+	k := &Kept{Dir: KeptDir(root, name)}
+	data, err := os.ReadFile(filepath.Join(k.Dir, "container.json"))
 	if os.IsNotExist(err) {
-		return "", k, nil, nil, nil, fmt.Errorf("no such container: %s (run --name %s keeps one)", name, name)
+		return nil, fmt.Errorf("no such container: %s (run --name %s keeps one)", name, name)
+	}
+	var r keptRecord
+	if err == nil {
+		err = json.Unmarshal(data, &r)
 	}
 	if err == nil {
-		err = json.Unmarshal(data, &k)
+		k.Image, err = store.Get(r.Image)
 	}
 	if err == nil {
-		img, err = store.Get(k.Image)
+		k.Layers, err = store.LayerDirs(k.Image)
 	}
 	if err == nil {
-		layers, err = store.LayerDirs(img)
+		k.Driver, err = workspace.NewDriver(r.Driver)
 	}
-	if err == nil {
-		driver, err = workspace.NewDriver(k.Driver)
+	if err != nil {
+		return nil, fmt.Errorf("container %s: %w", name, err)
 	}
-	return dir, k, img, layers, driver, err
+	return k, nil
 }
