@@ -7,7 +7,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -70,41 +72,80 @@ func ChildAttr(name string, attr *syscall.SysProcAttr, env ...string) (string, e
 	return out.String(), err
 }
 
-// StartChild starts the child function name like Child (created with flags), without waiting
-// for it, and returns once it has printed its first line (its "ready"). The test kills it at
-// the latest when it ends.
-func StartChild(t testing.TB, name string, flags uintptr, env ...string) *exec.Cmd {
-	t.Helper()
+// Spawned is a child started by Spawn: its process, and lines to and from it.
+type Spawned struct {
+	*exec.Cmd
+	in  io.Writer
+	out *bufio.Reader
+}
+
+// Spawn starts the child function name like Child (created with flags, killed if this process
+// dies), without waiting for it, and returns once it has printed its first line (its "ready").
+// It needs no test: a child may spawn children of its own.
+func Spawn(name string, flags uintptr, env ...string) (*Spawned, error) {
 	self, err := os.Executable()
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	cmd := exec.Command(self, "-test.run=^$")
 	cmd.Env = append(append(os.Environ(), childEnv+"="+name), env...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: flags}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: flags, Pdeathsig: syscall.SIGKILL}
 	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	s := &Spawned{Cmd: cmd, in: in, out: bufio.NewReader(out)}
 	ready := make(chan error, 1)
 	go func() {
-		_, err := bufio.NewReader(out).ReadString('\n')
+		_, err := s.out.ReadString('\n')
 		ready <- err
 	}()
 	select {
-	case err := <-ready:
-		if err != nil {
-			t.Fatalf("child %s ended before it was ready: %v", name, err)
-		}
+	case err = <-ready:
 	case <-time.After(time.Minute):
-		t.Fatalf("child %s not ready after a minute", name)
+		err = errors.New("not ready after a minute")
 	}
-	return cmd
+	if err != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		return nil, fmt.Errorf("child %s: %w", name, err)
+	}
+	return s, nil
+}
+
+// Ask sends the child a line and returns the line it answers.
+func (s *Spawned) Ask(line string) string {
+	io.WriteString(s.in, line+"\n")
+	answer, err := s.out.ReadString('\n')
+	if err != nil {
+		return err.Error()
+	}
+	return strings.TrimSpace(answer)
+}
+
+// Stop kills the child and waits for it.
+func (s *Spawned) Stop() {
+	s.Process.Kill()
+	s.Wait()
+}
+
+// StartChild is Spawn for a test: a failure fails it, and the child is stopped when it ends.
+func StartChild(t testing.TB, name string, flags uintptr, env ...string) *exec.Cmd {
+	t.Helper()
+	s, err := Spawn(name, flags, env...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Stop)
+	return s.Cmd
 }
 
 // RequiresRoot fails the test unless it runs as root. A lab test that skipped its privileged

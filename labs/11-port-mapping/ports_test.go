@@ -3,14 +3,12 @@ package ports
 import (
 	"bufio"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
 	"reflect"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -98,16 +96,16 @@ func host() error {
 	if err != nil {
 		return fmt.Errorf("test setup: create the network: %w", err)
 	}
-	srv, _, err := start("server")
+	srv, err := labtest.Spawn("server", unix.CLONE_NEWNET)
 	if err != nil {
-		return err
+		return fmt.Errorf("test setup: %w", err)
 	}
-	defer srv.Process.Kill()
-	far, ask, err := start("remote")
+	defer srv.Stop()
+	far, err := labtest.Spawn("remote", unix.CLONE_NEWNET)
 	if err != nil {
-		return err
+		return fmt.Errorf("test setup: %w", err)
 	}
-	defer far.Process.Kill()
+	defer far.Stop()
 	pid := strconv.Itoa(far.Process.Pid)
 	if err := sh("ip link add lab-h type veth peer name lab-r && ip link set lab-r netns " + pid +
 		" && ip addr add 198.51.100.1/24 dev lab-h && ip link set lab-h up" +
@@ -127,7 +125,7 @@ func host() error {
 		if from == "host" {
 			got = dial(addr)
 		} else {
-			got = ask(addr)
+			got = far.Ask(addr)
 		}
 		if (got == "hello") != want {
 			if want {
@@ -196,42 +194,6 @@ func dial(addr string) string {
 		return "connected, then " + err.Error()
 	}
 	return strings.TrimSpace(line)
-}
-
-// start runs the child name in a network namespace of its own, and returns once it is ready,
-// with a function that sends it a line and returns its answer.
-func start(name string) (*exec.Cmd, func(string) string, error) {
-	self, err := os.Executable()
-	if err != nil {
-		return nil, nil, err
-	}
-	cmd := exec.Command(self, "-test.run=^$")
-	cmd.Env = append(os.Environ(), "LABTEST_CHILD="+name)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: unix.CLONE_NEWNET, Pdeathsig: syscall.SIGKILL}
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		return nil, nil, err
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, nil, err
-	}
-	lines := bufio.NewReader(stdout)
-	if _, err := lines.ReadString('\n'); err != nil {
-		return nil, nil, fmt.Errorf("test setup: %s: %w", name, err)
-	}
-	return cmd, func(line string) string {
-		io.WriteString(stdin, line+"\n")
-		answer, err := lines.ReadString('\n')
-		if err != nil {
-			return err.Error()
-		}
-		return strings.TrimSpace(answer)
-	}, nil
 }
 
 func sh(script string) error {
