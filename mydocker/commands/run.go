@@ -33,11 +33,14 @@ func processFlags() []cli.Flag {
 }
 
 func (p Program) runCommand() *cli.Command {
-	var flags []cli.Flag
-	for _, f := range append(processFlags(), append(runFlags(), securityFlags()...)...) {
+	flags := processFlags()
+	for _, f := range runFlags() {
 		if p.runFlagTaught(f.Names()[0]) {
 			flags = append(flags, f)
 		}
+	}
+	if p.taught(12) {
+		flags = append(flags, securityFlags()...)
 	}
 	return &cli.Command{
 		Name:                   "run",
