@@ -6,16 +6,18 @@ BIN       := bin/mydocker
 ROOT      ?= $(or $(MYDOCKER_ROOT),/var/lib/mydocker)
 APT_PKGS  := busybox-static iptables iproute2 curl docker.io qemu-system-x86 cpio
 GOFLAGS_TEST ?=
-# Pure Go, statically linked: no libc to load at each start (mydocker starts itself twice per
-# container), and the binary runs anywhere, the cgroup v2 test VM included.
+# Pure Go, statically linked: no libc to load at each start (two Go programs start per
+# container: mydocker and its init), and the binaries run anywhere, the cgroup v2 VM included.
 export CGO_ENABLED := 0
 
 .PHONY: all build chapters chapter chapter-test deps image run test test-vm unit vet course lab progress bench parity fuzz faults clean
 
 all: build
 
+# mydocker, and beside it the small program it starts as each container's init (mydocker/init).
 build:
 	$(GO) build -o $(BIN) ./mydocker
+	$(GO) build -o $(BIN)-init ./mydocker/init
 
 # Every chapter's engine: bin/ch01 ... bin/ch12.
 chapters:

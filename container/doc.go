@@ -2,8 +2,9 @@
 // to mount its root filesystem (a Bundle), as runc does, and knows nothing of images, names,
 // networks or stored state — those are the engine's (package engine).
 //
-// The parent side (StartInit, Init.JoinCgroups, Init.Start) re-executes this binary as the
-// container's init in new namespaces and sends it the bundle over a pipe. The init side
+// The parent side (StartInit, Init.JoinCgroups, Init.Start) re-executes this binary — or the
+// small helper set by UseHelper, which mydocker has make build beside it — as the container's
+// init in new namespaces and sends it the bundle over a pipe. The init side
 // (init.go, rootfs.go) makes every mount private, mounts the container's root filesystem,
 // /proc, /dev and /sys, switches root with pivot_root (or chroot for NoPivot), sets the
 // hostname and executes the command. Exec runs one more process in a running container's

@@ -8,12 +8,11 @@ import (
 	"slices"
 	"strings"
 
-	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
-
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/mydocker/mydocker/cgroups"
+	"github.com/mydocker/mydocker/internal/fsutil"
 )
 
 // prepareRoot builds the container's filesystem under Spec.Root.Path, still seen from the
@@ -169,7 +168,7 @@ func MountInto(rootfs string, m specs.Mount) error {
 
 // remountBind remounts the bind now on dest (inside rootfs) with flags.
 func remountBind(rootfs, dest string, flags uintptr) error {
-	f, err := pathrs.OpenInRoot(rootfs, dest)
+	f, err := openInRoot(rootfs, dest)
 	if err != nil {
 		return err
 	}
@@ -179,9 +178,8 @@ func remountBind(rootfs, dest string, flags uintptr) error {
 
 // openMountpoint returns, open as O_PATH, the directory (or for a file bind the file) at dest
 // inside rootfs, made if missing. Every component, symlinks included, is resolved as if rootfs
-// were "/" (openat2 with RESOLVE_IN_ROOT, or filepath-securejoin's emulation on older
-// kernels): a symlink in the image (say /proc -> /, or up -> ../../..) cannot send a mount
-// outside the container's root.
+// were "/" (fsutil.OpenInRoot): a symlink in the image (say /proc -> /, or up -> ../../..)
+// cannot send a mount outside the container's root.
 func openMountpoint(rootfs, dest string, file bool) (*os.File, error) {
 	root, err := os.OpenFile(rootfs, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -189,14 +187,14 @@ func openMountpoint(rootfs, dest string, file bool) (*os.File, error) {
 	}
 	defer root.Close()
 	if !file {
-		return pathrs.MkdirAllHandle(root, dest, 0o755)
+		return fsutil.MkdirAllInRoot(root, dest, 0o755)
 	}
 	dest = filepath.Clean("/" + dest)
 	for hops := 0; hops <= 40; hops++ {
-		if f, err := pathrs.OpenatInRoot(root, dest); err == nil {
+		if f, err := fsutil.OpenInRoot(root, dest); err == nil {
 			return f, nil
 		}
-		dir, err := pathrs.MkdirAllHandle(root, filepath.Dir(dest), 0o755)
+		dir, err := fsutil.MkdirAllInRoot(root, filepath.Dir(dest), 0o755)
 		if err != nil {
 			return nil, err
 		}
@@ -225,6 +223,16 @@ func openMountpoint(rootfs, dest string, file bool) (*os.File, error) {
 		dest = filepath.Clean("/" + target)
 	}
 	return nil, fmt.Errorf("resolve %s in %s: too many symlinks", dest, rootfs)
+}
+
+// openInRoot opens dest inside rootfs as an O_PATH descriptor (fsutil.OpenInRoot).
+func openInRoot(rootfs, dest string) (*os.File, error) {
+	root, err := os.OpenFile(rootfs, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	return fsutil.OpenInRoot(root, dest)
 }
 
 func readlinkat(dir int, name string) (string, error) {
@@ -439,7 +447,7 @@ func mountCgroups(rootfs, destination, dest string, readonly bool) error {
 	// The tmpfs is new and the container's processes are yet to come: below it, paths are
 	// safe. It is reached by the path of its mount point, resolved in rootfs again: dest still
 	// names the directory under it.
-	tmpfs, err := pathrs.OpenInRoot(rootfs, destination)
+	tmpfs, err := openInRoot(rootfs, destination)
 	if err != nil {
 		return fmt.Errorf("open /sys/fs/cgroup: %w", err)
 	}

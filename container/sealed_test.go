@@ -2,6 +2,7 @@ package container
 
 import (
 	"os"
+	"path/filepath"
 	"runtime"
 	"testing"
 
@@ -18,6 +19,28 @@ func TestSealSelf(t *testing.T) {
 	testutil.RequiresRoot(t)
 	exe, err := os.Readlink("/proc/self/exe")
 	require.NoError(t, err)
+	requireSealed(t, exe)
+}
+
+// With a helper (mydocker-init), the helper is what is sealed and started; one that is gone
+// falls back to this binary.
+func TestSealHelper(t *testing.T) {
+	testutil.RequiresRoot(t)
+	exe, err := os.Readlink("/proc/self/exe")
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), "mydocker-init")
+	require.NoError(t, os.WriteFile(path, []byte("#!/bin/sh\n"), 0o755))
+	t.Cleanup(func() { UseHelper("") })
+	UseHelper(path)
+	requireSealed(t, path)
+	UseHelper(path + ".gone")
+	requireSealed(t, exe)
+}
+
+// requireSealed seals on a thread of its own and checks that the path to start is want, on a
+// mount that thread sees read-only and the rest of the process does not.
+func requireSealed(t *testing.T, want string) {
+	t.Helper()
 	type result struct {
 		path     string
 		readonly bool
@@ -38,9 +61,9 @@ func TestSealSelf(t *testing.T) {
 	}()
 	r := <-done
 	require.NoError(t, r.err)
-	require.Equal(t, exe, r.path, "sealed by the read-only bind, not the memfd fallback")
-	require.True(t, r.readonly, "the sealing thread sees its binary on a read-only mount")
+	require.Equal(t, want, r.path, "sealed by the read-only bind, not the memfd fallback")
+	require.True(t, r.readonly, "the sealing thread sees the program on a read-only mount")
 	var st unix.Statfs_t
-	require.NoError(t, unix.Statfs(exe, &st))
+	require.NoError(t, unix.Statfs(want, &st))
 	require.Zero(t, st.Flags&unix.ST_RDONLY, "the rest of the process sees it as it was")
 }

@@ -129,7 +129,7 @@ func (e *Engine) monitor(id string, report *os.File) error {
 	if err != nil {
 		return discard(err)
 	}
-	err = e.start(st, cfg, p)
+	err = e.start(&created{st: st, bundle: cfg}, p)
 	if stdio.Stdout != nil {
 		// Only the container may hold the write ends now, so the copiers see EOF when it exits.
 		stdio.Stdout.Close()

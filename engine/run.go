@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"sync"
 	"syscall"
 	"time"
 
@@ -29,81 +30,96 @@ import (
 func (e *Engine) Run(opts *Options, stdio container.Stdio) (id string, exitCode int, err error) {
 	opts.HostNetwork = opts.Network == "host"
 	if opts.Detach {
-		st, _, owner, err := e.create(opts)
+		c, err := e.create(opts, nil)
 		if err != nil {
 			return "", 0, err
 		}
-		return st.ID, 0, e.startMonitor(st, owner)
+		return c.st.ID, 0, e.startMonitor(c.st, c.owner)
 	}
-	sigs := container.CatchSignals()
-	defer sigs.Stop()
-	// Fork the init first: its Go runtime starts up while we prepare the container.
+	// Fork the init first: its Go runtime starts up while we prepare the container. Signals to
+	// relay are caught meanwhile (it takes a millisecond), before the container starts.
 	p, err := container.StartInit(opts.Namespaces(), opts.Tty, stdio)
 	if err != nil {
 		return "", 0, err
 	}
-	st, b, owner, err := e.create(opts)
+	catch := sync.OnceValue(container.CatchSignals)
+	go catch()
+	defer func() { catch().Stop() }()
+	c, err := e.create(opts, p)
 	if err != nil {
 		p.Kill()
 		return "", 0, err
 	}
-	defer owner.Unlock()
+	defer c.owner.Unlock()
 	faults.Point("run:created")
-	if err := e.start(st, b, p); err != nil {
+	sigs := catch()
+	if err := e.start(c, p); err != nil {
 		return "", 0, err
 	}
 	faults.Point("run:started")
 	code := p.WaitForeground(sigs, stdio, opts.Interactive)
-	e.finish(st, code)
-	return st.ID, code, nil
+	e.finish(c.st, code)
+	return c.st.ID, code, nil
+}
+
+// created is a container that create made and recorded, for start to start.
+type created struct {
+	st     *State
+	bundle *container.Bundle
+	owner  *fsutil.Lock // held for the container's life
+	// joined waits until the init is in its cgroups, when create put it there meanwhile; nil
+	// when start has to.
+	joined func() error
 }
 
 // create resolves the image, builds the spec, prepares the root filesystem and records the
-// container (taking its name). It returns the owner lock, held for the container's life.
-func (e *Engine) create(opts *Options) (_ *State, _ *container.Bundle, _ *fsutil.Lock, retErr error) {
+// container (taking its name). Given the container's init, already forked (a foreground run),
+// it puts it in its cgroups meanwhile: the cgroup filesystem's calls are a good part of a
+// start, and they overlap with create's own writes.
+func (e *Engine) create(opts *Options, p *container.Init) (_ *created, retErr error) {
 	if opts.Name != "" {
 		if err := ValidateName(opts.Name); err != nil {
-			return nil, nil, nil, err
+			return nil, err
 		}
 		if err := e.repairNameHolder(opts.Name); err != nil {
-			return nil, nil, nil, err
+			return nil, err
 		}
 	}
 	img, err := e.images.Get(opts.Image)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	id := container.NewID()
 	spec, config, err := opts.Spec(id, img.Config.Config)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	driver, err := workspace.NewDriver(opts.Driver)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	layers, err := e.images.LayerDirs(img)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	netName, err := opts.networkName()
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	switch netName {
 	case "none", "host":
 	case network.DefaultName:
 		if _, err := e.networks.EnsureDefault(); err != nil {
-			return nil, nil, nil, err
+			return nil, err
 		}
 	default:
 		if _, err := e.networks.Get(netName); err != nil {
-			return nil, nil, nil, err
+			return nil, err
 		}
 	}
 	cg, err := cgroups.New(id)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("find this process's cgroups: %w", err)
+		return nil, fmt.Errorf("find this process's cgroups: %w", err)
 	}
 	st := &State{
 		ID:         id,
@@ -130,45 +146,54 @@ func (e *Engine) create(opts *Options) (_ *State, _ *container.Bundle, _ *fsutil
 	}
 	owner, err := e.containers.NewDir(id)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
+	}
+	var joined func() error
+	if p != nil {
+		joined = sync.OnceValue(func() error { return p.JoinCgroups(cg, spec.Linux.Resources) })
+		go joined()
 	}
 	defer func() {
 		if retErr != nil {
+			if joined != nil {
+				joined() // done before its cgroups are removed
+			}
 			e.discard(st)
 			owner.Unlock()
 		}
 	}()
 	if err := setUser(spec, opts.User, layers); err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	etcMounts, err := e.writeEtcFiles(id, spec.Hostname, "")
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	// Docker's order: the default mounts, the /etc files, then the volumes (Spec put last).
 	spec.Mounts = slices.Insert(spec.Mounts, len(spec.Mounts)-len(opts.Mounts), etcMounts...)
 	rootfs, err := driver.Prepare(e.containers.layerDir(id), layers)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("prepare root filesystem: %w", err)
+		return nil, fmt.Errorf("prepare root filesystem: %w", err)
 	}
 	spec.Root.Path = rootfs.Path
 	st.Rootfs = rootfs.Mount
 	if err := e.containers.SaveSpec(id, spec); err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	made, err := workspace.MakeVolumeSources(opts.Mounts)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	if err := e.containers.Add(st); err != nil {
 		workspace.RemoveVolumeSources(made)
-		return nil, nil, nil, err
+		return nil, err
 	}
 	filter, err := e.seccompFilter(spec.Linux.Seccomp)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
-	return st, &container.Bundle{Spec: spec, RootfsMount: rootfs.Mount, NoPivot: opts.NoPivot, Seccomp: filter}, owner, nil
+	b := &container.Bundle{Spec: spec, RootfsMount: rootfs.Mount, NoPivot: opts.NoPivot, Seccomp: filter}
+	return &created{st: st, bundle: b, owner: owner, joined: joined}, nil
 }
 
 // setUser resolves -u against the image's /etc/passwd and /etc/group into the spec's
@@ -231,10 +256,14 @@ func (e *Engine) connect(st *State, hostname string, pid int) error {
 
 // start lets the container's init (started by container.StartInit) run the command and
 // records the container as running. On failure the container is removed whole.
-func (e *Engine) start(st *State, b *container.Bundle, p *container.Init) (retErr error) {
+func (e *Engine) start(c *created, p *container.Init) (retErr error) {
+	st, b := c.st, c.bundle
 	defer func() {
 		if retErr != nil {
 			p.Kill()
+			if c.joined != nil {
+				c.joined() // not done in cgroups being removed
+			}
 			e.discard(st)
 		}
 	}()
@@ -243,7 +272,11 @@ func (e *Engine) start(st *State, b *container.Bundle, p *container.Init) (retEr
 	if err := p.Send(b); err != nil {
 		return err
 	}
-	if err := p.JoinCgroups(cgroups.Load(st.Cgroups), b.Spec.Linux.Resources); err != nil {
+	joined := c.joined
+	if joined == nil {
+		joined = func() error { return p.JoinCgroups(cgroups.Load(st.Cgroups), b.Spec.Linux.Resources) }
+	}
+	if err := joined(); err != nil {
 		return err
 	}
 	if err := e.connect(st, b.Spec.Hostname, p.Pid()); err != nil {
@@ -256,12 +289,20 @@ func (e *Engine) start(st *State, b *container.Bundle, p *container.Init) (retEr
 	proc := p.Process()
 	st.Pid, st.PidStart = proc.Pid, proc.Start
 	st.StartedAt = time.Now().UTC()
-	return e.containers.Save(st)
+	return e.containers.SaveStarted(st)
 }
 
 // finish records the exit, gives back what the container held and, for --rm, removes it.
 // What it cannot do is logged, and kept in the state of a container that stays.
 func (e *Engine) finish(st *State, code int) {
+	if st.AutoRemove {
+		// No record stays to keep the exit in; removeFiles gives back what the container held.
+		faults.Point("finish:removing")
+		if err := e.removeFiles(st); err != nil {
+			logFor(st.ID).WithError(err).Warn("could not remove the container after it exited (--rm)")
+		}
+		return
+	}
 	if stats, err := cgroups.Load(st.Cgroups).Stats(); err == nil && stats.OOMKills > 0 {
 		st.OOMKilled = true
 	}
@@ -270,13 +311,6 @@ func (e *Engine) finish(st *State, code int) {
 	st.ExitCode = code
 	st.FinishedAt = time.Now().UTC()
 	st.Pid, st.PidStart = 0, 0
-	if st.AutoRemove {
-		faults.Point("finish:removing")
-		if err := e.removeFiles(st); err != nil {
-			logFor(st.ID).WithError(err).Warn("could not remove the container after it exited (--rm)")
-		}
-		return
-	}
 	if err := e.containers.Save(st); err != nil {
 		logFor(st.ID).WithError(err).Warn("could not record the container's exit")
 	}

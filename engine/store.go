@@ -254,6 +254,20 @@ func (s *Store) Save(st *State) error {
 	return fsutil.WriteJSON(s.statePath(st.ID), st)
 }
 
+// SaveStarted records a container's start. For a --rm container it does not wait for the
+// disk: after a host crash, repair removes such a container whether its record says Created
+// (the start was lost) or Running, so the fsync would buy nothing. Any other container's
+// start is made durable, since repair keeps a container that ran and removes one that did not.
+func (s *Store) SaveStarted(st *State) error {
+	if !st.AutoRemove {
+		return s.Save(st)
+	}
+	if !names.IsID(st.ID) {
+		return fmt.Errorf("invalid container id %q", st.ID)
+	}
+	return fsutil.UpdateJSON(s.statePath(st.ID), st)
+}
+
 // Load reads one container's state by exact id.
 func (s *Store) Load(id string) (*State, error) {
 	if !names.IsID(id) {

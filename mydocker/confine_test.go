@@ -152,16 +152,27 @@ func TestExecIsConfinedToo(t *testing.T) {
 // /proc/PID/exe, and once the process is gone writes through it. The binary must come out
 // unchanged — also after an upgrade replaced it with a new file, when no running watcher
 // holds that file busy any more.
+//
+// Twice: with mydocker-init beside mydocker (the runtime runs the helper, and the attack gets
+// hold of it), and without it (mydocker runs itself, as the course's programs do).
 func TestContainerCannotOverwriteTheEngine(t *testing.T) {
-	for _, upgrade := range []bool{false, true} {
-		name := "same binary"
-		if upgrade {
-			name = "after an upgrade"
-		}
-		t.Run(name, func(t *testing.T) {
+	for _, tc := range []struct {
+		name            string
+		helper, upgrade bool
+	}{
+		{"helper", true, false}, {"helper after an upgrade", true, true},
+		{"self", false, false}, {"self after an upgrade", false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
 			e := newEngine(t)
 			e.bin = filepath.Join(t.TempDir(), "mydocker") // a copy of its own to attack
-			copyBinary(t, binary, e.bin)
+			binaries := []string{e.bin}
+			if tc.helper {
+				binaries = append(binaries, e.bin+"-init")
+			}
+			for _, b := range binaries {
+				copyBinary(t, strings.Replace(b, e.bin, binary, 1), b)
+			}
 			e.must("run", "--name", "mk", "busybox", "sh", "-c", `printf '#!/proc/self/exe\n' > /evil && chmod +x /evil
 cat > /attack <<'EOF'
 #!/bin/sh
@@ -186,12 +197,15 @@ EOF
 chmod +x /attack`)
 			e.must("commit", "mk", "attacker")
 			e.must("run", "-d", "--name", "victim", "attacker", "/attack")
-			if upgrade {
-				// What a package manager does: the new binary is a new file, renamed over the old.
-				copyBinary(t, binary, e.bin+".new")
-				require.NoError(t, os.Rename(e.bin+".new", e.bin))
+			before := map[string][32]byte{}
+			for _, b := range binaries {
+				if tc.upgrade {
+					// What a package manager does: the new binary is a new file, renamed over the old.
+					copyBinary(t, strings.Replace(b, e.bin, binary, 1), b+".new")
+					require.NoError(t, os.Rename(b+".new", b))
+				}
+				before[b] = fileHash(t, b)
 			}
-			before := fileHash(t, e.bin)
 			// Read what the attacker says through /proc, from the host: any mydocker run to ask
 			// would keep the binary busy.
 			resultFile := filepath.Join("/proc", fmt.Sprint(e.stateOf(t, "victim")["State"].(map[string]any)["Pid"]), "root/result")
@@ -208,7 +222,9 @@ chmod +x /attack`)
 			require.NotEmpty(t, result, "the attack never got hold of the binary: the test proves nothing")
 			t.Logf("the attack says: %s", result)
 			require.NotEqual(t, "overwritten", result)
-			require.Equal(t, before, fileHash(t, e.bin), "the host's binary was changed: %s", result)
+			for _, b := range binaries {
+				require.Equal(t, before[b], fileHash(t, b), "the host's %s was changed: %s", filepath.Base(b), result)
+			}
 			e.must("rm", "-f", "victim")
 		})
 	}

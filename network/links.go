@@ -10,6 +10,7 @@ import (
 	"github.com/coreos/go-iptables/iptables"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 )
 
 // createBridge makes a bridge holding the gateway address and brings it up. route_localnet
@@ -45,7 +46,9 @@ func deleteLink(name string) error {
 	if err != nil {
 		return fmt.Errorf("find link %s: %w", name, err)
 	}
-	if err := netlink.LinkDel(link); err != nil {
+	// ENODEV: gone meanwhile — a veth goes with its peer when the container's network
+	// namespace is torn down, which the kernel finishes on its own time.
+	if err := netlink.LinkDel(link); err != nil && !errors.Is(err, unix.ENODEV) {
 		return fmt.Errorf("delete link %s: %w", name, err)
 	}
 	return nil

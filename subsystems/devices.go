@@ -3,6 +3,8 @@ package subsystems
 import (
 	"bytes"
 	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -25,15 +27,30 @@ func (Devices) Name() string { return "devices" }
 
 func (Devices) Wanted(r *specs.LinuxResources) bool { return r != nil && len(r.Devices) > 0 }
 
-// SetV1 writes each rule to devices.allow or devices.deny, in order.
+// SetV1 writes each rule to devices.allow or devices.deny, in order: one write(2) per rule,
+// as the kernel reads them, through the two files opened once (Docker's list is 15 rules).
 func (Devices) SetV1(dir string, r *specs.LinuxResources) error {
-	for _, rule := range r.Devices {
-		file := "devices.deny"
-		if rule.Allow {
-			file = "devices.allow"
+	files := map[bool]*os.File{}
+	defer func() {
+		for _, f := range files {
+			f.Close()
 		}
-		if err := write(dir, file, DeviceRule(rule)); err != nil {
-			return err
+	}()
+	for _, rule := range r.Devices {
+		f := files[rule.Allow]
+		if f == nil {
+			name := "devices.deny"
+			if rule.Allow {
+				name = "devices.allow"
+			}
+			var err error
+			if f, err = os.OpenFile(filepath.Join(dir, name), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644); err != nil {
+				return fmt.Errorf("open %s: %w", filepath.Join(dir, name), err)
+			}
+			files[rule.Allow] = f
+		}
+		if _, err := f.WriteString(DeviceRule(rule)); err != nil {
+			return fmt.Errorf("write %q to %s: %w", DeviceRule(rule), f.Name(), err)
 		}
 	}
 	return nil

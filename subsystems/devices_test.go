@@ -43,9 +43,10 @@ func TestSetV1WritesTheRulesInOrder(t *testing.T) {
 	require.NoError(t, Devices{}.SetV1(dir, &specs.LinuxResources{Devices: rules}))
 	deny, _ := os.ReadFile(filepath.Join(dir, "devices.deny"))
 	allow, _ := os.ReadFile(filepath.Join(dir, "devices.allow"))
-	// A fake directory keeps only the last write of each file; the real kernel files append.
+	// A fake directory's file holds the writes one after another; the kernel's takes each
+	// write as one rule.
 	require.Equal(t, "a *:* rwm", string(deny))
-	require.Equal(t, "c 1:3 rwm", string(allow))
+	require.Equal(t, "c *:* m"+"b *:* m"+"c 1:3 rwm", string(allow))
 }
 
 func TestDeviceProgramRefusesBadRules(t *testing.T) {

@@ -76,6 +76,7 @@ func TestCgroupV2VM(t *testing.T) {
 	// VM has no libc.
 	repo := repoRoot(t)
 	goBuild(t, repo, "build", "-o", filepath.Join(root, "bin/mydocker"), "./mydocker")
+	goBuild(t, repo, "build", "-o", filepath.Join(root, "bin/mydocker-init"), "./mydocker/init")
 	var list []string
 	for _, vt := range vmTests {
 		args := []string{"test", "-c", "-o", filepath.Join(root, "tests", vt.binary), vt.pkg}

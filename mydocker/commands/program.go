@@ -8,10 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v3"
 
+	"github.com/mydocker/mydocker/container"
 	"github.com/mydocker/mydocker/engine"
 )
 
@@ -30,10 +32,26 @@ var Mydocker = Program{Name: "mydocker"}
 // Main is a program's main: the engine's re-executed roles (container init, exec helper,
 // monitor) first, then the command line. It exits with the command's status.
 func (p Program) Main() {
+	if p.Chapter == 0 {
+		useHelper()
+	}
 	if engine.Reexec() {
 		return
 	}
 	os.Exit(p.Run(os.Args))
+}
+
+// useHelper has the runtime start containers' inits and exec'd processes from mydocker-init
+// beside this binary, where make builds it; without one, this binary serves.
+func useHelper() {
+	exe, err := os.Executable()
+	if err != nil {
+		return
+	}
+	path := filepath.Join(filepath.Dir(exe), "mydocker-init")
+	if st, err := os.Stat(path); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+		container.UseHelper(path)
+	}
 }
 
 // Run runs the command line args and returns the exit status.
