@@ -17,10 +17,11 @@ var ErrRunning = errors.New("container is running")
 // ownerWait bounds how long stop and rm wait for the watcher to record an exit.
 const ownerWait = 10 * time.Second
 
-// Stop sends SIGTERM to the container's init, then SIGKILL after timeout, and returns once
-// its exit is recorded. Stopping a stopped container is not an error; stopping a Dead one
-// repairs it.
-func (e *Engine) Stop(ref string, timeout time.Duration) error {
+// Stop sends the container's stop signal (SIGTERM unless it has one of its own) to its init,
+// then SIGKILL after timeout (nil: the container's own stop timeout, else 10 s), and returns
+// once its exit is recorded. Stopping a stopped container is not an error; stopping a Dead
+// one repairs it.
+func (e *Engine) Stop(ref string, timeout *time.Duration) error {
 	st, err := e.Get(ref)
 	if err != nil {
 		return err
@@ -35,8 +36,24 @@ func (e *Engine) Stop(ref string, timeout time.Duration) error {
 	if st.Status != Running {
 		return nil
 	}
-	if err := st.process().Signal(unix.SIGTERM); err == nil {
-		if !st.process().WaitExit(timeout) {
+	wait := 10 * time.Second
+	switch {
+	case timeout != nil:
+		wait = *timeout
+	case st.StopTimeout != nil:
+		wait = time.Duration(*st.StopTimeout) * time.Second
+	}
+	sig := unix.SIGTERM
+	if st.Config.StopSignal != "" {
+		if s, err := container.ParseSignal(st.Config.StopSignal); err == nil {
+			sig = s
+		}
+	}
+	if wait < 0 { // as Docker's stop -t -1: no SIGKILL
+		wait = 100 * 365 * 24 * time.Hour
+	}
+	if err := st.process().Signal(sig); err == nil {
+		if !st.process().WaitExit(wait) {
 			st.process().Kill(5 * time.Second)
 		}
 	}

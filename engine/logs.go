@@ -178,7 +178,9 @@ func (l *logWriter) copyLines(r io.Reader, stream string) {
 
 // LogOptions select what Logs prints.
 type LogOptions struct {
-	Follow bool // keep printing until the container stops
+	Follow     bool // keep printing until the container stops
+	Tail       int  // only the last Tail lines of what is logged so far; < 0: all
+	Timestamps bool // each line after the time it was logged (RFC 3339, nanoseconds)
 }
 
 // Logs writes the container's log to stdout and stderr, each piece to the stream it came
@@ -188,9 +190,23 @@ func (e *Engine) Logs(ref string, opts LogOptions, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	out := &logPrinter{stdout: stdout, stderr: stderr, timestamps: opts.Timestamps}
+	emit := out.print
+	var tail []logEntry // the last opts.Tail entries so far, when tailing
+	if opts.Tail >= 0 {
+		emit = func(entry logEntry) {
+			if opts.Tail == 0 {
+				return
+			}
+			if len(tail) == opts.Tail {
+				tail = tail[1:]
+			}
+			tail = append(tail, entry)
+		}
+	}
 	path := e.containers.LogPath(st.ID)
 	for n := max(st.LogConfig.MaxFile, 1) - 1; n > 0; n-- {
-		if err := copyLogFile(rotated(path, n), stdout, stderr); err != nil {
+		if err := readLogFile(rotated(path, n), emit); err != nil {
 			return err
 		}
 	}
@@ -202,29 +218,51 @@ func (e *Engine) Logs(ref string, opts LogOptions, stdout, stderr io.Writer) err
 	if err != nil {
 		return fmt.Errorf("open log: %w", err)
 	}
-	r := &logReader{f: f, br: bufio.NewReader(f), stdout: stdout, stderr: stderr}
+	r := &logReader{f: f, br: bufio.NewReader(f), emit: emit}
 	defer func() { r.f.Close() }()
-	for {
-		if err := r.copyAvailable(); err != nil {
-			return err
-		}
-		if !opts.Follow {
-			return nil
-		}
+	if err := r.readAvailable(); err != nil {
+		return err
+	}
+	for _, entry := range tail {
+		out.print(entry)
+	}
+	r.emit = out.print // what is logged from now on
+	for opts.Follow {
 		// The monitor writes the last line before it records the exit: once the
 		// container has stopped, one more pass drains the log.
 		if cur, err := e.containers.Load(st.ID); err != nil || cur.Status == Exited {
-			return r.copyAvailable()
+			return r.readAvailable()
 		}
 		if err := r.followRotation(path); err != nil {
 			return err
 		}
 		time.Sleep(100 * time.Millisecond)
+		if err := r.readAvailable(); err != nil {
+			return err
+		}
 	}
+	return nil
 }
 
-// copyLogFile prints one whole rotated log file; a missing one is fine.
-func copyLogFile(path string, stdout, stderr io.Writer) error {
+// logPrinter writes log entries to the stream each came from.
+type logPrinter struct {
+	stdout, stderr io.Writer
+	timestamps     bool
+}
+
+func (p *logPrinter) print(entry logEntry) {
+	w := p.stdout
+	if entry.Stream == "stderr" {
+		w = p.stderr
+	}
+	if p.timestamps {
+		io.WriteString(w, entry.Time.Format(time.RFC3339Nano)+" ")
+	}
+	io.WriteString(w, entry.Log)
+}
+
+// readLogFile reads one whole rotated log file; a missing one is fine.
+func readLogFile(path string, emit func(logEntry)) error {
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
@@ -233,19 +271,19 @@ func copyLogFile(path string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("open log: %w", err)
 	}
 	defer f.Close()
-	return (&logReader{f: f, br: bufio.NewReader(f), stdout: stdout, stderr: stderr}).copyAvailable()
+	return (&logReader{f: f, br: bufio.NewReader(f), emit: emit}).readAvailable()
 }
 
-// logReader prints the entries of a log file as they are written.
+// logReader reads the entries of a log file as they are written.
 type logReader struct {
-	f              *os.File
-	br             *bufio.Reader
-	pending        []byte // an entry whose end is not written yet
-	stdout, stderr io.Writer
+	f       *os.File
+	br      *bufio.Reader
+	pending []byte // an entry whose end is not written yet
+	emit    func(logEntry)
 }
 
-// copyAvailable prints every complete entry up to the end of the file.
-func (r *logReader) copyAvailable() error {
+// readAvailable passes on every complete entry up to the end of the file.
+func (r *logReader) readAvailable() error {
 	for {
 		chunk, err := r.br.ReadBytes('\n')
 		r.pending = append(r.pending, chunk...)
@@ -257,11 +295,7 @@ func (r *logReader) copyAvailable() error {
 		}
 		var entry logEntry
 		if json.Unmarshal(r.pending, &entry) == nil {
-			w := r.stdout
-			if entry.Stream == "stderr" {
-				w = r.stderr
-			}
-			io.WriteString(w, entry.Log)
+			r.emit(entry)
 		}
 		r.pending = r.pending[:0]
 	}
@@ -278,7 +312,7 @@ func (r *logReader) followRotation(path string) error {
 	if named, err = os.Stat(path); err != nil || os.SameFile(open, named) {
 		return nil
 	}
-	if err := r.copyAvailable(); err != nil {
+	if err := r.readAvailable(); err != nil {
 		return err
 	}
 	f, err := os.Open(path)

@@ -23,6 +23,12 @@ type Options struct {
 	Driver      string    // rootfs driver; empty: the first the kernel supports
 	SecurityOpt []string  // the security options as the user gave them, for inspect
 	LogConfig   LogConfig // the log's rotation (ParseLogOpts)
+	// Etc is what the user adds to the container's /etc/hosts and /etc/resolv.conf.
+	Etc network.EtcOptions
+	// StopTimeout is the seconds stop waits before SIGKILL; nil: stop's own (10).
+	StopTimeout *int
+	// CIDFile, when set, is a file create writes the container's id to; it must not exist.
+	CIDFile string
 }
 
 // networkName is the network the container joins: Network, or with published ports and no

@@ -29,6 +29,11 @@ import (
 // signal n). An error means the container did not start, and nothing of it is left.
 func (e *Engine) Run(opts *Options, stdio container.Stdio) (id string, exitCode int, err error) {
 	opts.HostNetwork = opts.Network == "host"
+	if opts.CIDFile != "" {
+		if _, err := os.Stat(opts.CIDFile); err == nil {
+			return "", 0, fmt.Errorf("container ID file found, make sure the other container isn't running or delete %s", opts.CIDFile)
+		}
+	}
 	if opts.Detach {
 		c, err := e.create(opts, nil)
 		if err != nil {
@@ -85,6 +90,9 @@ func (e *Engine) create(opts *Options, p *container.Init) (_ *created, retErr er
 			return nil, err
 		}
 	}
+	if err := opts.Etc.Validate(); err != nil {
+		return nil, err
+	}
 	img, err := e.images.Get(opts.Image)
 	if err != nil {
 		return nil, err
@@ -122,21 +130,23 @@ func (e *Engine) create(opts *Options, p *container.Init) (_ *created, retErr er
 		return nil, fmt.Errorf("find this process's cgroups: %w", err)
 	}
 	st := &State{
-		ID:         id,
-		Cgroups:    cg.Paths(),
-		Network:    netName,
-		Ports:      opts.Ports,
-		Name:       opts.Name,
-		Image:      opts.Image,
-		ImageID:    img.ID.String(),
-		Created:    time.Now().UTC(),
-		Status:     Created,
-		Driver:     driver.Name(),
-		AutoRemove: opts.AutoRemove,
-		Detached:   opts.Detach,
-		NoPivot:    opts.NoPivot,
-		Config:     config,
-		LogConfig:  opts.LogConfig,
+		ID:          id,
+		Cgroups:     cg.Paths(),
+		Network:     netName,
+		Ports:       opts.Ports,
+		Name:        opts.Name,
+		Image:       opts.Image,
+		ImageID:     img.ID.String(),
+		Created:     time.Now().UTC(),
+		Status:      Created,
+		Driver:      driver.Name(),
+		AutoRemove:  opts.AutoRemove,
+		Detached:    opts.Detach,
+		NoPivot:     opts.NoPivot,
+		Config:      config,
+		LogConfig:   opts.LogConfig,
+		Etc:         opts.Etc,
+		StopTimeout: opts.StopTimeout,
 		HostConfig: HostConfig{
 			CapAdd:      opts.CapAdd,
 			CapDrop:     opts.CapDrop,
@@ -165,7 +175,7 @@ func (e *Engine) create(opts *Options, p *container.Init) (_ *created, retErr er
 	if err := setUser(spec, opts.User, layers); err != nil {
 		return nil, err
 	}
-	etcMounts, err := e.writeEtcFiles(id, spec.Hostname, "")
+	etcMounts, err := e.writeEtcFiles(st, spec.Hostname, "")
 	if err != nil {
 		return nil, err
 	}
@@ -192,8 +202,30 @@ func (e *Engine) create(opts *Options, p *container.Init) (_ *created, retErr er
 	if err != nil {
 		return nil, err
 	}
+	if opts.CIDFile != "" {
+		if err := writeCIDFile(opts.CIDFile, id); err != nil {
+			return nil, err
+		}
+	}
 	b := &container.Bundle{Spec: spec, RootfsMount: rootfs.Mount, NoPivot: opts.NoPivot, Seccomp: filter}
 	return &created{st: st, bundle: b, owner: owner, joined: joined}, nil
+}
+
+// writeCIDFile writes a new container's id to path (run --cidfile), which must not exist.
+func writeCIDFile(path, id string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return fmt.Errorf("create the container ID file: %w", err)
+	}
+	_, err = f.WriteString(id)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+		return fmt.Errorf("write the container ID file: %w", err)
+	}
+	return nil
 }
 
 // setUser resolves -u against the image's /etc/passwd and /etc/group into the spec's
@@ -211,8 +243,8 @@ func setUser(spec *specs.Spec, user string, layers []string) error {
 
 // writeEtcFiles writes the container's /etc/hosts, /etc/hostname and /etc/resolv.conf into its
 // directory and returns the bind mounts that put them in place, as Docker does.
-func (e *Engine) writeEtcFiles(id, hostname, ip string) ([]specs.Mount, error) {
-	dir := e.containers.etcDir(id)
+func (e *Engine) writeEtcFiles(st *State, hostname, ip string) ([]specs.Mount, error) {
+	dir := e.containers.etcDir(st.ID)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create /etc files: %w", err)
 	}
@@ -224,9 +256,9 @@ func (e *Engine) writeEtcFiles(id, hostname, ip string) ([]specs.Mount, error) {
 		name string
 		data []byte
 	}{
-		{"resolv.conf", network.ResolvConf(hostResolv)},
+		{"resolv.conf", network.ResolvConf(hostResolv, st.Etc)},
 		{"hostname", []byte(hostname + "\n")},
-		{"hosts", network.HostsFile(hostname, ip)},
+		{"hosts", network.HostsFile(hostname, ip, st.Etc.ExtraHosts)},
 	}
 	var mounts []specs.Mount
 	for _, f := range files {
@@ -250,7 +282,7 @@ func (e *Engine) connect(st *State, hostname string, pid int) error {
 		return err
 	}
 	st.IP = ep.IP
-	_, err = e.writeEtcFiles(st.ID, hostname, ep.IP)
+	_, err = e.writeEtcFiles(st, hostname, ep.IP)
 	return err
 }
 

@@ -73,6 +73,11 @@ type State struct {
 	LogConfig LogConfig `json:"log_config,omitzero"`
 	// HostConfig is what the user asked of the container's confinement, as inspect shows it.
 	HostConfig HostConfig `json:"host_config"`
+	// Etc is what the user added to /etc/hosts and /etc/resolv.conf, kept for the rewrite
+	// of /etc/hosts once the container has an address.
+	Etc network.EtcOptions `json:"etc,omitzero"`
+	// StopTimeout is the seconds stop waits before SIGKILL when not told; nil: 10.
+	StopTimeout *int `json:"stop_timeout,omitempty"`
 	// CleanupError is what could not be given back when the container stopped (a cgroup that
 	// would not go, a rule iptables refused to delete), for inspect to show.
 	CleanupError string `json:"cleanup_error,omitempty"`

@@ -8,14 +8,25 @@ import (
 
 func TestHostsFile(t *testing.T) {
 	require.Equal(t, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n"+
-		"ff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n", string(HostsFile("web", "")))
-	require.Contains(t, string(HostsFile("web", "172.30.0.2")), "172.30.0.2\tweb\n")
+		"ff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n", string(HostsFile("web", "", nil)))
+	require.Contains(t, string(HostsFile("web", "172.30.0.2", nil)), "172.30.0.2\tweb\n")
+	require.Contains(t, string(HostsFile("web", "172.30.0.2", []string{"db:10.1.2.3"})), "ff02::2\tip6-allrouters\n10.1.2.3\tdb\n172.30.0.2\tweb\n")
 }
 
 func TestResolvConf(t *testing.T) {
 	host := "# generated\nnameserver 127.0.0.53\nnameserver 10.0.0.2\nsearch example.org\n"
-	require.Equal(t, "# generated\nnameserver 10.0.0.2\nsearch example.org\n", string(ResolvConf([]byte(host))))
+	require.Equal(t, "# generated\nnameserver 10.0.0.2\nsearch example.org\n", string(ResolvConf([]byte(host), EtcOptions{})))
 	require.Equal(t, "options edns0\nnameserver 8.8.8.8\nnameserver 8.8.4.4\n",
-		string(ResolvConf([]byte("nameserver 127.0.0.53\nnameserver ::1\noptions edns0\n"))),
+		string(ResolvConf([]byte("nameserver 127.0.0.53\nnameserver ::1\noptions edns0\n"), EtcOptions{})),
 		"with only loopback resolvers, Docker's fallback")
+	require.Equal(t, "# generated\nnameserver 10.9.9.9\nsearch a.test b.test\noptions ndots:2\n",
+		string(ResolvConf([]byte(host+"options edns0\n"), EtcOptions{DNS: []string{"10.9.9.9"}, DNSSearch: []string{"a.test", "b.test"}, DNSOptions: []string{"ndots:2"}})),
+		"--dns, --dns-search and --dns-option replace the host's")
+}
+
+func TestEtcOptionsValidate(t *testing.T) {
+	require.NoError(t, EtcOptions{ExtraHosts: []string{"foo:10.1.2.3", "v6:::1"}, DNS: []string{"10.9.9.9"}}.Validate())
+	require.ErrorContains(t, EtcOptions{ExtraHosts: []string{"foo"}}.Validate(), "bad format for add-host")
+	require.ErrorContains(t, EtcOptions{ExtraHosts: []string{"foo:notip"}}.Validate(), "invalid IP address")
+	require.ErrorContains(t, EtcOptions{DNS: []string{"nope"}}.Validate(), "is not an ip address")
 }

@@ -8,6 +8,7 @@ package runconfig
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -33,6 +34,9 @@ type Options struct {
 	Mounts      []specs.Mount         // volumes, already parsed
 	Tty         bool                  // allocate a pseudo-terminal
 	HostNetwork bool                  // share the host's network namespace
+	Entrypoint  *string               // --entrypoint: nil keeps the image's, "" clears it
+	Labels      map[string]string     // added to the image's labels
+	StopSignal  string                // the signal stop sends; empty: the image's, else SIGTERM
 	Security                          // capabilities, seccomp, devices, rlimits
 }
 
@@ -42,8 +46,29 @@ type Options struct {
 func (o *Options) Spec(id string, img ocispec.ImageConfig) (*specs.Spec, ocispec.ImageConfig, error) {
 	spec := container.DefaultSpec()
 	config := img
+	if o.Entrypoint != nil {
+		// As Docker: an entrypoint given to run drops the image's command along with its
+		// entrypoint, which were written for each other.
+		config.Entrypoint, config.Cmd = nil, nil
+		if *o.Entrypoint != "" {
+			config.Entrypoint = []string{*o.Entrypoint}
+		}
+	}
 	if len(o.Cmd) > 0 {
 		config.Cmd = o.Cmd
+	}
+	if len(o.Labels) > 0 {
+		config.Labels = maps.Clone(img.Labels)
+		if config.Labels == nil {
+			config.Labels = map[string]string{}
+		}
+		maps.Copy(config.Labels, o.Labels)
+	}
+	if o.StopSignal != "" {
+		if _, err := container.ParseSignal(o.StopSignal); err != nil {
+			return nil, config, fmt.Errorf("invalid argument %q for \"--stop-signal\" flag: %w", o.StopSignal, err)
+		}
+		config.StopSignal = o.StopSignal
 	}
 	args := append(append([]string{}, config.Entrypoint...), config.Cmd...)
 	if len(args) == 0 {

@@ -1,17 +1,18 @@
 package commands
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/urfave/cli/v3"
-	"golang.org/x/sys/unix"
 
 	"github.com/mydocker/mydocker/container"
 	"github.com/mydocker/mydocker/engine"
@@ -26,36 +27,157 @@ func psCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "show all containers (default shows just running)"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "only display container ids"},
+			&cli.StringSliceFlag{Name: "filter", Aliases: []string{"f"}, Usage: "filter output: name=, id=, status=, label=KEY[=VALUE], ancestor=, exited="},
+			&cli.StringFlag{Name: "format", Usage: "format output with a Go template (table for columns)"},
+			&cli.IntFlag{Name: "last", Aliases: []string{"n"}, Value: -1, Usage: "show the n last created containers (all states)"},
+			&cli.BoolFlag{Name: "latest", Aliases: []string{"l"}, Usage: "show the latest created container (all states)"},
+			&cli.BoolFlag{Name: "no-trunc", Usage: "don't truncate output"},
 		},
 		Action: func(_ context.Context, cmd *cli.Command) error {
+			filter, err := parseContainerFilter(cmd.StringSlice("filter"))
+			if err != nil {
+				return &statusError{code: 125, err: err}
+			}
+			format := cmd.String("format")
+			if cmd.Bool("quiet") {
+				format = "{{.ID}}"
+			}
+			f, err := parseRowFormat(format, psTable, psHeaders)
+			if err != nil {
+				return err
+			}
 			e, err := openEngine(cmd)
 			if err != nil {
 				return err
 			}
-			all, err := e.List()
+			all, err := e.List() // newest first
 			if err != nil {
 				return err
 			}
+			last := cmd.Int("last")
+			if cmd.Bool("latest") {
+				last = 1
+			}
 			now := time.Now()
-			tw := newTable()
-			if !cmd.Bool("quiet") {
-				fmt.Fprintln(tw, "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES")
-			}
+			var rows []any
 			for _, st := range all {
-				if st.Status != engine.Running && !cmd.Bool("all") {
+				if last >= 0 && len(rows) == last {
+					break
+				}
+				if st.Status != engine.Running && !cmd.Bool("all") && last < 0 && !filter.has("status") {
 					continue
 				}
-				if cmd.Bool("quiet") {
-					fmt.Fprintln(tw, container.ShortID(st.ID))
+				if !filter.match(st) {
 					continue
 				}
-				args := append(append([]string{}, st.Config.Entrypoint...), st.Config.Cmd...)
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s ago\t%s\t%s\t%s\n", container.ShortID(st.ID), st.Image,
-					commandText(args), humanDuration(now.Sub(st.Created)), statusText(st, now), portsText(st), st.Name)
+				rows = append(rows, newPsRow(st, now, cmd.Bool("no-trunc")))
 			}
-			return tw.Flush()
+			out := bufio.NewWriter(os.Stdout) // one write(2) for the whole listing
+			if err := f.write(out, rows); err != nil {
+				return err
+			}
+			return out.Flush()
 		},
 	}
+}
+
+const psTable = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
+
+var psHeaders = map[string]string{
+	"ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND", "CreatedAt": "CREATED AT",
+	"RunningFor": "CREATED", "Ports": "PORTS", "State": "STATE", "Status": "STATUS",
+	"Names": "NAMES", "Labels": "LABELS", "Networks": "NETWORKS",
+}
+
+// psRow is one container as ps --format reads it: Docker's fields, as Docker writes them.
+type psRow struct {
+	ID, Image, Command, CreatedAt, RunningFor, Ports, State, Status, Names, Labels, Networks string
+	labels                                                                                   map[string]string
+}
+
+// Label is the value of one label ({{.Label "tier"}}).
+func (r psRow) Label(name string) string { return r.labels[name] }
+
+func newPsRow(st *engine.State, now time.Time, noTrunc bool) psRow {
+	args := append(append([]string{}, st.Config.Entrypoint...), st.Config.Cmd...)
+	id, command := container.ShortID(st.ID), commandText(args)
+	if noTrunc {
+		id, command = st.ID, strconv.Quote(strings.Join(args, " "))
+	}
+	var labels []string
+	for k, v := range st.Config.Labels {
+		labels = append(labels, k+"="+v)
+	}
+	slices.Sort(labels)
+	return psRow{
+		ID: id, Image: st.Image, Command: command,
+		CreatedAt:  st.Created.Local().Format("2006-01-02 15:04:05 -0700 MST"),
+		RunningFor: humanDuration(now.Sub(st.Created)) + " ago",
+		Ports:      portsText(st), State: string(st.Status), Status: statusText(st, now),
+		Names: st.Name, Labels: strings.Join(labels, ","), Networks: st.Network,
+		labels: st.Config.Labels,
+	}
+}
+
+// containerFilter is ps --filter: the values of one key match if any does; every key must.
+type containerFilter map[string][]string
+
+var containerFilterKeys = []string{"name", "id", "status", "label", "ancestor", "exited"}
+
+func parseContainerFilter(args []string) (containerFilter, error) {
+	f := containerFilter{}
+	for _, a := range args {
+		k, v, ok := strings.Cut(a, "=")
+		if !ok {
+			return nil, fmt.Errorf("bad format of filter (expected name=value): %s", a)
+		}
+		if !slices.Contains(containerFilterKeys, k) {
+			return nil, fmt.Errorf("invalid filter '%s'", k)
+		}
+		if k == "status" && !slices.Contains([]string{"created", "restarting", "running", "removing", "paused", "exited", "dead"}, v) {
+			return nil, fmt.Errorf("invalid filter 'status=%s'", v)
+		}
+		if k == "exited" {
+			if _, err := strconv.Atoi(v); err != nil {
+				return nil, fmt.Errorf("invalid filter 'exited=%s'", v)
+			}
+		}
+		f[k] = append(f[k], v)
+	}
+	return f, nil
+}
+
+func (f containerFilter) has(key string) bool { return len(f[key]) > 0 }
+
+func (f containerFilter) match(st *engine.State) bool {
+	for key, values := range f {
+		if !slices.ContainsFunc(values, func(v string) bool { return matchOne(st, key, v) }) {
+			return false
+		}
+	}
+	return true
+}
+
+func matchOne(st *engine.State, key, v string) bool {
+	switch key {
+	case "name":
+		return strings.Contains(st.Name, strings.TrimPrefix(v, "/"))
+	case "id":
+		return strings.HasPrefix(st.ID, v)
+	case "status":
+		return string(st.Status) == v
+	case "label":
+		k, want, hasValue := strings.Cut(v, "=")
+		got, ok := st.Config.Labels[k]
+		return ok && (!hasValue || got == want)
+	case "ancestor":
+		return st.Image == v || strings.TrimSuffix(st.Image, ":latest") == strings.TrimSuffix(v, ":latest") ||
+			strings.HasPrefix(strings.TrimPrefix(st.ImageID, "sha256:"), strings.TrimPrefix(v, "sha256:"))
+	case "exited":
+		code, _ := strconv.Atoi(v)
+		return st.Status == engine.Exited && st.ExitCode == code
+	}
+	return false
 }
 
 func waitCommand() *cli.Command {
@@ -75,22 +197,33 @@ func waitCommand() *cli.Command {
 
 func logsCommand() *cli.Command {
 	return &cli.Command{
-		Name:         "logs",
-		Usage:        "fetch the logs of a container",
-		ArgsUsage:    "CONTAINER",
-		OnUsageError: onUsageError,
+		Name:                   "logs",
+		UseShortOptionHandling: true,
+		Usage:                  "fetch the logs of a container",
+		ArgsUsage:              "CONTAINER",
+		OnUsageError:           onUsageError,
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "follow log output"},
+			&cli.StringFlag{Name: "tail", Aliases: []string{"n"}, Value: "all", Usage: "number of lines to show from the end of the logs"},
+			&cli.BoolFlag{Name: "timestamps", Aliases: []string{"t"}, Usage: "show timestamps"},
 		},
 		Action: func(_ context.Context, cmd *cli.Command) error {
 			if err := needArgs(cmd, 1, "logs [OPTIONS] CONTAINER"); err != nil {
 				return err
 			}
+			opts := engine.LogOptions{Follow: cmd.Bool("follow"), Tail: -1, Timestamps: cmd.Bool("timestamps")}
+			if t := cmd.String("tail"); t != "all" {
+				n, err := strconv.Atoi(t)
+				if err != nil {
+					return usageError{msg: fmt.Sprintf("invalid value %q for --tail: a number of lines, or all", t)}
+				}
+				opts.Tail = max(n, -1)
+			}
 			e, err := openEngine(cmd)
 			if err != nil {
 				return err
 			}
-			return e.Logs(cmd.Args().First(), engine.LogOptions{Follow: cmd.Bool("follow")}, os.Stdout, os.Stderr)
+			return e.Logs(cmd.Args().First(), opts, os.Stdout, os.Stderr)
 		},
 	}
 }
@@ -145,7 +278,11 @@ func stopCommand() *cli.Command {
 			&cli.IntFlag{Name: "time", Aliases: []string{"t"}, Value: 10, Usage: "seconds to wait before killing it"},
 		},
 		Action: func(_ context.Context, cmd *cli.Command) error {
-			timeout := time.Duration(cmd.Int("time")) * time.Second
+			var timeout *time.Duration // the container's own, unless -t says
+			if cmd.IsSet("time") {
+				t := time.Duration(cmd.Int("time")) * time.Second
+				timeout = &t
+			}
 			return eachArg(cmd, "stop [OPTIONS] CONTAINER [CONTAINER...]", func(e *engine.Engine, ref string) (string, error) {
 				return ref, e.Stop(ref, timeout)
 			})
@@ -163,7 +300,7 @@ func killCommand() *cli.Command {
 			&cli.StringFlag{Name: "signal", Aliases: []string{"s"}, Value: "KILL", Usage: "signal to send (name or number)"},
 		},
 		Action: func(_ context.Context, cmd *cli.Command) error {
-			sig, err := parseSignal(cmd.String("signal"))
+			sig, err := container.ParseSignal(cmd.String("signal"))
 			if err != nil {
 				return usageError{msg: err.Error()}
 			}
@@ -172,21 +309,6 @@ func killCommand() *cli.Command {
 			})
 		},
 	}
-}
-
-// parseSignal accepts "KILL", "SIGKILL", "kill" or "9".
-func parseSignal(s string) (unix.Signal, error) {
-	if n, err := strconv.Atoi(s); err == nil && n > 0 && n < 65 {
-		return unix.Signal(n), nil
-	}
-	name := strings.ToUpper(s)
-	if !strings.HasPrefix(name, "SIG") {
-		name = "SIG" + name
-	}
-	if sig := unix.SignalNum(name); sig != 0 {
-		return sig, nil
-	}
-	return 0, fmt.Errorf("invalid signal: %s", s)
 }
 
 func rmCommand() *cli.Command {
@@ -218,9 +340,17 @@ func inspectCommand() *cli.Command {
 		Usage:        "show low-level information on containers or images",
 		ArgsUsage:    "NAME|ID [NAME|ID...]",
 		OnUsageError: onUsageError,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "format the output with a Go template"},
+			&cli.StringFlag{Name: "type", Usage: "only this type of object: container or image"},
+		},
 		Action: func(_ context.Context, cmd *cli.Command) error {
 			if err := needArgs(cmd, 1, "inspect NAME|ID [NAME|ID...]"); err != nil {
 				return err
+			}
+			kind := cmd.String("type")
+			if kind != "" && kind != "container" && kind != "image" {
+				return &statusError{code: 1, err: fmt.Errorf("%q is not a valid value for --type", kind)}
 			}
 			e, err := openEngine(cmd)
 			if err != nil {
@@ -229,12 +359,25 @@ func inspectCommand() *cli.Command {
 			var out []any
 			var failed error
 			for _, ref := range cmd.Args().Slice() {
-				v, err := inspectOne(e, ref)
+				v, err := inspectOne(e, ref, kind)
 				if err != nil {
-					failed = err
+					fmt.Fprintf(os.Stderr, "Error: %v\n", err)
+					failed = &statusError{code: 1}
 					continue
 				}
 				out = append(out, v)
+			}
+			if format := cmd.String("format"); format != "" {
+				w := bufio.NewWriter(os.Stdout)
+				for _, v := range out {
+					if err := executeOn(w, format, v); err != nil {
+						return err
+					}
+				}
+				if err := w.Flush(); err != nil {
+					return err
+				}
+				return failed
 			}
 			enc := json.NewEncoder(os.Stdout)
 			enc.SetIndent("", "    ")
@@ -249,21 +392,34 @@ func inspectCommand() *cli.Command {
 	}
 }
 
-// inspectOne describes a container (or, failing that, an image) in Docker's shape.
-func inspectOne(e *engine.Engine, ref string) (any, error) {
-	st, err := e.Get(ref)
+// inspectOne describes a container (or, failing that, an image) in Docker's shape; kind
+// ("container", "image" or "" for either) says which to look for.
+func inspectOne(e *engine.Engine, ref, kind string) (any, error) {
+	var st *engine.State
+	err := engine.ErrNotFound
+	if kind != "image" {
+		st, err = e.Get(ref)
+	}
 	if errors.Is(err, engine.ErrNotFound) {
 		img, ierr := e.Images().Get(ref)
-		if ierr != nil {
-			return nil, fmt.Errorf("no such object: %s", ref)
+		if ierr != nil || kind == "container" {
+			if kind == "container" {
+				return nil, fmt.Errorf("No such container: %s", ref)
+			}
+			if kind == "image" {
+				return nil, fmt.Errorf("No such image: %s", ref)
+			}
+			return nil, fmt.Errorf("No such object: %s", ref)
 		}
 		return map[string]any{
-			"Id":       img.ID.String(),
-			"RepoTags": img.RepoTags,
-			"Created":  img.Config.Created,
-			"Config":   img.Config.Config,
-			"RootFS":   img.Config.RootFS,
-			"Size":     img.Size,
+			"Id":           img.ID.String(),
+			"RepoTags":     img.RepoTags,
+			"Created":      img.Config.Created,
+			"Architecture": img.Config.Architecture,
+			"Os":           img.Config.OS,
+			"Config":       img.Config.Config,
+			"RootFS":       img.Config.RootFS,
+			"Size":         img.Size,
 		}, nil
 	}
 	if err != nil {
@@ -273,6 +429,17 @@ func inspectOne(e *engine.Engine, ref string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	var mounts []map[string]any
+	for _, m := range spec.Mounts {
+		if m.Type != "bind" || slices.Contains([]string{"/etc/hosts", "/etc/hostname", "/etc/resolv.conf"}, m.Destination) {
+			continue
+		}
+		mounts = append(mounts, map[string]any{
+			"Type": "bind", "Source": m.Source, "Destination": m.Destination,
+			"Mode": "", "RW": !slices.Contains(m.Options, "ro"), "Propagation": "rprivate",
+		})
+	}
+	user := st.Config.User
 	return map[string]any{
 		"Id":      st.ID,
 		"Created": st.Created,
@@ -281,6 +448,8 @@ func inspectOne(e *engine.Engine, ref string) (any, error) {
 		"State": map[string]any{
 			"Status":       st.Status,
 			"Running":      st.Status == engine.Running,
+			"Paused":       false,
+			"Restarting":   false,
 			"Dead":         st.Status == engine.Dead,
 			"Pid":          st.Pid,
 			"ExitCode":     st.ExitCode,
@@ -290,16 +459,20 @@ func inspectOne(e *engine.Engine, ref string) (any, error) {
 			"StartedAt":    st.StartedAt,
 			"FinishedAt":   st.FinishedAt,
 		},
-		"Image":  st.ImageID,
-		"Name":   "/" + st.Name,
-		"Driver": st.Driver,
+		"Image":        st.ImageID,
+		"Name":         "/" + st.Name,
+		"RestartCount": 0,
+		"Driver":       st.Driver,
 		"Config": map[string]any{
 			"Hostname":   spec.Hostname,
+			"User":       user,
 			"Env":        spec.Process.Env,
 			"Cmd":        st.Config.Cmd,
 			"Entrypoint": st.Config.Entrypoint,
 			"WorkingDir": spec.Process.Cwd,
 			"Image":      st.Image,
+			"Labels":     labelsOrEmpty(st.Config.Labels),
+			"StopSignal": st.Config.StopSignal,
 			"Tty":        spec.Process.Terminal,
 		},
 		"HostConfig": map[string]any{
@@ -314,8 +487,16 @@ func inspectOne(e *engine.Engine, ref string) (any, error) {
 			"IPAddress": st.IP,
 			"Ports":     st.Ports,
 		},
-		"Mounts": spec.Mounts,
+		"Mounts": mounts,
 	}, nil
+}
+
+// labelsOrEmpty is a container's labels as Docker's inspect shows them: {} when there are none.
+func labelsOrEmpty(labels map[string]string) map[string]string {
+	if labels == nil {
+		return map[string]string{}
+	}
+	return labels
 }
 
 func commitCommand() *cli.Command {

@@ -1,11 +1,11 @@
 package commands
 
 import (
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"golang.org/x/sys/unix"
 )
 
 func TestHumanDuration(t *testing.T) {
@@ -36,12 +36,21 @@ func TestCommandText(t *testing.T) {
 	require.Equal(t, `"sh -c 'echo started…"`, commandText([]string{"sh", "-c", "echo started; exec sleep 1000"}))
 }
 
-func TestParseSignal(t *testing.T) {
-	for in, want := range map[string]unix.Signal{"KILL": unix.SIGKILL, "sigterm": unix.SIGTERM, "SIGHUP": unix.SIGHUP, "9": unix.SIGKILL} {
-		got, err := parseSignal(in)
-		require.NoError(t, err, in)
-		require.Equal(t, want, got, in)
-	}
-	_, err := parseSignal("NOPE")
-	require.ErrorContains(t, err, "invalid signal")
+func TestRowFormat(t *testing.T) {
+	rows := []any{map[string]string{"ID": "abc", "Name": "web"}, map[string]string{"ID": "defgh", "Name": "db"}}
+	headers := map[string]string{"ID": "CONTAINER ID", "Name": "NAMES"}
+	var out strings.Builder
+	f, err := parseRowFormat(`table {{.ID}}\t{{.Name}}`, "", headers)
+	require.NoError(t, err)
+	require.NoError(t, f.write(&out, rows))
+	require.Equal(t, "CONTAINER ID   NAMES\nabc            web\ndefgh          db\n", out.String())
+
+	out.Reset()
+	f, err = parseRowFormat(`{{.Name}}:{{upper .ID}} {{title "hello world"}} {{json .Name}}`, "", headers)
+	require.NoError(t, err)
+	require.NoError(t, f.write(&out, rows[:1]))
+	require.Equal(t, "web:ABC Hello World \"web\"\n", out.String())
+
+	_, err = parseRowFormat(`{{.ID`, "", headers)
+	require.ErrorContains(t, err, "template parsing error")
 }

@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -56,8 +57,18 @@ func imagesCommand() *cli.Command {
 		OnUsageError:           onUsageError,
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "only show image ids"},
+			&cli.StringFlag{Name: "format", Usage: "format output with a Go template (table for columns)"},
+			&cli.BoolFlag{Name: "no-trunc", Usage: "don't truncate output"},
 		},
 		Action: func(_ context.Context, cmd *cli.Command) error {
+			format := cmd.String("format")
+			if cmd.Bool("quiet") {
+				format = "{{.ID}}"
+			}
+			f, err := parseRowFormat(format, imagesTable, imagesHeaders)
+			if err != nil {
+				return err
+			}
 			e, err := openEngine(cmd)
 			if err != nil {
 				return err
@@ -66,20 +77,25 @@ func imagesCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			tw := newTable()
-			if !cmd.Bool("quiet") {
-				fmt.Fprintln(tw, "REPOSITORY\tTAG\tIMAGE ID\tCREATED\tSIZE")
-			}
 			now := time.Now()
+			var rows []any
+			seen := map[string]bool{}
 			for _, img := range imgs {
-				short := img.ID.Encoded()[:12]
-				if cmd.Bool("quiet") {
-					fmt.Fprintln(tw, short)
+				id := "sha256:" + img.ID.Encoded()
+				if !cmd.Bool("no-trunc") {
+					id = img.ID.Encoded()[:12]
+				}
+				if cmd.Bool("quiet") { // one id per image, however many tags
+					if !seen[id] {
+						seen[id] = true
+						rows = append(rows, imageRow{ID: id})
+					}
 					continue
 				}
-				created := "N/A"
-				if img.Config.Created != nil {
-					created = humanDuration(now.Sub(*img.Config.Created)) + " ago"
+				created, createdAt := "N/A", ""
+				if c := img.Config.Created; c != nil {
+					created = humanDuration(now.Sub(*c)) + " ago"
+					createdAt = c.Local().Format("2006-01-02 15:04:05 -0700 MST")
 				}
 				tags := img.RepoTags
 				if len(tags) == 0 {
@@ -87,10 +103,50 @@ func imagesCommand() *cli.Command {
 				}
 				for _, t := range tags {
 					i := strings.LastIndex(t, ":")
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t[:i], t[i+1:], short, created, humanSize(img.Size))
+					rows = append(rows, imageRow{Repository: t[:i], Tag: t[i+1:], ID: id, CreatedSince: created,
+						CreatedAt: createdAt, Size: humanSize(img.Size), Digest: "<none>"})
 				}
 			}
-			return tw.Flush()
+			out := bufio.NewWriter(os.Stdout)
+			if err := f.write(out, rows); err != nil {
+				return err
+			}
+			return out.Flush()
+		},
+	}
+}
+
+const imagesTable = "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+
+var imagesHeaders = map[string]string{
+	"Repository": "REPOSITORY", "Tag": "TAG", "ID": "IMAGE ID", "CreatedSince": "CREATED",
+	"CreatedAt": "CREATED AT", "Size": "SIZE", "Digest": "DIGEST",
+}
+
+// imageRow is one image tag as images --format reads it.
+type imageRow struct {
+	Repository, Tag, ID, CreatedSince, CreatedAt, Size, Digest string
+}
+
+func tagCommand() *cli.Command {
+	return &cli.Command{
+		Name:         "tag",
+		Usage:        "create a tag TARGET_IMAGE that refers to SOURCE_IMAGE",
+		ArgsUsage:    "SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]",
+		OnUsageError: onUsageError,
+		Action: func(_ context.Context, cmd *cli.Command) error {
+			if cmd.Args().Len() != 2 {
+				return usageError{msg: `"tag" requires exactly 2 arguments: tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]`}
+			}
+			e, err := openEngine(cmd)
+			if err != nil {
+				return err
+			}
+			img, err := e.Images().Get(cmd.Args().First())
+			if err != nil {
+				return err
+			}
+			return e.Images().Tag(img.ID, cmd.Args().Get(1))
 		},
 	}
 }

@@ -56,7 +56,17 @@ func useHelper() {
 
 // Run runs the command line args and returns the exit status.
 func (p Program) Run(args []string) int {
-	err := p.app().Run(context.Background(), args)
+	app := p.app()
+	unknown := false
+	app.CommandNotFound = func(_ context.Context, _ *cli.Command, name string) {
+		// Docker's words for a command it does not have, not urfave/cli's "No help topic".
+		fmt.Fprintf(os.Stderr, "%s: '%s' is not a %s command.\nSee '%s --help'\n", p.Name, name, p.Name, p.Name)
+		unknown = true
+	}
+	err := app.Run(context.Background(), args)
+	if unknown {
+		return 1
+	}
 	if err == nil {
 		return 0
 	}
@@ -98,9 +108,12 @@ func (p Program) app() *cli.Command {
 		{7, exportCommand()},
 		{5, importCommand()},
 		{5, imagesCommand()},
+		{5, tagCommand()},
 		{5, rmiCommand()},
 		{10, networkCommand()},
 		{12, doctorCommand()},
+		{8, versionCommand()},
+		{8, infoCommand()},
 	}
 	var commands []*cli.Command
 	for _, c := range all {
@@ -138,7 +151,7 @@ func (p Program) app() *cli.Command {
 // own flags: networks in 10, published ports in 11 (the security flags, 12, go as a group).
 func (p Program) runFlagTaught(name string) bool {
 	switch name {
-	case "network":
+	case "network", "add-host", "dns", "dns-search", "dns-option":
 		return p.taught(10)
 	case "publish":
 		return p.taught(11)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/urfave/cli/v3"
@@ -78,7 +79,64 @@ func runFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "no-pivot", Usage: "use chroot instead of pivot_root (weaker: the host's mounts stay reachable)"},
 		&cli.StringFlag{Name: "storage-driver", Usage: "rootfs driver: overlay, aufs or vfs (default: the first the kernel supports)"},
 		&cli.StringSliceFlag{Name: "log-opt", Usage: "log driver options: max-size=10m, max-file=3"},
+		&cli.StringSliceFlag{Name: "env-file", Usage: "read environment variables from a file (KEY=VALUE lines)"},
+		&cli.StringFlag{Name: "entrypoint", Usage: "overwrite the image's entrypoint (and drop its command)"},
+		&cli.StringSliceFlag{Name: "label", Aliases: []string{"l"}, Usage: "set a label on the container (KEY=VALUE)"},
+		&cli.StringSliceFlag{Name: "label-file", Usage: "read labels from a file (KEY=VALUE lines)"},
+		&cli.StringFlag{Name: "stop-signal", Usage: "signal stop sends the container (default SIGTERM, or the image's)"},
+		&cli.IntFlag{Name: "stop-timeout", Usage: "seconds stop waits before SIGKILL (default 10)"},
+		&cli.StringFlag{Name: "cidfile", Usage: "write the container id to a file"},
+		&cli.StringSliceFlag{Name: "add-host", Usage: "add a line to /etc/hosts (HOST:IP)"},
+		&cli.StringSliceFlag{Name: "dns", Usage: "set a DNS server"},
+		&cli.StringSliceFlag{Name: "dns-search", Usage: "set a DNS search domain"},
+		&cli.StringSliceFlag{Name: "dns-option", Usage: "set a DNS option"},
 	}
+}
+
+// readKeyValueFile reads an --env-file or --label-file as Docker does: one KEY=VALUE (or KEY)
+// per line, leading blanks dropped, blank lines and # comments skipped.
+func readKeyValueFile(flag, path string) ([]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("invalid argument %q for \"--%s\" flag: %w", path, flag, err)
+	}
+	var out []string
+	for i, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimLeft(line, " \t")
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if k, _, _ := strings.Cut(line, "="); k == "" || strings.ContainsAny(k, " \t") {
+			return nil, fmt.Errorf("invalid argument %q for \"--%s\" flag: line %d: variable %q contains whitespaces", path, flag, i+1, k)
+		}
+		out = append(out, strings.TrimRight(line, "\r"))
+	}
+	return out, nil
+}
+
+// parseLabels turns --label-file and --label settings (later ones win) into a map.
+func parseLabels(cmd *cli.Command) (map[string]string, error) {
+	var all []string
+	for _, f := range cmd.StringSlice("label-file") {
+		lines, err := readKeyValueFile("label-file", f)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, lines...)
+	}
+	all = append(all, cmd.StringSlice("label")...)
+	if len(all) == 0 {
+		return nil, nil
+	}
+	labels := map[string]string{}
+	for _, l := range all {
+		k, v, _ := strings.Cut(l, "=")
+		if k == "" {
+			return nil, fmt.Errorf("invalid argument %q for \"--label\" flag: no key", l)
+		}
+		labels[k] = v
+	}
+	return labels, nil
 }
 
 func (p Program) runAction(_ context.Context, cmd *cli.Command) error {
@@ -123,17 +181,43 @@ func (p Program) runAction(_ context.Context, cmd *cli.Command) error {
 	if err != nil {
 		return &statusError{code: 125, err: err}
 	}
+	var env []string // --env-file first, -e over it, as Docker
+	for _, f := range cmd.StringSlice("env-file") {
+		lines, err := readKeyValueFile("env-file", f)
+		if err != nil {
+			return &statusError{code: 125, err: err}
+		}
+		env = append(env, lines...)
+	}
+	env = append(env, cmd.StringSlice("env")...)
+	labels, err := parseLabels(cmd)
+	if err != nil {
+		return &statusError{code: 125, err: err}
+	}
+	var entrypoint *string
+	if cmd.IsSet("entrypoint") {
+		ep := cmd.String("entrypoint")
+		entrypoint = &ep
+	}
+	var stopTimeout *int
+	if cmd.IsSet("stop-timeout") {
+		t := int(cmd.Int("stop-timeout"))
+		stopTimeout = &t
+	}
 	opts := &engine.Options{
 		Options: runconfig.Options{
-			Cmd:       cmd.Args().Tail(),
-			Hostname:  cmd.String("hostname"),
-			Env:       cmd.StringSlice("env"),
-			Workdir:   cmd.String("workdir"),
-			ReadOnly:  cmd.Bool("read-only"),
-			Resources: resources,
-			Mounts:    mounts,
-			Tty:       cmd.Bool("tty"),
-			Security:  security,
+			Cmd:        cmd.Args().Tail(),
+			Hostname:   cmd.String("hostname"),
+			Env:        env,
+			Entrypoint: entrypoint,
+			Labels:     labels,
+			StopSignal: cmd.String("stop-signal"),
+			Workdir:    cmd.String("workdir"),
+			ReadOnly:   cmd.Bool("read-only"),
+			Resources:  resources,
+			Mounts:     mounts,
+			Tty:        cmd.Bool("tty"),
+			Security:   security,
 		},
 		Image:       cmd.Args().First(),
 		Name:        cmd.String("name"),
@@ -147,6 +231,14 @@ func (p Program) runAction(_ context.Context, cmd *cli.Command) error {
 		Driver:      cmd.String("storage-driver"),
 		SecurityOpt: cmd.StringSlice("security-opt"),
 		LogConfig:   logConfig,
+		Etc: network.EtcOptions{
+			ExtraHosts: cmd.StringSlice("add-host"),
+			DNS:        cmd.StringSlice("dns"),
+			DNSSearch:  cmd.StringSlice("dns-search"),
+			DNSOptions: cmd.StringSlice("dns-option"),
+		},
+		StopTimeout: stopTimeout,
+		CIDFile:     cmd.String("cidfile"),
 	}
 	e, err := openEngine(cmd)
 	if err != nil {
