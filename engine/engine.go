@@ -102,7 +102,7 @@ func (e *Engine) List() ([]*State, error) {
 // Dead. The watcher holds owner.lock for as long as it lives, so a lock we can take means
 // nobody is watching.
 func (e *Engine) checkWatcher(st *State) (*State, error) {
-	if st.Status == Exited || st.Broken {
+	if st.Status == Exited || st.Broken || (st.Status == Created && st.Waiting) {
 		return st, nil
 	}
 	owner, free, err := e.tryOwner(st.ID)
@@ -112,7 +112,7 @@ func (e *Engine) checkWatcher(st *State) (*State, error) {
 	defer owner.Unlock()
 	// The watcher may have recorded the exit just before it let go.
 	st, err = e.containers.Load(st.ID)
-	if err != nil || st.Status == Exited || st.Broken {
+	if err != nil || st.Status == Exited || st.Broken || (st.Status == Created && st.Waiting) {
 		return st, err
 	}
 	st.Status = Dead
@@ -179,7 +179,11 @@ func (e *Engine) repair(st *State) (*State, error) {
 func (e *Engine) releaseResources(st *State) error {
 	var errs []error
 	if st.Cgroups != nil {
-		errs = append(errs, cgroups.Load(st.Cgroups).Destroy())
+		cg := cgroups.Load(st.Cgroups)
+		if cg.Frozen() { // its processes die of SIGKILL only once thawed
+			cg.Thaw()
+		}
+		errs = append(errs, cg.Destroy())
 	}
 	if st.Network != "none" && st.Network != "host" {
 		errs = append(errs, e.networks.Disconnect(st.ID))

@@ -12,9 +12,19 @@ import (
 )
 
 // Commit turns the container's writes into a new layer on top of its image and records the
+// CommitOptions are commit's -m, -a and --change.
+type CommitOptions struct {
+	Comment, Author string
+	Changes         []string // Dockerfile instructions applied to the container's config
+}
+
 // result as an image named ref (which may be empty).
-func (e *Engine) Commit(ref, imageRef, comment string) (*workspace.Image, error) {
+func (e *Engine) Commit(ref, imageRef string, opts CommitOptions) (*workspace.Image, error) {
 	st, err := e.Get(ref)
+	if err != nil {
+		return nil, err
+	}
+	config, err := workspace.ApplyChanges(st.Config, opts.Changes)
 	if err != nil {
 		return nil, err
 	}
@@ -32,7 +42,7 @@ func (e *Engine) Commit(ref, imageRef, comment string) (*workspace.Image, error)
 		return nil, fmt.Errorf("read the changes of %s: %w", container.ShortID(st.ID), err)
 	}
 	defer changes.Close()
-	return e.images.Commit(parent, changes, imageRef, st.Config, comment)
+	return e.images.CommitBy(parent, changes, imageRef, config, opts.Comment, opts.Author)
 }
 
 // Export writes the container's whole filesystem, image and changes merged, as a tar.

@@ -53,6 +53,7 @@ func (e *Engine) Stop(ref string, timeout *time.Duration) error {
 		wait = 100 * 365 * 24 * time.Hour
 	}
 	if err := st.process().Signal(sig); err == nil {
+		e.thaw(st)
 		if !st.process().WaitExit(wait) {
 			st.process().Kill(5 * time.Second)
 		}
@@ -69,7 +70,13 @@ func (e *Engine) Kill(ref string, sig unix.Signal) error {
 	if st.Status != Running {
 		return fmt.Errorf("cannot kill container: %s: container %s is not running", ref, st.ID)
 	}
-	return st.process().Signal(sig)
+	if err := st.process().Signal(sig); err != nil {
+		return err
+	}
+	if sig == unix.SIGKILL {
+		e.thaw(st) // a paused container dies of it only once thawed, as with Docker
+	}
+	return nil
 }
 
 // Remove deletes a stopped (or Dead) container; with force it kills a running one first.
@@ -90,6 +97,7 @@ func (e *Engine) Remove(ref string, force bool) error {
 		if !force {
 			return fmt.Errorf("you cannot remove a running container %s. Stop the container before attempting removal or force remove (rm -f): %w", st.ID, ErrRunning)
 		}
+		e.thaw(st)
 		st.process().Kill(5 * time.Second)
 	}
 	owner, err := e.takeOwner(st.ID)

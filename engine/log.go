@@ -21,6 +21,12 @@ func logFor(id string) *logrus.Entry {
 func (e *Engine) discard(st *State) {
 	if err := e.removeFiles(st); err != nil {
 		logFor(st.ID).WithError(err).Warn("could not remove all of a container that did not start")
+		return
+	}
+	for _, name := range st.NewVolumes {
+		if err := e.VolumeRemove(name); err != nil {
+			logFor(st.ID).WithError(err).Warn("could not remove a volume made for a container that did not start")
+		}
 	}
 }
 

@@ -178,9 +178,10 @@ func (l *logWriter) copyLines(r io.Reader, stream string) {
 
 // LogOptions select what Logs prints.
 type LogOptions struct {
-	Follow     bool // keep printing until the container stops
-	Tail       int  // only the last Tail lines of what is logged so far; < 0: all
-	Timestamps bool // each line after the time it was logged (RFC 3339, nanoseconds)
+	Follow     bool      // keep printing until the container stops
+	Tail       int       // only the last Tail lines of what is logged so far; < 0: all
+	Timestamps bool      // each line after the time it was logged (RFC 3339, nanoseconds)
+	Since      time.Time // only what was logged from then on; zero: all
 }
 
 // Logs writes the container's log to stdout and stderr, each piece to the stream it came
@@ -190,12 +191,12 @@ func (e *Engine) Logs(ref string, opts LogOptions, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	out := &logPrinter{stdout: stdout, stderr: stderr, timestamps: opts.Timestamps}
+	out := &logPrinter{stdout: stdout, stderr: stderr, timestamps: opts.Timestamps, since: opts.Since}
 	emit := out.print
 	var tail []logEntry // the last opts.Tail entries so far, when tailing
 	if opts.Tail >= 0 {
 		emit = func(entry logEntry) {
-			if opts.Tail == 0 {
+			if opts.Tail == 0 || entry.Time.Before(opts.Since) {
 				return
 			}
 			if len(tail) == opts.Tail {
@@ -248,9 +249,13 @@ func (e *Engine) Logs(ref string, opts LogOptions, stdout, stderr io.Writer) err
 type logPrinter struct {
 	stdout, stderr io.Writer
 	timestamps     bool
+	since          time.Time
 }
 
 func (p *logPrinter) print(entry logEntry) {
+	if entry.Time.Before(p.since) {
+		return
+	}
 	w := p.stdout
 	if entry.Stream == "stderr" {
 		w = p.stderr

@@ -85,7 +85,7 @@ func (e *Engine) monitor(id string, report *os.File) error {
 	}
 	// Until the container starts, a failure removes it (start does it for its own failures).
 	discard := func(err error) error {
-		e.discard(st)
+		e.startFailed(st, err)
 		return fail(err)
 	}
 	cfg, err := e.bundleOf(st)

@@ -29,6 +29,14 @@ type Options struct {
 	StopTimeout *int
 	// CIDFile, when set, is a file create writes the container's id to; it must not exist.
 	CIDFile string
+	// NamedVolumes are -v NAME:/path mounts: the volume is made on first use.
+	NamedVolumes []NamedVolume
+}
+
+// NamedVolume is one -v NAME:/path[:ro].
+type NamedVolume struct {
+	Name, Destination string
+	ReadOnly          bool
 }
 
 // networkName is the network the container joins: Network, or with published ports and no

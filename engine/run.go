@@ -77,6 +77,27 @@ type created struct {
 	joined func() error
 }
 
+// startFailed cleans up after a start that failed: run's container is removed whole; one that
+// create made, or that start started again, is kept (failed).
+func (e *Engine) startFailed(st *State, err error) {
+	if st.Waiting {
+		e.failed(st, err)
+		return
+	}
+	e.discard(st)
+}
+
+// failed records a start that failed on a container that is to stay: what it held is given
+// back, and the error is kept in its state, where inspect shows it.
+func (e *Engine) failed(st *State, err error) {
+	e.release(st)
+	st.Pid, st.PidStart = 0, 0
+	st.Error = err.Error()
+	if serr := e.containers.Save(st); serr != nil {
+		logFor(st.ID).WithError(serr).Warn("could not record a failed start")
+	}
+}
+
 // create resolves the image, builds the spec, prepares the root filesystem and records the
 // container (taking its name). Given the container's init, already forked (a foreground run),
 // it puts it in its cgroups meanwhile: the cgroup filesystem's calls are a good part of a
@@ -97,6 +118,29 @@ func (e *Engine) create(opts *Options, p *container.Init) (_ *created, retErr er
 	if err != nil {
 		return nil, err
 	}
+	var madeVolumes []string // made for this container: gone again if it is not created
+	defer func() {
+		if retErr != nil {
+			for _, name := range madeVolumes {
+				e.VolumeRemove(name)
+			}
+		}
+	}()
+	for _, nv := range opts.NamedVolumes {
+		if _, err := e.volume(nv.Name); errors.Is(err, ErrNoSuchVolume) {
+			madeVolumes = append(madeVolumes, nv.Name)
+		}
+		v, err := e.VolumeCreate(nv.Name)
+		if err != nil {
+			return nil, err
+		}
+		mode := "rw"
+		if nv.ReadOnly {
+			mode = "ro"
+		}
+		opts.Mounts = append(opts.Mounts, specs.Mount{Type: "bind", Source: v.Mountpoint, Destination: nv.Destination, Options: []string{"rbind", "rprivate", mode}})
+	}
+	opts.NamedVolumes = nil // now among the mounts
 	id := container.NewID()
 	spec, config, err := opts.Spec(id, img.Config.Config)
 	if err != nil {
@@ -146,6 +190,7 @@ func (e *Engine) create(opts *Options, p *container.Init) (_ *created, retErr er
 		Config:      config,
 		LogConfig:   opts.LogConfig,
 		Etc:         opts.Etc,
+		NewVolumes:  madeVolumes,
 		StopTimeout: opts.StopTimeout,
 		HostConfig: HostConfig{
 			CapAdd:      opts.CapAdd,
@@ -296,7 +341,7 @@ func (e *Engine) start(c *created, p *container.Init) (retErr error) {
 			if c.joined != nil {
 				c.joined() // not done in cgroups being removed
 			}
-			e.discard(st)
+			e.startFailed(st, retErr)
 		}
 	}()
 	// The init decodes its bundle while it is put in its cgroups, limits set, and on its
@@ -317,7 +362,7 @@ func (e *Engine) start(c *created, p *container.Init) (retErr error) {
 	if err := p.Start(); err != nil {
 		return err
 	}
-	st.Status = Running
+	st.Status, st.Waiting, st.Error, st.ExitCode = Running, false, "", 0
 	proc := p.Process()
 	st.Pid, st.PidStart = proc.Pid, proc.Start
 	st.StartedAt = time.Now().UTC()
@@ -337,6 +382,9 @@ func (e *Engine) finish(st *State, code int) {
 	}
 	if stats, err := cgroups.Load(st.Cgroups).Stats(); err == nil && stats.OOMKills > 0 {
 		st.OOMKilled = true
+	}
+	if cur, err := e.containers.Load(st.ID); err == nil {
+		st.Name = cur.Name // renamed while it ran
 	}
 	e.release(st)
 	st.Status = Exited
@@ -361,16 +409,18 @@ func (e *Engine) startMonitor(st *State, owner *fsutil.Lock) (retErr error) {
 	defer owner.Unlock()
 	reportR, reportW, err := os.Pipe()
 	if err != nil {
-		e.discard(st)
-		return fmt.Errorf("monitor pipe: %w", err)
+		err = fmt.Errorf("monitor pipe: %w", err)
+		e.startFailed(st, err)
+		return err
 	}
 	defer reportR.Close()
 	// The monitor's own log: what it logs, and anything it prints, a panic included.
 	monitorLog, err := os.OpenFile(e.containers.monitorLogPath(st.ID), os.O_CREATE|os.O_WRONLY|os.O_APPEND|syscall.O_CLOEXEC, 0o600)
 	if err != nil {
 		reportW.Close()
-		e.discard(st)
-		return fmt.Errorf("open the monitor's log: %w", err)
+		err = fmt.Errorf("open the monitor's log: %w", err)
+		e.startFailed(st, err)
+		return err
 	}
 	defer monitorLog.Close()
 	cmd := &exec.Cmd{
@@ -385,8 +435,9 @@ func (e *Engine) startMonitor(st *State, owner *fsutil.Lock) (retErr error) {
 	err = cmd.Start()
 	reportW.Close()
 	if err != nil {
-		e.discard(st)
-		return fmt.Errorf("start monitor: %w", err)
+		err = fmt.Errorf("start monitor: %w", err)
+		e.startFailed(st, err)
+		return err
 	}
 	// The monitor outlives us; when we exit, it is reparented and reaped by init.
 	defer cmd.Process.Release()

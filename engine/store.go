@@ -78,6 +78,12 @@ type State struct {
 	Etc network.EtcOptions `json:"etc,omitzero"`
 	// StopTimeout is the seconds stop waits before SIGKILL when not told; nil: 10.
 	StopTimeout *int `json:"stop_timeout,omitempty"`
+	// NewVolumes are the named volumes made for this container (first used by it): removed
+	// with it when it does not start, kept once it has.
+	NewVolumes []string `json:"new_volumes,omitempty"`
+	// Waiting marks a container made by create, or one start is starting again: it runs
+	// under no watcher, and a start that fails leaves it here (run's containers are removed).
+	Waiting bool `json:"waiting,omitempty"`
 	// CleanupError is what could not be given back when the container stopped (a cgroup that
 	// would not go, a rule iptables refused to delete), for inspect to show.
 	CleanupError string `json:"cleanup_error,omitempty"`
@@ -257,6 +263,45 @@ func (s *Store) Save(st *State) error {
 		return fmt.Errorf("invalid container id %q", st.ID)
 	}
 	return fsutil.WriteJSON(s.statePath(st.ID), st)
+}
+
+// Rename gives container id the name, which must be free, and frees its old one.
+func (s *Store) Rename(id, name string) error {
+	if err := names.Validate("container", name); err != nil {
+		return err
+	}
+	l, err := s.lock()
+	if err != nil {
+		return err
+	}
+	defer l.Unlock()
+	if err := s.ensureIndex(); err != nil {
+		return err
+	}
+	st, err := s.Load(id)
+	if err != nil {
+		return err
+	}
+	if st.Name == name {
+		return fmt.Errorf("renaming a container with the same name as its current name")
+	}
+	if holder, err := s.claimName(name, id); err != nil {
+		if holder == "" {
+			return err
+		}
+		return fmt.Errorf("conflict: the container name \"/%s\" is already in use by container %q; remove (mydocker rm %s) or rename that container to reuse the name: %w",
+			name, holder, name, ErrNameInUse)
+	}
+	old := st.Name
+	st.Name = name
+	if err := fsutil.WriteJSON(s.statePath(id), st); err != nil {
+		os.Remove(s.namePath(name))
+		return err
+	}
+	if holder, err := os.Readlink(s.namePath(old)); err == nil && holder == id {
+		os.Remove(s.namePath(old))
+	}
+	return nil
 }
 
 // SaveStarted records a container's start. For a --rm container it does not wait for the

@@ -106,3 +106,108 @@ func TestVersionInfoAndUnknownCommands(t *testing.T) {
 	require.Equal(t, 1, r.code)
 	require.Contains(t, r.stderr, "'nosuchcommand' is not a mydocker command")
 }
+
+// create makes a container that nothing runs yet; start runs it under a monitor (start -a
+// shows its output and passes its status on), again after it stopped; restart stops and
+// starts it; a start that fails keeps the container, with the error.
+func TestCreateStartRestart(t *testing.T) {
+	e := newEngine(t)
+	id := strings.TrimSpace(e.must("create", "--net", "none", "--name", "crt", "busybox", "sh", "-c", "echo ran; exit 4"))
+	require.Regexp(t, `^[0-9a-f]{64}$`, id)
+	require.Equal(t, "created\n", e.must("inspect", "-f", "{{.State.Status}}", "crt"))
+	require.Equal(t, "crt Created\n", e.must("ps", "-a", "--format", "{{.Names}} {{.Status}}"))
+	r := e.run("start", "-a", "crt")
+	require.Equal(t, 4, r.code, "%s", r)
+	require.Equal(t, "ran\n", r.stdout)
+	r = e.run("start", "-a", "crt")
+	require.Equal(t, "ran\n", r.stdout, "only this start's output")
+	require.Equal(t, "ran\nran\n", e.must("logs", "crt"))
+
+	e.must("run", "-d", "--net", "none", "--name", "rst", "busybox", "sh", "-c", `trap "exit 0" TERM; echo boot; sleep 1000 & wait`)
+	first := e.must("inspect", "-f", "{{.State.StartedAt}}", "rst")
+	e.must("restart", "rst")
+	require.Equal(t, "running 0\n", e.must("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "rst"))
+	require.NotEqual(t, first, e.must("inspect", "-f", "{{.State.StartedAt}}", "rst"))
+	waitFor(t, 5*time.Second, "the second boot", func() bool { return e.must("logs", "rst") == "boot\nboot\n" })
+
+	e.must("create", "--net", "none", "--name", "bad", "busybox", "/nonexistent")
+	r = e.run("start", "bad")
+	require.NotEqual(t, 0, r.code)
+	require.Contains(t, r.stderr, "/nonexistent")
+	require.Equal(t, "created\n", e.must("inspect", "-f", "{{.State.Status}}", "bad"), "a failed start keeps the container")
+	r = e.run("start", "nosuch")
+	require.Equal(t, 1, r.code)
+	require.Contains(t, r.stderr, "no such container: nosuch")
+}
+
+// pause freezes a container (a counter stands still) and unpause lets it go on; ps and inspect
+// say so; a paused container can still be stopped.
+func TestPauseUnpause(t *testing.T) {
+	e := newEngine(t)
+	e.must("run", "-d", "--net", "none", "--name", "ctr", "busybox", "sh", "-c", "i=0; while :; do i=$((i+1)); echo $i; sleep 0.05; done")
+	last := func() string { l := strings.Fields(e.must("logs", "ctr")); return l[len(l)-1] }
+	waitFor(t, 5*time.Second, "the counter", func() bool { return len(strings.Fields(e.must("logs", "ctr"))) > 3 })
+	e.must("pause", "ctr")
+	require.Equal(t, "paused true\n", e.must("inspect", "-f", "{{.State.Status}} {{.State.Paused}}", "ctr"))
+	require.Regexp(t, `^Up .* \(Paused\)\n$`, e.must("ps", "--format", "{{.Status}}"))
+	require.Equal(t, "ctr\n", e.must("ps", "--filter", "status=paused", "--format", "{{.Names}}"))
+	a := last()
+	time.Sleep(500 * time.Millisecond)
+	require.Equal(t, a, last(), "the counter stands still")
+	require.Equal(t, 1, e.run("pause", "ctr").code, "already paused")
+	e.must("unpause", "ctr")
+	waitFor(t, 5*time.Second, "the counter to go on", func() bool { return last() != a })
+	e.must("pause", "ctr")
+	e.must("stop", "-t", "1", "ctr")
+	require.Equal(t, "exited\n", e.must("inspect", "-f", "{{.State.Status}}", "ctr"))
+}
+
+func TestRenameTopTmpfsAndCommitChanges(t *testing.T) {
+	e := newEngine(t)
+	e.must("run", "-d", "--net", "none", "--name", "old", "busybox", "sleep", "1000")
+	e.must("rename", "old", "new")
+	require.Equal(t, "/new\n", e.must("inspect", "-f", "{{.Name}}", "new"))
+	require.Equal(t, 1, e.run("inspect", "old").code, "the old name is gone")
+	e.must("run", "-d", "--net", "none", "--name", "other", "busybox", "true")
+	r := e.run("rename", "new", "other")
+	require.Equal(t, 1, r.code)
+	require.Contains(t, r.stderr, "already in use")
+	e.must("stop", "-t", "0", "new")
+	require.Equal(t, "/new\n", e.must("inspect", "-f", "{{.Name}}", "new"), "the exit, recorded after the rename, keeps the new name")
+	e.must("start", "new")
+
+	out := e.must("top", "new")
+	require.Regexp(t, `^UID +PID +PPID +STAT +CMD\n0 +\d+ +\d+ +\S+ +sleep 1000\n$`, out)
+
+	require.Regexp(t, `(?m)^tmpfs /scratch tmpfs rw,nosuid,nodev,noexec,relatime,size=1024k`,
+		e.must("run", "--rm", "--net", "none", "--tmpfs", "/scratch:size=1m", "busybox", "cat", "/proc/mounts"))
+	require.Regexp(t, `(?m)^shm /dev/shm tmpfs .*size=131072k`, e.must("run", "--rm", "--net", "none", "--shm-size", "128m", "busybox", "cat", "/proc/mounts"))
+
+	e.must("commit", "--change", "ENV CHG=yes", "--change", "WORKDIR /tmp", "-c", "LABEL tier=web", "-a", "A Tester", "-m", "changed", "new", "chg:1")
+	require.Equal(t, "yes /tmp\n", e.must("run", "--rm", "--net", "none", "chg:1", "sh", "-c", "echo $CHG $(pwd)"))
+	require.Equal(t, "web A Tester\n", e.must("inspect", "-f", "{{.Config.Labels.tier}} {{.Author}}", "chg:1"))
+}
+
+// -v NAME:/path mounts a named volume, made on first use, kept after the container; volume
+// rm refuses one a container mounts; a run that fails leaves no volume it made.
+func TestNamedVolumes(t *testing.T) {
+	e := newEngine(t)
+	e.must("run", "--rm", "--net", "none", "-v", "vol1:/data", "busybox", "sh", "-c", "echo kept > /data/f")
+	require.Equal(t, "kept\n", e.must("run", "--rm", "--net", "none", "-v", "vol1:/data:ro", "busybox", "cat", "/data/f"))
+	require.Equal(t, 1, e.run("run", "--rm", "--net", "none", "-v", "vol1:/data:ro", "busybox", "touch", "/data/g").code, "read-only")
+	require.Equal(t, "vol1\n", e.must("volume", "ls", "-q"))
+	require.Regexp(t, `^DRIVER +VOLUME NAME\nlocal +vol1\n$`, e.must("volume", "ls"))
+	require.Contains(t, e.must("volume", "inspect", "vol1"), `"Mountpoint": "`+filepath.Join(e.root, "volumes/vol1/_data")+`"`)
+	e.must("run", "-d", "--net", "none", "--name", "user", "-v", "vol1:/data", "busybox", "sleep", "1000")
+	r := e.run("volume", "rm", "vol1")
+	require.Equal(t, 1, r.code)
+	require.Contains(t, r.stderr, "volume is in use")
+	e.must("rm", "-f", "user")
+	require.Equal(t, 127, e.run("run", "--rm", "--net", "none", "-v", "fresh:/data", "busybox", "/nonexistent").code)
+	require.Equal(t, "vol1\n", e.must("volume", "ls", "-q"), "the failed run's volume is gone")
+	require.Equal(t, "Deleted Volumes:\nvol1\n", e.must("volume", "prune", "-f"))
+	require.Equal(t, "", e.must("volume", "ls", "-q"))
+	r = e.run("run", "--rm", "--net", "none", "-v", "./rel:/data", "busybox", "true")
+	require.Equal(t, 125, r.code)
+	require.Contains(t, r.stderr, "neither an absolute host path nor a volume name")
+}

@@ -37,6 +37,8 @@ type Options struct {
 	Entrypoint  *string               // --entrypoint: nil keeps the image's, "" clears it
 	Labels      map[string]string     // added to the image's labels
 	StopSignal  string                // the signal stop sends; empty: the image's, else SIGTERM
+	Tmpfs       []string              // --tmpfs PATH[:OPTIONS]: a tmpfs mounted there
+	ShmSize     int64                 // bytes of /dev/shm; 0: Docker's 64 MB
 	Security                          // capabilities, seccomp, devices, rlimits
 }
 
@@ -113,6 +115,25 @@ func (o *Options) Spec(id string, img ocispec.ImageConfig) (*specs.Spec, ocispec
 	}
 	spec.Linux.CgroupsPath = cgroups.Parent + "/" + id
 	spec.Linux.Namespaces = o.Namespaces()
+	if o.ShmSize > 0 {
+		for i, m := range spec.Mounts {
+			if m.Destination == "/dev/shm" {
+				opts := slices.DeleteFunc(slices.Clone(m.Options), func(o string) bool { return strings.HasPrefix(o, "size=") })
+				spec.Mounts[i].Options = append(opts, fmt.Sprintf("size=%dk", (o.ShmSize+1023)/1024))
+			}
+		}
+	}
+	for _, t := range o.Tmpfs {
+		path, opts, _ := strings.Cut(t, ":")
+		if !strings.HasPrefix(path, "/") {
+			return nil, config, fmt.Errorf("invalid argument %q for \"--tmpfs\" flag: the mount point must be an absolute path", t)
+		}
+		options := []string{"nosuid", "nodev", "noexec"} // Docker's, before the user's
+		if opts != "" {
+			options = append(options, strings.Split(opts, ",")...)
+		}
+		spec.Mounts = append(spec.Mounts, specs.Mount{Destination: path, Type: "tmpfs", Source: "tmpfs", Options: options})
+	}
 	spec.Mounts = append(spec.Mounts, o.Mounts...)
 	if err := o.applySecurity(spec); err != nil {
 		return nil, config, err

@@ -77,7 +77,7 @@ func (s *Store) Import(r io.Reader, ref string, changes []string) (*Image, error
 			return nil, err
 		}
 	}
-	config, err := applyChanges(ocispec.ImageConfig{Env: []string{defaultPath}}, changes)
+	config, err := ApplyChanges(ocispec.ImageConfig{Env: []string{defaultPath}}, changes)
 	if err != nil {
 		return nil, err
 	}
@@ -103,6 +103,11 @@ func (s *Store) Import(r io.Reader, ref string, changes []string) (*Image, error
 // Commit adds a layer (an OCI layer tar) on top of parent's and records the result, with
 // config as its config, tagged ref (none when empty).
 func (s *Store) Commit(parent *Image, changes io.Reader, ref string, config ocispec.ImageConfig, comment string) (*Image, error) {
+	return s.CommitBy(parent, changes, ref, config, comment, "")
+}
+
+// CommitBy is Commit with the image's author (commit -a).
+func (s *Store) CommitBy(parent *Image, changes io.Reader, ref string, config ocispec.ImageConfig, comment, author string) (*Image, error) {
 	if ref != "" {
 		var err error
 		if ref, err = normalizeRef(ref); err != nil {
@@ -117,9 +122,10 @@ func (s *Store) Commit(parent *Image, changes io.Reader, ref string, config ocis
 	img := parent.Config
 	img.Created = &now
 	img.Config = config
+	img.Author = author
 	img.RootFS.DiffIDs = append(append([]digest.Digest{}, parent.Config.RootFS.DiffIDs...), diffID)
 	img.History = append(append([]ocispec.History{}, parent.Config.History...),
-		ocispec.History{Created: &now, CreatedBy: "mydocker commit", Comment: comment})
+		ocispec.History{Created: &now, CreatedBy: "mydocker commit", Comment: comment, Author: author})
 	return s.addImage(img, ref)
 }
 

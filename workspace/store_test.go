@@ -87,7 +87,7 @@ func TestImportRejectsBadInput(t *testing.T) {
 	_, err = s.Import(buildTar(t, entry{name: "a", body: "b"}), "Bad Name", nil)
 	require.ErrorContains(t, err, "invalid reference format")
 	_, err = s.Import(buildTar(t, entry{name: "a", body: "b"}), "ok", []string{"RUN rm -rf /"})
-	require.ErrorContains(t, err, "only CMD, ENTRYPOINT, ENV and WORKDIR")
+	require.ErrorContains(t, err, "only CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL, EXPOSE, STOPSIGNAL and VOLUME are supported")
 	_, err = s.Import(buildTar(t, entry{name: "../a", body: "b"}), "ok", nil)
 	require.ErrorIs(t, err, ErrUnsafeArchive)
 	tmp, err := os.ReadDir(s.dir + "/tmp")
@@ -166,7 +166,7 @@ func TestNormalizeRef(t *testing.T) {
 }
 
 func TestApplyChanges(t *testing.T) {
-	c, err := applyChanges(ocispec.ImageConfig{Env: []string{"PATH=/bin"}}, []string{
+	c, err := ApplyChanges(ocispec.ImageConfig{Env: []string{"PATH=/bin"}}, []string{
 		`CMD echo hi`, `ENTRYPOINT ["/bin/tini", "--"]`, `ENV PATH=/usr/bin`, `ENV NAME value`, `workdir /app`,
 	})
 	require.NoError(t, err)
@@ -174,10 +174,20 @@ func TestApplyChanges(t *testing.T) {
 	require.Equal(t, []string{"/bin/tini", "--"}, c.Entrypoint)
 	require.Equal(t, []string{"PATH=/usr/bin", "NAME=value"}, c.Env)
 	require.Equal(t, "/app", c.WorkingDir)
-	_, err = applyChanges(ocispec.ImageConfig{}, []string{"WORKDIR relative"})
+	_, err = ApplyChanges(ocispec.ImageConfig{}, []string{"WORKDIR relative"})
 	require.ErrorContains(t, err, "absolute")
-	_, err = applyChanges(ocispec.ImageConfig{}, []string{"ENV"})
+	_, err = ApplyChanges(ocispec.ImageConfig{}, []string{"ENV"})
 	require.ErrorContains(t, err, "KEY=VALUE")
+
+	base := ocispec.ImageConfig{Labels: map[string]string{"a": "1"}}
+	c, err = ApplyChanges(base, []string{`USER daemon`, `LABEL tier="web"`, `EXPOSE 80 53/udp`, `STOPSIGNAL SIGINT`, `VOLUME ["/data"]`})
+	require.NoError(t, err)
+	require.Equal(t, "daemon", c.User)
+	require.Equal(t, map[string]string{"a": "1", "tier": "web"}, c.Labels)
+	require.Equal(t, map[string]string{"a": "1"}, base.Labels, "the base config is not changed")
+	require.Equal(t, map[string]struct{}{"80/tcp": {}, "53/udp": {}}, c.ExposedPorts)
+	require.Equal(t, "SIGINT", c.StopSignal)
+	require.Equal(t, map[string]struct{}{"/data": {}}, c.Volumes)
 }
 
 func TestParseVolume(t *testing.T) {

@@ -67,10 +67,11 @@ func psCommand() *cli.Command {
 				if st.Status != engine.Running && !cmd.Bool("all") && last < 0 && !filter.has("status") {
 					continue
 				}
-				if !filter.match(st) {
+				paused := e.Paused(st)
+				if !filter.match(st, paused) {
 					continue
 				}
-				rows = append(rows, newPsRow(st, now, cmd.Bool("no-trunc")))
+				rows = append(rows, newPsRow(st, paused, now, cmd.Bool("no-trunc")))
 			}
 			out := bufio.NewWriter(os.Stdout) // one write(2) for the whole listing
 			if err := f.write(out, rows); err != nil {
@@ -98,7 +99,7 @@ type psRow struct {
 // Label is the value of one label ({{.Label "tier"}}).
 func (r psRow) Label(name string) string { return r.labels[name] }
 
-func newPsRow(st *engine.State, now time.Time, noTrunc bool) psRow {
+func newPsRow(st *engine.State, paused bool, now time.Time, noTrunc bool) psRow {
 	args := append(append([]string{}, st.Config.Entrypoint...), st.Config.Cmd...)
 	id, command := container.ShortID(st.ID), commandText(args)
 	if noTrunc {
@@ -113,7 +114,7 @@ func newPsRow(st *engine.State, now time.Time, noTrunc bool) psRow {
 		ID: id, Image: st.Image, Command: command,
 		CreatedAt:  st.Created.Local().Format("2006-01-02 15:04:05 -0700 MST"),
 		RunningFor: humanDuration(now.Sub(st.Created)) + " ago",
-		Ports:      portsText(st), State: string(st.Status), Status: statusText(st, now),
+		Ports:      portsText(st), State: stateText(st, paused), Status: statusText(st, paused, now),
 		Names: st.Name, Labels: strings.Join(labels, ","), Networks: st.Network,
 		labels: st.Config.Labels,
 	}
@@ -149,23 +150,23 @@ func parseContainerFilter(args []string) (containerFilter, error) {
 
 func (f containerFilter) has(key string) bool { return len(f[key]) > 0 }
 
-func (f containerFilter) match(st *engine.State) bool {
+func (f containerFilter) match(st *engine.State, paused bool) bool {
 	for key, values := range f {
-		if !slices.ContainsFunc(values, func(v string) bool { return matchOne(st, key, v) }) {
+		if !slices.ContainsFunc(values, func(v string) bool { return matchOne(st, paused, key, v) }) {
 			return false
 		}
 	}
 	return true
 }
 
-func matchOne(st *engine.State, key, v string) bool {
+func matchOne(st *engine.State, paused bool, key, v string) bool {
 	switch key {
 	case "name":
 		return strings.Contains(st.Name, strings.TrimPrefix(v, "/"))
 	case "id":
 		return strings.HasPrefix(st.ID, v)
 	case "status":
-		return string(st.Status) == v
+		return stateText(st, paused) == v
 	case "label":
 		k, want, hasValue := strings.Cut(v, "=")
 		got, ok := st.Config.Labels[k]
@@ -415,6 +416,7 @@ func inspectOne(e *engine.Engine, ref, kind string) (any, error) {
 			"Id":           img.ID.String(),
 			"RepoTags":     img.RepoTags,
 			"Created":      img.Config.Created,
+			"Author":       img.Config.Author,
 			"Architecture": img.Config.Architecture,
 			"Os":           img.Config.OS,
 			"Config":       img.Config.Config,
@@ -440,15 +442,16 @@ func inspectOne(e *engine.Engine, ref, kind string) (any, error) {
 		})
 	}
 	user := st.Config.User
+	paused := e.Paused(st)
 	return map[string]any{
 		"Id":      st.ID,
 		"Created": st.Created,
 		"Path":    spec.Process.Args[0],
 		"Args":    spec.Process.Args[1:],
 		"State": map[string]any{
-			"Status":       st.Status,
+			"Status":       stateText(st, paused),
 			"Running":      st.Status == engine.Running,
-			"Paused":       false,
+			"Paused":       paused,
 			"Restarting":   false,
 			"Dead":         st.Status == engine.Dead,
 			"Pid":          st.Pid,
@@ -507,6 +510,8 @@ func commitCommand() *cli.Command {
 		OnUsageError: onUsageError,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "message", Aliases: []string{"m"}, Usage: "commit message"},
+			&cli.StringFlag{Name: "author", Aliases: []string{"a"}, Usage: "author (\"A Name <a@example.org>\")"},
+			&cli.StringSliceFlag{Name: "change", Aliases: []string{"c"}, Usage: "apply a Dockerfile instruction: CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL, EXPOSE, STOPSIGNAL, VOLUME"},
 		},
 		Action: func(_ context.Context, cmd *cli.Command) error {
 			if err := needArgs(cmd, 1, "commit [OPTIONS] CONTAINER [REPOSITORY[:TAG]]"); err != nil {
@@ -516,7 +521,9 @@ func commitCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			img, err := e.Commit(cmd.Args().First(), cmd.Args().Get(1), cmd.String("message"))
+			img, err := e.Commit(cmd.Args().First(), cmd.Args().Get(1), engine.CommitOptions{
+				Comment: cmd.String("message"), Author: cmd.String("author"), Changes: cmd.StringSlice("change"),
+			})
 			if err != nil {
 				return err
 			}

@@ -58,10 +58,21 @@ func humanSize(n int64) string {
 	return fmt.Sprintf("%.4g%s", size, units[i])
 }
 
+// stateText is a container's state as Docker names it: its status, or paused.
+func stateText(st *engine.State, paused bool) string {
+	if paused {
+		return "paused"
+	}
+	return string(st.Status)
+}
+
 // statusText is ps's STATUS column.
-func statusText(st *engine.State, now time.Time) string {
+func statusText(st *engine.State, paused bool, now time.Time) string {
 	switch st.Status {
 	case engine.Running:
+		if paused {
+			return "Up " + humanDuration(now.Sub(st.StartedAt)) + " (Paused)"
+		}
 		return "Up " + humanDuration(now.Sub(st.StartedAt))
 	case engine.Exited:
 		return fmt.Sprintf("Exited (%d) %s ago", st.ExitCode, humanDuration(now.Sub(st.FinishedAt)))

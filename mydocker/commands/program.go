@@ -113,6 +113,14 @@ func (p Program) app() *cli.Command {
 		{10, networkCommand()},
 		{12, doctorCommand()},
 		{8, versionCommand()},
+		{8, pauseCommand()},
+		{8, unpauseCommand()},
+		{8, renameCommand()},
+		{8, topCommand()},
+		{8, p.createCommand()},
+		{8, startCommand()},
+		{8, restartCommand()},
+		{8, volumeCommand()},
 		{8, infoCommand()},
 	}
 	var commands []*cli.Command

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/urfave/cli/v3"
@@ -33,7 +35,8 @@ func processFlags() []cli.Flag {
 	}
 }
 
-func (p Program) runCommand() *cli.Command {
+// containerFlags are the flags of run and create the program has taught.
+func (p Program) containerFlags() []cli.Flag {
 	flags := processFlags()
 	for _, f := range runFlags() {
 		if p.runFlagTaught(f.Names()[0]) {
@@ -43,6 +46,99 @@ func (p Program) runCommand() *cli.Command {
 	if p.taught(12) {
 		flags = append(flags, securityFlags()...)
 	}
+	return flags
+}
+
+func (p Program) createCommand() *cli.Command {
+	return &cli.Command{
+		Name:                   "create",
+		Usage:                  "create a new container, to start later",
+		ArgsUsage:              "IMAGE [COMMAND] [ARG...]",
+		UseShortOptionHandling: true,
+		StopOnNthArg:           &one,
+		OnUsageError:           onUsageError,
+		Flags:                  p.containerFlags(),
+		Action: func(_ context.Context, cmd *cli.Command) error {
+			if err := needArgs(cmd, 1, "create [OPTIONS] IMAGE [COMMAND] [ARG...]"); err != nil {
+				return err
+			}
+			opts, err := p.containerOptions(cmd)
+			if err != nil {
+				return err
+			}
+			e, err := openEngine(cmd)
+			if err != nil {
+				return &statusError{code: 125, err: err}
+			}
+			id, err := e.Create(opts)
+			if err != nil {
+				return &statusError{code: 125, err: err}
+			}
+			fmt.Println(id)
+			return nil
+		},
+	}
+}
+
+func startCommand() *cli.Command {
+	return &cli.Command{
+		Name:                   "start",
+		Usage:                  "start one or more stopped containers",
+		ArgsUsage:              "CONTAINER [CONTAINER...]",
+		UseShortOptionHandling: true,
+		OnUsageError:           onUsageError,
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "attach", Aliases: []string{"a"}, Usage: "attach stdout and stderr, and exit with the container's status"},
+		},
+		Action: func(_ context.Context, cmd *cli.Command) error {
+			if cmd.Bool("attach") {
+				if cmd.Args().Len() != 1 {
+					return usageError{msg: "you cannot start and attach multiple containers at once"}
+				}
+				e, err := openEngine(cmd)
+				if err != nil {
+					return err
+				}
+				code, err := e.StartAttached(cmd.Args().First(), os.Stdout, os.Stderr)
+				if err != nil {
+					return err
+				}
+				if code != 0 {
+					return &statusError{code: code}
+				}
+				return nil
+			}
+			return eachArg(cmd, "start [OPTIONS] CONTAINER [CONTAINER...]", func(e *engine.Engine, ref string) (string, error) {
+				return ref, e.Start(ref)
+			})
+		},
+	}
+}
+
+func restartCommand() *cli.Command {
+	return &cli.Command{
+		Name:         "restart",
+		Usage:        "restart one or more containers",
+		ArgsUsage:    "CONTAINER [CONTAINER...]",
+		OnUsageError: onUsageError,
+		Flags: []cli.Flag{
+			&cli.IntFlag{Name: "time", Aliases: []string{"t"}, Value: 10, Usage: "seconds to wait for stop before killing it"},
+		},
+		Action: func(_ context.Context, cmd *cli.Command) error {
+			var timeout *time.Duration // the container's own, unless -t says
+			if cmd.IsSet("time") {
+				t := time.Duration(cmd.Int("time")) * time.Second
+				timeout = &t
+			}
+			return eachArg(cmd, "restart [OPTIONS] CONTAINER [CONTAINER...]", func(e *engine.Engine, ref string) (string, error) {
+				return ref, e.Restart(ref, timeout)
+			})
+		},
+	}
+}
+
+func (p Program) runCommand() *cli.Command {
+	flags := p.containerFlags()
 	return &cli.Command{
 		Name:                   "run",
 		Usage:                  "run a command in a new container",
@@ -90,7 +186,31 @@ func runFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "dns", Usage: "set a DNS server"},
 		&cli.StringSliceFlag{Name: "dns-search", Usage: "set a DNS search domain"},
 		&cli.StringSliceFlag{Name: "dns-option", Usage: "set a DNS option"},
+		&cli.StringSliceFlag{Name: "tmpfs", Usage: "mount a tmpfs (PATH[:OPTIONS], size=64m,mode=1777...)"},
+		&cli.StringFlag{Name: "shm-size", Usage: "size of /dev/shm (b, k, m, g; default 64m)"},
 	}
+}
+
+// parseNamedVolume reads -v NAME:/path[:ro|rw], a named volume; ok is false for a host path.
+func parseNamedVolume(s string) (nv engine.NamedVolume, ok bool, err error) {
+	parts := strings.Split(s, ":")
+	if len(parts) < 2 || len(parts) > 3 || filepath.IsAbs(parts[0]) {
+		return nv, false, nil
+	}
+	if !engine.IsVolumeName(parts[0]) {
+		return nv, true, fmt.Errorf("invalid volume %q: %q is neither an absolute host path nor a volume name ([a-zA-Z0-9][a-zA-Z0-9_.-]+)", s, parts[0])
+	}
+	nv = engine.NamedVolume{Name: parts[0], Destination: filepath.Clean(parts[1])}
+	if !filepath.IsAbs(parts[1]) || nv.Destination == "/" {
+		return nv, true, fmt.Errorf("invalid volume %q: the container path %q must be absolute, and not /", s, parts[1])
+	}
+	if len(parts) == 3 {
+		if parts[2] != "ro" && parts[2] != "rw" {
+			return nv, true, fmt.Errorf("invalid volume %q: unknown mode %q, want ro or rw", s, parts[2])
+		}
+		nv.ReadOnly = parts[2] == "ro"
+	}
+	return nv, true, nil
 }
 
 // readKeyValueFile reads an --env-file or --label-file as Docker does: one KEY=VALUE (or KEY)
@@ -143,11 +263,50 @@ func (p Program) runAction(_ context.Context, cmd *cli.Command) error {
 	if err := needArgs(cmd, 1, "run [OPTIONS] IMAGE [COMMAND] [ARG...]"); err != nil {
 		return err
 	}
+	opts, err := p.containerOptions(cmd)
+	if err != nil {
+		return err
+	}
+	e, err := openEngine(cmd)
+	if err != nil {
+		return &statusError{code: 125, err: err}
+	}
+	stdio := container.Stdio{Stdout: os.Stdout, Stderr: os.Stderr}
+	if opts.Interactive {
+		stdio.Stdin = os.Stdin
+	}
+	id, code, err := e.Run(opts, stdio)
+	if errors.Is(err, workspace.ErrImageNotFound) {
+		err = fmt.Errorf("%w: import a rootfs tarball as it: %s import FILE.tar %s", err, cmd.Root().Name, opts.Image)
+	}
+	if err != nil {
+		return &statusError{code: container.ExitStatus(err), err: err}
+	}
+	if opts.Detach {
+		fmt.Println(id)
+		return nil
+	}
+	if code != 0 {
+		return &statusError{code: code}
+	}
+	return nil
+}
+
+// containerOptions reads what run and create share: the container to make.
+func (p Program) containerOptions(cmd *cli.Command) (*engine.Options, error) {
 	var mounts []specs.Mount
+	var named []engine.NamedVolume
 	for _, v := range cmd.StringSlice("volume") {
+		if nv, ok, err := parseNamedVolume(v); ok || err != nil {
+			if err != nil {
+				return nil, &statusError{code: 125, err: err}
+			}
+			named = append(named, nv)
+			continue
+		}
 		m, err := workspace.ParseVolumeFlag(v)
 		if err != nil {
-			return &statusError{code: 125, err: err}
+			return nil, &statusError{code: 125, err: err}
 		}
 		mounts = append(mounts, m)
 	}
@@ -161,43 +320,49 @@ func (p Program) runAction(_ context.Context, cmd *cli.Command) error {
 		PidsLimit:  cmd.String("pids-limit"),
 	})
 	if err != nil {
-		return &statusError{code: 125, err: limitFlagError(err)}
+		return nil, &statusError{code: 125, err: limitFlagError(err)}
 	}
 	var ports []network.PortMapping
 	for _, p := range cmd.StringSlice("publish") {
 		pm, err := network.ParsePort(p)
 		if err != nil {
-			return &statusError{code: 125, err: err}
+			return nil, &statusError{code: 125, err: err}
 		}
 		ports = append(ports, pm)
 	}
 	security := runconfig.Unconfined() // what a chapter before 12 gives its containers
 	if p.taught(12) {
 		if security, err = securityOptions(cmd); err != nil {
-			return &statusError{code: 125, err: err}
+			return nil, &statusError{code: 125, err: err}
 		}
 	}
 	logConfig, err := engine.ParseLogOpts(cmd.StringSlice("log-opt"))
 	if err != nil {
-		return &statusError{code: 125, err: err}
+		return nil, &statusError{code: 125, err: err}
 	}
 	var env []string // --env-file first, -e over it, as Docker
 	for _, f := range cmd.StringSlice("env-file") {
 		lines, err := readKeyValueFile("env-file", f)
 		if err != nil {
-			return &statusError{code: 125, err: err}
+			return nil, &statusError{code: 125, err: err}
 		}
 		env = append(env, lines...)
 	}
 	env = append(env, cmd.StringSlice("env")...)
 	labels, err := parseLabels(cmd)
 	if err != nil {
-		return &statusError{code: 125, err: err}
+		return nil, &statusError{code: 125, err: err}
 	}
 	var entrypoint *string
 	if cmd.IsSet("entrypoint") {
 		ep := cmd.String("entrypoint")
 		entrypoint = &ep
+	}
+	var shmSize int64
+	if v := cmd.String("shm-size"); v != "" {
+		if shmSize, err = cgroups.RAMInBytes(v); err != nil || shmSize <= 0 {
+			return nil, &statusError{code: 125, err: fmt.Errorf("invalid argument %q for \"--shm-size\" flag: a size like 64m", v)}
+		}
 	}
 	var stopTimeout *int
 	if cmd.IsSet("stop-timeout") {
@@ -212,6 +377,8 @@ func (p Program) runAction(_ context.Context, cmd *cli.Command) error {
 			Entrypoint: entrypoint,
 			Labels:     labels,
 			StopSignal: cmd.String("stop-signal"),
+			Tmpfs:      cmd.StringSlice("tmpfs"),
+			ShmSize:    shmSize,
 			Workdir:    cmd.String("workdir"),
 			ReadOnly:   cmd.Bool("read-only"),
 			Resources:  resources,
@@ -237,32 +404,11 @@ func (p Program) runAction(_ context.Context, cmd *cli.Command) error {
 			DNSSearch:  cmd.StringSlice("dns-search"),
 			DNSOptions: cmd.StringSlice("dns-option"),
 		},
-		StopTimeout: stopTimeout,
-		CIDFile:     cmd.String("cidfile"),
+		StopTimeout:  stopTimeout,
+		CIDFile:      cmd.String("cidfile"),
+		NamedVolumes: named,
 	}
-	e, err := openEngine(cmd)
-	if err != nil {
-		return &statusError{code: 125, err: err}
-	}
-	stdio := container.Stdio{Stdout: os.Stdout, Stderr: os.Stderr}
-	if opts.Interactive {
-		stdio.Stdin = os.Stdin
-	}
-	id, code, err := e.Run(opts, stdio)
-	if errors.Is(err, workspace.ErrImageNotFound) {
-		err = fmt.Errorf("%w: import a rootfs tarball as it: %s import FILE.tar %s", err, cmd.Root().Name, opts.Image)
-	}
-	if err != nil {
-		return &statusError{code: container.ExitStatus(err), err: err}
-	}
-	if opts.Detach {
-		fmt.Println(id)
-		return nil
-	}
-	if code != 0 {
-		return &statusError{code: code}
-	}
-	return nil
+	return opts, nil
 }
 
 func execCommand() *cli.Command {

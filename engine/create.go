@@ -1,0 +1,89 @@
+package engine
+
+import (
+	"fmt"
+	"io"
+	"time"
+)
+
+// Create makes a container as run does, without starting it: it is recorded Created, with
+// its spec and root filesystem ready, and nothing of it in the kernel yet (no cgroup,
+// namespace, mount or address until Start).
+func (e *Engine) Create(opts *Options) (string, error) {
+	opts.HostNetwork = opts.Network == "host"
+	opts.Detach = true // a created container runs under a monitor, with its output logged
+	c, err := e.create(opts, nil)
+	if err != nil {
+		return "", err
+	}
+	defer c.owner.Unlock()
+	c.st.Waiting = true
+	if err := e.containers.Save(c.st); err != nil {
+		e.discard(c.st)
+		return "", err
+	}
+	return c.st.ID, nil
+}
+
+// Start starts a created or stopped container under a monitor, as run -d does, and returns
+// once its command runs. Starting a running container does nothing. A start that fails
+// leaves the container as it was, with the error in its state.
+func (e *Engine) Start(ref string) error {
+	st, err := e.Get(ref)
+	if err != nil {
+		return err
+	}
+	switch {
+	case st.Broken || st.Status == Dead:
+		return fmt.Errorf("container %s cannot be started: %s; remove it with rm -f", st.ID, st.Error)
+	case st.Status == Running:
+		return nil
+	}
+	owner, err := e.takeOwner(st.ID)
+	if err != nil {
+		return err
+	}
+	if owner == nil {
+		return fmt.Errorf("%w: %s", ErrNotFound, ref)
+	}
+	if st, err = e.containers.Load(st.ID); err != nil {
+		owner.Unlock()
+		return err
+	}
+	if st.Status == Running { // started meanwhile
+		owner.Unlock()
+		return nil
+	}
+	st.Waiting, st.Detached = true, true
+	if err := e.containers.Save(st); err != nil {
+		owner.Unlock()
+		return err
+	}
+	return e.startMonitor(st, owner)
+}
+
+// StartAttached starts the container and copies its output to stdout and stderr until it
+// stops (start -a), then returns its exit status.
+func (e *Engine) StartAttached(ref string, stdout, stderr io.Writer) (int, error) {
+	st, err := e.Get(ref)
+	if err != nil {
+		return 0, err
+	}
+	// What the log holds so far is an earlier run's: only what this start logs is shown.
+	since := time.Now()
+	if err := e.Start(st.ID); err != nil {
+		return 0, err
+	}
+	if err := e.Logs(st.ID, LogOptions{Follow: true, Tail: -1, Since: since}, stdout, stderr); err != nil {
+		return 0, err
+	}
+	return e.Wait(st.ID)
+}
+
+// Restart stops the container (timeout as Stop's) and starts it again.
+func (e *Engine) Restart(ref string, timeout *time.Duration) error {
+	if err := e.Stop(ref, timeout); err != nil {
+		return err
+	}
+	return e.Start(ref)
+}

@@ -1,0 +1,85 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/urfave/cli/v3"
+
+	"github.com/mydocker/mydocker/engine"
+)
+
+func pauseCommand() *cli.Command {
+	return &cli.Command{
+		Name:         "pause",
+		Usage:        "pause all processes within containers",
+		ArgsUsage:    "CONTAINER [CONTAINER...]",
+		OnUsageError: onUsageError,
+		Action: func(_ context.Context, cmd *cli.Command) error {
+			return eachArg(cmd, "pause CONTAINER [CONTAINER...]", func(e *engine.Engine, ref string) (string, error) {
+				return ref, e.Pause(ref)
+			})
+		},
+	}
+}
+
+func unpauseCommand() *cli.Command {
+	return &cli.Command{
+		Name:         "unpause",
+		Usage:        "unpause all processes within containers",
+		ArgsUsage:    "CONTAINER [CONTAINER...]",
+		OnUsageError: onUsageError,
+		Action: func(_ context.Context, cmd *cli.Command) error {
+			return eachArg(cmd, "unpause CONTAINER [CONTAINER...]", func(e *engine.Engine, ref string) (string, error) {
+				return ref, e.Unpause(ref)
+			})
+		},
+	}
+}
+
+func renameCommand() *cli.Command {
+	return &cli.Command{
+		Name:         "rename",
+		Usage:        "rename a container",
+		ArgsUsage:    "CONTAINER NEW_NAME",
+		OnUsageError: onUsageError,
+		Action: func(_ context.Context, cmd *cli.Command) error {
+			if cmd.Args().Len() != 2 {
+				return usageError{msg: `"rename" requires exactly 2 arguments: rename CONTAINER NEW_NAME`}
+			}
+			e, err := openEngine(cmd)
+			if err != nil {
+				return err
+			}
+			return e.Rename(cmd.Args().First(), cmd.Args().Get(1))
+		},
+	}
+}
+
+func topCommand() *cli.Command {
+	return &cli.Command{
+		Name:         "top",
+		Usage:        "display the running processes of a container",
+		ArgsUsage:    "CONTAINER",
+		OnUsageError: onUsageError,
+		Action: func(_ context.Context, cmd *cli.Command) error {
+			if err := needArgs(cmd, 1, "top CONTAINER"); err != nil {
+				return err
+			}
+			e, err := openEngine(cmd)
+			if err != nil {
+				return err
+			}
+			procs, err := e.Top(cmd.Args().First())
+			if err != nil {
+				return err
+			}
+			tw := newTable()
+			fmt.Fprintln(tw, "UID\tPID\tPPID\tSTAT\tCMD")
+			for _, p := range procs {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.UID, p.PID, p.PPID, p.State, p.Command)
+			}
+			return tw.Flush()
+		},
+	}
+}

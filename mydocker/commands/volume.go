@@ -1,0 +1,146 @@
+package commands
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/urfave/cli/v3"
+
+	"github.com/mydocker/mydocker/engine"
+)
+
+func volumeCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "volume",
+		Usage: "manage named volumes",
+		Commands: []*cli.Command{
+			{
+				Name:         "create",
+				Usage:        "create a volume",
+				ArgsUsage:    "[NAME]",
+				OnUsageError: onUsageError,
+				Action: func(_ context.Context, cmd *cli.Command) error {
+					e, err := openEngine(cmd)
+					if err != nil {
+						return err
+					}
+					v, err := e.VolumeCreate(cmd.Args().First())
+					if err != nil {
+						return err
+					}
+					fmt.Println(v.Name)
+					return nil
+				},
+			},
+			{
+				Name:                   "ls",
+				Aliases:                []string{"list"},
+				Usage:                  "list volumes",
+				UseShortOptionHandling: true,
+				OnUsageError:           onUsageError,
+				Flags: []cli.Flag{
+					&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "only display volume names"},
+					&cli.StringFlag{Name: "format", Usage: "format output with a Go template (table for columns)"},
+				},
+				Action: func(_ context.Context, cmd *cli.Command) error {
+					format := cmd.String("format")
+					if cmd.Bool("quiet") {
+						format = "{{.Name}}"
+					}
+					f, err := parseRowFormat(format, "table {{.Driver}}\\t{{.Name}}", map[string]string{
+						"Driver": "DRIVER", "Name": "VOLUME NAME", "Mountpoint": "MOUNTPOINT", "CreatedAt": "CREATED",
+					})
+					if err != nil {
+						return err
+					}
+					e, err := openEngine(cmd)
+					if err != nil {
+						return err
+					}
+					all, err := e.Volumes()
+					if err != nil {
+						return err
+					}
+					rows := make([]any, len(all))
+					for i, v := range all {
+						rows[i] = v
+					}
+					out := bufio.NewWriter(os.Stdout)
+					if err := f.write(out, rows); err != nil {
+						return err
+					}
+					return out.Flush()
+				},
+			},
+			{
+				Name:         "inspect",
+				Usage:        "show volumes in detail",
+				ArgsUsage:    "VOLUME [VOLUME...]",
+				OnUsageError: onUsageError,
+				Action: func(_ context.Context, cmd *cli.Command) error {
+					if err := needArgs(cmd, 1, "volume inspect VOLUME [VOLUME...]"); err != nil {
+						return err
+					}
+					e, err := openEngine(cmd)
+					if err != nil {
+						return err
+					}
+					out := []engine.Volume{}
+					var failed error
+					for _, name := range cmd.Args().Slice() {
+						v, err := e.VolumeInspect(name)
+						if err != nil {
+							fmt.Fprintf(os.Stderr, "Error: %v\n", err)
+							failed = &statusError{code: 1}
+							continue
+						}
+						out = append(out, v)
+					}
+					enc := json.NewEncoder(os.Stdout)
+					enc.SetIndent("", "    ")
+					if err := enc.Encode(out); err != nil {
+						return err
+					}
+					return failed
+				},
+			},
+			{
+				Name:         "rm",
+				Aliases:      []string{"remove"},
+				Usage:        "remove volumes (not one a container mounts)",
+				ArgsUsage:    "VOLUME [VOLUME...]",
+				OnUsageError: onUsageError,
+				Action: func(_ context.Context, cmd *cli.Command) error {
+					return eachArg(cmd, "volume rm VOLUME [VOLUME...]", func(e *engine.Engine, name string) (string, error) {
+						return name, e.VolumeRemove(name)
+					})
+				},
+			},
+			{
+				Name:         "prune",
+				Usage:        "remove every volume no container mounts",
+				OnUsageError: onUsageError,
+				Flags: []cli.Flag{
+					&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "do not ask (mydocker never asks)"},
+				},
+				Action: func(_ context.Context, cmd *cli.Command) error {
+					e, err := openEngine(cmd)
+					if err != nil {
+						return err
+					}
+					removed, err := e.VolumePrune()
+					if len(removed) > 0 {
+						fmt.Println("Deleted Volumes:")
+						for _, n := range removed {
+							fmt.Println(n)
+						}
+					}
+					return err
+				},
+			},
+		},
+	}
+}
