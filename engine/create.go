@@ -3,6 +3,8 @@ package engine
 import (
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"time"
 )
 
@@ -54,6 +56,7 @@ func (e *Engine) Start(ref string) error {
 		owner.Unlock()
 		return nil
 	}
+	os.Remove(e.stoppedPath(st.ID))
 	st.Waiting, st.Detached = true, true
 	if err := e.containers.Save(st); err != nil {
 		owner.Unlock()
@@ -86,4 +89,28 @@ func (e *Engine) Restart(ref string, timeout *time.Duration) error {
 		return err
 	}
 	return e.Start(ref)
+}
+
+// restarts reports whether the container's policy has it started again after it exited
+// with code, and stop did not end it.
+func (e *Engine) restarts(st *State, code int) bool {
+	if e.stoppedByUser(st.ID) {
+		return false
+	}
+	switch st.RestartPolicy.Name {
+	case "always", "unless-stopped":
+		return true
+	case "on-failure":
+		return code != 0 && (st.RestartPolicy.MaxRetries == 0 || st.RestartCount < st.RestartPolicy.MaxRetries)
+	}
+	return false
+}
+
+// The stopped marker says stop ended the container on purpose: its restart policy does not
+// start it again until start does.
+func (e *Engine) stoppedPath(id string) string { return filepath.Join(e.containers.Dir(id), "stopped") }
+
+func (e *Engine) stoppedByUser(id string) bool {
+	_, err := os.Stat(e.stoppedPath(id))
+	return err == nil
 }

@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -33,8 +34,13 @@ func (e *Engine) Stop(ref string, timeout *time.Duration) error {
 		_, err := e.repair(st)
 		return err
 	}
+	if st.RestartPolicy.Name != "" {
+		// Stopped on purpose: the policy does not start it again (until start does), also
+		// when it is waiting to be restarted right now.
+		os.WriteFile(e.stoppedPath(st.ID), nil, 0o600)
+	}
 	if st.Status != Running {
-		return nil
+		return e.waitRecorded(st.ID)
 	}
 	wait := 10 * time.Second
 	switch {
@@ -92,6 +98,9 @@ func (e *Engine) Remove(ref string, force bool) error {
 		if st, err = e.repair(st); st == nil || err != nil {
 			return err
 		}
+	}
+	if st.RestartPolicy.Name != "" {
+		os.WriteFile(e.stoppedPath(st.ID), nil, 0o600) // no restart meanwhile
 	}
 	if st.Status == Running {
 		if !force {

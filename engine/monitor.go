@@ -72,7 +72,8 @@ func runMonitor() {
 }
 
 // monitor starts the stored container with its output going to the log, reports the start to
-// `run -d`, then waits for the container and records how it ended.
+// `run -d` (or start), then waits for the container and records how it ended — and starts it
+// again as its restart policy says.
 func (e *Engine) monitor(id string, report *os.File) error {
 	fail := func(err error) error {
 		json.NewEncoder(report).Encode(startErrorReport(err))
@@ -83,22 +84,62 @@ func (e *Engine) monitor(id string, report *os.File) error {
 	if err != nil {
 		return fail(err)
 	}
-	// Until the container starts, a failure removes it (start does it for its own failures).
-	discard := func(err error) error {
+	cfg, err := e.bundleOf(st)
+	if err != nil {
 		e.startFailed(st, err)
 		return fail(err)
 	}
-	cfg, err := e.bundleOf(st)
-	if err != nil {
-		return discard(err)
-	}
 	log, err := openLog(e.containers.LogPath(id), st.LogConfig)
 	if err != nil {
-		return discard(err)
+		e.startFailed(st, err)
+		return fail(err)
 	}
 	defer log.Close()
+	backoff := 100 * time.Millisecond
+	for first := true; ; first = false {
+		started := time.Now()
+		p, copiers, err := e.runOnce(st, cfg, log)
+		if first {
+			if err != nil {
+				return fail(err)
+			}
+			json.NewEncoder(report).Encode(startReport{})
+			report.Close()
+		} else if err != nil {
+			return err // the failed start is recorded (Waiting: kept)
+		}
+		// From here on the monitor only copies lines and waits, for as long as the container
+		// runs: give back what starting it took.
+		debug.FreeOSMemory()
+		dropCodePages()
+		code := waitRelaying(p)
+		waitTimeout(copiers, 2*time.Second)
+		if !e.restarts(st, code) {
+			e.finish(st, code)
+			return nil
+		}
+		e.finish(st, code) // recorded as exited meanwhile, its resources given back
+		if time.Since(started) > 10*time.Second {
+			backoff = 100 * time.Millisecond // as Docker: a container that ran a while starts afresh
+		}
+		for wake := time.Now().Add(backoff); time.Now().Before(wake); time.Sleep(50 * time.Millisecond) {
+			if e.stoppedByUser(id) { // stop or rm meanwhile
+				return nil
+			}
+		}
+		backoff = min(2*backoff, time.Minute)
+		if st, err = e.containers.Load(id); err != nil || e.stoppedByUser(id) {
+			return err
+		}
+		st.RestartCount++
+		st.Waiting = true // a restart that fails keeps the container
+	}
+}
 
-	var copiers sync.WaitGroup
+// runOnce starts the container with its output going to the log. copiers end once the
+// container's output is all logged.
+func (e *Engine) runOnce(st *State, cfg *container.Bundle, log *logWriter) (*container.Init, *sync.WaitGroup, error) {
+	copiers := &sync.WaitGroup{}
 	copyStream := func(r io.ReadCloser, stream string) {
 		copiers.Add(1)
 		go func() {
@@ -111,55 +152,56 @@ func (e *Engine) monitor(id string, report *os.File) error {
 	if !cfg.Spec.Process.Terminal {
 		outR, outW, err := os.Pipe()
 		if err != nil {
-			return discard(err)
+			e.startFailed(st, err)
+			return nil, nil, err
 		}
 		errR, errW, err := os.Pipe()
 		if err != nil {
 			outR.Close()
 			outW.Close()
-			return discard(err)
+			e.startFailed(st, err)
+			return nil, nil, err
 		}
 		stdio = container.Stdio{Stdout: outW, Stderr: errW}
 		copyStream(outR, "stdout")
 		copyStream(errR, "stderr")
+		// Only the container may hold the write ends once it started, so the copiers see
+		// EOF when it exits.
 		defer outW.Close()
 		defer errW.Close()
 	}
 	p, err := container.StartInit(cfg.Spec.Linux.Namespaces, cfg.Spec.Process.Terminal, stdio)
 	if err != nil {
-		return discard(err)
+		e.startFailed(st, err)
+		return nil, nil, err
 	}
-	err = e.start(&created{st: st, bundle: cfg}, p)
-	if stdio.Stdout != nil {
-		// Only the container may hold the write ends now, so the copiers see EOF when it exits.
-		stdio.Stdout.Close()
-		stdio.Stderr.Close()
-	}
-	if err != nil {
-		return fail(err)
+	if err := e.start(&created{st: st, bundle: cfg}, p); err != nil {
+		return nil, nil, err
 	}
 	if pty := p.Pty(); pty != nil {
 		copyStream(pty, "stdout")
 	}
-	json.NewEncoder(report).Encode(startReport{})
-	report.Close()
-	// From here on the monitor only copies lines and waits, for as long as the container
-	// runs: give back what starting it took.
-	debug.FreeOSMemory()
-	dropCodePages()
+	return p, copiers, nil
+}
 
-	// A stop sent to the monitor is meant for the container.
+// waitRelaying waits for the container's exit, passing a stop sent to the monitor on to it.
+func waitRelaying(p *container.Init) int {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	done := make(chan struct{})
+	defer close(done)
 	go func() {
-		for s := range sigs {
-			p.Signal(s)
+		for {
+			select {
+			case s := <-sigs:
+				p.Signal(s)
+			case <-done:
+				return
+			}
 		}
 	}()
-	code := p.Wait()
-	waitTimeout(&copiers, 2*time.Second)
-	e.finish(st, code)
-	return nil
+	return p.Wait()
 }
 
 func waitTimeout(wg *sync.WaitGroup, d time.Duration) {

@@ -2,6 +2,8 @@ package engine
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/mydocker/mydocker/network"
 	"github.com/mydocker/mydocker/runconfig"
@@ -29,6 +31,9 @@ type Options struct {
 	StopTimeout *int
 	// CIDFile, when set, is a file create writes the container's id to; it must not exist.
 	CIDFile string
+	// RestartPolicy says when the container's monitor starts it again (detached and
+	// started containers: a foreground run's container has no monitor).
+	RestartPolicy RestartPolicy
 	// NamedVolumes are -v NAME:/path mounts: the volume is made on first use.
 	NamedVolumes []NamedVolume
 }
@@ -53,4 +58,36 @@ func (o *Options) networkName() (string, error) {
 		return "", fmt.Errorf("conflicting options: port publishing and the container type network mode %s", name)
 	}
 	return name, nil
+}
+
+// RestartPolicy is --restart: no, always, unless-stopped or on-failure[:MaxRetries].
+type RestartPolicy struct {
+	Name       string `json:"name,omitempty"`
+	MaxRetries int    `json:"max_retries,omitempty"`
+}
+
+// ParseRestartPolicy reads --restart as Docker does.
+func ParseRestartPolicy(s string) (RestartPolicy, error) {
+	name, retries, hasRetries := strings.Cut(s, ":")
+	p := RestartPolicy{Name: name}
+	switch name {
+	case "", "no", "always", "unless-stopped":
+		if hasRetries {
+			return p, fmt.Errorf("invalid restart policy %q: maximum retry count only for on-failure", s)
+		}
+		if name == "no" {
+			p.Name = ""
+		}
+	case "on-failure":
+		if hasRetries {
+			n, err := strconv.Atoi(retries)
+			if err != nil || n < 0 {
+				return p, fmt.Errorf("invalid restart policy %q: maximum retry count must be a number of 0 or more", s)
+			}
+			p.MaxRetries = n
+		}
+	default:
+		return p, fmt.Errorf("invalid restart policy %q: no, always, unless-stopped or on-failure[:N]", s)
+	}
+	return p, nil
 }

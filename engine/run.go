@@ -114,6 +114,9 @@ func (e *Engine) create(opts *Options, p *container.Init) (_ *created, retErr er
 	if err := opts.Etc.Validate(); err != nil {
 		return nil, err
 	}
+	if opts.AutoRemove && opts.RestartPolicy.Name != "" {
+		return nil, errors.New("conflicting options: --restart and --rm")
+	}
 	img, err := e.images.Get(opts.Image)
 	if err != nil {
 		return nil, err
@@ -174,24 +177,25 @@ func (e *Engine) create(opts *Options, p *container.Init) (_ *created, retErr er
 		return nil, fmt.Errorf("find this process's cgroups: %w", err)
 	}
 	st := &State{
-		ID:          id,
-		Cgroups:     cg.Paths(),
-		Network:     netName,
-		Ports:       opts.Ports,
-		Name:        opts.Name,
-		Image:       opts.Image,
-		ImageID:     img.ID.String(),
-		Created:     time.Now().UTC(),
-		Status:      Created,
-		Driver:      driver.Name(),
-		AutoRemove:  opts.AutoRemove,
-		Detached:    opts.Detach,
-		NoPivot:     opts.NoPivot,
-		Config:      config,
-		LogConfig:   opts.LogConfig,
-		Etc:         opts.Etc,
-		NewVolumes:  madeVolumes,
-		StopTimeout: opts.StopTimeout,
+		ID:            id,
+		Cgroups:       cg.Paths(),
+		Network:       netName,
+		Ports:         opts.Ports,
+		Name:          opts.Name,
+		Image:         opts.Image,
+		ImageID:       img.ID.String(),
+		Created:       time.Now().UTC(),
+		Status:        Created,
+		Driver:        driver.Name(),
+		AutoRemove:    opts.AutoRemove,
+		Detached:      opts.Detach,
+		NoPivot:       opts.NoPivot,
+		Config:        config,
+		LogConfig:     opts.LogConfig,
+		Etc:           opts.Etc,
+		NewVolumes:    madeVolumes,
+		RestartPolicy: opts.RestartPolicy,
+		StopTimeout:   opts.StopTimeout,
 		HostConfig: HostConfig{
 			CapAdd:      opts.CapAdd,
 			CapDrop:     opts.CapDrop,

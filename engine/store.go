@@ -78,6 +78,10 @@ type State struct {
 	Etc network.EtcOptions `json:"etc,omitzero"`
 	// StopTimeout is the seconds stop waits before SIGKILL when not told; nil: 10.
 	StopTimeout *int `json:"stop_timeout,omitempty"`
+	// RestartPolicy says when the monitor starts the container again; RestartCount how many
+	// times it has.
+	RestartPolicy RestartPolicy `json:"restart_policy,omitzero"`
+	RestartCount  int           `json:"restart_count,omitempty"`
 	// NewVolumes are the named volumes made for this container (first used by it): removed
 	// with it when it does not start, kept once it has.
 	NewVolumes []string `json:"new_volumes,omitempty"`

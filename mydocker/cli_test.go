@@ -1,9 +1,12 @@
 package main
 
 import (
+	"archive/tar"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -210,4 +213,98 @@ func TestNamedVolumes(t *testing.T) {
 	r = e.run("run", "--rm", "--net", "none", "-v", "./rel:/data", "busybox", "true")
 	require.Equal(t, 125, r.code)
 	require.Contains(t, r.stderr, "neither an absolute host path nor a volume name")
+}
+
+// --restart: on-failure:N runs a failing command N more times, then it stays exited; always
+// starts it again until stop says otherwise; start lets the policy go on.
+func TestRestartPolicies(t *testing.T) {
+	e := newEngine(t)
+	e.must("run", "-d", "--net", "none", "--name", "onf", "--restart", "on-failure:2", "busybox", "sh", "-c", "echo try; exit 1")
+	waitFor(t, 10*time.Second, "two restarts", func() bool {
+		return e.must("inspect", "-f", "{{.RestartCount}} {{.State.Status}}", "onf") == "2 exited\n"
+	})
+	time.Sleep(time.Second)
+	require.Equal(t, "2 exited 1 on-failure 2\n", e.must("inspect", "-f",
+		"{{.RestartCount}} {{.State.Status}} {{.State.ExitCode}} {{.HostConfig.RestartPolicy.Name}} {{.HostConfig.RestartPolicy.MaximumRetryCount}}", "onf"))
+	require.Equal(t, "try\ntry\ntry\n", e.must("logs", "onf"))
+
+	e.must("run", "-d", "--net", "none", "--name", "alw", "--restart", "always", "busybox", "sh", "-c", "echo up; sleep 0.2; exit 3")
+	waitFor(t, 10*time.Second, "a restart", func() bool {
+		return strings.HasPrefix(e.must("inspect", "-f", "{{.RestartCount}}", "alw"), "2")
+	})
+	e.must("stop", "alw")
+	time.Sleep(time.Second)
+	require.Equal(t, "exited\n", e.must("inspect", "-f", "{{.State.Status}}", "alw"), "stop ends the policy")
+	e.must("start", "alw")
+	require.Equal(t, "running\n", e.must("inspect", "-f", "{{.State.Status}}", "alw"))
+	e.must("rm", "-f", "alw")
+
+	for _, bad := range []string{"sometimes", "always:3", "on-failure:x"} {
+		r := e.run("run", "-d", "--net", "none", "--restart", bad, "busybox", "true")
+		require.Equal(t, 125, r.code, bad)
+		require.Contains(t, r.stderr, "invalid restart policy")
+	}
+	r := e.run("run", "--rm", "--net", "none", "--restart", "always", "busybox", "true")
+	require.Equal(t, 125, r.code)
+	require.Contains(t, r.stderr, "conflicting options: --restart and --rm")
+}
+
+// cp both ways, a file and a tree, and as tar streams; a symlink in the container that names
+// a host directory leads inside the container, never to the host.
+func TestCp(t *testing.T) {
+	e := newEngine(t)
+	e.must("run", "-d", "--net", "none", "--name", "cp", "busybox", "sh", "-c",
+		"echo from-ctr > /tmp/out.txt; mkdir -p /tmp/d/e; echo deep > /tmp/d/e/f; ln -s /etc/passwd /tmp/d/link; sleep 1000")
+	waitFor(t, 5*time.Second, "the files", func() bool { return e.run("exec", "cp", "test", "-L", "/tmp/d/link").code == 0 })
+	host := t.TempDir()
+	in := filepath.Join(host, "in.txt")
+	require.NoError(t, os.WriteFile(in, []byte("cp-in\nsecond line\n"), 0o644))
+	e.must("cp", in, "cp:/tmp/in.txt")
+	require.Equal(t, "cp-in\nsecond line\n", e.must("exec", "cp", "cat", "/tmp/in.txt"))
+	e.must("cp", "cp:/tmp/in.txt", filepath.Join(host, "back.txt"))
+	back, err := os.ReadFile(filepath.Join(host, "back.txt"))
+	require.NoError(t, err)
+	require.Equal(t, "cp-in\nsecond line\n", string(back))
+
+	e.must("cp", "cp:/tmp/d", filepath.Join(host, "tree"))
+	deep, err := os.ReadFile(filepath.Join(host, "tree/e/f"))
+	require.NoError(t, err)
+	require.Equal(t, "deep\n", string(deep))
+	link, err := os.Readlink(filepath.Join(host, "tree/link"))
+	require.NoError(t, err)
+	require.Equal(t, "/etc/passwd", link, "a symlink is copied as one")
+	e.must("cp", "cp:/tmp/d", host) // into an existing directory: under its own name
+	require.FileExists(t, filepath.Join(host, "d/e/f"))
+	require.Regexp(t, `(?s)^d/\n.*d/e/f\n`, sortedTarNames(t, e.must("cp", "cp:/tmp/d", "-")))
+
+	e.must("cp", host, "cp:/tmp/")
+	require.Equal(t, "deep\n", e.must("exec", "cp", "cat", filepath.Join("/tmp", filepath.Base(host), "tree/e/f")))
+
+	// /tmp/evil -> the host's directory: the copy lands in the container's own such path.
+	e.must("exec", "cp", "sh", "-c", "mkdir -p "+host+" && ln -s "+host+" /tmp/evil")
+	e.must("cp", in, "cp:/tmp/evil/escaped.txt")
+	require.NoFileExists(t, filepath.Join(host, "escaped.txt"), "cp wrote on the host through the container's symlink")
+	require.Equal(t, "cp-in\nsecond line\n", e.must("exec", "cp", "cat", filepath.Join(host, "escaped.txt")))
+
+	e.must("stop", "-t", "0", "cp")
+	r := e.run("cp", in, "cp:/tmp/")
+	require.Equal(t, 1, r.code)
+	require.Contains(t, r.stderr, "is not running")
+}
+
+// sortedTarNames lists a tar's entry names, sorted, one per line.
+func sortedTarNames(t *testing.T, data string) string {
+	t.Helper()
+	tr := tar.NewReader(strings.NewReader(data))
+	var names []string
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		require.NoError(t, err)
+		names = append(names, hdr.Name)
+	}
+	slices.Sort(names)
+	return strings.Join(names, "\n") + "\n"
 }

@@ -2,6 +2,7 @@ package commands
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -464,7 +465,7 @@ func inspectOne(e *engine.Engine, ref, kind string) (any, error) {
 		},
 		"Image":        st.ImageID,
 		"Name":         "/" + st.Name,
-		"RestartCount": 0,
+		"RestartCount": st.RestartCount,
 		"Driver":       st.Driver,
 		"Config": map[string]any{
 			"Hostname":   spec.Hostname,
@@ -485,6 +486,10 @@ func inspectOne(e *engine.Engine, ref, kind string) (any, error) {
 			"CapDrop":     st.HostConfig.CapDrop,
 			"Privileged":  st.HostConfig.Privileged,
 			"SecurityOpt": st.HostConfig.SecurityOpt,
+			"RestartPolicy": map[string]any{
+				"Name":              cmp.Or(st.RestartPolicy.Name, "no"),
+				"MaximumRetryCount": st.RestartPolicy.MaxRetries,
+			},
 		},
 		"NetworkSettings": map[string]any{
 			"IPAddress": st.IP,

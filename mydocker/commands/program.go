@@ -121,6 +121,7 @@ func (p Program) app() *cli.Command {
 		{8, startCommand()},
 		{8, restartCommand()},
 		{8, volumeCommand()},
+		{8, cpCommand()},
 		{8, infoCommand()},
 	}
 	var commands []*cli.Command

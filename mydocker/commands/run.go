@@ -182,6 +182,7 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "stop-signal", Usage: "signal stop sends the container (default SIGTERM, or the image's)"},
 		&cli.IntFlag{Name: "stop-timeout", Usage: "seconds stop waits before SIGKILL (default 10)"},
 		&cli.StringFlag{Name: "cidfile", Usage: "write the container id to a file"},
+		&cli.StringFlag{Name: "restart", Value: "no", Usage: "restart policy: no, always, unless-stopped, on-failure[:MAX] (detached containers)"},
 		&cli.StringSliceFlag{Name: "add-host", Usage: "add a line to /etc/hosts (HOST:IP)"},
 		&cli.StringSliceFlag{Name: "dns", Usage: "set a DNS server"},
 		&cli.StringSliceFlag{Name: "dns-search", Usage: "set a DNS search domain"},
@@ -364,6 +365,10 @@ func (p Program) containerOptions(cmd *cli.Command) (*engine.Options, error) {
 			return nil, &statusError{code: 125, err: fmt.Errorf("invalid argument %q for \"--shm-size\" flag: a size like 64m", v)}
 		}
 	}
+	restart, err := engine.ParseRestartPolicy(cmd.String("restart"))
+	if err != nil {
+		return nil, &statusError{code: 125, err: err}
+	}
 	var stopTimeout *int
 	if cmd.IsSet("stop-timeout") {
 		t := int(cmd.Int("stop-timeout"))
@@ -404,9 +409,10 @@ func (p Program) containerOptions(cmd *cli.Command) (*engine.Options, error) {
 			DNSSearch:  cmd.StringSlice("dns-search"),
 			DNSOptions: cmd.StringSlice("dns-option"),
 		},
-		StopTimeout:  stopTimeout,
-		CIDFile:      cmd.String("cidfile"),
-		NamedVolumes: named,
+		StopTimeout:   stopTimeout,
+		CIDFile:       cmd.String("cidfile"),
+		NamedVolumes:  named,
+		RestartPolicy: restart,
 	}
 	return opts, nil
 }

@@ -1,0 +1,230 @@
+package engine
+
+import (
+	"archive/tar"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/mydocker/mydocker/container"
+	"github.com/mydocker/mydocker/internal/fsutil"
+)
+
+// cp reaches a running container's files through /proc/PID/root, the root its processes
+// see. Every path is resolved inside it as if it were "/" (fsutil.OpenInRoot), and below
+// that, files are opened relative to their directory's descriptor, never following a symlink:
+// a container that swaps a directory for a symlink meanwhile cannot send cp to the host's files.
+
+// containerRoot opens the root of a running container.
+func (e *Engine) containerRoot(ref string) (*os.File, *State, error) {
+	st, err := e.Get(ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	if st.Status != Running {
+		return nil, nil, fmt.Errorf("container %s is not running: cp reaches a running container's files", container.ShortID(st.ID))
+	}
+	root, err := os.OpenFile("/proc/"+strconv.Itoa(st.Pid)+"/root", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open the root of container %s: %w", container.ShortID(st.ID), err)
+	}
+	return root, st, nil
+}
+
+// PathStat says whether path exists in a running container and is a directory.
+func (e *Engine) PathStat(ref, p string) (exists, dir bool, err error) {
+	root, _, err := e.containerRoot(ref)
+	if err != nil {
+		return false, false, err
+	}
+	defer root.Close()
+	f, err := fsutil.OpenInRoot(root, p)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, false, nil
+	}
+	if err != nil {
+		return false, false, err
+	}
+	defer f.Close()
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		return false, false, err
+	}
+	return true, st.Mode&unix.S_IFMT == unix.S_IFDIR, nil
+}
+
+// CopyFrom writes a tar of the file or directory at src in a running container to w, its
+// entries named from src's last element, as docker cp does.
+func (e *Engine) CopyFrom(ref, src string, w io.Writer) error {
+	root, _, err := e.containerRoot(ref)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	h, err := fsutil.OpenInRoot(root, src)
+	if err != nil {
+		return fmt.Errorf("could not find the file %s in container %s: %w", src, ref, err)
+	}
+	defer h.Close()
+	tw := tar.NewWriter(w)
+	name := path.Base(path.Clean("/" + src))
+	if name == "/" {
+		name = "."
+	}
+	if err := addTree(tw, int(h.Fd()), "", name); err != nil {
+		return err
+	}
+	return tw.Close()
+}
+
+// addTree writes the file name in directory dir (or, with name "", dir's own O_PATH file as
+// entry as) and what it holds to tw, opening each file relative to its directory.
+func addTree(tw *tar.Writer, dir int, name, as string) error {
+	var st unix.Stat_t
+	flags := unix.AT_SYMLINK_NOFOLLOW
+	if name == "" {
+		flags |= unix.AT_EMPTY_PATH
+	}
+	if err := unix.Fstatat(dir, name, &st, flags); err != nil {
+		return fmt.Errorf("stat %s: %w", as, err)
+	}
+	hdr := &tar.Header{Name: as, Mode: int64(st.Mode & 0o7777), Uid: int(st.Uid), Gid: int(st.Gid),
+		ModTime: time.Unix(st.Mtim.Unix()), Format: tar.FormatPAX}
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFDIR:
+		hdr.Typeflag, hdr.Name = tar.TypeDir, as+"/"
+		if err := tw.WriteHeader(hdr); err != nil {
+			return err
+		}
+		fd, err := openAt(dir, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW)
+		if err != nil {
+			return fmt.Errorf("open %s: %w", as, err)
+		}
+		d := os.NewFile(uintptr(fd), as)
+		defer d.Close()
+		names, err := d.Readdirnames(-1)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", as, err)
+		}
+		for _, n := range names {
+			if err := addTree(tw, fd, n, path.Join(as, n)); err != nil {
+				return err
+			}
+		}
+		return nil
+	case unix.S_IFLNK:
+		buf := make([]byte, unix.PathMax)
+		n, err := unix.Readlinkat(dir, name, buf)
+		if err != nil {
+			return fmt.Errorf("read link %s: %w", as, err)
+		}
+		hdr.Typeflag, hdr.Linkname = tar.TypeSymlink, string(buf[:n])
+		return tw.WriteHeader(hdr)
+	case unix.S_IFREG:
+		fd, err := openAt(dir, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK)
+		if err != nil {
+			return fmt.Errorf("open %s: %w", as, err)
+		}
+		f := os.NewFile(uintptr(fd), as)
+		defer f.Close()
+		hdr.Typeflag, hdr.Size = tar.TypeReg, st.Size
+		if err := tw.WriteHeader(hdr); err != nil {
+			return err
+		}
+		if _, err := io.CopyN(tw, f, st.Size); err != nil {
+			return fmt.Errorf("read %s: %w", as, err)
+		}
+		return nil
+	}
+	return nil // devices, FIFOs and sockets are not copied
+}
+
+// openAt opens name in dir; "" reopens dir's own O_PATH descriptor.
+func openAt(dir int, name string, flags int) (int, error) {
+	if name == "" { // the descriptor's own file: the magic link is followed, to it alone
+		return unix.Open("/proc/self/fd/"+strconv.Itoa(dir), flags&^unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	}
+	return unix.Openat(dir, name, flags|unix.O_CLOEXEC, 0)
+}
+
+// CopyTo extracts the tar r into the directory dst of a running container (made if missing).
+// Names must stay below dst; each entry is made in its directory held open, found inside the
+// container's root; nothing is written through a symlink.
+func (e *Engine) CopyTo(ref, dst string, r io.Reader) error {
+	root, _, err := e.containerRoot(ref)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	tr := tar.NewReader(r)
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read the archive: %w", err)
+		}
+		name := path.Clean("/" + hdr.Name) // below dst, whatever ".." it holds
+		if name == "/" {
+			continue
+		}
+		if err := extractInto(root, filepath.Join(dst, filepath.Dir(name)), filepath.Base(name), hdr, tr); err != nil {
+			return err
+		}
+	}
+}
+
+// extractInto makes the entry hdr as base in the directory dir (inside root).
+func extractInto(root *os.File, dir, base string, hdr *tar.Header, r io.Reader) error {
+	parent, err := fsutil.MkdirAllInRoot(root, dir, 0o755)
+	if err != nil {
+		return fmt.Errorf("make %s: %w", dir, err)
+	}
+	defer parent.Close()
+	pfd := int(parent.Fd())
+	where := filepath.Join(dir, base)
+	mode := uint32(hdr.Mode & 0o7777)
+	switch hdr.Typeflag {
+	case tar.TypeDir:
+		if err := unix.Mkdirat(pfd, base, mode); err != nil && !errors.Is(err, unix.EEXIST) {
+			return fmt.Errorf("make %s: %w", where, err)
+		}
+		return nil
+	case tar.TypeSymlink:
+		unlinkNonDir(pfd, base)
+		if err := unix.Symlinkat(hdr.Linkname, pfd, base); err != nil {
+			return fmt.Errorf("make %s: %w", where, err)
+		}
+		return nil
+	case tar.TypeReg:
+		unlinkNonDir(pfd, base)
+		fd, err := unix.Openat(pfd, base, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, mode)
+		if err != nil {
+			return fmt.Errorf("write %s: %w", where, err)
+		}
+		f := os.NewFile(uintptr(fd), where)
+		_, err = io.Copy(f, r)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("write %s: %w", where, err)
+		}
+		return nil
+	}
+	return fmt.Errorf("refused the archive entry %q: only files, directories and symlinks are copied", hdr.Name)
+}
+
+// unlinkNonDir removes what is at name in dir, unless it is a directory: a file copied over
+// another replaces it, and never writes through a symlink that was there.
+func unlinkNonDir(dir int, name string) {
+	unix.Unlinkat(dir, name, 0)
+}
