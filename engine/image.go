@@ -1,8 +1,15 @@
 package engine
 
 import (
+	"archive/tar"
+	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/opencontainers/go-digest"
 
@@ -11,14 +18,14 @@ import (
 	"github.com/mydocker/mydocker/workspace"
 )
 
-// Commit turns the container's writes into a new layer on top of its image and records the
 // CommitOptions are commit's -m, -a and --change.
 type CommitOptions struct {
 	Comment, Author string
 	Changes         []string // Dockerfile instructions applied to the container's config
 }
 
-// result as an image named ref (which may be empty).
+// Commit turns the container's writes into a new layer on top of its image and records the
+// result, its config changed as opts say, as an image named imageRef (which may be empty).
 func (e *Engine) Commit(ref, imageRef string, opts CommitOptions) (*workspace.Image, error) {
 	st, err := e.Get(ref)
 	if err != nil {
@@ -113,4 +120,70 @@ func (e *Engine) ImageInUse(id digest.Digest) bool {
 		}
 	}
 	return false
+}
+
+// etcMountPoints are the files the engine bind-mounts in every container: the mount points
+// the init made for them are not the container's changes (Docker's diff leaves them out too).
+var etcMountPoints = []string{"/etc/hostname", "/etc/hosts", "/etc/resolv.conf"}
+
+// Change is one path a container changed, as docker diff prints it: A added, C changed,
+// D deleted.
+type Change struct {
+	Kind, Path string
+}
+
+// Diff lists what the container changed in its image's filesystem, read from its layer of
+// changes (what commit would record), paths sorted.
+func (e *Engine) Diff(ref string) ([]Change, error) {
+	st, err := e.Get(ref)
+	if err != nil {
+		return nil, err
+	}
+	thaw, err := e.freezeWhileReading(st)
+	if err != nil {
+		return nil, err
+	}
+	defer thaw()
+	_, driver, layers, err := e.layersOf(st)
+	if err != nil {
+		return nil, err
+	}
+	changes, err := driver.Changes(e.containers.layerDir(st.ID), layers)
+	if err != nil {
+		return nil, fmt.Errorf("read the changes of %s: %w", container.ShortID(st.ID), err)
+	}
+	defer changes.Close()
+	inImage := func(p string) bool {
+		for _, l := range layers {
+			if _, err := os.Lstat(filepath.Join(l, p)); err == nil {
+				return true
+			}
+		}
+		return false
+	}
+	var out []Change
+	tr := tar.NewReader(changes)
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read the changes of %s: %w", container.ShortID(st.ID), err)
+		}
+		p := path.Clean("/" + hdr.Name)
+		dir, base := path.Split(p)
+		switch {
+		case p == "/" || base == ".wh..wh..opq" || slices.Contains(etcMountPoints, p):
+			continue
+		case strings.HasPrefix(base, ".wh."):
+			out = append(out, Change{"D", path.Join(dir, strings.TrimPrefix(base, ".wh."))})
+		case inImage(p):
+			out = append(out, Change{"C", p})
+		default:
+			out = append(out, Change{"A", p})
+		}
+	}
+	slices.SortFunc(out, func(a, b Change) int { return strings.Compare(a.Path, b.Path) })
+	return out, nil
 }

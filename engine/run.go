@@ -1,13 +1,17 @@
 package engine
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -156,6 +160,22 @@ func (e *Engine) create(opts *Options, p *container.Init) (_ *created, retErr er
 	layers, err := e.images.LayerDirs(img)
 	if err != nil {
 		return nil, err
+	}
+	if opts.PublishAll {
+		exposed := slices.Sorted(maps.Keys(config.ExposedPorts))
+		for _, p := range exposed {
+			num, proto, _ := strings.Cut(p, "/")
+			port, err := strconv.ParseUint(num, 10, 16)
+			if err != nil || port == 0 {
+				return nil, fmt.Errorf("invalid exposed port %q", p)
+			}
+			proto = cmp.Or(proto, "tcp")
+			host, err := network.FreePort(proto)
+			if err != nil {
+				return nil, err
+			}
+			opts.Ports = append(opts.Ports, network.PortMapping{HostPort: host, ContainerPort: uint16(port), Proto: proto})
+		}
 	}
 	netName, err := opts.networkName()
 	if err != nil {

@@ -308,3 +308,28 @@ func sortedTarNames(t *testing.T, data string) string {
 	slices.Sort(names)
 	return strings.Join(names, "\n") + "\n"
 }
+
+// diff lists a container's changes; -P publishes the exposed ports on free host ports and
+// port lists them; container prune and image prune remove what nothing uses.
+func TestDiffPortAndPrune(t *testing.T) {
+	e := newEngine(t)
+	e.must("run", "--net", "none", "--name", "df", "busybox", "sh", "-c", "echo x > /newfile; rm /bin/ls; echo y >> /etc/passwd")
+	require.Equal(t, "C /bin\nD /bin/ls\nC /etc\nC /etc/passwd\nA /newfile\n", e.must("diff", "df"))
+
+	e.must("run", "-d", "--name", "pp", "-P", "--expose", "80", "--expose", "53/udp", "busybox", "sleep", "1000")
+	out := e.must("port", "pp")
+	require.Regexp(t, `^53/udp -> 0\.0\.0\.0:\d+\n80/tcp -> 0\.0\.0\.0:\d+\n$`, out)
+	require.Regexp(t, `^0\.0\.0\.0:\d+\n$`, e.must("port", "pp", "80"))
+	require.Equal(t, 1, e.run("port", "pp", "81").code)
+	e.must("rm", "-f", "pp")
+	r := e.run("run", "--rm", "--net", "none", "--expose", "abc", "busybox", "true")
+	require.Equal(t, 125, r.code)
+
+	e.must("commit", "df")
+	require.Regexp(t, `^[0-9a-f]{12}\n$`, e.must("images", "-q", "--filter", "dangling=true"))
+	require.Regexp(t, `^Deleted Containers:\n[0-9a-f]{64}\n`, e.must("container", "prune", "-f"))
+	require.Empty(t, strings.TrimSpace(e.must("ps", "-aq")))
+	require.Regexp(t, `^Deleted Images:\ndeleted: sha256:[0-9a-f]{64}\n`, e.must("image", "prune", "-f"))
+	require.Equal(t, "busybox:latest\n", e.must("image", "ls", "--format", "{{.Repository}}:{{.Tag}}"))
+	require.Contains(t, e.must("completion", "bash"), "complete")
+}

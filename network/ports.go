@@ -2,6 +2,7 @@ package network
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -72,4 +73,22 @@ func parsePortNumber(s string) (uint16, error) {
 		return 0, fmt.Errorf("%q is not a number from 1 to 65535", s)
 	}
 	return uint16(n), nil
+}
+
+// FreePort asks the kernel for a port nothing listens on (proto "tcp" or "udp"), for -P.
+func FreePort(proto string) (uint16, error) {
+	if proto == "udp" {
+		c, err := net.ListenPacket("udp", ":0")
+		if err != nil {
+			return 0, fmt.Errorf("find a free udp port: %w", err)
+		}
+		defer c.Close()
+		return uint16(c.LocalAddr().(*net.UDPAddr).Port), nil
+	}
+	l, err := net.Listen("tcp", ":0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free tcp port: %w", err)
+	}
+	defer l.Close()
+	return uint16(l.Addr().(*net.TCPAddr).Port), nil
 }

@@ -6,11 +6,13 @@
 package runconfig
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"maps"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -38,6 +40,7 @@ type Options struct {
 	Labels      map[string]string     // added to the image's labels
 	StopSignal  string                // the signal stop sends; empty: the image's, else SIGTERM
 	Tmpfs       []string              // --tmpfs PATH[:OPTIONS]: a tmpfs mounted there
+	Expose      []string              // --expose PORT[/PROTO]: added to the exposed ports
 	ShmSize     int64                 // bytes of /dev/shm; 0: Docker's 64 MB
 	Security                          // capabilities, seccomp, devices, rlimits
 }
@@ -65,6 +68,20 @@ func (o *Options) Spec(id string, img ocispec.ImageConfig) (*specs.Spec, ocispec
 			config.Labels = map[string]string{}
 		}
 		maps.Copy(config.Labels, o.Labels)
+	}
+	if len(o.Expose) > 0 {
+		config.ExposedPorts = maps.Clone(img.ExposedPorts)
+		if config.ExposedPorts == nil {
+			config.ExposedPorts = map[string]struct{}{}
+		}
+		for _, p := range o.Expose {
+			num, proto, _ := strings.Cut(p, "/")
+			proto = cmp.Or(proto, "tcp")
+			if n, err := strconv.ParseUint(num, 10, 16); err != nil || n == 0 || (proto != "tcp" && proto != "udp") {
+				return nil, config, fmt.Errorf("invalid argument %q for \"--expose\" flag: PORT[/tcp|udp]", p)
+			}
+			config.ExposedPorts[num+"/"+proto] = struct{}{}
+		}
 	}
 	if o.StopSignal != "" {
 		if _, err := container.ParseSignal(o.StopSignal); err != nil {

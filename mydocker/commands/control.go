@@ -1,8 +1,10 @@
 package commands
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/urfave/cli/v3"
 
@@ -80,6 +82,74 @@ func topCommand() *cli.Command {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.UID, p.PID, p.PPID, p.State, p.Command)
 			}
 			return tw.Flush()
+		},
+	}
+}
+
+func diffCommand() *cli.Command {
+	return &cli.Command{
+		Name:         "diff",
+		Usage:        "inspect changes to files or directories on a container's filesystem",
+		ArgsUsage:    "CONTAINER",
+		OnUsageError: onUsageError,
+		Action: func(_ context.Context, cmd *cli.Command) error {
+			if err := needArgs(cmd, 1, "diff CONTAINER"); err != nil {
+				return err
+			}
+			e, err := openEngine(cmd)
+			if err != nil {
+				return err
+			}
+			changes, err := e.Diff(cmd.Args().First())
+			if err != nil {
+				return err
+			}
+			for _, c := range changes {
+				fmt.Println(c.Kind, c.Path)
+			}
+			return nil
+		},
+	}
+}
+
+func portCommand() *cli.Command {
+	return &cli.Command{
+		Name:         "port",
+		Usage:        "list port mappings, or the mapping of one port, of a container",
+		ArgsUsage:    "CONTAINER [PRIVATE_PORT[/PROTO]]",
+		OnUsageError: onUsageError,
+		Action: func(_ context.Context, cmd *cli.Command) error {
+			if err := needArgs(cmd, 1, "port CONTAINER [PRIVATE_PORT[/PROTO]]"); err != nil {
+				return err
+			}
+			e, err := openEngine(cmd)
+			if err != nil {
+				return err
+			}
+			st, err := e.Get(cmd.Args().First())
+			if err != nil {
+				return err
+			}
+			want := cmd.Args().Get(1)
+			if want != "" && !strings.Contains(want, "/") {
+				want += "/tcp"
+			}
+			found := false
+			for _, p := range st.Ports {
+				private := fmt.Sprintf("%d/%s", p.ContainerPort, p.Proto)
+				host := fmt.Sprintf("%s:%d", cmp.Or(p.HostIP, "0.0.0.0"), p.HostPort)
+				switch {
+				case want == "":
+					fmt.Printf("%s -> %s\n", private, host)
+				case want == private:
+					fmt.Println(host)
+					found = true
+				}
+			}
+			if want != "" && !found {
+				return fmt.Errorf("no public port '%s' published for %s", want, st.ID[:12])
+			}
+			return nil
 		},
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -59,13 +61,23 @@ func imagesCommand() *cli.Command {
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "only show image ids"},
 			&cli.StringFlag{Name: "format", Usage: "format output with a Go template (table for columns)"},
 			&cli.BoolFlag{Name: "no-trunc", Usage: "don't truncate output"},
+			&cli.BoolFlag{Name: "digests", Usage: "show digests"},
+			&cli.StringSliceFlag{Name: "filter", Aliases: []string{"f"}, Usage: "filter output: dangling=true|false, reference=PATTERN"},
 		},
 		Action: func(_ context.Context, cmd *cli.Command) error {
 			format := cmd.String("format")
 			if cmd.Bool("quiet") {
 				format = "{{.ID}}"
 			}
-			f, err := parseRowFormat(format, imagesTable, imagesHeaders)
+			table := imagesTable
+			if cmd.Bool("digests") {
+				table = imagesDigestsTable
+			}
+			keep, err := parseImageFilter(cmd.StringSlice("filter"))
+			if err != nil {
+				return &statusError{code: 125, err: err}
+			}
+			f, err := parseRowFormat(format, table, imagesHeaders)
 			if err != nil {
 				return err
 			}
@@ -85,8 +97,12 @@ func imagesCommand() *cli.Command {
 				if !cmd.Bool("no-trunc") {
 					id = img.ID.Encoded()[:12]
 				}
+				tags := slices.DeleteFunc(slices.Clone(img.RepoTags), func(t string) bool { return !keep(t) })
+				if len(img.RepoTags) == 0 && keep("<none>:<none>") {
+					tags = []string{"<none>:<none>"}
+				}
 				if cmd.Bool("quiet") { // one id per image, however many tags
-					if !seen[id] {
+					if len(tags) > 0 && !seen[id] {
 						seen[id] = true
 						rows = append(rows, imageRow{ID: id})
 					}
@@ -96,10 +112,6 @@ func imagesCommand() *cli.Command {
 				if c := img.Config.Created; c != nil {
 					created = humanDuration(now.Sub(*c)) + " ago"
 					createdAt = c.Local().Format("2006-01-02 15:04:05 -0700 MST")
-				}
-				tags := img.RepoTags
-				if len(tags) == 0 {
-					tags = []string{"<none>:<none>"}
 				}
 				for _, t := range tags {
 					i := strings.LastIndex(t, ":")
@@ -116,7 +128,44 @@ func imagesCommand() *cli.Command {
 	}
 }
 
-const imagesTable = "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+const (
+	imagesTable        = "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+	imagesDigestsTable = "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+)
+
+// parseImageFilter reads images --filter into a test on each REPOSITORY:TAG row
+// ("<none>:<none>" for an untagged image).
+func parseImageFilter(args []string) (func(tag string) bool, error) {
+	var tests []func(string) bool
+	for _, a := range args {
+		k, v, _ := strings.Cut(a, "=")
+		switch k {
+		case "dangling":
+			if v != "true" && v != "false" {
+				return nil, fmt.Errorf("invalid filter 'dangling=%s': true or false", v)
+			}
+			want := v == "true"
+			tests = append(tests, func(t string) bool { return (t == "<none>:<none>") == want })
+		case "reference":
+			tests = append(tests, func(t string) bool {
+				repo, _, _ := strings.Cut(t, ":")
+				ok1, _ := path.Match(v, t)
+				ok2, _ := path.Match(v, repo)
+				return ok1 || ok2
+			})
+		default:
+			return nil, fmt.Errorf("invalid filter '%s'", k)
+		}
+	}
+	return func(tag string) bool {
+		for _, test := range tests {
+			if !test(tag) {
+				return false
+			}
+		}
+		return true
+	}, nil
+}
 
 var imagesHeaders = map[string]string{
 	"Repository": "REPOSITORY", "Tag": "TAG", "ID": "IMAGE ID", "CreatedSince": "CREATED",

@@ -122,6 +122,10 @@ func (p Program) app() *cli.Command {
 		{8, restartCommand()},
 		{8, volumeCommand()},
 		{8, cpCommand()},
+		{8, diffCommand()},
+		{11, portCommand()},
+		{8, containerCommand()},
+		{8, imageCommand()},
 		{8, infoCommand()},
 	}
 	var commands []*cli.Command
@@ -153,6 +157,8 @@ func (p Program) app() *cli.Command {
 		},
 		Before:   setupLog,
 		Commands: commands,
+		// `completion bash|zsh|fish` prints a completion script for the shell.
+		EnableShellCompletion: p.Chapter == 0,
 	}
 }
 
@@ -162,7 +168,7 @@ func (p Program) runFlagTaught(name string) bool {
 	switch name {
 	case "network", "add-host", "dns", "dns-search", "dns-option":
 		return p.taught(10)
-	case "publish":
+	case "publish", "publish-all", "expose":
 		return p.taught(11)
 	}
 	return true

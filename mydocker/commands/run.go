@@ -172,6 +172,8 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "pids-limit", Usage: "maximum number of processes (0 or -1: unlimited)"},
 		&cli.StringFlag{Name: "network", Aliases: []string{"net"}, Usage: "network: NAME, bridge, host or none (default none, bridge with -p)"},
 		&cli.StringSliceFlag{Name: "publish", Aliases: []string{"p"}, Usage: "publish a port: HOSTPORT:CONTAINERPORT[/tcp|udp]"},
+		&cli.BoolFlag{Name: "publish-all", Aliases: []string{"P"}, Usage: "publish every exposed port on a free host port"},
+		&cli.StringSliceFlag{Name: "expose", Usage: "expose a port (PORT[/tcp|udp]) without publishing it"},
 		&cli.BoolFlag{Name: "no-pivot", Usage: "use chroot instead of pivot_root (weaker: the host's mounts stay reachable)"},
 		&cli.StringFlag{Name: "storage-driver", Usage: "rootfs driver: overlay, aufs or vfs (default: the first the kernel supports)"},
 		&cli.StringSliceFlag{Name: "log-opt", Usage: "log driver options: max-size=10m, max-file=3"},
@@ -383,6 +385,7 @@ func (p Program) containerOptions(cmd *cli.Command) (*engine.Options, error) {
 			Labels:     labels,
 			StopSignal: cmd.String("stop-signal"),
 			Tmpfs:      cmd.StringSlice("tmpfs"),
+			Expose:     cmd.StringSlice("expose"),
 			ShmSize:    shmSize,
 			Workdir:    cmd.String("workdir"),
 			ReadOnly:   cmd.Bool("read-only"),
@@ -413,6 +416,7 @@ func (p Program) containerOptions(cmd *cli.Command) (*engine.Options, error) {
 		CIDFile:       cmd.String("cidfile"),
 		NamedVolumes:  named,
 		RestartPolicy: restart,
+		PublishAll:    cmd.Bool("publish-all"),
 	}
 	return opts, nil
 }

@@ -1,0 +1,57 @@
+package engine
+
+import (
+	"errors"
+
+	"github.com/opencontainers/go-digest"
+)
+
+// PruneContainers removes every container that does not run (exited, created, dead) and
+// returns their ids. One it cannot remove is skipped, its error kept.
+func (e *Engine) PruneContainers() ([]string, error) {
+	all, err := e.List()
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	var errs []error
+	for _, st := range all {
+		if st.Status == Running {
+			continue
+		}
+		if err := e.Remove(st.ID, false); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		removed = append(removed, st.ID)
+	}
+	return removed, errors.Join(errs...)
+}
+
+// PruneImages removes the images no container uses: the untagged (dangling) ones, or with
+// all every one. It returns what was untagged and deleted, as rmi does.
+func (e *Engine) PruneImages(all bool) (untagged []string, deleted []digest.Digest, err error) {
+	imgs, err := e.images.List()
+	if err != nil {
+		return nil, nil, err
+	}
+	var errs []error
+	for _, img := range imgs {
+		if (len(img.RepoTags) > 0 && !all) || e.ImageInUse(img.ID) {
+			continue
+		}
+		refs := img.RepoTags
+		if len(refs) == 0 {
+			refs = []string{img.ID.String()}
+		}
+		for _, ref := range refs { // each tag goes; the last takes the image with it
+			u, d, err := e.images.Remove(ref, false, e.ImageInUse)
+			if err != nil {
+				errs = append(errs, err)
+				break
+			}
+			untagged, deleted = append(untagged, u...), append(deleted, d...)
+		}
+	}
+	return untagged, deleted, errors.Join(errs...)
+}
