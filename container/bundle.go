@@ -20,6 +20,8 @@ type Bundle struct {
 	RootfsMount *specs.Mount `json:"rootfs_mount,omitempty"`
 	// NoPivot makes the root with chroot instead of pivot_root (see MoveRoot).
 	NoPivot bool `json:"no_pivot,omitempty"`
+	// Init keeps the init as the container's PID 1, with the command its child (run --init).
+	Init bool `json:"init,omitempty"`
 	// Seccomp is Spec.Linux.Seccomp compiled; filled in by the runtime (Init.Start) when the
 	// caller has not already (from a cache of its own).
 	Seccomp *Seccomp `json:"seccomp,omitempty"`

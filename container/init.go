@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 	"runtime"
 	"strings"
+	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -135,6 +137,9 @@ func initContainer() error {
 			return fmt.Errorf("set the pids limit of %s: %w", pids.Dir, err)
 		}
 	}
+	if cfg.Init {
+		return execAsInit(spec.Process, cfg.Seccomp)
+	}
 	return execProcess(spec.Process, cfg.Seccomp, nil)
 }
 
@@ -199,21 +204,34 @@ func loopbackUp() error {
 // (or of an exec'd helper): working directory, environment with HOME, confinement (confine),
 // PATH lookup as the container's user. last, when set, runs right before execve.
 func execProcess(p *specs.Process, filter *Seccomp, last func() error) error {
+	path, env, err := prepareProcess(p, filter, last)
+	if err != nil {
+		return err
+	}
+	if err := unix.Exec(path, p.Args, env); err != nil {
+		err = fmt.Errorf("exec %q: %w", p.Args[0], err)
+		return &StartError{Code: startErrorCode(err), Message: err.Error()}
+	}
+	return nil
+}
+
+// prepareProcess does all of execProcess but the execve: it returns the command's path, found
+// as the container's user, and its environment.
+func prepareProcess(p *specs.Process, filter *Seccomp, last func() error) (path string, env []string, err error) {
 	if err := os.MkdirAll(p.Cwd, 0o755); err != nil {
-		return fmt.Errorf("create working directory %s: %w", p.Cwd, err)
+		return "", nil, fmt.Errorf("create working directory %s: %w", p.Cwd, err)
 	}
 	if err := unix.Chdir(p.Cwd); err != nil {
-		return fmt.Errorf("chdir to %s: %w", p.Cwd, err)
+		return "", nil, fmt.Errorf("chdir to %s: %w", p.Cwd, err)
 	}
 	if p.User.Umask != nil {
 		unix.Umask(int(*p.User.Umask))
 	}
-	env := p.Env
+	env = p.Env
 	if !hasEnv(env, "HOME") {
 		env = append(env, "HOME="+homeDir(p.User.UID))
 	}
-	var path string
-	err := confine(p, filter, func() error {
+	err = confine(p, filter, func() error {
 		var err error
 		if path, err = lookPath(p.Args[0], env); err != nil {
 			return &StartError{Code: startErrorCode(err), Message: err.Error()}
@@ -223,14 +241,52 @@ func execProcess(p *specs.Process, filter *Seccomp, last func() error) error {
 		}
 		return nil
 	})
+	return path, env, err
+}
+
+// execAsInit is run --init: the init stays the container's PID 1, starts the command as its
+// child from its confined thread (the child inherits that thread's user, capabilities and
+// seccomp filter), and from then on only passes signals on to it and reaps whatever exits —
+// orphans the kernel hands to PID 1 included — as tini and docker-init do. It exits with the
+// command's status. Being this running process, it needs no binary inside the container.
+func execAsInit(p *specs.Process, filter *Seccomp) error {
+	path, env, err := prepareProcess(p, filter, nil)
 	if err != nil {
 		return err
 	}
-	if err := unix.Exec(path, p.Args, env); err != nil {
+	sigs := make(chan os.Signal, 32)
+	signal.Notify(sigs) // every signal that can be caught, to pass on
+	pid, err := syscall.ForkExec(path, p.Args, &syscall.ProcAttr{Env: env, Files: []uintptr{0, 1, 2}})
+	if err != nil {
 		err = fmt.Errorf("exec %q: %w", p.Args[0], err)
 		return &StartError{Code: startErrorCode(err), Message: err.Error()}
 	}
-	return nil
+	// The command runs: what an execve would have told the parent by closing these.
+	unix.Close(initSyncFd)
+	go func() {
+		for s := range sigs {
+			if s != unix.SIGCHLD && s != unix.SIGURG { // SIGURG: the Go runtime's own
+				unix.Kill(pid, s.(unix.Signal))
+			}
+		}
+	}()
+	for {
+		var ws unix.WaitStatus
+		wpid, err := unix.Wait4(-1, &ws, 0, nil)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			os.Exit(125)
+		}
+		if wpid != pid {
+			continue // an orphan, reaped
+		}
+		if ws.Signaled() {
+			os.Exit(128 + int(ws.Signal()))
+		}
+		os.Exit(ws.ExitStatus())
+	}
 }
 
 // LookPath resolves the command as exec(3p) does, but with the container's PATH and inside

@@ -31,6 +31,8 @@ type Options struct {
 	StopTimeout *int
 	// CIDFile, when set, is a file create writes the container's id to; it must not exist.
 	CIDFile string
+	// Init keeps the runtime's init as PID 1, the command its child (run --init).
+	Init bool
 	// PublishAll publishes every port the container exposes on a free host port (-P).
 	PublishAll bool
 	// RestartPolicy says when the container's monitor starts it again (detached and

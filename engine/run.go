@@ -210,6 +210,7 @@ func (e *Engine) create(opts *Options, p *container.Init) (_ *created, retErr er
 		AutoRemove:    opts.AutoRemove,
 		Detached:      opts.Detach,
 		NoPivot:       opts.NoPivot,
+		Init:          opts.Init,
 		Config:        config,
 		LogConfig:     opts.LogConfig,
 		Etc:           opts.Etc,
@@ -276,7 +277,7 @@ func (e *Engine) create(opts *Options, p *container.Init) (_ *created, retErr er
 			return nil, err
 		}
 	}
-	b := &container.Bundle{Spec: spec, RootfsMount: rootfs.Mount, NoPivot: opts.NoPivot, Seccomp: filter}
+	b := &container.Bundle{Spec: spec, RootfsMount: rootfs.Mount, NoPivot: opts.NoPivot, Init: opts.Init, Seccomp: filter}
 	return &created{st: st, bundle: b, owner: owner, joined: joined}, nil
 }
 
@@ -502,7 +503,7 @@ func (e *Engine) bundleOf(st *State) (*container.Bundle, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &container.Bundle{Spec: spec, RootfsMount: st.Rootfs, NoPivot: st.NoPivot, Seccomp: filter}, nil
+	return &container.Bundle{Spec: spec, RootfsMount: st.Rootfs, NoPivot: st.NoPivot, Init: st.Init, Seccomp: filter}, nil
 }
 
 // repairNameHolder repairs the container that holds name if its watcher died: a run that

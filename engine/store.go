@@ -57,6 +57,7 @@ type State struct {
 	AutoRemove bool      `json:"auto_remove,omitempty"`
 	Detached   bool      `json:"detached,omitempty"`
 	NoPivot    bool      `json:"no_pivot,omitempty"`
+	Init       bool      `json:"init,omitempty"` // run --init
 	// Config is the container's config in the image's terms: what commit records.
 	Config ocispec.ImageConfig `json:"config"`
 	// Cgroups are the container's cgroup directories (cgroups.Manager.Paths), saved because

@@ -333,3 +333,22 @@ func TestDiffPortAndPrune(t *testing.T) {
 	require.Equal(t, "busybox:latest\n", e.must("image", "ls", "--format", "{{.Repository}}:{{.Tag}}"))
 	require.Contains(t, e.must("completion", "bash"), "complete")
 }
+
+// --init: PID 1 is the runtime's init, the command its child; its status and the signals
+// sent to the container pass through; orphans are reaped.
+func TestInit(t *testing.T) {
+	e := newEngine(t)
+	r := e.run("run", "--rm", "--net", "none", "--init", "busybox", "sh", "-c", "echo $$; exit 5")
+	require.Equal(t, 5, r.code)
+	require.NotEqual(t, "1\n", r.stdout)
+	require.Regexp(t, `^\d+\n$`, r.stdout)
+	// An orphan (the backgrounded sleep, re-parented to PID 1) is reaped: no zombie is left.
+	out := e.must("run", "--rm", "--net", "none", "--init", "busybox", "sh", "-c",
+		"(sleep 0.1 &) ; sleep 0.5; grep -l '^State:.*Z' /proc/[0-9]*/status || echo no zombie")
+	require.Equal(t, "no zombie\n", out)
+	e.must("run", "-d", "--net", "none", "--name", "ini", "--init", "busybox", "sh", "-c", `trap "exit 7" TERM; while :; do sleep 0.1; done`)
+	waitFor(t, 5*time.Second, "the trap", func() bool { return strings.Contains(e.must("top", "ini"), "sleep") })
+	e.must("stop", "ini")
+	require.Equal(t, "7 true\n", e.must("inspect", "-f", "{{.State.ExitCode}} {{.HostConfig.Init}}", "ini"))
+	require.Equal(t, 127, e.run("run", "--rm", "--net", "none", "--init", "busybox", "/nonexistent").code)
+}

@@ -481,6 +481,7 @@ func inspectOne(e *engine.Engine, ref, kind string) (any, error) {
 		},
 		"HostConfig": map[string]any{
 			"AutoRemove":  st.AutoRemove,
+			"Init":        st.Init,
 			"NetworkMode": st.Network,
 			"CapAdd":      st.HostConfig.CapAdd,
 			"CapDrop":     st.HostConfig.CapDrop,

@@ -184,6 +184,7 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "stop-signal", Usage: "signal stop sends the container (default SIGTERM, or the image's)"},
 		&cli.IntFlag{Name: "stop-timeout", Usage: "seconds stop waits before SIGKILL (default 10)"},
 		&cli.StringFlag{Name: "cidfile", Usage: "write the container id to a file"},
+		&cli.BoolFlag{Name: "init", Usage: "run an init as PID 1 that passes signals on and reaps zombies, the command its child"},
 		&cli.StringFlag{Name: "restart", Value: "no", Usage: "restart policy: no, always, unless-stopped, on-failure[:MAX] (detached containers)"},
 		&cli.StringSliceFlag{Name: "add-host", Usage: "add a line to /etc/hosts (HOST:IP)"},
 		&cli.StringSliceFlag{Name: "dns", Usage: "set a DNS server"},
@@ -417,6 +418,7 @@ func (p Program) containerOptions(cmd *cli.Command) (*engine.Options, error) {
 		NamedVolumes:  named,
 		RestartPolicy: restart,
 		PublishAll:    cmd.Bool("publish-all"),
+		Init:          cmd.Bool("init"),
 	}
 	return opts, nil
 }
