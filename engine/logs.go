@@ -213,7 +213,7 @@ func (e *Engine) Logs(ref string, opts LogOptions, stdout, stderr io.Writer) err
 	}
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
-		// A container run in the foreground printed to the terminal and has no log.
+		// A foreground container with a terminal printed to it, and has no log.
 		return nil
 	}
 	if err != nil {

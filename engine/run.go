@@ -45,9 +45,24 @@ func (e *Engine) Run(opts *Options, stdio container.Stdio) (id string, exitCode 
 		}
 		return c.st.ID, 0, e.startMonitor(c.st, c.owner)
 	}
+	// A container that stays is logged, as Docker logs it, while its output still goes to the
+	// caller's files (teeOutput). A --rm container's goes straight to them: no copy on the
+	// way, and no container is left to ask for its logs.
+	initStdio := stdio
+	var tee *teeOutput
+	if !opts.AutoRemove && !opts.Tty {
+		if tee, err = newTeeOutput(stdio); err != nil {
+			return "", 0, fmt.Errorf("output pipes: %w", err)
+		}
+		defer tee.close()
+		initStdio = tee.stdio
+	}
 	// Fork the init first: its Go runtime starts up while we prepare the container. Signals to
 	// relay are caught meanwhile (it takes a millisecond), before the container starts.
-	p, err := container.StartInit(opts.Namespaces(), opts.Tty, stdio)
+	p, err := container.StartInit(opts.Namespaces(), opts.Tty, initStdio)
+	if tee != nil {
+		tee.started()
+	}
 	if err != nil {
 		return "", 0, err
 	}
@@ -60,6 +75,13 @@ func (e *Engine) Run(opts *Options, stdio container.Stdio) (id string, exitCode 
 		return "", 0, err
 	}
 	defer c.owner.Unlock()
+	if tee != nil {
+		if err := tee.copy(e.containers.LogPath(c.st.ID), c.st.LogConfig); err != nil {
+			p.Kill()
+			e.startFailed(c.st, err)
+			return "", 0, err
+		}
+	}
 	faults.Point("run:created")
 	sigs := catch()
 	if err := e.start(c, p); err != nil {
@@ -67,6 +89,9 @@ func (e *Engine) Run(opts *Options, stdio container.Stdio) (id string, exitCode 
 	}
 	faults.Point("run:started")
 	code := p.WaitForeground(sigs, stdio, opts.Interactive)
+	if tee != nil {
+		tee.close() // the whole output logged before the exit is recorded, as the monitor does
+	}
 	e.finish(c.st, code)
 	return c.st.ID, code, nil
 }

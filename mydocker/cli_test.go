@@ -98,6 +98,16 @@ func TestLogsTailAndTimestamps(t *testing.T) {
 	require.Equal(t, "", e.must("logs", "--tail", "0", "lg"))
 	out := e.must("logs", "-t", "lg")
 	require.Regexp(t, `^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z line\d\n){5}$`, out)
+
+	// A container run in the foreground is logged too, each stream apart, while its output
+	// still reaches the caller's stdout and stderr.
+	r := e.run("run", "--net", "none", "--name", "fg", "busybox", "sh", "-c", "echo out; echo err >&2; exit 3")
+	require.Equal(t, 3, r.code)
+	require.Equal(t, "out\n", r.stdout)
+	require.Equal(t, "err\n", r.stderr)
+	r = e.run("logs", "fg")
+	require.Equal(t, "out\n", r.stdout)
+	require.Equal(t, "err\n", r.stderr)
 }
 
 func TestVersionInfoAndUnknownCommands(t *testing.T) {

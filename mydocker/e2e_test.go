@@ -103,11 +103,18 @@ func (e *engineEnv) must(args ...string) string {
 	return r.stdout
 }
 
-// cleanup removes every container, then checks that nothing of this root is still mounted.
+// cleanup removes every container and network (a bridge and its rules are the host's), then
+// checks that nothing of this root is still mounted.
 func (e *engineEnv) cleanup() {
 	out, _ := e.cmd("ps", "-aq").Output()
 	for _, id := range strings.Fields(string(out)) {
 		e.cmd("rm", "-f", id).Run()
+	}
+	out, _ = e.cmd("network", "ls").Output()
+	for _, line := range strings.Split(string(out), "\n")[1:] {
+		if f := strings.Fields(line); len(f) > 1 {
+			e.cmd("network", "rm", f[1]).Run()
+		}
 	}
 	data, _ := os.ReadFile("/proc/self/mountinfo")
 	for _, line := range strings.Split(string(data), "\n") {
