@@ -114,3 +114,19 @@ func (e *Engine) stoppedByUser(id string) bool {
 	_, err := os.Stat(e.stoppedPath(id))
 	return err == nil
 }
+
+// Attach copies a running container's output, from now on, to stdout and stderr until it
+// stops, then returns its exit status (attach without stdin: see docs/differences.md).
+func (e *Engine) Attach(ref string, stdout, stderr io.Writer) (int, error) {
+	st, err := e.Get(ref)
+	if err != nil {
+		return 0, err
+	}
+	if st.Status != Running {
+		return 0, fmt.Errorf("you cannot attach to a stopped container, start it first")
+	}
+	if err := e.Logs(st.ID, LogOptions{Follow: true, Tail: -1, Since: time.Now()}, stdout, stderr); err != nil {
+		return 0, err
+	}
+	return e.Wait(st.ID)
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -186,4 +187,21 @@ func (e *Engine) Diff(ref string) ([]Change, error) {
 	}
 	slices.SortFunc(out, func(a, b Change) int { return strings.Compare(a.Path, b.Path) })
 	return out, nil
+}
+
+// Size is what ps -s shows of a container: the bytes of its own layer (what it wrote), and
+// those plus its image's.
+func (e *Engine) Size(st *State) (rw, virtual int64) {
+	filepath.WalkDir(e.containers.layerDir(st.ID), func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil {
+				rw += fi.Size()
+			}
+		}
+		return nil
+	})
+	if img, err := e.images.Get(st.ImageID); err == nil {
+		virtual = img.Size
+	}
+	return rw, rw + virtual
 }

@@ -2,6 +2,9 @@ package engine
 
 import (
 	"fmt"
+	"os"
+	"strconv"
+	"strings"
 
 	"github.com/mydocker/mydocker/cgroups"
 	"github.com/mydocker/mydocker/container"
@@ -21,5 +24,26 @@ func (e *Engine) Stats(ref string) (*State, *subsystems.Stats, error) {
 	if err != nil {
 		return st, nil, fmt.Errorf("read the cgroups of %s: %w", container.ShortID(st.ID), err)
 	}
+	stats.NetRx, stats.NetTx = netBytes(st.Pid)
 	return st, stats, nil
+}
+
+// netBytes sums the bytes received and sent on the interfaces of process pid's network
+// namespace, loopback aside (/proc/PID/net/dev).
+func netBytes(pid int) (rx, tx uint64) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/net/dev")
+	if err != nil {
+		return 0, 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		name, counters, ok := strings.Cut(line, ":")
+		f := strings.Fields(counters)
+		if !ok || strings.TrimSpace(name) == "lo" || len(f) < 9 {
+			continue
+		}
+		r, _ := strconv.ParseUint(f[0], 10, 64)
+		t, _ := strconv.ParseUint(f[8], 10, 64)
+		rx, tx = rx+r, tx+t
+	}
+	return rx, tx
 }

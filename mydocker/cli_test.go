@@ -362,3 +362,42 @@ func TestInit(t *testing.T) {
 	require.Equal(t, "7 true\n", e.must("inspect", "-f", "{{.State.ExitCode}} {{.HostConfig.Init}}", "ini"))
 	require.Equal(t, 127, e.run("run", "--rm", "--net", "none", "--init", "busybox", "/nonexistent").code)
 }
+
+// --mount's three types; a flag's value is taken whole (a comma is no separator, as Docker).
+func TestMountFlagAndWholeValues(t *testing.T) {
+	e := newEngine(t)
+	require.Equal(t, "a,b\n", e.must("run", "--rm", "--net", "none", "-e", "LIST=a,b", "busybox", "sh", "-c", "echo $LIST"))
+	host := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(host, "f"), []byte("hostfile\n"), 0o644))
+	r := e.run("run", "--rm", "--net", "none", "--mount", "type=bind,source="+host+",target=/m,readonly", "busybox", "sh", "-c", "cat /m/f; touch /m/x")
+	require.Equal(t, "hostfile\n", r.stdout)
+	require.Contains(t, r.stderr, "Read-only file system")
+	require.Equal(t, "v\n", e.must("run", "--rm", "--net", "none", "--mount", "type=volume,src=mv,dst=/data", "busybox", "sh", "-c", "echo v > /data/v; cat /data/v"))
+	require.Equal(t, "mv\n", e.must("volume", "ls", "-q"))
+	require.Regexp(t, `^tmpfs /t tmpfs rw,nosuid,nodev,noexec,relatime,size=2048k`,
+		e.must("run", "--rm", "--net", "none", "--mount", "type=tmpfs,dst=/t,tmpfs-size=2m", "busybox", "grep", " /t ", "/proc/mounts"))
+	r = e.run("run", "--rm", "--net", "none", "--mount", "type=bind,src=/nonexistent-"+filepath.Base(host)+",dst=/x", "busybox", "true")
+	require.Equal(t, 125, r.code)
+	require.Contains(t, r.stderr, "bind source path does not exist")
+	r = e.run("run", "--rm", "--net", "none", "--mount", "type=nfs,dst=/x", "busybox", "true")
+	require.Equal(t, 125, r.code)
+}
+
+// ps -s sizes a container's own layer; attach shows a running container's output from then on
+// and passes its status on; stats has Docker's NET I/O and BLOCK I/O columns.
+func TestSizeAttachAndStats(t *testing.T) {
+	e := newEngine(t)
+	e.must("run", "--net", "none", "--name", "sz", "busybox", "sh", "-c", "head -c 5000 /dev/zero > /f")
+	require.Equal(t, "sz 5kB (virtual 1.987MB)\n", regexp.MustCompile(`virtual [\d.]+MB`).ReplaceAllString(
+		e.must("ps", "-a", "--filter", "name=sz", "--format", "{{.Names}} {{.Size}}"), "virtual 1.987MB"))
+	require.Regexp(t, `(?m)\s+SIZE$`, strings.Split(e.must("ps", "-a", "-s"), "\n")[0])
+
+	e.must("run", "-d", "--net", "none", "--name", "att", "busybox", "sh", "-c", "echo early; sleep 1; echo late; exit 6")
+	r := e.run("attach", "att")
+	require.Equal(t, 6, r.code)
+	require.Equal(t, "late\n", r.stdout, "only what it prints from the attach on")
+	require.Equal(t, 1, e.run("attach", "att").code, "a stopped container cannot be attached to")
+
+	e.must("run", "-d", "--net", "none", "--name", "st", "busybox", "sleep", "1000")
+	require.Regexp(t, `(?m)^CONTAINER ID\s+NAME\s+CPU %\s+MEM USAGE / LIMIT\s+MEM %\s+NET I/O\s+BLOCK I/O\s+PIDS$`, e.must("stats", "--no-stream", "st"))
+}

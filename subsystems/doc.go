@@ -36,7 +36,7 @@ type Subsystem interface {
 }
 
 // All are the subsystems mydocker manages, in the order their limits are written.
-var All = []Subsystem{Cpuset{}, Memory{}, CPU{}, CPUAcct{}, Pids{}, Devices{}}
+var All = []Subsystem{Cpuset{}, Memory{}, CPU{}, CPUAcct{}, Pids{}, Devices{}, Blkio{}}
 
 // Stats is what `mydocker stats` shows of a container.
 type Stats struct {
@@ -46,6 +46,10 @@ type Stats struct {
 	Pids        uint64
 	PidsLimit   uint64 // 0 when unlimited
 	OOMKills    uint64
+	BlockRead   uint64 // bytes read from block devices
+	BlockWrite  uint64 // bytes written to them
+	NetRx       uint64 // bytes received on the container's interfaces (lo aside)
+	NetTx       uint64 // bytes sent
 }
 
 // write writes one cgroup file, naming it in the error.

@@ -33,6 +33,7 @@ func psCommand() *cli.Command {
 			&cli.IntFlag{Name: "last", Aliases: []string{"n"}, Value: -1, Usage: "show the n last created containers (all states)"},
 			&cli.BoolFlag{Name: "latest", Aliases: []string{"l"}, Usage: "show the latest created container (all states)"},
 			&cli.BoolFlag{Name: "no-trunc", Usage: "don't truncate output"},
+			&cli.BoolFlag{Name: "size", Aliases: []string{"s"}, Usage: "display total file sizes"},
 		},
 		Action: func(_ context.Context, cmd *cli.Command) error {
 			filter, err := parseContainerFilter(cmd.StringSlice("filter"))
@@ -43,7 +44,11 @@ func psCommand() *cli.Command {
 			if cmd.Bool("quiet") {
 				format = "{{.ID}}"
 			}
-			f, err := parseRowFormat(format, psTable, psHeaders)
+			table := psTable
+			if cmd.Bool("size") {
+				table += "\t{{.Size}}"
+			}
+			f, err := parseRowFormat(format, table, psHeaders)
 			if err != nil {
 				return err
 			}
@@ -72,7 +77,12 @@ func psCommand() *cli.Command {
 				if !filter.match(st, paused) {
 					continue
 				}
-				rows = append(rows, newPsRow(st, paused, now, cmd.Bool("no-trunc")))
+				row := newPsRow(st, paused, now, cmd.Bool("no-trunc"))
+				if cmd.Bool("size") || strings.Contains(format, ".Size") {
+					rw, virtual := e.Size(st)
+					row.Size = fmt.Sprintf("%s (virtual %s)", humanSize(rw), humanSize(virtual))
+				}
+				rows = append(rows, row)
 			}
 			out := bufio.NewWriter(os.Stdout) // one write(2) for the whole listing
 			if err := f.write(out, rows); err != nil {
@@ -88,13 +98,13 @@ const psTable = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.St
 var psHeaders = map[string]string{
 	"ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND", "CreatedAt": "CREATED AT",
 	"RunningFor": "CREATED", "Ports": "PORTS", "State": "STATE", "Status": "STATUS",
-	"Names": "NAMES", "Labels": "LABELS", "Networks": "NETWORKS",
+	"Names": "NAMES", "Labels": "LABELS", "Networks": "NETWORKS", "Size": "SIZE",
 }
 
 // psRow is one container as ps --format reads it: Docker's fields, as Docker writes them.
 type psRow struct {
-	ID, Image, Command, CreatedAt, RunningFor, Ports, State, Status, Names, Labels, Networks string
-	labels                                                                                   map[string]string
+	ID, Image, Command, CreatedAt, RunningFor, Ports, State, Status, Names, Labels, Networks, Size string
+	labels                                                                                         map[string]string
 }
 
 // Label is the value of one label ({{.Label "tier"}}).

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/urfave/cli/v3"
@@ -148,6 +149,35 @@ func portCommand() *cli.Command {
 			}
 			if want != "" && !found {
 				return fmt.Errorf("no public port '%s' published for %s", want, st.ID[:12])
+			}
+			return nil
+		},
+	}
+}
+
+func attachCommand() *cli.Command {
+	return &cli.Command{
+		Name:         "attach",
+		Usage:        "show a running container's output until it stops, and exit with its status",
+		ArgsUsage:    "CONTAINER",
+		OnUsageError: onUsageError,
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "no-stdin", Usage: "do not attach stdin (mydocker never does)"},
+		},
+		Action: func(_ context.Context, cmd *cli.Command) error {
+			if err := needArgs(cmd, 1, "attach CONTAINER"); err != nil {
+				return err
+			}
+			e, err := openEngine(cmd)
+			if err != nil {
+				return err
+			}
+			code, err := e.Attach(cmd.Args().First(), os.Stdout, os.Stderr)
+			if err != nil {
+				return err
+			}
+			if code != 0 {
+				return &statusError{code: code}
 			}
 			return nil
 		},

@@ -123,6 +123,7 @@ func (p Program) app() *cli.Command {
 		{8, volumeCommand()},
 		{8, cpCommand()},
 		{8, diffCommand()},
+		{8, attachCommand()},
 		{11, portCommand()},
 		{8, containerCommand()},
 		{8, imageCommand()},
@@ -138,7 +139,7 @@ func (p Program) app() *cli.Command {
 	if p.Chapter != 0 {
 		usage = fmt.Sprintf("the engine as chapter %02d of the course knows it", p.Chapter)
 	}
-	return &cli.Command{
+	root := &cli.Command{
 		Name:                   p.Name,
 		Usage:                  usage,
 		UseShortOptionHandling: true,
@@ -159,6 +160,18 @@ func (p Program) app() *cli.Command {
 		Commands: commands,
 		// `completion bash|zsh|fish` prints a completion script for the shell.
 		EnableShellCompletion: p.Chapter == 0,
+	}
+	oneValuePerFlag(root)
+	return root
+}
+
+// oneValuePerFlag makes every repeatable flag of cmd and its subcommands take its value whole,
+// as Docker's do: -e LIST=a,b is one variable, and --mount's fields stay together (urfave/cli
+// splits on commas unless told not to, command by command).
+func oneValuePerFlag(cmd *cli.Command) {
+	cmd.DisableSliceFlagSeparator = true
+	for _, c := range cmd.Commands {
+		oneValuePerFlag(c)
 	}
 }
 

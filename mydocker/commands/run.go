@@ -2,6 +2,8 @@ package commands
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -191,8 +193,86 @@ func runFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "dns-search", Usage: "set a DNS search domain"},
 		&cli.StringSliceFlag{Name: "dns-option", Usage: "set a DNS option"},
 		&cli.StringSliceFlag{Name: "tmpfs", Usage: "mount a tmpfs (PATH[:OPTIONS], size=64m,mode=1777...)"},
+		&cli.StringSliceFlag{Name: "mount", Usage: "attach a filesystem: type=bind|volume|tmpfs,source=...,target=...[,readonly]"},
 		&cli.StringFlag{Name: "shm-size", Usage: "size of /dev/shm (b, k, m, g; default 64m)"},
 	}
+}
+
+// parseMount reads --mount type=bind|volume|tmpfs,source=...,target=...[,readonly] into a
+// bind mount, a named volume or a --tmpfs value, by kind. Unlike -v, a bind's source must exist.
+func parseMount(s string) (kind string, m specs.Mount, nv engine.NamedVolume, tmpfs string, err error) {
+	kind = "volume"
+	var source, target, size, mode string
+	readonly := false
+	for _, field := range strings.Split(s, ",") {
+		k, v, hasValue := strings.Cut(field, "=")
+		switch strings.ToLower(k) {
+		case "type":
+			kind = v
+		case "source", "src":
+			source = v
+		case "target", "destination", "dst":
+			target = v
+		case "readonly", "ro":
+			readonly = !hasValue || v == "true" || v == "1"
+		case "tmpfs-size":
+			size = v
+		case "tmpfs-mode":
+			mode = v
+		case "bind-propagation", "consistency", "volume-nocopy":
+		default:
+			return "", m, nv, "", fmt.Errorf("invalid argument %q for \"--mount\" flag: unknown option %q", s, k)
+		}
+	}
+	if !filepath.IsAbs(target) {
+		return "", m, nv, "", fmt.Errorf("invalid argument %q for \"--mount\" flag: target must be an absolute path", s)
+	}
+	rw := "rw"
+	if readonly {
+		rw = "ro"
+	}
+	switch kind {
+	case "bind":
+		if !filepath.IsAbs(source) {
+			return "", m, nv, "", fmt.Errorf("invalid argument %q for \"--mount\" flag: a bind's source must be an absolute path", s)
+		}
+		if _, err := os.Stat(source); err != nil {
+			return "", m, nv, "", fmt.Errorf("invalid mount config for type \"bind\": bind source path does not exist: %s", source)
+		}
+		m = specs.Mount{Type: "bind", Source: filepath.Clean(source), Destination: filepath.Clean(target), Options: []string{"rbind", "rprivate", rw}}
+	case "volume":
+		if source == "" {
+			v := make([]byte, 32)
+			rand.Read(v)
+			source = hex.EncodeToString(v) // an anonymous volume: a name of its own
+		}
+		if !engine.IsVolumeName(source) {
+			return "", m, nv, "", fmt.Errorf("invalid argument %q for \"--mount\" flag: %q is not a volume name", s, source)
+		}
+		nv = engine.NamedVolume{Name: source, Destination: filepath.Clean(target), ReadOnly: readonly}
+	case "tmpfs":
+		var opts []string
+		if size != "" {
+			n, err := cgroups.RAMInBytes(size)
+			if err != nil {
+				return "", m, nv, "", fmt.Errorf("invalid argument %q for \"--mount\" flag: tmpfs-size: %w", s, err)
+			}
+			opts = append(opts, fmt.Sprintf("size=%dk", (n+1023)/1024))
+		}
+		if mode != "" {
+			opts = append(opts, "mode="+mode)
+		}
+		if readonly {
+			opts = append(opts, "ro")
+		}
+		tmpfs = target
+		if len(opts) > 0 {
+			tmpfs += ":" + strings.Join(opts, ",")
+		}
+	default:
+		return "", m, nv, "", fmt.Errorf("invalid argument %q for \"--mount\" flag: type must be bind, volume or tmpfs", s)
+	}
+	return kind, m, nv, tmpfs, nil
 }
 
 // parseNamedVolume reads -v NAME:/path[:ro|rw], a named volume; ok is false for a host path.
@@ -314,6 +394,21 @@ func (p Program) containerOptions(cmd *cli.Command) (*engine.Options, error) {
 		}
 		mounts = append(mounts, m)
 	}
+	var tmpfs []string
+	for _, m := range cmd.StringSlice("mount") {
+		kind, mount, nv, tm, err := parseMount(m)
+		if err != nil {
+			return nil, &statusError{code: 125, err: err}
+		}
+		switch kind {
+		case "bind":
+			mounts = append(mounts, mount)
+		case "volume":
+			named = append(named, nv)
+		case "tmpfs":
+			tmpfs = append(tmpfs, tm)
+		}
+	}
 	resources, err := cgroups.ParseResources(cgroups.Limits{
 		Memory:     cmd.String("memory"),
 		MemorySwap: cmd.String("memory-swap"),
@@ -385,7 +480,7 @@ func (p Program) containerOptions(cmd *cli.Command) (*engine.Options, error) {
 			Entrypoint: entrypoint,
 			Labels:     labels,
 			StopSignal: cmd.String("stop-signal"),
-			Tmpfs:      cmd.StringSlice("tmpfs"),
+			Tmpfs:      append(cmd.StringSlice("tmpfs"), tmpfs...),
 			Expose:     cmd.StringSlice("expose"),
 			ShmSize:    shmSize,
 			Workdir:    cmd.String("workdir"),

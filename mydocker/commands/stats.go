@@ -91,7 +91,7 @@ func sample(e *engine.Engine, refs []string) ([]statsSample, error) {
 
 func printStats(w io.Writer, prev, cur []statsSample) {
 	tw := tabwriter.NewWriter(w, 0, 0, 3, ' ', 0)
-	fmt.Fprintln(tw, "CONTAINER ID\tNAME\tCPU %\tMEM USAGE / LIMIT\tMEM %\tPIDS")
+	fmt.Fprintln(tw, "CONTAINER ID\tNAME\tCPU %\tMEM USAGE / LIMIT\tMEM %\tNET I/O\tBLOCK I/O\tPIDS")
 	total := hostMemory()
 	for i, c := range cur {
 		cpu := 0.0
@@ -106,8 +106,10 @@ func printStats(w io.Writer, prev, cur []statsSample) {
 		if limit > 0 {
 			mem = float64(c.stats.MemoryUsage) / float64(limit) * 100
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%.2f%%\t%s / %s\t%.2f%%\t%d\n", container.ShortID(c.st.ID), c.st.Name, cpu,
-			binarySize(c.stats.MemoryUsage), binarySize(limit), mem, c.stats.Pids)
+		fmt.Fprintf(tw, "%s\t%s\t%.2f%%\t%s / %s\t%.2f%%\t%s / %s\t%s / %s\t%d\n", container.ShortID(c.st.ID), c.st.Name, cpu,
+			binarySize(c.stats.MemoryUsage), binarySize(limit), mem,
+			humanSize(int64(c.stats.NetRx)), humanSize(int64(c.stats.NetTx)),
+			humanSize(int64(c.stats.BlockRead)), humanSize(int64(c.stats.BlockWrite)), c.stats.Pids)
 	}
 	tw.Flush()
 }
