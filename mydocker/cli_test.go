@@ -67,7 +67,7 @@ func TestRunFlagsOfTheDockerCLI(t *testing.T) {
 		"busybox", "sh", "-c", `echo "$EF_ONE|$EF_TWO|$EF_THREE"`))
 	require.Equal(t, "hello world\n", e.must("run", "--rm", "--net", "none", "--entrypoint", "/bin/echo", "busybox", "hello", "world"))
 	require.Regexp(t, `(?m)^10\.1\.2\.3\tfoo$`, e.must("run", "--rm", "--net", "none", "--add-host", "foo:10.1.2.3", "busybox", "cat", "/etc/hosts"))
-	require.Equal(t, "nameserver 10.9.9.9\nsearch a.test\n", e.must("run", "--rm", "--net", "none", "--dns", "10.9.9.9", "--dns-search", "a.test",
+	require.Equal(t, "search a.test\nnameserver 10.9.9.9\n", e.must("run", "--rm", "--net", "none", "--dns", "10.9.9.9", "--dns-search", "a.test",
 		"busybox", "grep", "-E", "^(nameserver|search)", "/etc/resolv.conf"))
 	r := e.run("run", "--rm", "--net", "none", "--add-host", "nocolon", "busybox", "true")
 	require.Equal(t, 125, r.code)

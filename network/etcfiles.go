@@ -58,39 +58,60 @@ func HostsFile(hostname, ip string, extra []string) []byte {
 
 // ResolvConf is a container's /etc/resolv.conf: the host's, without the nameservers on
 // loopback (a resolver on the host's 127.0.0.53 is out of a container's reach). When none is
-// left, Docker's fallback public resolvers are written, as Docker does. The user's --dns,
-// --dns-search and --dns-option replace the host's nameservers, search list and options.
+// left, Docker's fallback public resolvers are written, as Docker does. With --dns,
+// --dns-search or --dns-option, the file is built as Docker builds it: search, nameservers,
+// options, each the user's or else the host's.
 func ResolvConf(host []byte, o EtcOptions) []byte {
 	var b bytes.Buffer
-	servers := 0
+	var servers, search, options []string
 	s := bufio.NewScanner(bytes.NewReader(host))
 	for s.Scan() {
 		line := s.Text()
 		f := strings.Fields(line)
-		if len(f) >= 1 && ((f[0] == "nameserver" && len(o.DNS) > 0) || (f[0] == "search" && len(o.DNSSearch) > 0) ||
-			(f[0] == "options" && len(o.DNSOptions) > 0)) {
-			continue
-		}
 		if len(f) >= 2 && f[0] == "nameserver" {
 			if addr, err := netip.ParseAddr(f[1]); err == nil && addr.IsLoopback() {
 				continue
 			}
-			servers++
+			servers = append(servers, f[1])
+		}
+		if len(f) >= 2 && (f[0] == "search" || f[0] == "domain") {
+			search = f[1:]
+		}
+		if len(f) >= 2 && f[0] == "options" {
+			options = append(options, f[1:]...)
 		}
 		b.WriteString(line + "\n")
 	}
-	for _, d := range o.DNS {
-		b.WriteString("nameserver " + d + "\n")
-		servers++
+	if len(o.DNS) == 0 && len(o.DNSSearch) == 0 && len(o.DNSOptions) == 0 {
+		if len(servers) == 0 {
+			b.WriteString(fallbackResolvers)
+		}
+		return b.Bytes()
 	}
+	b.Reset()
 	if len(o.DNSSearch) > 0 {
-		b.WriteString("search " + strings.Join(o.DNSSearch, " ") + "\n")
+		search = o.DNSSearch
+	}
+	if len(o.DNS) > 0 {
+		servers = o.DNS
 	}
 	if len(o.DNSOptions) > 0 {
-		b.WriteString("options " + strings.Join(o.DNSOptions, " ") + "\n")
+		options = o.DNSOptions
 	}
-	if servers == 0 {
-		b.WriteString("nameserver 8.8.8.8\nnameserver 8.8.4.4\n")
+	if len(search) > 0 {
+		b.WriteString("search " + strings.Join(search, " ") + "\n")
+	}
+	for _, d := range servers {
+		b.WriteString("nameserver " + d + "\n")
+	}
+	if len(servers) == 0 {
+		b.WriteString(fallbackResolvers)
+	}
+	if len(options) > 0 {
+		b.WriteString("options " + strings.Join(options, " ") + "\n")
 	}
 	return b.Bytes()
 }
+
+// fallbackResolvers are Docker's, for a container that would have none.
+const fallbackResolvers = "nameserver 8.8.8.8\nnameserver 8.8.4.4\n"

@@ -19,9 +19,12 @@ func TestResolvConf(t *testing.T) {
 	require.Equal(t, "options edns0\nnameserver 8.8.8.8\nnameserver 8.8.4.4\n",
 		string(ResolvConf([]byte("nameserver 127.0.0.53\nnameserver ::1\noptions edns0\n"), EtcOptions{})),
 		"with only loopback resolvers, Docker's fallback")
-	require.Equal(t, "# generated\nnameserver 10.9.9.9\nsearch a.test b.test\noptions ndots:2\n",
+	require.Equal(t, "search a.test b.test\nnameserver 10.9.9.9\noptions ndots:2\n",
 		string(ResolvConf([]byte(host+"options edns0\n"), EtcOptions{DNS: []string{"10.9.9.9"}, DNSSearch: []string{"a.test", "b.test"}, DNSOptions: []string{"ndots:2"}})),
-		"--dns, --dns-search and --dns-option replace the host's")
+		"--dns, --dns-search and --dns-option replace the host's, in Docker's order")
+	require.Equal(t, "search example.org\nnameserver 10.9.9.9\noptions edns0\n",
+		string(ResolvConf([]byte(host+"options edns0\n"), EtcOptions{DNS: []string{"10.9.9.9"}})),
+		"what the user did not give is the host's")
 }
 
 func TestEtcOptionsValidate(t *testing.T) {
