@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/mydocker/mydocker/container"
 )
 
 // Create makes a container as run does, without starting it: it is recorded Created, with
@@ -66,16 +68,25 @@ func (e *Engine) Start(ref string) error {
 }
 
 // StartAttached starts the container and copies its output to stdout and stderr until it
-// stops (start -a), then returns its exit status.
-func (e *Engine) StartAttached(ref string, stdout, stderr io.Writer) (int, error) {
+// stops (start -a), then returns its exit status. With stdin (start -i), what it reads goes
+// to the container's stdin (one made with -i).
+func (e *Engine) StartAttached(ref string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
 	st, err := e.Get(ref)
 	if err != nil {
 		return 0, err
+	}
+	if stdin != nil && !st.OpenStdin {
+		return 0, fmt.Errorf("container %s was not made with -i: it has no stdin to attach to", container.ShortID(st.ID))
 	}
 	// What the log holds so far is an earlier run's: only what this start logs is shown.
 	since := time.Now()
 	if err := e.Start(st.ID); err != nil {
 		return 0, err
+	}
+	if stdin != nil {
+		if err := e.sendStdin(st.ID, stdin); err != nil {
+			return 0, err
+		}
 	}
 	if err := e.Logs(st.ID, LogOptions{Follow: true, Tail: -1, Since: since}, stdout, stderr); err != nil {
 		return 0, err
@@ -116,8 +127,9 @@ func (e *Engine) stoppedByUser(id string) bool {
 }
 
 // Attach copies a running container's output, from now on, to stdout and stderr until it
-// stops, then returns its exit status (attach without stdin: see docs/differences.md).
-func (e *Engine) Attach(ref string, stdout, stderr io.Writer) (int, error) {
+// stops, then returns its exit status; with stdin, to a container made with -i, what it reads
+// goes to the container's stdin.
+func (e *Engine) Attach(ref string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
 	st, err := e.Get(ref)
 	if err != nil {
 		return 0, err
@@ -125,8 +137,27 @@ func (e *Engine) Attach(ref string, stdout, stderr io.Writer) (int, error) {
 	if st.Status != Running {
 		return 0, fmt.Errorf("you cannot attach to a stopped container, start it first")
 	}
+	if stdin != nil && st.OpenStdin {
+		if err := e.sendStdin(st.ID, stdin); err != nil {
+			return 0, err
+		}
+	}
 	if err := e.Logs(st.ID, LogOptions{Follow: true, Tail: -1, Since: time.Now()}, stdout, stderr); err != nil {
 		return 0, err
 	}
 	return e.Wait(st.ID)
+}
+
+// sendStdin copies stdin to the container's stdin in the background; its end ends the
+// container's input.
+func (e *Engine) sendStdin(id string, stdin io.Reader) error {
+	conn, err := e.AttachStdin(id)
+	if err != nil {
+		return err
+	}
+	go func() {
+		io.Copy(conn, stdin)
+		conn.CloseWrite()
+	}()
+	return nil
 }

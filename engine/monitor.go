@@ -170,16 +170,44 @@ func (e *Engine) runOnce(st *State, cfg *container.Bundle, log *logWriter) (*con
 		defer outW.Close()
 		defer errW.Close()
 	}
+	var stdinW *os.File
+	if st.OpenStdin && !cfg.Spec.Process.Terminal {
+		r, w, err := os.Pipe()
+		if err != nil {
+			e.startFailed(st, err)
+			return nil, nil, err
+		}
+		stdio.Stdin, stdinW = r, w
+		defer r.Close() // the container has its own
+	}
 	p, err := container.StartInit(cfg.Spec.Linux.Namespaces, cfg.Spec.Process.Terminal, stdio)
 	if err != nil {
+		if stdinW != nil {
+			stdinW.Close()
+		}
 		e.startFailed(st, err)
 		return nil, nil, err
 	}
 	if err := e.start(&created{st: st, bundle: cfg}, p); err != nil {
+		if stdinW != nil {
+			stdinW.Close()
+		}
 		return nil, nil, err
 	}
-	if pty := p.Pty(); pty != nil {
+	pty := p.Pty()
+	if pty != nil {
 		copyStream(pty, "stdout")
+	}
+	if st.OpenStdin {
+		var in io.WriteCloser = stdinW
+		if pty != nil {
+			in = pty
+		}
+		if stop, err := serveStdin(st.ID, in, pty == nil); err != nil {
+			logFor(st.ID).WithError(err).Warn("the container's stdin cannot be attached to")
+		} else {
+			go func() { p.Wait(); stop() }()
+		}
 	}
 	return p, copiers, nil
 }

@@ -236,6 +236,7 @@ func (e *Engine) create(opts *Options, p *container.Init) (_ *created, retErr er
 		Detached:      opts.Detach,
 		NoPivot:       opts.NoPivot,
 		Init:          opts.Init,
+		OpenStdin:     opts.Interactive && opts.Detach,
 		Config:        config,
 		LogConfig:     opts.LogConfig,
 		Etc:           opts.Etc,

@@ -57,7 +57,8 @@ type State struct {
 	AutoRemove bool      `json:"auto_remove,omitempty"`
 	Detached   bool      `json:"detached,omitempty"`
 	NoPivot    bool      `json:"no_pivot,omitempty"`
-	Init       bool      `json:"init,omitempty"` // run --init
+	Init       bool      `json:"init,omitempty"`       // run --init
+	OpenStdin  bool      `json:"open_stdin,omitempty"` // -i with a monitor: stdin through it
 	// Config is the container's config in the image's terms: what commit records.
 	Config ocispec.ImageConfig `json:"config"`
 	// Cgroups are the container's cgroup directories (cgroups.Manager.Paths), saved because

@@ -401,3 +401,23 @@ func TestSizeAttachAndStats(t *testing.T) {
 	e.must("run", "-d", "--net", "none", "--name", "st", "busybox", "sleep", "1000")
 	require.Regexp(t, `(?m)^CONTAINER ID\s+NAME\s+CPU %\s+MEM USAGE / LIMIT\s+MEM %\s+NET I/O\s+BLOCK I/O\s+PIDS$`, e.must("stats", "--no-stream", "st"))
 }
+
+// A container made with -i reads what start -ai or attach sends it; the end of that input is
+// its stdin's end.
+func TestAttachStdin(t *testing.T) {
+	e := newEngine(t)
+	e.must("create", "-i", "--net", "none", "--name", "ci", "busybox", "sh", "-c", "read x; echo got $x; cat; echo done")
+	r := e.runStdin("hello\nmore\n", "start", "-ai", "ci")
+	require.Equal(t, 0, r.code, "%s", r)
+	require.Equal(t, "got hello\nmore\ndone\n", r.stdout)
+
+	e.must("run", "-di", "--net", "none", "--name", "di", "busybox", "sh", "-c", `while read l; do echo "<$l>"; done; echo eof; exit 4`)
+	r = e.runStdin("a\nb\n", "attach", "di")
+	require.Equal(t, 4, r.code, "%s", r)
+	require.Equal(t, "<a>\n<b>\neof\n", r.stdout)
+
+	e.must("create", "--net", "none", "--name", "noi", "busybox", "true")
+	r = e.runStdin("x\n", "start", "-ai", "noi")
+	require.Equal(t, 1, r.code)
+	require.Contains(t, r.stderr, "was not made with -i")
+}

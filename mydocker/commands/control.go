@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -158,11 +159,11 @@ func portCommand() *cli.Command {
 func attachCommand() *cli.Command {
 	return &cli.Command{
 		Name:         "attach",
-		Usage:        "show a running container's output until it stops, and exit with its status",
+		Usage:        "attach to a running container: its output until it stops, its stdin when made with -i; exit with its status",
 		ArgsUsage:    "CONTAINER",
 		OnUsageError: onUsageError,
 		Flags: []cli.Flag{
-			&cli.BoolFlag{Name: "no-stdin", Usage: "do not attach stdin (mydocker never does)"},
+			&cli.BoolFlag{Name: "no-stdin", Usage: "do not attach stdin"},
 		},
 		Action: func(_ context.Context, cmd *cli.Command) error {
 			if err := needArgs(cmd, 1, "attach CONTAINER"); err != nil {
@@ -172,7 +173,11 @@ func attachCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			code, err := e.Attach(cmd.Args().First(), os.Stdout, os.Stderr)
+			var stdin io.Reader = os.Stdin
+			if cmd.Bool("no-stdin") {
+				stdin = nil
+			}
+			code, err := e.Attach(cmd.Args().First(), stdin, os.Stdout, os.Stderr)
 			if err != nil {
 				return err
 			}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -91,9 +92,10 @@ func startCommand() *cli.Command {
 		OnUsageError:           onUsageError,
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "attach", Aliases: []string{"a"}, Usage: "attach stdout and stderr, and exit with the container's status"},
+			&cli.BoolFlag{Name: "interactive", Aliases: []string{"i"}, Usage: "attach stdin too (a container made with -i)"},
 		},
 		Action: func(_ context.Context, cmd *cli.Command) error {
-			if cmd.Bool("attach") {
+			if cmd.Bool("attach") || cmd.Bool("interactive") {
 				if cmd.Args().Len() != 1 {
 					return usageError{msg: "you cannot start and attach multiple containers at once"}
 				}
@@ -101,7 +103,11 @@ func startCommand() *cli.Command {
 				if err != nil {
 					return err
 				}
-				code, err := e.StartAttached(cmd.Args().First(), os.Stdout, os.Stderr)
+				var stdin io.Reader
+				if cmd.Bool("interactive") {
+					stdin = os.Stdin
+				}
+				code, err := e.StartAttached(cmd.Args().First(), stdin, os.Stdout, os.Stderr)
 				if err != nil {
 					return err
 				}
