@@ -10,14 +10,21 @@ GOFLAGS_TEST ?=
 # container: mydocker and its init), and the binaries run anywhere, the cgroup v2 VM included.
 export CGO_ENABLED := 0
 
-.PHONY: all build chapters chapter chapter-test deps image run test test-vm unit vet course lab progress bench parity fuzz faults clean
+.PHONY: all build completion chapters chapter chapter-test deps image run test test-vm unit vet course lab progress bench parity fuzz faults clean
 
 all: build
 
 # mydocker, and beside it the small program it starts as each container's init (mydocker/init).
 build:
-	$(GO) build -o $(BIN) ./mydocker
+	$(GO) build -ldflags "-X github.com/mydocker/mydocker/mydocker/commands.GitCommit=$$(git rev-parse --short HEAD 2>/dev/null)" -o $(BIN) ./mydocker
 	$(GO) build -o $(BIN)-init ./mydocker/init
+
+# Shell completion for mydocker: bash, zsh and fish, where each shell looks for it.
+completion: build
+	@mkdir -p /etc/bash_completion.d /usr/share/zsh/vendor-completions /usr/share/fish/vendor_completions.d
+	$(BIN) completion bash > /etc/bash_completion.d/mydocker
+	$(BIN) completion zsh > /usr/share/zsh/vendor-completions/_mydocker
+	$(BIN) completion fish > /usr/share/fish/vendor_completions.d/mydocker.fish
 
 # Every chapter's engine: bin/ch01 ... bin/ch12.
 chapters:

@@ -192,16 +192,22 @@ func (e *Engine) Diff(ref string) ([]Change, error) {
 // Size is what ps -s shows of a container: the bytes of its own layer (what it wrote), and
 // those plus its image's.
 func (e *Engine) Size(st *State) (rw, virtual int64) {
-	filepath.WalkDir(e.containers.layerDir(st.ID), func(_ string, d fs.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
-			if fi, err := d.Info(); err == nil {
-				rw += fi.Size()
-			}
-		}
-		return nil
-	})
+	rw = dirSize(e.containers.layerDir(st.ID))
 	if img, err := e.images.Get(st.ImageID); err == nil {
 		virtual = img.Size
 	}
 	return rw, rw + virtual
+}
+
+// dirSize is the bytes of the regular files below dir.
+func dirSize(dir string) (size int64) {
+	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil {
+				size += fi.Size()
+			}
+		}
+		return nil
+	})
+	return size
 }

@@ -55,3 +55,61 @@ func (e *Engine) PruneImages(all bool) (untagged []string, deleted []digest.Dige
 	}
 	return untagged, deleted, errors.Join(errs...)
 }
+
+// Usage is one line of system df: what a kind of object takes on disk.
+type Usage struct {
+	Type              string
+	Total, Active     int
+	Size, Reclaimable int64
+}
+
+// DiskUsage is system df: images (active: used by a container), containers (active: running;
+// their size is their own layer) and volumes (active: mounted by a container).
+func (e *Engine) DiskUsage() ([]Usage, error) {
+	imgs, err := e.images.List()
+	if err != nil {
+		return nil, err
+	}
+	all, err := e.List()
+	if err != nil {
+		return nil, err
+	}
+	images := Usage{Type: "Images", Total: len(imgs)}
+	for _, img := range imgs {
+		images.Size += img.Size
+		if e.ImageInUse(img.ID) {
+			images.Active++
+		} else {
+			images.Reclaimable += img.Size
+		}
+	}
+	containers := Usage{Type: "Containers", Total: len(all)}
+	for _, st := range all {
+		rw, _ := e.Size(st)
+		containers.Size += rw
+		if st.Status == Running {
+			containers.Active++
+		} else {
+			containers.Reclaimable += rw
+		}
+	}
+	vols, err := e.Volumes()
+	if err != nil {
+		return nil, err
+	}
+	users, err := e.volumeUsers()
+	if err != nil {
+		return nil, err
+	}
+	volumes := Usage{Type: "Local Volumes", Total: len(vols)}
+	for _, v := range vols {
+		size := dirSize(v.Mountpoint)
+		volumes.Size += size
+		if len(users[v.Mountpoint]) > 0 {
+			volumes.Active++
+		} else {
+			volumes.Reclaimable += size
+		}
+	}
+	return []Usage{images, containers, volumes, {Type: "Build Cache"}}, nil
+}

@@ -118,6 +118,13 @@ func TestVersionInfoAndUnknownCommands(t *testing.T) {
 	r := e.run("nosuchcommand")
 	require.Equal(t, 1, r.code)
 	require.Contains(t, r.stderr, "'nosuchcommand' is not a mydocker command")
+	for _, args := range [][]string{{"stop"}, {"start"}, {"logs"}, {"rm"}, {"kill"}, {"exec", "", "true"}, {"restart"}, {"pause"}} {
+		args := append(args[:1], append([]string{"nosuch"}, args[min(2, len(args)):]...)...)
+		r := e.run(args...)
+		require.Equal(t, 1, r.code, "%v: %s", args, r)
+		require.Contains(t, r.stderr, "No such container: nosuch", "%v", args)
+	}
+	require.Regexp(t, `^TYPE +TOTAL +ACTIVE +SIZE +RECLAIMABLE\nImages +1 +0 +[\d.]+[kM]B +[\d.]+[kM]B \(100%\)\nContainers +0 +0 `, e.must("system", "df"))
 }
 
 // create makes a container that nothing runs yet; start runs it under a monitor (start -a
@@ -150,7 +157,7 @@ func TestCreateStartRestart(t *testing.T) {
 	require.Equal(t, "created\n", e.must("inspect", "-f", "{{.State.Status}}", "bad"), "a failed start keeps the container")
 	r = e.run("start", "nosuch")
 	require.Equal(t, 1, r.code)
-	require.Contains(t, r.stderr, "no such container: nosuch")
+	require.Contains(t, r.stderr, "No such container: nosuch")
 }
 
 // pause freezes a container (a counter stands still) and unpause lets it go on; ps and inspect

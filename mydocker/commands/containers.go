@@ -266,7 +266,7 @@ func eachArg(cmd *cli.Command, usage string, fn func(e *engine.Engine, arg strin
 	for _, arg := range cmd.Args().Slice() {
 		out, err := fn(e, arg)
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "%s: %v\n", cmd.Root().Name, err)
+			fmt.Fprintf(os.Stderr, "%s: %s\n", cmd.Root().Name, userMessage(err))
 			failed = true
 			continue
 		}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v3"
@@ -73,16 +74,28 @@ func (p Program) Run(args []string) int {
 	var se *statusError
 	if errors.As(err, &se) {
 		if se.err != nil {
-			fmt.Fprintf(os.Stderr, "%s: %v\n", p.Name, se.err)
+			fmt.Fprintf(os.Stderr, "%s: %s\n", p.Name, userMessage(se.err))
 		}
 		return se.code
 	}
-	fmt.Fprintf(os.Stderr, "%s: %v\n", p.Name, err)
+	fmt.Fprintf(os.Stderr, "%s: %s\n", p.Name, userMessage(err))
 	var ue usageError
 	if errors.As(err, &ue) {
 		return 125
 	}
 	return 1
+}
+
+// userMessage is an error as the user reads it; a missing container, volume or image is said
+// in Docker's words ("No such container: web").
+func userMessage(err error) string {
+	msg := err.Error()
+	if errors.Is(err, engine.ErrNotFound) || errors.Is(err, engine.ErrNoSuchVolume) {
+		if rest, ok := strings.CutPrefix(msg, "no such"); ok {
+			return "No such" + rest
+		}
+	}
+	return msg
 }
 
 // taught reports whether the program has reached the chapter that teaches a command or flag.
@@ -128,6 +141,7 @@ func (p Program) app() *cli.Command {
 		{8, containerCommand()},
 		{8, imageCommand()},
 		{8, infoCommand()},
+		{8, systemCommand()},
 	}
 	var commands []*cli.Command
 	for _, c := range all {

@@ -2,6 +2,7 @@ package commands
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -18,8 +19,12 @@ import (
 	"github.com/mydocker/mydocker/workspace"
 )
 
-// Version is mydocker's version; a release build sets it with -ldflags -X.
-var Version = "0.4.0-dev"
+// Version is mydocker's version, and GitCommit the commit it was built from: make sets it
+// with -ldflags -X (the Go toolchain's own stamp is not there when GOFLAGS has -buildvcs=false).
+var (
+	Version   = "0.4.0-dev"
+	GitCommit = ""
+)
 
 // versionInfo is what version prints, in the shape of Docker's (--format '{{.Client.Version}}').
 type versionInfo struct {
@@ -40,8 +45,8 @@ func versionCommand() *cli.Command {
 			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "format the output with a Go template"},
 		},
 		Action: func(_ context.Context, cmd *cli.Command) error {
-			d := versionDetail{Version: Version, GoVersion: runtime.Version(), Os: runtime.GOOS, Arch: runtime.GOARCH, GitCommit: "unknown"}
-			if bi, ok := debug.ReadBuildInfo(); ok {
+			d := versionDetail{Version: Version, GoVersion: runtime.Version(), Os: runtime.GOOS, Arch: runtime.GOARCH, GitCommit: cmp.Or(GitCommit, "unknown")}
+			if bi, ok := debug.ReadBuildInfo(); ok && GitCommit == "" {
 				for _, s := range bi.Settings {
 					if s.Key == "vcs.revision" && len(s.Value) >= 7 {
 						d.GitCommit = s.Value[:7]
@@ -170,4 +175,38 @@ func osName() string {
 		}
 	}
 	return "unknown"
+}
+
+func systemCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "system",
+		Usage: "manage mydocker",
+		Commands: []*cli.Command{
+			{
+				Name:         "df",
+				Usage:        "show the disk images, containers and volumes use",
+				OnUsageError: onUsageError,
+				Action: func(_ context.Context, cmd *cli.Command) error {
+					e, err := openEngine(cmd)
+					if err != nil {
+						return err
+					}
+					usage, err := e.DiskUsage()
+					if err != nil {
+						return err
+					}
+					tw := newTable()
+					fmt.Fprintln(tw, "TYPE\tTOTAL\tACTIVE\tSIZE\tRECLAIMABLE")
+					for _, u := range usage {
+						pct := 0
+						if u.Size > 0 {
+							pct = int(u.Reclaimable * 100 / u.Size)
+						}
+						fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s (%d%%)\n", u.Type, u.Total, u.Active, humanSize(u.Size), humanSize(u.Reclaimable), pct)
+					}
+					return tw.Flush()
+				},
+			},
+		},
+	}
 }
