@@ -146,7 +146,7 @@ bench: deps
 
 # The same commands under Docker 20.10 (a private dockerd) and mydocker, side by side.
 parity: deps
-	$(GO) test -count=1 -v -run TestDockerParity ./mydocker/ -parity.table | grep -E '^(\||--- |ok|FAIL)'
+	$(GO) test -count=1 -v -run 'TestDocker(CLI)?Parity' ./mydocker/ -parity.table | grep -E '^(\||--- |ok|FAIL)'
 
 clean:
 	rm -rf bin

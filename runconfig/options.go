@@ -109,7 +109,9 @@ func (o *Options) Spec(id string, img ocispec.ImageConfig) (*specs.Spec, ocispec
 		return nil, config, err
 	}
 	spec.Process.Env = MergeEnv(env, userEnv)
-	config.Env = MergeEnv(img.Env, userEnv)
+	// The container's config keeps Docker's order: the user's settings, then the image's
+	// that the user did not set (what inspect shows, and commit records).
+	config.Env = MergeEnv(userEnv, unsetIn(userEnv, img.Env))
 
 	spec.Process.Cwd = "/"
 	if img.WorkingDir != "" {
@@ -192,6 +194,22 @@ func MergeEnv(base, overrides []string) []string {
 		}
 		index[k] = len(out)
 		out = append(out, kv)
+	}
+	return out
+}
+
+// unsetIn returns the KEY=VALUE settings of env whose key set does not set.
+func unsetIn(set, env []string) []string {
+	keys := make(map[string]bool, len(set))
+	for _, kv := range set {
+		k, _, _ := strings.Cut(kv, "=")
+		keys[k] = true
+	}
+	var out []string
+	for _, kv := range env {
+		if k, _, _ := strings.Cut(kv, "="); !keys[k] {
+			out = append(out, kv)
+		}
 	}
 	return out
 }

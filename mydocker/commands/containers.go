@@ -480,7 +480,7 @@ func inspectOne(e *engine.Engine, ref, kind string) (any, error) {
 		"Config": map[string]any{
 			"Hostname":   spec.Hostname,
 			"User":       user,
-			"Env":        spec.Process.Env,
+			"Env":        st.Config.Env,
 			"Cmd":        st.Config.Cmd,
 			"Entrypoint": st.Config.Entrypoint,
 			"WorkingDir": spec.Process.Cwd,
