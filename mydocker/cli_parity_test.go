@@ -100,6 +100,28 @@ func TestDockerCLIParity(t *testing.T) {
 		{name: "No such container: rm", args: []string{"rm", "p-nosuch"}, stderrHas: "No such container: p-nosuch"},
 		{name: "No such object: inspect", args: []string{"inspect", "p-nosuch"}, stderrHas: "No such object: p-nosuch"},
 	}
+	defer func() {
+		// Images travel both ways: docker save read by mydocker load, and the other way round.
+		t.Run("docker save then mydocker load", func(t *testing.T) {
+			archive := filepath.Join(dir, "from-docker.tar")
+			r := d.docker("", "save", "-o", archive, "busybox")
+			require.Equal(t, 0, r.code, "%s", r)
+			other := newEngine(t)
+			other.must("rmi", "busybox")
+			require.Equal(t, "Loaded image: busybox:latest\n", other.must("load", "-i", archive))
+			require.Equal(t, "hi\n", other.must("run", "--rm", "--net", "none", "busybox", "echo", "hi"))
+		})
+		t.Run("mydocker save then docker load", func(t *testing.T) {
+			archive := filepath.Join(dir, "from-mydocker.tar")
+			e.must("tag", "busybox", "saved:1")
+			e.must("save", "-o", archive, "saved:1")
+			r := d.docker("", "load", "-i", archive)
+			require.Equal(t, 0, r.code, "%s", r)
+			require.Equal(t, "Loaded image: saved:1\n", r.stdout)
+			r = d.docker("", "run", "--rm", "--net", "none", "saved:1", "echo", "hi")
+			require.Equal(t, "hi\n", r.stdout, "%s", r)
+		})
+	}()
 	for _, s := range steps {
 		t.Run(s.name, func(t *testing.T) {
 			want := waitStep(s, func() result { return d.docker(s.stdin, s.args...) })

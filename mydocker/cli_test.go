@@ -2,6 +2,7 @@ package main
 
 import (
 	"archive/tar"
+	"compress/gzip"
 	"io"
 	"os"
 	"path/filepath"
@@ -427,4 +428,79 @@ func TestAttachStdin(t *testing.T) {
 	r = e.runStdin("x\n", "start", "-ai", "noi")
 	require.Equal(t, 1, r.code)
 	require.Contains(t, r.stderr, "was not made with -i")
+}
+
+// save and load move images between stores in docker save's format (gzip or not); a load
+// whose layer is not what its config says leaves nothing; history tells how the image was made.
+func TestSaveLoadHistory(t *testing.T) {
+	e := newEngine(t)
+	e.must("run", "--net", "none", "--name", "mk", "busybox", "sh", "-c", "echo made > /made")
+	e.must("commit", "-m", "a file", "mk", "made:1")
+	archive := filepath.Join(t.TempDir(), "images.tar")
+	e.must("save", "-o", archive, "made:1", "busybox")
+
+	other := newEngine(t) // a store of its own, with busybox already: its layer is not unpacked again
+	out := other.must("load", "-i", archive)
+	require.Equal(t, "Loaded image: made:1\nLoaded image: busybox:latest\n", out)
+	require.Equal(t, "made\n", other.must("run", "--rm", "--net", "none", "made:1", "cat", "/made"))
+	require.Regexp(t, `^IMAGE +CREATED +CREATED BY +SIZE +COMMENT\n[0-9a-f]{12} +.+ ago +mydocker commit +\S+ +a file\n<missing> +.+ ago +mydocker import +\S+ +Imported from tarball\n$`,
+		other.must("history", "made:1"))
+
+	// From stdin, gzipped.
+	fresh := newEngine(t)
+	fresh.must("rmi", "busybox")
+	data, err := os.ReadFile(archive)
+	require.NoError(t, err)
+	var gz strings.Builder
+	zw := gzip.NewWriter(&gz)
+	zw.Write(data)
+	zw.Close()
+	r := fresh.runStdin(gz.String(), "load")
+	require.Equal(t, 0, r.code, "%s", r)
+	require.Equal(t, "made:1\nbusybox:latest\n", fresh.must("images", "--format", "{{.Repository}}:{{.Tag}}"))
+
+	// A layer changed in transit: nothing of the archive stays.
+	bad := newEngine(t)
+	bad.must("rmi", "busybox")
+	corrupt := filepath.Join(t.TempDir(), "corrupt.tar")
+	require.NoError(t, os.WriteFile(corrupt, corruptLayer(t, data), 0o644))
+	r = bad.run("load", "-i", corrupt)
+	require.Equal(t, 1, r.code)
+	require.Contains(t, r.stderr, "diff id")
+	require.Empty(t, strings.TrimSpace(bad.must("images", "-q")))
+	layers, _ := os.ReadDir(filepath.Join(bad.root, "image/layers/sha256"))
+	require.Empty(t, layers, "no layer left behind")
+	require.Equal(t, 1, bad.run("load", "-i", filepath.Join(t.TempDir(), "missing.tar")).code)
+}
+
+// corruptLayer returns a docker-archive with one byte of its first layer's content changed.
+func corruptLayer(t *testing.T, archive []byte) []byte {
+	t.Helper()
+	var out strings.Builder
+	tw := tar.NewWriter(&out)
+	tr := tar.NewReader(strings.NewReader(string(archive)))
+	done := false
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		require.NoError(t, err)
+		body, err := io.ReadAll(tr)
+		require.NoError(t, err)
+		if !done && strings.HasSuffix(hdr.Name, "layer.tar") {
+			// A byte of a file's content, not of the tar's headers.
+			i := strings.Index(string(body), "BusyBox")
+			if i < 0 {
+				i = len(body) / 2
+			}
+			body[i] ^= 0xff
+			done = true
+		}
+		require.NoError(t, tw.WriteHeader(hdr))
+		_, err = tw.Write(body)
+		require.NoError(t, err)
+	}
+	require.NoError(t, tw.Close())
+	return []byte(out.String())
 }

@@ -1,6 +1,8 @@
 package subsystems
 
 import (
+	"errors"
+	"os"
 	"strconv"
 	"strings"
 
@@ -19,6 +21,9 @@ func (Blkio) SetV2(string, *specs.LinuxResources) error { return nil }
 // StatV1 sums blkio.throttle.io_service_bytes_recursive: "MAJ:MIN Read N", "MAJ:MIN Write N".
 func (Blkio) StatV1(dir string, s *Stats) error {
 	data, err := read(dir, "blkio.throttle.io_service_bytes_recursive")
+	if errors.Is(err, os.ErrNotExist) {
+		return nil // a kernel without the throttle files counts nothing here
+	}
 	if err != nil {
 		return err
 	}
@@ -41,6 +46,9 @@ func (Blkio) StatV1(dir string, s *Stats) error {
 // StatV2 sums io.stat: "MAJ:MIN rbytes=N wbytes=N ...".
 func (Blkio) StatV2(dir string, s *Stats) error {
 	data, err := read(dir, "io.stat")
+	if errors.Is(err, os.ErrNotExist) {
+		return nil // the io controller is not enabled for the container's cgroup
+	}
 	if err != nil {
 		return err
 	}

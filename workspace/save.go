@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 
 	"github.com/opencontainers/go-digest"
 )
@@ -39,7 +40,12 @@ func (s *Store) SaveDockerArchive(w io.Writer, refs ...string) error {
 		}
 		config := img.Config
 		config.RootFS.DiffIDs = nil
-		entry := dockerManifest{RepoTags: img.RepoTags}
+		// The tags the command named, as docker save writes them: an image saved by id has none.
+		var tags []string
+		if norm, err := normalizeRef(ref); err == nil && slices.Contains(img.RepoTags, norm) {
+			tags = []string{norm}
+		}
+		entry := dockerManifest{RepoTags: tags}
 		for i, dir := range dirs {
 			orig := img.Config.RootFS.DiffIDs[i]
 			hex, ok := written[orig]

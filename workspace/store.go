@@ -423,3 +423,14 @@ func (s *Store) removeUnusedLayers(layers []digest.Digest) error {
 	}
 	return nil
 }
+
+// LayerSizes are the bytes of each of the image's layers, in its order (0 when unknown).
+func (s *Store) LayerSizes(img *Image) []int64 {
+	sizes := make([]int64, len(img.Config.RootFS.DiffIDs))
+	for i, d := range img.Config.RootFS.DiffIDs {
+		if b, err := os.ReadFile(filepath.Join(s.layerDir(d), "size")); err == nil {
+			sizes[i], _ = strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+		}
+	}
+	return sizes
+}

@@ -35,7 +35,7 @@ var vmTests = []struct{ binary, pkg, filter string }{
 		"TestFailedStart|TestDetached|TestStopGraceful|TestForegroundSignals|TestKilledMydocker|TestCommitExportImport|" +
 		"TestParallelNames|TestInspect|TestLimits|TestOOMKill|TestPidsLimit|TestCPULimit|TestBadLimits|TestNetworkModes|" +
 		"TestContainerSeesItsOwnCgroups|TestDefaultConfinement|TestConfinementOptions|TestPrivileged|TestInherited|TestExecIsConfined|" +
-		"TestContainerCannotOverwrite"},
+		"TestContainerCannotOverwrite|TestPauseUnpause|TestRestartPolicies|TestInit|TestCreateStartRestart|TestSizeAttachAndStats"},
 	{"ch04.test", "./chapters/04-cgroups", "TestTranscript"},
 	{"lab04.test", "./labs/04-cgroups", "."},
 	{"ch08.test", "./chapters/08-detach", "TestTranscript"},
