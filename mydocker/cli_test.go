@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -503,4 +504,31 @@ func corruptLayer(t *testing.T, archive []byte) []byte {
 	}
 	require.NoError(t, tw.Close())
 	return []byte(out.String())
+}
+
+// save --format oci writes an OCI image layout that load reads back, and that skopeo reads and
+// writes too (in both formats) when it is installed.
+func TestSaveLoadOCI(t *testing.T) {
+	e := newEngine(t)
+	dir := t.TempDir()
+	archive := filepath.Join(dir, "oci.tar")
+	e.must("save", "--format", "oci", "-o", archive, "busybox")
+	other := newEngine(t)
+	other.must("rmi", "busybox")
+	require.Equal(t, "Loaded image: busybox:latest\n", other.must("load", "-i", archive))
+	require.Equal(t, "oci\n", other.must("run", "--rm", "--net", "none", "busybox", "echo", "oci"))
+
+	skopeo, err := exec.LookPath("skopeo")
+	if err != nil {
+		t.Skip("skopeo is not installed: the round trip through it is not checked")
+	}
+	out, err := exec.Command(skopeo, "copy", "oci-archive:"+archive, "docker-archive:"+filepath.Join(dir, "sk.tar")+":sk:1").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	out, err = exec.Command(skopeo, "copy", "docker-archive:"+filepath.Join(dir, "sk.tar"), "oci-archive:"+filepath.Join(dir, "sk-oci.tar")+":sk:2").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	fresh := newEngine(t)
+	fresh.must("rmi", "busybox")
+	require.Equal(t, "Loaded image: sk:1\n", fresh.must("load", "-i", filepath.Join(dir, "sk.tar")), "docker.io/library/sk:1 is sk:1")
+	require.Equal(t, "Loaded image: sk:2\n", fresh.must("load", "-i", filepath.Join(dir, "sk-oci.tar")))
+	require.Equal(t, "skopeo\n", fresh.must("run", "--rm", "--net", "none", "sk:1", "echo", "skopeo"))
 }

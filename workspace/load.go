@@ -2,6 +2,9 @@ package workspace
 
 import (
 	"archive/tar"
+	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,11 +26,12 @@ type Loaded struct {
 	Tags []string
 }
 
-// LoadDockerArchive adds the images of a docker-archive (what docker save writes, gzip or
-// not) to the store: all of them with their layers and tags, or nothing. Every layer is
-// checked against the diff id its config names, and every config against the digest its name
-// says, before anything is recorded; a layer the store has is not unpacked again.
-func (s *Store) LoadDockerArchive(r io.Reader) (loaded []Loaded, err error) {
+// LoadArchive adds the images of a docker-archive (what docker save writes) or of an OCI image
+// layout in a tar (save --format oci, skopeo's oci-archive), gzip or not, to the store: all of
+// them with their layers and tags, or nothing. Every layer is checked against the diff id its
+// config names (and an OCI blob against its digest), every config against its digest, before
+// anything is recorded; a layer the store has is not unpacked again.
+func (s *Store) LoadArchive(r io.Reader) (loaded []Loaded, err error) {
 	r, err = decompress(r)
 	if err != nil {
 		return nil, err
@@ -49,7 +53,9 @@ func (s *Store) LoadDockerArchive(r io.Reader) (loaded []Loaded, err error) {
 
 	files := map[string][]byte{} // manifest.json and the configs, by name
 	if err := eachEntry(spool, func(name string, hdr *tar.Header, tr io.Reader) error {
-		if name == "manifest.json" || (strings.HasSuffix(name, ".json") && hdr.Size < 1<<20) || strings.HasPrefix(name, "blobs/sha256/") && hdr.Size < 1<<20 {
+		// The indexes, manifests and configs: small files. A small layer is read too, and
+		// not used from here.
+		if name == "manifest.json" || name == "index.json" || (strings.HasSuffix(name, ".json") || strings.HasPrefix(name, "blobs/")) && hdr.Size < 1<<20 {
 			data, err := io.ReadAll(tr)
 			files[name] = data
 			return err
@@ -58,56 +64,18 @@ func (s *Store) LoadDockerArchive(r io.Reader) (loaded []Loaded, err error) {
 	}); err != nil {
 		return nil, err
 	}
-	data, ok := files["manifest.json"]
-	if !ok {
-		return nil, fmt.Errorf("load: not a docker-archive: no manifest.json")
+	var p *loadPlan
+	if _, ok := files["manifest.json"]; ok {
+		p, err = dockerPlan(files)
+	} else if _, ok := files["index.json"]; ok {
+		p, err = ociPlan(files)
+	} else {
+		err = fmt.Errorf("load: neither a docker-archive (manifest.json) nor an OCI layout (index.json)")
 	}
-	var manifest []dockerManifest
-	if err := json.Unmarshal(data, &manifest); err != nil {
-		return nil, fmt.Errorf("load: manifest.json: %w", err)
+	if err != nil {
+		return nil, err
 	}
-	type image struct {
-		config []byte
-		id     digest.Digest
-		tags   []string
-	}
-	var images []image
-	want := map[string]digest.Digest{} // layer path in the archive -> the diff id it must have
-	for _, m := range manifest {
-		cfg, ok := files[path.Clean(m.Config)]
-		if !ok {
-			return nil, fmt.Errorf("load: the archive lacks the config %s", m.Config)
-		}
-		id := digest.FromBytes(cfg)
-		if named := strings.TrimSuffix(path.Base(m.Config), ".json"); named != id.Encoded() {
-			return nil, fmt.Errorf("load: the config %s has the digest %s", m.Config, id)
-		}
-		var c ocispec.Image
-		if err := json.Unmarshal(cfg, &c); err != nil {
-			return nil, fmt.Errorf("load: config %s: %w", m.Config, err)
-		}
-		if len(c.RootFS.DiffIDs) != len(m.Layers) {
-			return nil, fmt.Errorf("load: image %s names %d layers, its config %d", m.Config, len(m.Layers), len(c.RootFS.DiffIDs))
-		}
-		for i, l := range m.Layers {
-			if err := c.RootFS.DiffIDs[i].Validate(); err != nil {
-				return nil, fmt.Errorf("load: config %s: %w", m.Config, err)
-			}
-			if prev, ok := want[path.Clean(l)]; ok && prev != c.RootFS.DiffIDs[i] {
-				return nil, fmt.Errorf("load: the layer %s is named by two diff ids", l)
-			}
-			want[path.Clean(l)] = c.RootFS.DiffIDs[i]
-		}
-		var tags []string
-		for _, t := range m.RepoTags {
-			norm, err := normalizeRef(t)
-			if err != nil {
-				return nil, fmt.Errorf("load: %w", err)
-			}
-			tags = append(tags, norm)
-		}
-		images = append(images, image{config: cfg, id: id, tags: tags})
-	}
+	images, want := p.images, p.want
 
 	// The layers the store lacks, each checked against its diff id; what this load added goes
 	// again if the load fails.
@@ -125,13 +93,21 @@ func (s *Store) LoadDockerArchive(r io.Reader) (loaded []Loaded, err error) {
 		if !ok || s.hasLayer(d) {
 			return nil
 		}
-		lr, err := decompress(tr)
+		blob := sha256.New()
+		lr, err := decompress(io.TeeReader(tr, blob))
 		if err != nil {
 			return err
 		}
 		got, err := s.addLayer(lr)
 		if err != nil {
 			return fmt.Errorf("load: layer %s: %w", name, err)
+		}
+		if want, ok := p.blobs[name]; ok {
+			io.Copy(blob, tr) // what the unpacking left: the blob's digest covers all of it
+			if d := digest.NewDigestFromEncoded(digest.SHA256, hex.EncodeToString(blob.Sum(nil))); d != want {
+				added = append(added, got)
+				return fmt.Errorf("load: the blob %s has the digest %s", name, d)
+			}
 		}
 		if got != d {
 			added = append(added, got)
@@ -169,6 +145,135 @@ func (s *Store) LoadDockerArchive(r io.Reader) (loaded []Loaded, err error) {
 		loaded = append(loaded, Loaded{ID: img.id, Tags: img.tags})
 	}
 	return loaded, fsutil.WriteJSON(s.reposPath(), repos)
+}
+
+// loadPlan is what an archive holds: its images (config, id, tags), the diff id each layer
+// entry must have, and for an OCI layout the digest each blob must have.
+type loadPlan struct {
+	images []loadImage
+	want   map[string]digest.Digest
+	blobs  map[string]digest.Digest
+}
+
+type loadImage struct {
+	config []byte
+	id     digest.Digest
+	tags   []string
+}
+
+// addImage checks config against its digest and its layers (entry names in the archive), and
+// plans its load.
+func (p *loadPlan) addImage(config []byte, named digest.Digest, layers []string, tags []string) error {
+	id := digest.FromBytes(config)
+	if id != named {
+		return fmt.Errorf("load: the config %s has the digest %s", named, id)
+	}
+	var c ocispec.Image
+	if err := json.Unmarshal(config, &c); err != nil {
+		return fmt.Errorf("load: config %s: %w", named, err)
+	}
+	if len(c.RootFS.DiffIDs) != len(layers) {
+		return fmt.Errorf("load: image %s names %d layers, its config %d", named, len(layers), len(c.RootFS.DiffIDs))
+	}
+	for i, l := range layers {
+		if err := c.RootFS.DiffIDs[i].Validate(); err != nil {
+			return fmt.Errorf("load: config %s: %w", named, err)
+		}
+		if prev, ok := p.want[l]; ok && prev != c.RootFS.DiffIDs[i] {
+			return fmt.Errorf("load: the layer %s is named by two diff ids", l)
+		}
+		p.want[l] = c.RootFS.DiffIDs[i]
+	}
+	var norm []string
+	for _, t := range tags {
+		n, err := normalizeRef(t)
+		if err != nil {
+			return fmt.Errorf("load: %w", err)
+		}
+		norm = append(norm, n)
+	}
+	p.images = append(p.images, loadImage{config: config, id: id, tags: norm})
+	return nil
+}
+
+// dockerPlan reads a docker-archive's manifest.json.
+func dockerPlan(files map[string][]byte) (*loadPlan, error) {
+	var manifest []dockerManifest
+	if err := json.Unmarshal(files["manifest.json"], &manifest); err != nil {
+		return nil, fmt.Errorf("load: manifest.json: %w", err)
+	}
+	p := &loadPlan{want: map[string]digest.Digest{}}
+	for _, m := range manifest {
+		cfg, ok := files[path.Clean(m.Config)]
+		if !ok {
+			return nil, fmt.Errorf("load: the archive lacks the config %s", m.Config)
+		}
+		named := digest.NewDigestFromEncoded(digest.SHA256, strings.TrimSuffix(path.Base(m.Config), ".json"))
+		var layers []string
+		for _, l := range m.Layers {
+			layers = append(layers, path.Clean(l))
+		}
+		if err := p.addImage(cfg, named, layers, m.RepoTags); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// ociPlan reads an OCI layout's index.json and the manifests it names.
+func ociPlan(files map[string][]byte) (*loadPlan, error) {
+	var index ocispec.Index
+	if err := json.Unmarshal(files["index.json"], &index); err != nil {
+		return nil, fmt.Errorf("load: index.json: %w", err)
+	}
+	p := &loadPlan{want: map[string]digest.Digest{}, blobs: map[string]digest.Digest{}}
+	blob := func(d digest.Digest) ([]byte, error) {
+		if err := d.Validate(); err != nil {
+			return nil, fmt.Errorf("load: %w", err)
+		}
+		data, ok := files["blobs/"+d.Algorithm().String()+"/"+d.Encoded()]
+		if !ok {
+			return nil, fmt.Errorf("load: the archive lacks the blob %s", d)
+		}
+		if got := digest.FromBytes(data); got != d {
+			return nil, fmt.Errorf("load: the blob %s has the digest %s", d, got)
+		}
+		return data, nil
+	}
+	for _, desc := range index.Manifests {
+		data, err := blob(desc.Digest)
+		if err != nil {
+			return nil, err
+		}
+		var m ocispec.Manifest
+		if err := json.Unmarshal(data, &m); err != nil {
+			return nil, fmt.Errorf("load: manifest %s: %w", desc.Digest, err)
+		}
+		if m.MediaType != "" && m.MediaType != ocispec.MediaTypeImageManifest {
+			return nil, fmt.Errorf("load: manifest %s: %s is not an image manifest (an index of platforms is not loaded)", desc.Digest, m.MediaType)
+		}
+		cfg, err := blob(m.Config.Digest)
+		if err != nil {
+			return nil, err
+		}
+		var layers []string
+		for _, l := range m.Layers {
+			if err := l.Digest.Validate(); err != nil {
+				return nil, fmt.Errorf("load: %w", err)
+			}
+			name := "blobs/" + l.Digest.Algorithm().String() + "/" + l.Digest.Encoded()
+			p.blobs[name] = l.Digest
+			layers = append(layers, name)
+		}
+		var tags []string
+		if ref := cmp.Or(desc.Annotations["io.containerd.image.name"], desc.Annotations[ocispec.AnnotationRefName]); ref != "" && strings.ContainsAny(ref, ":/") {
+			tags = append(tags, ref)
+		}
+		if err := p.addImage(cfg, m.Config.Digest, layers, tags); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
 }
 
 // hasLayer reports whether the store holds the layer with diff id d.

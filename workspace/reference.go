@@ -42,7 +42,8 @@ func isHex(s string) bool {
 	return true
 }
 
-// normalizeRef turns "busybox" into "busybox:latest" and checks the name and tag. A registry
+// normalizeRef turns "busybox" (or "docker.io/library/busybox") into "busybox:latest" and checks
+// the name and tag. A registry
 // host with a port ("localhost:5000/app") keeps its colon: the tag follows the last slash.
 func normalizeRef(ref string) (string, error) {
 	name, tag := ref, "latest"
@@ -58,6 +59,12 @@ func normalizeRef(ref string) (string, error) {
 	}
 	if !nameRegexp().MatchString(name) {
 		return "", fmt.Errorf("invalid reference format %q: repository names are lower case letters, digits and separators (. _ -)", ref)
+	}
+	// Docker Hub's full names are the short ones Docker shows: docker.io/library/busybox is
+	// busybox, docker.io/someone/app is someone/app.
+	if host == "docker.io/" || host == "index.docker.io/" {
+		host = ""
+		name = strings.TrimPrefix(name, "library/")
 	}
 	if !tagRegexp().MatchString(tag) {
 		return "", fmt.Errorf("invalid reference format %q: invalid tag %q", ref, tag)

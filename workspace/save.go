@@ -10,6 +10,8 @@ import (
 	"slices"
 
 	"github.com/opencontainers/go-digest"
+	specs "github.com/opencontainers/image-spec/specs-go"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // dockerManifest is one entry of a docker-archive's manifest.json.
@@ -50,7 +52,7 @@ func (s *Store) SaveDockerArchive(w io.Writer, refs ...string) error {
 			orig := img.Config.RootFS.DiffIDs[i]
 			hex, ok := written[orig]
 			if !ok {
-				if hex, err = addLayerTar(tw, dir); err != nil {
+				if hex, _, err = addLayerTar(tw, dir, false); err != nil {
 					return fmt.Errorf("save layer %s: %w", orig, err)
 				}
 				written[orig] = hex
@@ -79,34 +81,39 @@ func (s *Store) SaveDockerArchive(w io.Writer, refs ...string) error {
 }
 
 // addLayerTar tars an unpacked layer into a temporary file (a tar entry needs its size first),
-// then adds it to the archive under its sha256, which it returns.
-func addLayerTar(tw *tar.Writer, dir string) (string, error) {
+// then adds it to the archive under its sha256, which it returns with the size: as
+// <sha256>/layer.tar (docker-archive), or as blobs/sha256/<sha256> with oci.
+func addLayerTar(tw *tar.Writer, dir string, oci bool) (string, int64, error) {
 	tmp, err := os.CreateTemp("", "mydocker-layer-*.tar")
 	if err != nil {
-		return "", err
+		return "", 0, err
 	}
 	defer os.Remove(tmp.Name())
 	defer tmp.Close()
 	h := sha256.New()
 	if err := writeDiff(io.MultiWriter(tmp, h), dir); err != nil {
-		return "", err
+		return "", 0, err
 	}
 	size, err := tmp.Seek(0, io.SeekCurrent)
 	if err != nil {
-		return "", err
+		return "", 0, err
 	}
 	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
-		return "", err
+		return "", 0, err
 	}
 	hex := fmt.Sprintf("%x", h.Sum(nil))
-	if err := tw.WriteHeader(&tar.Header{Name: hex + "/", Typeflag: tar.TypeDir, Mode: 0o755}); err != nil {
-		return "", err
+	name := "blobs/sha256/" + hex
+	if !oci {
+		name = hex + "/layer.tar"
+		if err := tw.WriteHeader(&tar.Header{Name: hex + "/", Typeflag: tar.TypeDir, Mode: 0o755}); err != nil {
+			return "", 0, err
+		}
 	}
-	if err := tw.WriteHeader(&tar.Header{Name: hex + "/layer.tar", Typeflag: tar.TypeReg, Mode: 0o644, Size: size}); err != nil {
-		return "", err
+	if err := tw.WriteHeader(&tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: 0o644, Size: size}); err != nil {
+		return "", 0, err
 	}
 	_, err = io.Copy(tw, tmp)
-	return hex, err
+	return hex, size, err
 }
 
 func addTarFile(tw *tar.Writer, name string, data []byte) error {
@@ -115,4 +122,76 @@ func addTarFile(tw *tar.Writer, name string, data []byte) error {
 	}
 	_, err := tw.Write(data)
 	return err
+}
+
+// SaveOCIArchive writes images as an OCI image layout in a tar (what `save --format oci`
+// writes, and podman, skopeo and containerd read): oci-layout, index.json naming each image by
+// its reference, and blobs/sha256/ holding manifests, configs and layers (uncompressed tars).
+func (s *Store) SaveOCIArchive(w io.Writer, refs ...string) error {
+	tw := tar.NewWriter(w)
+	if err := addTarFile(tw, "oci-layout", []byte(`{"imageLayoutVersion":"1.0.0"}`)); err != nil {
+		return err
+	}
+	type blob struct {
+		hex  string
+		size int64
+	}
+	written := map[digest.Digest]blob{} // store diff id -> its blob
+	index := ocispec.Index{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageIndex}
+	for _, ref := range refs {
+		img, err := s.Get(ref)
+		if err != nil {
+			return err
+		}
+		dirs, err := s.LayerDirs(img)
+		if err != nil {
+			return err
+		}
+		config := img.Config
+		config.RootFS.DiffIDs = nil
+		manifest := ocispec.Manifest{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageManifest}
+		for i, dir := range dirs {
+			orig := img.Config.RootFS.DiffIDs[i]
+			b, ok := written[orig]
+			if !ok {
+				hex, size, err := addLayerTar(tw, dir, true)
+				if err != nil {
+					return fmt.Errorf("save layer %s: %w", orig, err)
+				}
+				b = blob{hex, size}
+				written[orig] = b
+			}
+			d := digest.NewDigestFromEncoded(digest.SHA256, b.hex)
+			config.RootFS.DiffIDs = append(config.RootFS.DiffIDs, d) // uncompressed: the same digest
+			manifest.Layers = append(manifest.Layers, ocispec.Descriptor{MediaType: ocispec.MediaTypeImageLayer, Digest: d, Size: b.size})
+		}
+		configData, err := json.Marshal(config)
+		if err != nil {
+			return err
+		}
+		manifest.Config = ocispec.Descriptor{MediaType: ocispec.MediaTypeImageConfig, Digest: digest.FromBytes(configData), Size: int64(len(configData))}
+		if err := addTarFile(tw, "blobs/sha256/"+manifest.Config.Digest.Encoded(), configData); err != nil {
+			return err
+		}
+		manifestData, err := json.Marshal(manifest)
+		if err != nil {
+			return err
+		}
+		desc := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: digest.FromBytes(manifestData), Size: int64(len(manifestData))}
+		if err := addTarFile(tw, "blobs/sha256/"+desc.Digest.Encoded(), manifestData); err != nil {
+			return err
+		}
+		if norm, err := normalizeRef(ref); err == nil && slices.Contains(img.RepoTags, norm) {
+			desc.Annotations = map[string]string{ocispec.AnnotationRefName: norm, "io.containerd.image.name": norm}
+		}
+		index.Manifests = append(index.Manifests, desc)
+	}
+	data, err := json.Marshal(index)
+	if err != nil {
+		return err
+	}
+	if err := addTarFile(tw, "index.json", data); err != nil {
+		return err
+	}
+	return tw.Close()
 }

@@ -154,6 +154,8 @@ func TestNormalizeRef(t *testing.T) {
 		"localhost:5000/app":      "localhost:5000/app:latest",
 		"localhost:5000/app:v2":   "localhost:5000/app:v2",
 		"registry.example/a/b:c1": "registry.example/a/b:c1",
+		"docker.io/library/sk:1":  "sk:1",
+		"docker.io/someone/app":   "someone/app:latest",
 	} {
 		got, err := normalizeRef(in)
 		require.NoError(t, err, in)

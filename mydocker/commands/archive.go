@@ -27,14 +27,21 @@ func saveCommand() *cli.Command {
 		OnUsageError: onUsageError,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write to a file instead of stdout"},
+			&cli.StringFlag{Name: "format", Value: "docker", Usage: "docker (docker save's archive) or oci (an OCI image layout)"},
 		},
 		Action: func(_ context.Context, cmd *cli.Command) error {
 			if err := needArgs(cmd, 1, "save [OPTIONS] IMAGE [IMAGE...]"); err != nil {
 				return err
 			}
+			save := map[string]func(io.Writer, ...string) error{}
 			e, err := openEngine(cmd)
 			if err != nil {
 				return err
+			}
+			save["docker"], save["oci"] = e.Images().SaveDockerArchive, e.Images().SaveOCIArchive
+			write, ok := save[cmd.String("format")]
+			if !ok {
+				return usageError{msg: fmt.Sprintf("invalid --format %q: docker or oci", cmd.String("format"))}
 			}
 			out := cmd.String("output")
 			if out == "" || out == "-" {
@@ -42,7 +49,7 @@ func saveCommand() *cli.Command {
 					return fmt.Errorf("cowardly refusing to save to a terminal. Use the -o flag or redirect")
 				}
 				w := bufio.NewWriterSize(os.Stdout, 1<<20)
-				if err := e.Images().SaveDockerArchive(w, cmd.Args().Slice()...); err != nil {
+				if err := write(w, cmd.Args().Slice()...); err != nil {
 					return err
 				}
 				return w.Flush()
@@ -54,7 +61,7 @@ func saveCommand() *cli.Command {
 			}
 			defer os.Remove(tmp.Name())
 			w := bufio.NewWriterSize(tmp, 1<<20)
-			if err := e.Images().SaveDockerArchive(w, cmd.Args().Slice()...); err != nil {
+			if err := write(w, cmd.Args().Slice()...); err != nil {
 				tmp.Close()
 				return err
 			}
@@ -80,7 +87,7 @@ func dirOf(path string) string {
 func loadCommand() *cli.Command {
 	return &cli.Command{
 		Name:         "load",
-		Usage:        "load images from a docker-archive (docker save's format, gzip or not; stdin by default)",
+		Usage:        "load images from a docker-archive or an OCI layout tar (gzip or not; stdin by default)",
 		OnUsageError: onUsageError,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "input", Aliases: []string{"i"}, Usage: "read from a file instead of stdin"},
@@ -102,7 +109,7 @@ func loadCommand() *cli.Command {
 			} else if isTerminal(os.Stdin) {
 				return fmt.Errorf("requested load from stdin, but stdin is empty")
 			}
-			loaded, err := e.Images().LoadDockerArchive(r)
+			loaded, err := e.Images().LoadArchive(r)
 			if err != nil {
 				return err
 			}
