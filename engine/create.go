@@ -137,12 +137,13 @@ func (e *Engine) Attach(ref string, stdin io.Reader, stdout, stderr io.Writer) (
 	if st.Status != Running {
 		return 0, fmt.Errorf("you cannot attach to a stopped container, start it first")
 	}
+	since := time.Now() // before any input: what the container answers to it is shown
 	if stdin != nil && st.OpenStdin {
 		if err := e.sendStdin(st.ID, stdin); err != nil {
 			return 0, err
 		}
 	}
-	if err := e.Logs(st.ID, LogOptions{Follow: true, Tail: -1, Since: time.Now()}, stdout, stderr); err != nil {
+	if err := e.Logs(st.ID, LogOptions{Follow: true, Tail: -1, Since: since}, stdout, stderr); err != nil {
 		return 0, err
 	}
 	return e.Wait(st.ID)

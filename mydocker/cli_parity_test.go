@@ -1,9 +1,11 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -61,7 +63,8 @@ func TestDockerCLIParity(t *testing.T) {
 		{name: "ps --filter name", args: []string{"ps", "-a", "--filter", "name=p-ex", "--format", "{{.Names}}"}},
 		{name: "ps --filter label", args: []string{"ps", "-a", "--filter", "label=tier=web", "--format", "{{.Names}} {{.Label \"tier\"}}"}},
 		{name: "inspect -f ExitCode, Status", args: []string{"inspect", "-f", "{{.State.ExitCode}} {{.State.Status}} {{.Name}}", "p-exit", "p-run"}},
-		{name: "inspect -f json .Config.Env", args: []string{"inspect", "-f", "{{json .Config.Env}}", "p-run"}},
+		// Docker 20.10 lists the -e settings in either order from one run to the next: a set.
+		{name: "inspect -f json .Config.Env", args: []string{"inspect", "-f", "{{json .Config.Env}}", "p-run"}, show: sortedJSONStrings},
 		{name: "inspect -f labels", args: []string{"inspect", "-f", "{{.Config.Labels.tier}} {{json .Config.Cmd}}", "p-run"}},
 		{name: "logs of a foreground run", args: []string{"logs", "p-exit"}},
 		{name: "create", args: []string{"create", "--net", "none", "--name", "p-crt", "busybox", "sh", "-c", "echo created-ran; exit 4"}, show: func(string) string { return "" }},
@@ -138,6 +141,16 @@ func TestDockerCLIParity(t *testing.T) {
 			}
 		})
 	}
+}
+
+// sortedJSONStrings is a JSON array of strings, its elements sorted.
+func sortedJSONStrings(s string) string {
+	var list []string
+	if err := json.Unmarshal([]byte(s), &list); err != nil {
+		return "not a JSON array of strings: " + s
+	}
+	slices.Sort(list)
+	return strings.Join(list, "\n")
 }
 
 // waitStep runs a step, again while its stdout is not one of s.wait yet (at most 30 s).
