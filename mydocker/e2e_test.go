@@ -36,8 +36,9 @@ func runTests(m *testing.M) int {
 		}
 		defer os.RemoveAll(dir)
 		binary = filepath.Join(dir, "mydocker")
-		// Static, as make builds them (and as the VM needs them): mydocker and its init.
-		for _, b := range [][2]string{{binary, "."}, {binary + "-init", "./init"}} {
+		// Static, as make builds them (and as the VM needs them): mydocker, its init and its
+		// registry client.
+		for _, b := range [][2]string{{binary, "."}, {binary + "-init", "./init"}, {binary + "-registry", "./registry"}} {
 			build := exec.Command("go", "build", "-o", b[0], b[1])
 			build.Env = append(os.Environ(), "CGO_ENABLED=0")
 			if out, err := build.CombinedOutput(); err != nil {

@@ -90,7 +90,7 @@ func (s *Store) LoadArchive(r io.Reader) (loaded []Loaded, err error) {
 	}()
 	if err := eachEntry(spool, func(name string, _ *tar.Header, tr io.Reader) error {
 		d, ok := want[name]
-		if !ok || s.hasLayer(d) {
+		if !ok || s.HasLayer(d) {
 			return nil
 		}
 		blob := sha256.New()
@@ -119,11 +119,17 @@ func (s *Store) LoadArchive(r io.Reader) (loaded []Loaded, err error) {
 		return nil, err
 	}
 	for _, d := range want {
-		if !s.hasLayer(d) {
+		if !s.HasLayer(d) {
 			return nil, fmt.Errorf("load: the archive lacks the layer %s", d)
 		}
 	}
 
+	return s.recordImages(images)
+}
+
+// recordImages writes the images' configs (their own bytes: an image's id is their digest) and
+// points their tags at them, under the store's lock.
+func (s *Store) recordImages(images []loadImage) ([]Loaded, error) {
 	l, err := s.lock()
 	if err != nil {
 		return nil, err
@@ -133,6 +139,7 @@ func (s *Store) LoadArchive(r io.Reader) (loaded []Loaded, err error) {
 	if err != nil {
 		return nil, err
 	}
+	var loaded []Loaded
 	for _, img := range images {
 		if _, err := os.Stat(s.configPath(img.id)); err != nil {
 			if err := fsutil.WriteFileAtomic(s.configPath(img.id), img.config, 0o644); err != nil {
@@ -146,6 +153,52 @@ func (s *Store) LoadArchive(r io.Reader) (loaded []Loaded, err error) {
 	}
 	return loaded, fsutil.WriteJSON(s.reposPath(), repos)
 }
+
+// AddImage records an image fetched from elsewhere (a registry) whose layers the store holds
+// (AddLayer): config checked against them, then recorded with its tags.
+func (s *Store) AddImage(config []byte, tags []string) (*Image, error) {
+	var c ocispec.Image
+	if err := json.Unmarshal(config, &c); err != nil {
+		return nil, fmt.Errorf("image config: %w", err)
+	}
+	p := loadPlan{want: map[string]digest.Digest{}}
+	names := make([]string, len(c.RootFS.DiffIDs))
+	for i := range names {
+		names[i] = fmt.Sprint(i)
+	}
+	if err := p.addImage(config, digest.FromBytes(config), names, tags); err != nil {
+		return nil, err
+	}
+	for _, d := range c.RootFS.DiffIDs {
+		if !s.HasLayer(d) {
+			return nil, fmt.Errorf("image config: the store lacks its layer %s", d)
+		}
+	}
+	if _, err := s.recordImages(p.images); err != nil {
+		return nil, err
+	}
+	return s.load(p.images[0].id)
+}
+
+// AddLayer unpacks a layer tar into the store and returns its diff id (a layer already there
+// is reused).
+func (s *Store) AddLayer(r io.Reader) (digest.Digest, error) { return s.addLayer(r) }
+
+// RemoveUnusedLayers removes those of layers no image names (what a failed fetch added).
+func (s *Store) RemoveUnusedLayers(layers []digest.Digest) error {
+	l, err := s.lock()
+	if err != nil {
+		return err
+	}
+	defer l.Unlock()
+	return s.removeUnusedLayers(layers)
+}
+
+// NormalizeRef is a reference as the store names it ("busybox" is "busybox:latest").
+func NormalizeRef(ref string) (string, error) { return normalizeRef(ref) }
+
+// WriteLayerTar writes the layer at dir (an unpacked layer, LayerDirs) as a tar.
+func WriteLayerTar(w io.Writer, dir string) error { return writeDiff(w, dir) }
 
 // loadPlan is what an archive holds: its images (config, id, tags), the diff id each layer
 // entry must have, and for an OCI layout the digest each blob must have.
@@ -276,8 +329,8 @@ func ociPlan(files map[string][]byte) (*loadPlan, error) {
 	return p, nil
 }
 
-// hasLayer reports whether the store holds the layer with diff id d.
-func (s *Store) hasLayer(d digest.Digest) bool {
+// HasLayer reports whether the store holds the layer with diff id d.
+func (s *Store) HasLayer(d digest.Digest) bool {
 	_, err := os.Stat(filepath.Join(s.layerDir(d), "diff"))
 	return err == nil
 }

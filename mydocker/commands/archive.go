@@ -3,9 +3,12 @@ package commands
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -186,6 +189,55 @@ func historyCommand() *cli.Command {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", id, created, by, humanSize(size), h[i].Comment)
 			}
 			return tw.Flush()
+		},
+	}
+}
+
+func pullCommand() *cli.Command {
+	return registryCommand("pull", "pull an image from a registry (NAME[:TAG] or NAME@sha256:...)", "NAME[:TAG|@DIGEST]", "print only the image's name")
+}
+
+func pushCommand() *cli.Command {
+	return registryCommand("push", "push an image to a registry", "NAME[:TAG]", "print nothing")
+}
+
+// registryCommand runs pull or push in mydocker-registry, beside this binary, where make builds
+// it: the registry client is a program of its own (see package workspace/registry).
+func registryCommand(op, usage, args, quiet string) *cli.Command {
+	return &cli.Command{
+		Name:         op,
+		Usage:        usage,
+		ArgsUsage:    args,
+		OnUsageError: onUsageError,
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: quiet},
+		},
+		Action: func(_ context.Context, cmd *cli.Command) error {
+			if err := needArgs(cmd, 1, op+" [OPTIONS] "+args); err != nil {
+				return err
+			}
+			exe, err := os.Executable()
+			if err != nil {
+				return err
+			}
+			helper := filepath.Join(filepath.Dir(exe), "mydocker-registry")
+			if _, err := os.Stat(helper); err != nil {
+				return fmt.Errorf("%s needs mydocker-registry beside %s (make builds it): %w", op, exe, err)
+			}
+			argv := []string{cmd.Root().String("root"), op, cmd.Args().First()}
+			if cmd.Bool("quiet") {
+				argv = append(argv, "-q")
+			}
+			c := exec.Command(helper, argv...)
+			c.Stdout, c.Stderr = os.Stdout, os.Stderr
+			if err := c.Run(); err != nil {
+				var ee *exec.ExitError
+				if errors.As(err, &ee) {
+					return &statusError{code: ee.ExitCode()}
+				}
+				return err
+			}
+			return nil
 		},
 	}
 }

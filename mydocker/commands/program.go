@@ -125,6 +125,8 @@ func (p Program) app() *cli.Command {
 		{8, saveCommand()},
 		{8, loadCommand()},
 		{8, historyCommand()},
+		{8, pullCommand()},
+		{8, pushCommand()},
 		{5, rmiCommand()},
 		{10, networkCommand()},
 		{12, doctorCommand()},
