@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/mydocker/mydocker/internal/testutil"
 )
 
 // The listings as a script reads them: ps and images with --format, --filter, -n and
@@ -531,4 +533,15 @@ func TestSaveLoadOCI(t *testing.T) {
 	require.Equal(t, "Loaded image: sk:1\n", fresh.must("load", "-i", filepath.Join(dir, "sk.tar")), "docker.io/library/sk:1 is sk:1")
 	require.Equal(t, "Loaded image: sk:2\n", fresh.must("load", "-i", filepath.Join(dir, "sk-oci.tar")))
 	require.Equal(t, "skopeo\n", fresh.must("run", "--rm", "--net", "none", "sk:1", "echo", "skopeo"))
+}
+
+// A --root whose path holds overlayfs's separators (a comma between options, a colon between
+// lower directories) still mounts: the paths are escaped.
+func TestRootWithOverlaySeparators(t *testing.T) {
+	testutil.RequiresRoot(t)
+	root := filepath.Join(t.TempDir(), "a,b:c")
+	e := &engineEnv{t: t, root: root, bin: binary}
+	t.Cleanup(e.cleanup)
+	e.must("import", testutil.BusyboxTar(t), "busybox")
+	require.Equal(t, "ok\n", e.must("run", "--rm", "--net", "none", "busybox", "echo", "ok"))
 }

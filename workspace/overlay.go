@@ -47,11 +47,22 @@ func (overlayDriver) Prepare(dir string, layers []string) (*Rootfs, error) {
 
 // OverlayOptions lists the lower directories top-most first, as overlayfs reads them.
 func OverlayOptions(dir string, layers []string) []string {
-	return []string{
-		"lowerdir=" + strings.Join(reversed(layers), ":"),
-		"upperdir=" + filepath.Join(dir, "upper"),
-		"workdir=" + filepath.Join(dir, "work"),
+	lower := reversed(layers)
+	for i, l := range lower {
+		lower[i] = escapeOverlayPath(l)
 	}
+	return []string{
+		"lowerdir=" + strings.Join(lower, ":"),
+		"upperdir=" + escapeOverlayPath(filepath.Join(dir, "upper")),
+		"workdir=" + escapeOverlayPath(filepath.Join(dir, "work")),
+	}
+}
+
+// escapeOverlayPath escapes what overlayfs reads as separators in its options: the comma
+// between options and the colon between lower directories (a --root of /srv/a,b would
+// otherwise not mount).
+func escapeOverlayPath(p string) string {
+	return strings.NewReplacer(`\`, `\\`, `,`, `\,`, `:`, `\:`).Replace(p)
 }
 
 func (overlayDriver) Changes(dir string, layers []string) (io.ReadCloser, error) {
