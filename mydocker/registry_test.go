@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -69,6 +70,10 @@ func TestRegistryPushPull(t *testing.T) {
 	out = other.must("pull", addr+"/app:1") // again: the layers are in the store
 	require.Regexp(t, `^([0-9a-f]{12}: Already exists\n){2}Digest: sha256:[0-9a-f]{64}\n`+addr+`/app:1\n$`, out)
 	require.Equal(t, "pushed\n", other.must("run", "--rm", "--net", "none", addr+"/app:1", "cat", "/pushed"))
+	digestOf := regexp.MustCompile(`Digest: (sha256:[0-9a-f]{64})`).FindStringSubmatch(out)[1]
+	require.Regexp(t, `(?m)^`+regexp.QuoteMeta(addr)+`/app +1 +`+digestOf+` +[0-9a-f]{12} `,
+		other.must("images", "--digests", "--filter", "reference="+addr+"/app"))
+	require.Equal(t, "by digest\n", other.must("run", "--rm", "--net", "none", addr+"/app@"+digestOf, "echo", "by digest"))
 	r := other.run("pull", addr+"/nosuch:1")
 	require.Equal(t, 1, r.code)
 	require.Contains(t, r.stderr, "manifest unknown")

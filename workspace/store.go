@@ -283,6 +283,11 @@ func (s *Store) Get(ref string) (*Image, error) {
 	if id, ok := repos[withTag(ref)]; ok {
 		return s.load(id)
 	}
+	if strings.Contains(ref, "@sha256:") { // NAME@DIGEST: what a pull or push recorded
+		if id, ok := s.RepoDigests()[ref]; ok {
+			return s.load(id)
+		}
+	}
 	hex := strings.TrimPrefix(ref, "sha256:")
 	if isHex(hex) {
 		ids, err := s.ids()
@@ -433,4 +438,11 @@ func (s *Store) LayerSizes(img *Image) []int64 {
 		}
 	}
 	return sizes
+}
+
+// RepoDigests are the manifest digests pulls and pushes recorded: NAME@sha256:... -> image id.
+func (s *Store) RepoDigests() map[string]digest.Digest {
+	digests := map[string]digest.Digest{}
+	fsutil.ReadJSON(filepath.Join(s.dir, "repodigests.json"), &digests)
+	return digests
 }

@@ -2,6 +2,7 @@ package commands
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -92,6 +93,11 @@ func imagesCommand() *cli.Command {
 			now := time.Now()
 			var rows []any
 			seen := map[string]bool{}
+			digests := map[string]string{} // "id repository" -> the manifest digest recorded for it
+			for ref, id := range e.Images().RepoDigests() {
+				repo, d, _ := strings.Cut(ref, "@")
+				digests[id.String()+" "+repo] = d
+			}
 			for _, img := range imgs {
 				id := "sha256:" + img.ID.Encoded()
 				if !cmd.Bool("no-trunc") {
@@ -116,7 +122,7 @@ func imagesCommand() *cli.Command {
 				for _, t := range tags {
 					i := strings.LastIndex(t, ":")
 					rows = append(rows, imageRow{Repository: t[:i], Tag: t[i+1:], ID: id, CreatedSince: created,
-						CreatedAt: createdAt, Size: humanSize(img.Size), Digest: "<none>"})
+						CreatedAt: createdAt, Size: humanSize(img.Size), Digest: cmp.Or(digests[img.ID.String()+" "+t[:i]], "<none>")})
 				}
 			}
 			out := bufio.NewWriter(os.Stdout)
@@ -148,7 +154,7 @@ func parseImageFilter(args []string) (func(tag string) bool, error) {
 			tests = append(tests, func(t string) bool { return (t == "<none>:<none>") == want })
 		case "reference":
 			tests = append(tests, func(t string) bool {
-				repo, _, _ := strings.Cut(t, ":")
+				repo := t[:strings.LastIndex(t, ":")] // the tag follows the last colon
 				ok1, _ := path.Match(v, t)
 				ok2, _ := path.Match(v, repo)
 				return ok1 || ok2
