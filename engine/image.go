@@ -36,21 +36,32 @@ func (e *Engine) Commit(ref, imageRef string, opts CommitOptions) (*workspace.Im
 	if err != nil {
 		return nil, err
 	}
+	var img *workspace.Image
+	err = e.readChanges(st, func(parent *workspace.Image, _ []string, changes io.Reader) (err error) {
+		img, err = e.images.CommitBy(parent, changes, imageRef, config, opts.Comment, opts.Author)
+		return err
+	})
+	return img, err
+}
+
+// readChanges hands fn the container's layer of changes (an OCI layer tar), with its image and
+// the image's layer directories, the container frozen meanwhile (freezeWhileReading).
+func (e *Engine) readChanges(st *State, fn func(parent *workspace.Image, layers []string, changes io.Reader) error) error {
 	thaw, err := e.freezeWhileReading(st)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer thaw()
 	parent, driver, layers, err := e.layersOf(st)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	changes, err := driver.Changes(e.containers.layerDir(st.ID), layers)
 	if err != nil {
-		return nil, fmt.Errorf("read the changes of %s: %w", container.ShortID(st.ID), err)
+		return fmt.Errorf("read the changes of %s: %w", container.ShortID(st.ID), err)
 	}
 	defer changes.Close()
-	return e.images.CommitBy(parent, changes, imageRef, config, opts.Comment, opts.Author)
+	return fn(parent, layers, changes)
 }
 
 // Export writes the container's whole filesystem, image and changes merged, as a tar.
@@ -140,50 +151,41 @@ func (e *Engine) Diff(ref string) ([]Change, error) {
 	if err != nil {
 		return nil, err
 	}
-	thaw, err := e.freezeWhileReading(st)
-	if err != nil {
-		return nil, err
-	}
-	defer thaw()
-	_, driver, layers, err := e.layersOf(st)
-	if err != nil {
-		return nil, err
-	}
-	changes, err := driver.Changes(e.containers.layerDir(st.ID), layers)
-	if err != nil {
-		return nil, fmt.Errorf("read the changes of %s: %w", container.ShortID(st.ID), err)
-	}
-	defer changes.Close()
-	inImage := func(p string) bool {
-		for _, l := range layers {
-			if _, err := os.Lstat(filepath.Join(l, p)); err == nil {
-				return true
+	var out []Change
+	err = e.readChanges(st, func(_ *workspace.Image, layers []string, changes io.Reader) error {
+		inImage := func(p string) bool {
+			for _, l := range layers {
+				if _, err := os.Lstat(filepath.Join(l, p)); err == nil {
+					return true
+				}
+			}
+			return false
+		}
+		tr := tar.NewReader(changes)
+		for {
+			hdr, err := tr.Next()
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("read the changes of %s: %w", container.ShortID(st.ID), err)
+			}
+			p := path.Clean("/" + hdr.Name)
+			dir, base := path.Split(p)
+			switch {
+			case p == "/" || base == ".wh..wh..opq" || slices.Contains(etcMountPoints, p):
+				continue
+			case strings.HasPrefix(base, ".wh."):
+				out = append(out, Change{"D", path.Join(dir, strings.TrimPrefix(base, ".wh."))})
+			case inImage(p):
+				out = append(out, Change{"C", p})
+			default:
+				out = append(out, Change{"A", p})
 			}
 		}
-		return false
-	}
-	var out []Change
-	tr := tar.NewReader(changes)
-	for {
-		hdr, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("read the changes of %s: %w", container.ShortID(st.ID), err)
-		}
-		p := path.Clean("/" + hdr.Name)
-		dir, base := path.Split(p)
-		switch {
-		case p == "/" || base == ".wh..wh..opq" || slices.Contains(etcMountPoints, p):
-			continue
-		case strings.HasPrefix(base, ".wh."):
-			out = append(out, Change{"D", path.Join(dir, strings.TrimPrefix(base, ".wh."))})
-		case inImage(p):
-			out = append(out, Change{"C", p})
-		default:
-			out = append(out, Change{"A", p})
-		}
+	})
+	if err != nil {
+		return nil, err
 	}
 	slices.SortFunc(out, func(a, b Change) int { return strings.Compare(a.Path, b.Path) })
 	return out, nil

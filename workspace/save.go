@@ -30,37 +30,17 @@ type dockerManifest struct {
 func (s *Store) SaveDockerArchive(w io.Writer, refs ...string) error {
 	tw := tar.NewWriter(w)
 	var manifest []dockerManifest
-	written := map[digest.Digest]string{} // store diff id -> archived diff id
+	written := map[digest.Digest]layerBlob{}
 	for _, ref := range refs {
-		img, err := s.Get(ref)
+		img, err := s.archiveImage(tw, ref, written, false)
 		if err != nil {
 			return err
 		}
-		dirs, err := s.LayerDirs(img)
-		if err != nil {
-			return err
+		entry := dockerManifest{RepoTags: img.tags}
+		for _, l := range img.layers {
+			entry.Layers = append(entry.Layers, l.hex+"/layer.tar")
 		}
-		config := img.Config
-		config.RootFS.DiffIDs = nil
-		// The tags the command named, as docker save writes them: an image saved by id has none.
-		var tags []string
-		if norm, err := normalizeRef(ref); err == nil && slices.Contains(img.RepoTags, norm) {
-			tags = []string{norm}
-		}
-		entry := dockerManifest{RepoTags: tags}
-		for i, dir := range dirs {
-			orig := img.Config.RootFS.DiffIDs[i]
-			hex, ok := written[orig]
-			if !ok {
-				if hex, _, err = addLayerTar(tw, dir, false); err != nil {
-					return fmt.Errorf("save layer %s: %w", orig, err)
-				}
-				written[orig] = hex
-			}
-			config.RootFS.DiffIDs = append(config.RootFS.DiffIDs, digest.NewDigestFromEncoded(digest.SHA256, hex))
-			entry.Layers = append(entry.Layers, hex+"/layer.tar")
-		}
-		data, err := json.Marshal(config)
+		data, err := json.Marshal(img.config)
 		if err != nil {
 			return err
 		}
@@ -78,6 +58,54 @@ func (s *Store) SaveDockerArchive(w io.Writer, refs ...string) error {
 		return err
 	}
 	return tw.Close()
+}
+
+// layerBlob is a layer as an archive holds it: the sha256 of its tar, and its size.
+type layerBlob struct {
+	hex  string
+	size int64
+}
+
+// archivedImage is an image as an archive writes it: its config with the diff ids of its
+// layers as tarred again, those layers, and the tag the command named (none for an id).
+type archivedImage struct {
+	config ocispec.Image
+	layers []layerBlob
+	tags   []string
+}
+
+// archiveImage writes the layers of the image ref that are not written yet (written maps the
+// store's diff ids to the layers in the archive) and returns the image as archived.
+func (s *Store) archiveImage(tw *tar.Writer, ref string, written map[digest.Digest]layerBlob, oci bool) (*archivedImage, error) {
+	img, err := s.Get(ref)
+	if err != nil {
+		return nil, err
+	}
+	dirs, err := s.LayerDirs(img)
+	if err != nil {
+		return nil, err
+	}
+	a := &archivedImage{config: img.Config}
+	a.config.RootFS.DiffIDs = nil
+	// The tags the command named, as docker save writes them: an image saved by id has none.
+	if norm, err := normalizeRef(ref); err == nil && slices.Contains(img.RepoTags, norm) {
+		a.tags = []string{norm}
+	}
+	for i, dir := range dirs {
+		orig := img.Config.RootFS.DiffIDs[i]
+		l, ok := written[orig]
+		if !ok {
+			hex, size, err := addLayerTar(tw, dir, oci)
+			if err != nil {
+				return nil, fmt.Errorf("save layer %s: %w", orig, err)
+			}
+			l = layerBlob{hex, size}
+			written[orig] = l
+		}
+		a.config.RootFS.DiffIDs = append(a.config.RootFS.DiffIDs, digest.NewDigestFromEncoded(digest.SHA256, l.hex))
+		a.layers = append(a.layers, l)
+	}
+	return a, nil
 }
 
 // addLayerTar tars an unpacked layer into a temporary file (a tar entry needs its size first),
@@ -132,40 +160,19 @@ func (s *Store) SaveOCIArchive(w io.Writer, refs ...string) error {
 	if err := addTarFile(tw, "oci-layout", []byte(`{"imageLayoutVersion":"1.0.0"}`)); err != nil {
 		return err
 	}
-	type blob struct {
-		hex  string
-		size int64
-	}
-	written := map[digest.Digest]blob{} // store diff id -> its blob
+	written := map[digest.Digest]layerBlob{}
 	index := ocispec.Index{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageIndex}
 	for _, ref := range refs {
-		img, err := s.Get(ref)
+		img, err := s.archiveImage(tw, ref, written, true)
 		if err != nil {
 			return err
 		}
-		dirs, err := s.LayerDirs(img)
-		if err != nil {
-			return err
-		}
-		config := img.Config
-		config.RootFS.DiffIDs = nil
 		manifest := ocispec.Manifest{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageManifest}
-		for i, dir := range dirs {
-			orig := img.Config.RootFS.DiffIDs[i]
-			b, ok := written[orig]
-			if !ok {
-				hex, size, err := addLayerTar(tw, dir, true)
-				if err != nil {
-					return fmt.Errorf("save layer %s: %w", orig, err)
-				}
-				b = blob{hex, size}
-				written[orig] = b
-			}
-			d := digest.NewDigestFromEncoded(digest.SHA256, b.hex)
-			config.RootFS.DiffIDs = append(config.RootFS.DiffIDs, d) // uncompressed: the same digest
-			manifest.Layers = append(manifest.Layers, ocispec.Descriptor{MediaType: ocispec.MediaTypeImageLayer, Digest: d, Size: b.size})
+		for _, l := range img.layers {
+			d := digest.NewDigestFromEncoded(digest.SHA256, l.hex) // uncompressed: the diff id too
+			manifest.Layers = append(manifest.Layers, ocispec.Descriptor{MediaType: ocispec.MediaTypeImageLayer, Digest: d, Size: l.size})
 		}
-		configData, err := json.Marshal(config)
+		configData, err := json.Marshal(img.config)
 		if err != nil {
 			return err
 		}
@@ -181,8 +188,8 @@ func (s *Store) SaveOCIArchive(w io.Writer, refs ...string) error {
 		if err := addTarFile(tw, "blobs/sha256/"+desc.Digest.Encoded(), manifestData); err != nil {
 			return err
 		}
-		if norm, err := normalizeRef(ref); err == nil && slices.Contains(img.RepoTags, norm) {
-			desc.Annotations = map[string]string{ocispec.AnnotationRefName: norm, "io.containerd.image.name": norm}
+		for _, t := range img.tags {
+			desc.Annotations = map[string]string{ocispec.AnnotationRefName: t, "io.containerd.image.name": t}
 		}
 		index.Manifests = append(index.Manifests, desc)
 	}

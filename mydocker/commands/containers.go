@@ -290,16 +290,21 @@ func stopCommand() *cli.Command {
 			&cli.IntFlag{Name: "time", Aliases: []string{"t"}, Value: 10, Usage: "seconds to wait before killing it"},
 		},
 		Action: func(_ context.Context, cmd *cli.Command) error {
-			var timeout *time.Duration // the container's own, unless -t says
-			if cmd.IsSet("time") {
-				t := time.Duration(cmd.Int("time")) * time.Second
-				timeout = &t
-			}
+			timeout := stopTimeout(cmd)
 			return eachArg(cmd, "stop [OPTIONS] CONTAINER [CONTAINER...]", func(e *engine.Engine, ref string) (string, error) {
 				return ref, e.Stop(ref, timeout)
 			})
 		},
 	}
+}
+
+// stopTimeout is stop's and restart's -t: nil, for the container's own, unless it is given.
+func stopTimeout(cmd *cli.Command) *time.Duration {
+	if !cmd.IsSet("time") {
+		return nil
+	}
+	t := time.Duration(cmd.Int("time")) * time.Second
+	return &t
 }
 
 func killCommand() *cli.Command {

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/urfave/cli/v3"
@@ -62,16 +61,9 @@ func (p Program) createCommand() *cli.Command {
 		OnUsageError:           onUsageError,
 		Flags:                  p.containerFlags(),
 		Action: func(_ context.Context, cmd *cli.Command) error {
-			if err := needArgs(cmd, 1, "create [OPTIONS] IMAGE [COMMAND] [ARG...]"); err != nil {
-				return err
-			}
-			opts, err := p.containerOptions(cmd)
+			e, opts, err := p.containerToMake(cmd, "create [OPTIONS] IMAGE [COMMAND] [ARG...]")
 			if err != nil {
 				return err
-			}
-			e, err := openEngine(cmd)
-			if err != nil {
-				return &statusError{code: 125, err: err}
 			}
 			id, err := e.Create(opts)
 			if err != nil {
@@ -133,11 +125,7 @@ func restartCommand() *cli.Command {
 			&cli.IntFlag{Name: "time", Aliases: []string{"t"}, Value: 10, Usage: "seconds to wait for stop before killing it"},
 		},
 		Action: func(_ context.Context, cmd *cli.Command) error {
-			var timeout *time.Duration // the container's own, unless -t says
-			if cmd.IsSet("time") {
-				t := time.Duration(cmd.Int("time")) * time.Second
-				timeout = &t
-			}
+			timeout := stopTimeout(cmd)
 			return eachArg(cmd, "restart [OPTIONS] CONTAINER [CONTAINER...]", func(e *engine.Engine, ref string) (string, error) {
 				return ref, e.Restart(ref, timeout)
 			})
@@ -350,16 +338,9 @@ func parseLabels(cmd *cli.Command) (map[string]string, error) {
 }
 
 func (p Program) runAction(_ context.Context, cmd *cli.Command) error {
-	if err := needArgs(cmd, 1, "run [OPTIONS] IMAGE [COMMAND] [ARG...]"); err != nil {
-		return err
-	}
-	opts, err := p.containerOptions(cmd)
+	e, opts, err := p.containerToMake(cmd, "run [OPTIONS] IMAGE [COMMAND] [ARG...]")
 	if err != nil {
 		return err
-	}
-	e, err := openEngine(cmd)
-	if err != nil {
-		return &statusError{code: 125, err: err}
 	}
 	stdio := container.Stdio{Stdout: os.Stdout, Stderr: os.Stderr}
 	if opts.Interactive {
@@ -380,6 +361,22 @@ func (p Program) runAction(_ context.Context, cmd *cli.Command) error {
 		return &statusError{code: code}
 	}
 	return nil
+}
+
+// containerToMake reads run's or create's arguments and opens the engine to make the container.
+func (p Program) containerToMake(cmd *cli.Command, usage string) (*engine.Engine, *engine.Options, error) {
+	if err := needArgs(cmd, 1, usage); err != nil {
+		return nil, nil, err
+	}
+	opts, err := p.containerOptions(cmd)
+	if err != nil {
+		return nil, nil, err
+	}
+	e, err := openEngine(cmd)
+	if err != nil {
+		return nil, nil, &statusError{code: 125, err: err}
+	}
+	return e, opts, nil
 }
 
 // containerOptions reads what run and create share: the container to make.
