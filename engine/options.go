@@ -42,7 +42,8 @@ type Options struct {
 	NamedVolumes []NamedVolume
 }
 
-// NamedVolume is one -v NAME:/path[:ro].
+// NamedVolume is one -v NAME:/path[:ro]; an empty name is an anonymous volume (--mount
+// type=volume without a source), given a random name when made.
 type NamedVolume struct {
 	Name, Destination string
 	ReadOnly          bool

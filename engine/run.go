@@ -159,12 +159,14 @@ func (e *Engine) create(opts *Options, p *container.Init) (_ *created, retErr er
 		}
 	}()
 	for _, nv := range opts.NamedVolumes {
-		if _, err := e.volume(nv.Name); errors.Is(err, ErrNoSuchVolume) {
-			madeVolumes = append(madeVolumes, nv.Name)
-		}
+		_, err := e.volume(nv.Name)
+		isNew := nv.Name == "" || errors.Is(err, ErrNoSuchVolume)
 		v, err := e.VolumeCreate(nv.Name)
 		if err != nil {
 			return nil, err
+		}
+		if isNew {
+			madeVolumes = append(madeVolumes, v.Name)
 		}
 		mode := "rw"
 		if nv.ReadOnly {

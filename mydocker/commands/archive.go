@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/urfave/cli/v3"
@@ -58,7 +57,7 @@ func saveCommand() *cli.Command {
 				return w.Flush()
 			}
 			// Written beside, then renamed: a failed save leaves no half archive.
-			tmp, err := os.CreateTemp(dirOf(out), ".save-*.tar")
+			tmp, err := os.CreateTemp(filepath.Dir(out), ".save-*.tar")
 			if err != nil {
 				return err
 			}
@@ -78,13 +77,6 @@ func saveCommand() *cli.Command {
 			return os.Rename(tmp.Name(), out)
 		},
 	}
-}
-
-func dirOf(path string) string {
-	if i := strings.LastIndex(path, "/"); i >= 0 {
-		return path[:i+1]
-	}
-	return "."
 }
 
 func loadCommand() *cli.Command {

@@ -23,7 +23,7 @@ func importCommand() *cli.Command {
 		ArgsUsage:    "TARBALL [REPOSITORY[:TAG]]",
 		OnUsageError: onUsageError,
 		Flags: []cli.Flag{
-			&cli.StringSliceFlag{Name: "change", Aliases: []string{"c"}, Usage: "apply a Dockerfile instruction: CMD, ENTRYPOINT, ENV, WORKDIR"},
+			&cli.StringSliceFlag{Name: "change", Aliases: []string{"c"}, Usage: "apply a Dockerfile instruction: CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL, EXPOSE, STOPSIGNAL, VOLUME"},
 		},
 		Action: func(_ context.Context, cmd *cli.Command) error {
 			if err := needArgs(cmd, 1, "import [OPTIONS] TARBALL [REPOSITORY[:TAG]]"); err != nil {

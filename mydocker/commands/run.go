@@ -2,8 +2,6 @@ package commands
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -235,12 +233,8 @@ func parseMount(s string) (kind string, m specs.Mount, nv engine.NamedVolume, tm
 		}
 		m = specs.Mount{Type: "bind", Source: filepath.Clean(source), Destination: filepath.Clean(target), Options: []string{"rbind", "rprivate", rw}}
 	case "volume":
-		if source == "" {
-			v := make([]byte, 32)
-			rand.Read(v)
-			source = hex.EncodeToString(v) // an anonymous volume: a name of its own
-		}
-		if !engine.IsVolumeName(source) {
+		// No source: an anonymous volume, named by VolumeCreate.
+		if source != "" && !engine.IsVolumeName(source) {
 			return "", m, nv, "", fmt.Errorf("invalid argument %q for \"--mount\" flag: %q is not a volume name", s, source)
 		}
 		nv = engine.NamedVolume{Name: source, Destination: filepath.Clean(target), ReadOnly: readonly}
