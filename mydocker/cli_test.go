@@ -403,7 +403,8 @@ func TestSizeAttachAndStats(t *testing.T) {
 		e.must("ps", "-a", "--filter", "name=sz", "--format", "{{.Names}} {{.Size}}"), "virtual 1.987MB"))
 	require.Regexp(t, `(?m)\s+SIZE$`, strings.Split(e.must("ps", "-a", "-s"), "\n")[0])
 
-	e.must("run", "-d", "--net", "none", "--name", "att", "busybox", "sh", "-c", "echo early; sleep 1; echo late; exit 6")
+	e.must("run", "-d", "--net", "none", "--name", "att", "busybox", "sh", "-c", "echo early; sleep 2; echo late; exit 6")
+	waitFor(t, 5*time.Second, "the early line", func() bool { return e.must("logs", "att") == "early\n" })
 	r := e.run("attach", "att")
 	require.Equal(t, 6, r.code)
 	require.Equal(t, "late\n", r.stdout, "only what it prints from the attach on")
