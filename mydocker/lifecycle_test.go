@@ -198,21 +198,19 @@ func TestCommitExportImport(t *testing.T) {
 func TestParallelNames(t *testing.T) {
 	e := newEngine(t)
 	const n = 6
-	codes := make(chan int, n)
+	results := make(chan result, n)
 	for range n {
-		go func() {
-			c := e.cmd("run", "-d", "--name", "same", "busybox", "sleep", "1000")
-			c.Run()
-			codes <- c.ProcessState.ExitCode()
-		}()
+		go func() { results <- e.run("run", "-d", "--name", "same", "busybox", "sleep", "1000") }()
 	}
-	ok := 0
+	ok, outputs := 0, ""
 	for range n {
-		if <-codes == 0 {
+		r := <-results
+		if r.code == 0 {
 			ok++
 		}
+		outputs += r.String() + "\n"
 	}
-	require.Equal(t, 1, ok, "exactly one of the parallel runs gets the name")
+	require.Equal(t, 1, ok, "exactly one of the parallel runs gets the name:\n%s", outputs)
 }
 
 func TestInspect(t *testing.T) {

@@ -44,6 +44,22 @@ var vmTests = []struct{ binary, pkg, filter string }{
 	{"lab12.test", "./labs/12-hardening", "."},
 }
 
+// selectedTests are vmTests, or, when MYDOCKER_VM_RUN is BINARY:REGEXP (mydocker.test:TestInit),
+// that one binary's tests matching REGEXP: a developer's quick run of one failure.
+func selectedTests() []struct{ binary, pkg, filter string } {
+	binary, filter, ok := strings.Cut(os.Getenv("MYDOCKER_VM_RUN"), ":")
+	if !ok {
+		return vmTests
+	}
+	for _, vt := range vmTests {
+		if vt.binary == binary {
+			vt.filter = filter
+			return []struct{ binary, pkg, filter string }{vt}
+		}
+	}
+	return vmTests
+}
+
 // cacheDir keeps the kernel between runs, outside the repository.
 func cacheDir() string {
 	if d := os.Getenv("MYDOCKER_VM_CACHE"); d != "" {
@@ -78,7 +94,7 @@ func TestCgroupV2VM(t *testing.T) {
 	goBuild(t, repo, "build", "-o", filepath.Join(root, "bin/mydocker"), "./mydocker")
 	goBuild(t, repo, "build", "-o", filepath.Join(root, "bin/mydocker-init"), "./mydocker/init")
 	var list []string
-	for _, vt := range vmTests {
+	for _, vt := range selectedTests() {
 		args := []string{"test", "-c", "-o", filepath.Join(root, "tests", vt.binary), vt.pkg}
 		if strings.HasPrefix(vt.pkg, "./labs/") {
 			args = append(args[:1], append([]string{"-tags", "solution"}, args[1:]...)...)
@@ -181,7 +197,7 @@ func report(t *testing.T, console string) {
 	}
 	t.Logf("VM doctor:\n%s", doctor)
 	require.Regexp(t, `(?m)^cgroups\s+v2\s`, doctor, "mydocker doctor in the VM reports cgroup v2")
-	for _, vt := range vmTests {
+	for _, vt := range selectedTests() {
 		if !ended[vt.binary] {
 			t.Fatalf("VM: %s never finished; the console said:\n%s", vt.binary, tail(string(data), 60))
 		}
