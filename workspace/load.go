@@ -26,12 +26,17 @@ type Loaded struct {
 	Tags []string
 }
 
+// LayerProgress is told of a layer as its unpacking starts (its short id and bytes): it may
+// wrap the layer's reader, and done is called with how the layer ended.
+type LayerProgress func(id string, size int64, r io.Reader) (wrapped io.Reader, done func(error))
+
 // LoadArchive adds the images of a docker-archive (what docker save writes) or of an OCI image
 // layout in a tar (save --format oci, skopeo's oci-archive), gzip or not, to the store: all of
 // them with their layers and tags, or nothing. Every layer is checked against the diff id its
 // config names (and an OCI blob against its digest), every config against its digest, before
 // anything is recorded; a layer the store has is not unpacked again.
-func (s *Store) LoadArchive(r io.Reader) (loaded []Loaded, err error) {
+// progress, when not nil, is told of each layer it unpacks.
+func (s *Store) LoadArchive(r io.Reader, progress LayerProgress) (loaded []Loaded, err error) {
 	r, err = decompress(r)
 	if err != nil {
 		return nil, err
@@ -88,10 +93,15 @@ func (s *Store) LoadArchive(r io.Reader) (loaded []Loaded, err error) {
 			}
 		}
 	}()
-	if err := eachEntry(spool, func(name string, _ *tar.Header, tr io.Reader) error {
+	if err := eachEntry(spool, func(name string, hdr *tar.Header, tr io.Reader) (err error) {
 		d, ok := want[name]
 		if !ok || s.HasLayer(d) {
 			return nil
+		}
+		if progress != nil {
+			var done func(error)
+			tr, done = progress(d.Encoded()[:12], hdr.Size, tr)
+			defer func() { done(err) }()
 		}
 		blob := sha256.New()
 		lr, err := decompress(io.TeeReader(tr, blob))

@@ -429,6 +429,15 @@ func (s *Store) removeUnusedLayers(layers []digest.Digest) error {
 	return nil
 }
 
+// RawConfig is the image's config as stored (its sha256 is the image's id).
+func (s *Store) RawConfig(img *Image) ([]byte, error) {
+	data, err := os.ReadFile(s.configPath(img.ID))
+	if err != nil {
+		return nil, fmt.Errorf("image %s: %w", img.ID, err)
+	}
+	return data, nil
+}
+
 // LayerSizes are the bytes of each of the image's layers, in its order (0 when unknown).
 func (s *Store) LayerSizes(img *Image) []int64 {
 	sizes := make([]int64, len(img.Config.RootFS.DiffIDs))

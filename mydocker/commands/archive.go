@@ -9,10 +9,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v3"
 	"golang.org/x/sys/unix"
+
+	"github.com/mydocker/mydocker/internal/bars"
 )
 
 // isTerminal reports whether f is a terminal.
@@ -104,7 +107,18 @@ func loadCommand() *cli.Command {
 			} else if isTerminal(os.Stdin) {
 				return fmt.Errorf("requested load from stdin, but stdin is empty")
 			}
-			loaded, err := e.Images().LoadArchive(r)
+			progress := bars.OnTerminal(os.Stdout, cmd.Bool("quiet"))
+			loaded, err := e.Images().LoadArchive(r, func(id string, size int64, r io.Reader) (io.Reader, func(error)) {
+				l := progress.Layer(id, "Loading layer", size)
+				return l.Reader(r), func(err error) {
+					if err != nil {
+						l.Fail("Failed")
+					} else {
+						l.Done("Loaded")
+					}
+				}
+			})
+			progress.Wait()
 			if err != nil {
 				return err
 			}
@@ -193,8 +207,7 @@ func pushCommand() *cli.Command {
 	return registryCommand("push", "push an image to a registry", "NAME[:TAG]", "print nothing")
 }
 
-// registryCommand runs pull or push in mydocker-registry, beside this binary, where make builds
-// it: the registry client is a program of its own (see package workspace/registry).
+// registryCommand runs pull or push in mydocker-registry (see runRegistry).
 func registryCommand(op, usage, args, quiet string) *cli.Command {
 	return &cli.Command{
 		Name:         op,
@@ -208,28 +221,127 @@ func registryCommand(op, usage, args, quiet string) *cli.Command {
 			if err := needArgs(cmd, 1, op+" [OPTIONS] "+args); err != nil {
 				return err
 			}
-			exe, err := os.Executable()
-			if err != nil {
-				return err
-			}
-			helper := filepath.Join(filepath.Dir(exe), "mydocker-registry")
-			if _, err := os.Stat(helper); err != nil {
-				return fmt.Errorf("%s needs mydocker-registry beside %s (make builds it): %w", op, exe, err)
-			}
-			argv := []string{cmd.Root().String("root"), op, cmd.Args().First()}
+			argv := []string{op, cmd.Root().String("root"), cmd.Args().First()}
 			if cmd.Bool("quiet") {
-				argv = append(argv, "-q")
+				argv = append([]string{"-q"}, argv...)
 			}
-			c := exec.Command(helper, argv...)
-			c.Stdout, c.Stderr = os.Stdout, os.Stderr
-			if err := c.Run(); err != nil {
-				var ee *exec.ExitError
-				if errors.As(err, &ee) {
-					return &statusError{code: ee.ExitCode()}
-				}
-				return err
-			}
-			return nil
+			return runRegistry(cmd, nil, argv...)
 		},
 	}
+}
+
+func loginCommand() *cli.Command {
+	return &cli.Command{
+		Name:         "login",
+		Usage:        "log in to a registry (credentials kept where docker login keeps them)",
+		ArgsUsage:    "[SERVER]",
+		OnUsageError: onUsageError,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "username", Aliases: []string{"u"}, Usage: "username"},
+			&cli.StringFlag{Name: "password", Aliases: []string{"p"}, Usage: "password"},
+			&cli.BoolFlag{Name: "password-stdin", Usage: "take the password from stdin"},
+		},
+		Action: func(_ context.Context, cmd *cli.Command) error {
+			if cmd.Args().Len() > 1 {
+				return usageError{msg: `"login" requires at most 1 argument: login [OPTIONS] [SERVER]`}
+			}
+			user, password := cmd.String("username"), cmd.String("password")
+			switch {
+			case cmd.Bool("password-stdin"):
+				if password != "" {
+					return usageError{msg: "--password and --password-stdin are mutually exclusive"}
+				}
+				if user == "" {
+					return usageError{msg: "must provide --username with --password-stdin"}
+				}
+				data, err := io.ReadAll(os.Stdin)
+				if err != nil {
+					return err
+				}
+				password = strings.TrimRight(string(data), "\r\n")
+			case password != "":
+				fmt.Fprintln(os.Stderr, "WARNING! Using --password via the CLI is insecure. Use --password-stdin.")
+			}
+			var err error
+			if user == "" {
+				if user, err = prompt("Username: ", true); err != nil {
+					return err
+				}
+			}
+			if password == "" {
+				if password, err = prompt("Password: ", false); err != nil {
+					return err
+				}
+			}
+			if user == "" || password == "" {
+				return errors.New("username and password are required")
+			}
+			return runRegistry(cmd, strings.NewReader(password), "login", cmd.Args().First(), user)
+		},
+	}
+}
+
+func logoutCommand() *cli.Command {
+	return &cli.Command{
+		Name:         "logout",
+		Usage:        "log out from a registry",
+		ArgsUsage:    "[SERVER]",
+		OnUsageError: onUsageError,
+		Action: func(_ context.Context, cmd *cli.Command) error {
+			return runRegistry(cmd, nil, "logout", cmd.Args().First())
+		},
+	}
+}
+
+// prompt asks for a line on the terminal (echoed or not); without a terminal there is nobody
+// to ask.
+func prompt(question string, echo bool) (string, error) {
+	fd := int(os.Stdin.Fd())
+	saved, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	if err != nil {
+		return "", errors.New("cannot ask for a username or password without a terminal: use --username and --password-stdin")
+	}
+	fmt.Fprint(os.Stderr, question)
+	if !echo {
+		quiet := *saved
+		quiet.Lflag &^= unix.ECHO
+		unix.IoctlSetTermios(fd, unix.TCSETS, &quiet)
+		defer func() {
+			unix.IoctlSetTermios(fd, unix.TCSETS, saved)
+			fmt.Fprintln(os.Stderr)
+		}()
+	}
+	line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+	if err != nil && line == "" {
+		return "", err
+	}
+	return strings.TrimSpace(line), nil
+}
+
+// runRegistry runs mydocker-registry, beside this binary, where make builds it: the registry
+// client is a program of its own (see package workspace/registry). The registries named by
+// --insecure-registry go with it.
+func runRegistry(cmd *cli.Command, stdin io.Reader, args ...string) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	helper := filepath.Join(filepath.Dir(exe), "mydocker-registry")
+	if _, err := os.Stat(helper); err != nil {
+		return fmt.Errorf("%s needs mydocker-registry beside %s (make builds it): %w", cmd.Name, exe, err)
+	}
+	var argv []string
+	for _, r := range cmd.Root().StringSlice("insecure-registry") {
+		argv = append(argv, "--insecure-registry", r)
+	}
+	c := exec.Command(helper, append(argv, args...)...)
+	c.Stdin, c.Stdout, c.Stderr = stdin, os.Stdout, os.Stderr
+	if err := c.Run(); err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return &statusError{code: ee.ExitCode()}
+		}
+		return err
+	}
+	return nil
 }

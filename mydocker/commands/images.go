@@ -8,11 +8,13 @@ import (
 	"io"
 	"os"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/mydocker/mydocker/engine"
+	"github.com/mydocker/mydocker/internal/bars"
 	"github.com/urfave/cli/v3"
 )
 
@@ -34,15 +36,27 @@ func importCommand() *cli.Command {
 				return err
 			}
 			var r io.Reader = os.Stdin
+			size := int64(0)
 			if path := cmd.Args().First(); path != "-" {
 				f, err := os.Open(path)
 				if err != nil {
 					return err
 				}
 				defer f.Close()
+				if info, err := f.Stat(); err == nil {
+					size = info.Size()
+				}
 				r = f
 			}
-			img, err := e.Images().Import(r, cmd.Args().Get(1), cmd.StringSlice("change"))
+			progress := bars.OnTerminal(os.Stdout, false)
+			bar := progress.Layer(filepath.Base(cmd.Args().First()), "Importing", size)
+			img, err := e.Images().Import(bar.Reader(r), cmd.Args().Get(1), cmd.StringSlice("change"))
+			if err != nil {
+				bar.Fail("Failed")
+			} else {
+				bar.Done("Imported")
+			}
+			progress.Wait()
 			if err != nil {
 				return err
 			}

@@ -7,44 +7,44 @@
 package registry
 
 import (
-	"encoding/json"
-	"errors"
+	"bufio"
+	"bytes"
+	"compress/gzip"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"runtime"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/klauspost/compress/zstd"
 	"github.com/opencontainers/go-digest"
 
-	"github.com/mydocker/mydocker/internal/fsutil"
+	"github.com/mydocker/mydocker/internal/bars"
 	"github.com/mydocker/mydocker/workspace"
 )
 
-func remoteOptions() []remote.Option {
+func (a Access) remoteOptions() []remote.Option {
 	return []remote.Option{
 		remote.WithAuthFromKeychain(authn.DefaultKeychain),
 		remote.WithPlatform(v1.Platform{OS: "linux", Architecture: runtime.GOARCH}),
+		remote.WithTransport(a.transport()),
 	}
 }
 
 // Pull fetches the image ref (NAME[:TAG] or NAME@sha256:...) into the store: each layer it
-// lacks is unpacked and checked against the diff id the config names (blobs are checked
-// against their digests as they are read), then the config and the tag are recorded; what a
-// failed pull added goes again. It returns the manifest's digest.
-func Pull(s *workspace.Store, root, ref string, progress io.Writer) (digest.Digest, error) {
-	r, err := name.ParseReference(ref)
+// lacks is downloaded, its digest checked as it ends, unpacked (gzip, zstd or plain tar) and
+// checked against the diff id the config names; then the config and the tag are recorded.
+// What a failed pull added goes again. It returns the manifest's digest.
+func (a Access) Pull(s *workspace.Store, root, ref string, progress *bars.Progress) (digest.Digest, error) {
+	r, err := a.parse(ref)
 	if err != nil {
-		return "", fmt.Errorf("invalid reference format %q: %w", ref, err)
+		return "", err
 	}
-	img, err := remote.Image(r, remoteOptions()...)
+	img, err := remote.Image(r, a.remoteOptions()...)
 	if err != nil {
 		return "", fmt.Errorf("pull %s: %w", ref, err)
 	}
@@ -62,6 +62,7 @@ func Pull(s *workspace.Store, root, ref string, progress io.Writer) (digest.Dige
 	}
 	var added []digest.Digest
 	fail := func(err error) (digest.Digest, error) {
+		progress.Wait()
 		s.RemoveUnusedLayers(added)
 		return "", err
 	}
@@ -71,27 +72,27 @@ func Pull(s *workspace.Store, root, ref string, progress io.Writer) (digest.Dige
 			return fail(fmt.Errorf("pull %s: %w", ref, err))
 		}
 		want := digest.Digest(d.String())
+		short := want.Encoded()[:12]
 		if s.HasLayer(want) {
-			fmt.Fprintf(progress, "%s: Already exists\n", want.Encoded()[:12])
+			progress.Layer(short, "", 0).Done("Already exists")
 			continue
 		}
-		rc, err := l.Uncompressed()
+		size, _ := l.Size()
+		bar := progress.Layer(short, "Downloading", size)
+		got, err := unpack(s, l, bar)
+		if err == nil && got != want {
+			err = fmt.Errorf("it unpacked to the diff id %s", got)
+		}
+		if got != "" {
+			added = append(added, got)
+		}
 		if err != nil {
+			bar.Fail("Failed")
 			return fail(fmt.Errorf("pull %s: layer %s: %w", ref, want, err))
 		}
-		got, err := s.AddLayer(rc)
-		if cerr := rc.Close(); err == nil { // the blob's digest is checked as it ends
-			err = cerr
-		}
-		if err != nil {
-			return fail(fmt.Errorf("pull %s: layer %s: %w", ref, want, err))
-		}
-		added = append(added, got)
-		if got != want {
-			return fail(fmt.Errorf("pull %s: the layer %s unpacked to the diff id %s", ref, want, got))
-		}
-		fmt.Fprintf(progress, "%s: Pull complete\n", want.Encoded()[:12])
+		bar.Done("Pull complete")
 	}
+	progress.Wait()
 	var tags []string
 	if t, ok := r.(name.Tag); ok {
 		tags = []string{t.String()}
@@ -100,68 +101,232 @@ func Pull(s *workspace.Store, root, ref string, progress io.Writer) (digest.Dige
 	if err != nil {
 		return fail(err)
 	}
-	return digest.Digest(md.String()), recordDigest(root, repoName(r), stored.ID, digest.Digest(md.String()))
+	recs := recordsOf(root)
+	err = recs.update(func() error {
+		for _, l := range layers {
+			b, err := blobOf(r.Context(), l)
+			if err != nil {
+				return err
+			}
+			recs.addBlob(b.DiffID, b)
+		}
+		return recs.addDigest(repoName(r), stored.ID, digest.Digest(md.String()))
+	})
+	return digest.Digest(md.String()), err
 }
 
-// Push sends the local image ref to the registry ref names: its layers tarred again and
-// gzipped (as Docker pushes them), the config carrying their diff ids; blobs the registry has
-// are not sent again. It returns the manifest's digest.
-func Push(s *workspace.Store, root, ref string, progress io.Writer) (digest.Digest, error) {
+// unpack downloads layer l into the store and returns its diff id: the blob's digest is
+// checked when it ends (go-containerregistry's reader), before the layer is committed.
+func unpack(s *workspace.Store, l v1.Layer, bar *bars.Layer) (digest.Digest, error) {
+	blob, err := l.Compressed()
+	if err != nil {
+		return "", err
+	}
+	defer blob.Close()
+	compressed := bufio.NewReaderSize(bar.Reader(blob), 1<<16)
+	tar, err := decompress(compressed)
+	if err != nil {
+		return "", err
+	}
+	defer tar.Close()
+	return s.AddLayer(&drainAfter{tar: tar, blob: compressed})
+}
+
+// drainAfter reads the tar, then what is left of its blob: the blob's digest is checked at
+// the blob's end, which must come before the store commits the layer (when the tar ends).
+type drainAfter struct {
+	tar, blob io.Reader
+}
+
+func (d *drainAfter) Read(p []byte) (int, error) {
+	n, err := d.tar.Read(p)
+	if err == io.EOF {
+		if _, derr := io.Copy(io.Discard, d.blob); derr != nil {
+			return n, derr
+		}
+	}
+	return n, err
+}
+
+// decompress reads a layer blob as the tar it holds: gzip and zstd (the compressions the OCI
+// image spec names) are told by their magic numbers, anything else is taken as a plain tar.
+func decompress(blob *bufio.Reader) (io.ReadCloser, error) {
+	magic, _ := blob.Peek(4)
+	switch {
+	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
+		z, err := gzip.NewReader(blob)
+		if err != nil {
+			return nil, fmt.Errorf("gzip: %w", err)
+		}
+		return z, nil
+	case bytes.Equal(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
+		z, err := zstd.NewReader(blob)
+		if err != nil {
+			return nil, fmt.Errorf("zstd: %w", err)
+		}
+		return z.IOReadCloser(), nil
+	}
+	return io.NopCloser(blob), nil
+}
+
+// Push sends the local image ref to the registry ref names, layer by layer as Docker does:
+// a layer the repository has as a blob (the records say which) is neither tarred nor sent
+// again; any other is tarred from the store and gzipped, then sent unless the registry has
+// that blob. The config carries the diff ids of the layers as sent. It returns the
+// manifest's digest.
+func (a Access) Push(s *workspace.Store, root, ref string, progress *bars.Progress) (digest.Digest, error) {
 	local, err := s.Get(ref)
 	if err != nil {
 		return "", err
 	}
-	r, err := name.ParseReference(ref)
+	r, err := a.parse(ref)
 	if err != nil {
-		return "", fmt.Errorf("invalid reference format %q: %w", ref, err)
+		return "", err
 	}
 	dirs, err := s.LayerDirs(local)
 	if err != nil {
 		return "", err
 	}
-	var layers []v1.Layer
-	for _, dir := range dirs {
-		l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
-			pr, pw := io.Pipe()
-			go func() { pw.CloseWithError(workspace.WriteLayerTar(pw, dir)) }()
-			return pr, nil
-		})
-		if err != nil {
+	recs := recordsOf(root)
+	if err := recs.read(); err != nil {
+		return "", err
+	}
+	repo := r.Context()
+	progress.Printf("The push refers to repository [%s]\n", repoName(r))
+	ids := local.Config.RootFS.DiffIDs
+	layers := make([]v1.Layer, len(dirs))
+	for i, dir := range dirs {
+		if b, ok := recs.blobIn(ids[i], repo.Name()); ok {
+			if l, err := a.blobLayer(repo, b); err == nil {
+				progress.Layer(ids[i].Encoded()[:12], "", 0).Done("Layer already exists")
+				layers[i] = l
+				continue
+			}
+		}
+		if layers[i], err = a.pushLayer(repo, ids[i], dir, progress); err != nil {
 			return "", fmt.Errorf("push %s: %w", ref, err)
 		}
-		layers = append(layers, l)
 	}
-	img, err := mutate.AppendLayers(empty.Image, layers...)
+	progress.Wait()
+	config, err := s.RawConfig(local)
+	if err != nil {
+		return "", err
+	}
+	img, err := newPushedImage(config, ids, layers)
 	if err != nil {
 		return "", fmt.Errorf("push %s: %w", ref, err)
 	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		return "", err
-	}
-	// The image's own config, with the diff ids of the layers as tarred now.
-	data, err := json.Marshal(local.Config)
-	if err != nil {
-		return "", err
-	}
-	var own v1.ConfigFile
-	if err := json.Unmarshal(data, &own); err != nil {
-		return "", err
-	}
-	own.RootFS = cf.RootFS
-	if img, err = mutate.ConfigFile(img, &own); err != nil {
-		return "", err
-	}
-	fmt.Fprintf(progress, "The push refers to repository [%s]\n", repoName(r))
-	if err := remote.Write(r, img, remoteOptions()...); err != nil {
+	if err := remote.Write(r, img, a.remoteOptions()...); err != nil {
 		return "", fmt.Errorf("push %s: %w", ref, err)
 	}
 	md, err := img.Digest()
 	if err != nil {
 		return "", err
 	}
-	fmt.Fprintf(progress, "%s: digest: %s\n", r.Identifier(), md)
-	return digest.Digest(md.String()), recordDigest(root, repoName(r), local.ID, digest.Digest(md.String()))
+	size, err := img.Size()
+	if err != nil {
+		return "", err
+	}
+	progress.Printf("%s: digest: %s size: %d\n", r.Identifier(), md, size)
+	err = recs.update(func() error {
+		for i, l := range layers {
+			b, err := blobOf(repo, l)
+			if err != nil {
+				return err
+			}
+			recs.addBlob(ids[i], b)
+		}
+		return recs.addDigest(repoName(r), local.ID, digest.Digest(md.String()))
+	})
+	return digest.Digest(md.String()), err
+}
+
+// pushLayer tars the store's layer id (unpacked in dir) and sends it, unless the repository
+// has the blob that makes.
+func (a Access) pushLayer(repo name.Repository, id digest.Digest, dir string, progress *bars.Progress) (v1.Layer, error) {
+	// go-containerregistry tars it to learn its digests, then again to send it.
+	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
+		pr, pw := io.Pipe()
+		go func() { pw.CloseWithError(workspace.WriteLayerTar(pw, dir)) }()
+		return pr, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	short := id.Encoded()[:12]
+	d, err := l.Digest()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := a.blobLayer(repo, blob{Digest: digest.Digest(d.String())}); err == nil {
+		progress.Layer(short, "", 0).Done("Layer already exists")
+		return l, nil
+	}
+	size, _ := l.Size()
+	bar := progress.Layer(short, "Pushing", size)
+	updates := make(chan v1.Update, 16)
+	go func() {
+		for u := range updates {
+			bar.Set(u.Complete)
+		}
+	}()
+	if err := remote.WriteLayer(repo, l, append(a.remoteOptions(), remote.WithProgress(updates))...); err != nil {
+		bar.Fail("Failed")
+		return nil, fmt.Errorf("layer %s: %w", id, err)
+	}
+	bar.Done("Pushed")
+	return l, nil
+}
+
+// blobLayer is the blob b of repo, when the registry still has it (it answers a HEAD).
+func (a Access) blobLayer(repo name.Repository, b blob) (v1.Layer, error) {
+	l, err := remote.Layer(repo.Digest(b.Digest.String()), a.remoteOptions()...)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := l.Size(); err != nil {
+		return nil, err
+	}
+	if b.DiffID == "" { // asked only whether it is there
+		return l, nil
+	}
+	diffID, err := v1.NewHash(b.DiffID.String())
+	if err != nil {
+		return nil, err
+	}
+	return knownLayer{Layer: l, diffID: diffID, mediaType: types.MediaType(b.MediaType)}, nil
+}
+
+// knownLayer is a blob of the registry whose diff id and media type the records know: what
+// go-containerregistry would otherwise learn by downloading it.
+type knownLayer struct {
+	v1.Layer
+	diffID    v1.Hash
+	mediaType types.MediaType
+}
+
+func (k knownLayer) DiffID() (v1.Hash, error)            { return k.diffID, nil }
+func (k knownLayer) MediaType() (types.MediaType, error) { return k.mediaType, nil }
+
+// blobOf is what the records keep of layer l as a blob of repo.
+func blobOf(repo name.Repository, l v1.Layer) (blob, error) {
+	d, err := l.Digest()
+	if err != nil {
+		return blob{}, err
+	}
+	diffID, err := l.DiffID()
+	if err != nil {
+		return blob{}, err
+	}
+	size, err := l.Size()
+	if err != nil {
+		return blob{}, err
+	}
+	mt, err := l.MediaType()
+	if err != nil {
+		return blob{}, err
+	}
+	return blob{Repository: repo.Name(), Digest: digest.Digest(d.String()), DiffID: digest.Digest(diffID.String()), Size: size, MediaType: string(mt)}, nil
 }
 
 // repoName is a reference's repository as the store names it (docker.io/library/x is x).
@@ -171,15 +336,4 @@ func repoName(r name.Reference) string {
 		return norm[:len(norm)-len(":latest")]
 	}
 	return full
-}
-
-// recordDigest remembers that the image id is repo@manifestDigest (images --digests).
-func recordDigest(root, repo string, id, manifestDigest digest.Digest) error {
-	path := filepath.Join(root, "image", "repodigests.json")
-	digests := map[string]digest.Digest{}
-	if err := fsutil.ReadJSON(path, &digests); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
-	}
-	digests[repo+"@"+manifestDigest.String()] = id
-	return fsutil.WriteJSON(path, digests)
 }
