@@ -16,6 +16,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"golang.org/x/sys/unix"
 
 	"github.com/mydocker/mydocker/internal/fsutil"
 )
@@ -37,24 +38,11 @@ type LayerProgress func(id string, size int64, r io.Reader) (wrapped io.Reader, 
 // anything is recorded; a layer the store has is not unpacked again.
 // progress, when not nil, is told of each layer it unpacks.
 func (s *Store) LoadArchive(r io.Reader, progress LayerProgress) (loaded []Loaded, err error) {
-	r, err = decompress(r)
+	spool, err := s.seekable(r)
 	if err != nil {
 		return nil, err
 	}
-	// The manifest comes last in docker save's archives: the archive is kept to be read twice,
-	// once for what it holds and once for the layers the store lacks.
-	if err := os.MkdirAll(filepath.Join(s.dir, "tmp"), 0o700); err != nil {
-		return nil, err
-	}
-	spool, err := os.CreateTemp(filepath.Join(s.dir, "tmp"), "load-*.tar")
-	if err != nil {
-		return nil, fmt.Errorf("load: %w", err)
-	}
-	defer os.Remove(spool.Name())
 	defer spool.Close()
-	if _, err := io.Copy(spool, r); err != nil {
-		return nil, fmt.Errorf("load: read the archive: %w", err)
-	}
 
 	files := map[string][]byte{} // manifest.json and the configs, by name
 	if err := eachEntry(spool, func(name string, hdr *tar.Header, tr io.Reader) error {
@@ -343,6 +331,43 @@ func ociPlan(files map[string][]byte) (*loadPlan, error) {
 func (s *Store) HasLayer(d digest.Digest) bool {
 	_, err := os.Stat(filepath.Join(s.layerDir(d), "diff"))
 	return err == nil
+}
+
+// seekable is the archive as a file to read twice: the manifest comes last in docker save's
+// archives, and is read before the layers the store lacks. A plain tar in a file is read
+// where it is; anything else (stdin, gzip) is first copied, uncompressed, to a temporary file
+// that Close removes.
+func (s *Store) seekable(r io.Reader) (*os.File, error) {
+	if f, ok := r.(*os.File); ok {
+		magic := make([]byte, 2)
+		if info, err := f.Stat(); err == nil && info.Mode().IsRegular() {
+			if _, err := f.ReadAt(magic, 0); err == nil && !(magic[0] == 0x1f && magic[1] == 0x8b) {
+				fd, err := unix.Dup(int(f.Fd())) // closed on its own; the caller closes f
+				if err != nil {
+					return nil, fmt.Errorf("load: %w", err)
+				}
+				unix.CloseOnExec(fd)
+				return os.NewFile(uintptr(fd), f.Name()), nil
+			}
+		}
+	}
+	r, err := decompress(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Join(s.dir, "tmp"), 0o700); err != nil {
+		return nil, err
+	}
+	spool, err := os.CreateTemp(filepath.Join(s.dir, "tmp"), "load-*.tar")
+	if err != nil {
+		return nil, fmt.Errorf("load: %w", err)
+	}
+	os.Remove(spool.Name()) // gone with its last descriptor
+	if _, err := io.Copy(spool, r); err != nil {
+		spool.Close()
+		return nil, fmt.Errorf("load: read the archive: %w", err)
+	}
+	return spool, nil
 }
 
 // eachEntry reads the tar in f from its start and calls fn on each regular file, its name

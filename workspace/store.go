@@ -3,7 +3,6 @@ package workspace
 import (
 	"bufio"
 	"compress/gzip"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -151,17 +150,16 @@ func (s *Store) addLayer(r io.Reader) (digest.Digest, error) {
 		return "", fmt.Errorf("create layer: %w", err)
 	}
 	defer os.RemoveAll(tmp)
-	h := sha256.New()
-	tee := io.TeeReader(r, h)
-	size, err := unpackLayer(tee, filepath.Join(tmp, "diff"))
+	hr := newHashingReader(r)
+	size, err := unpackLayer(hr, filepath.Join(tmp, "diff"))
+	if err == nil {
+		// The digest covers the whole stream, the tar's end padding included.
+		_, err = io.Copy(io.Discard, hr)
+	}
+	diffID := hr.Digest()
 	if err != nil {
 		return "", fmt.Errorf("unpack layer: %w", err)
 	}
-	// The digest covers the whole stream, the tar's end padding included.
-	if _, err := io.Copy(io.Discard, tee); err != nil {
-		return "", fmt.Errorf("read layer: %w", err)
-	}
-	diffID := digest.NewDigest(digest.SHA256, h)
 	if err := os.MkdirAll(filepath.Join(tmp, "diff"), 0o755); err != nil {
 		return "", err
 	}

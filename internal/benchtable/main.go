@@ -29,7 +29,10 @@ func main() {
 			continue
 		}
 		v, _ := strconv.ParseFloat(m[3], 64)
-		name := strings.TrimPrefix(strings.TrimPrefix(m[1], "Start/"), "Scale/")
+		name := m[1]
+		for _, group := range []string{"Start/", "Scale/", "Unpack/"} {
+			name = strings.TrimPrefix(name, group)
+		}
 		values[name], units[name] = v, m[4]
 		order = append(order, name)
 	}
@@ -51,6 +54,8 @@ func main() {
 	fmt.Println()
 	ratio("mydocker --net none / runc", "mydocker-none", "runc", 0.5)
 	ratio("mydocker bridge / --net none", "mydocker-bridge", "mydocker-none", 1.5)
+	ratio("import / tar -x + sha256sum", "import", "tar+sha256sum", 1.25)
+	ratio("load / tar -x + sha256sum", "load", "tar+sha256sum", 1.25)
 	for _, cmd := range []string{"run", "inspect", "rm"} {
 		for n := range values {
 			if strings.HasPrefix(n, cmd+"-") && n != cmd+"-1" {
