@@ -4,7 +4,7 @@
 GO        ?= go
 BIN       := bin/mydocker
 ROOT      ?= $(or $(MYDOCKER_ROOT),/var/lib/mydocker)
-APT_PKGS  := busybox-static iptables iproute2 curl docker.io qemu-system-x86 cpio skopeo docker-registry
+APT_PKGS  := busybox-static iptables iproute2 curl docker.io containerd qemu-system-x86 cpio skopeo docker-registry
 GOFLAGS_TEST ?=
 # Pure Go, statically linked: no libc to load at each start (two Go programs start per
 # container: mydocker and its init), and the binaries run anywhere, the cgroup v2 VM included.
@@ -14,12 +14,14 @@ export CGO_ENABLED := 0
 
 all: build
 
-# mydocker, and beside it the small program it starts as each container's init (mydocker/init)
-# and the registry client pull and push run (mydocker/registry).
+# mydocker, and beside it the small program it starts as each container's init (mydocker/init),
+# the registry client pull and push run (mydocker/registry) and the runtime with runc's command
+# line, for containerd and dockerd (mydocker/runc).
 build:
 	$(GO) build -ldflags "-X github.com/mydocker/mydocker/mydocker/commands.GitCommit=$$(git rev-parse --short HEAD 2>/dev/null)" -o $(BIN) ./mydocker
 	$(GO) build -o $(BIN)-init ./mydocker/init
 	$(GO) build -o $(BIN)-registry ./mydocker/registry
+	$(GO) build -o $(BIN)-runc ./mydocker/runc
 
 # Shell completion for mydocker: bash, zsh and fish, where each shell looks for it.
 completion: build

@@ -91,7 +91,7 @@ func fakeManager(t *testing.T, mode Mode, mountinfo, procCgroup, id string) Mana
 	require.NoError(t, err)
 	own, err := parseProcCgroup(strings.NewReader(procCgroup))
 	require.NoError(t, err)
-	m, err := newFrom(mode, mounts, own, id)
+	m, err := newFrom(mode, mounts, own, Parent, id)
 	require.NoError(t, err)
 	return m
 }

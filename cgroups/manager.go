@@ -52,23 +52,42 @@ func New(id string) (Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newFrom(DetectMode(), mounts, own, id)
+	return newFrom(DetectMode(), mounts, own, Parent, id)
 }
 
-// newFrom is New with its inputs given: tests hand it fake cgroup trees.
-func newFrom(mode Mode, mounts []mount, own map[string]string, id string) (Manager, error) {
+// newFrom is New with its inputs given (tests hand it fake cgroup trees): the cgroups at
+// path/id below own, each hierarchy's cgroup of this process.
+func newFrom(mode Mode, mounts []mount, own map[string]string, path, id string) (Manager, error) {
 	if mode == Unified {
 		dir, err := v2Dir(mounts, own)
 		if err != nil {
 			return nil, err
 		}
-		return &v2Manager{dir: filepath.Join(dir, Parent, id)}, nil
+		return &v2Manager{dir: filepath.Join(dir, path, id)}, nil
 	}
 	paths := map[string]string{}
 	for c, dir := range v1Dirs(mounts, own) {
-		paths[c] = filepath.Join(dir, Parent, id)
+		paths[c] = filepath.Join(dir, path, id)
 	}
 	return &v1Manager{paths: paths}, nil
+}
+
+// NewAt makes the manager of the cgroups at path, as an OCI spec's linux.cgroupsPath names
+// them: an absolute path from the root of each hierarchy, a relative one from this process's
+// own cgroup, as runc takes it.
+func NewAt(path string) (Manager, error) {
+	mounts, own, err := readSelf()
+	if err != nil {
+		return nil, err
+	}
+	if !filepath.IsAbs(path) {
+		return newFrom(DetectMode(), mounts, own, path, "")
+	}
+	root := map[string]string{"": "/"}
+	for k := range own {
+		root[k] = "/"
+	}
+	return newFrom(DetectMode(), mounts, root, path, "")
 }
 
 // Load rebuilds the manager of cgroups made earlier, from their saved Paths.

@@ -22,6 +22,11 @@ type Bundle struct {
 	NoPivot bool `json:"no_pivot,omitempty"`
 	// Init keeps the init as the container's PID 1, with the command its child (run --init).
 	Init bool `json:"init,omitempty"`
+	// ExecFifo, when set, is a fifo (a host path) the init opens before it changes root and
+	// writes to once it is ready to execute the command: the write waits until a reader opens
+	// the fifo. It is the OCI runtime spec's two-step start (create, then start), as runc's
+	// exec.fifo: create returns while the init waits, start reads the fifo.
+	ExecFifo string `json:"exec_fifo,omitempty"`
 	// Seccomp is Spec.Linux.Seccomp compiled; filled in by the runtime (Init.Start) when the
 	// caller has not already (from a cache of its own).
 	Seccomp *Seccomp `json:"seccomp,omitempty"`

@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"unsafe"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -132,12 +133,16 @@ func confine(p *specs.Process, filter *Seccomp, last func() error) error {
 			return err
 		}
 	}
+	// A change of user clears the parent-death signal, which ends the container when its
+	// watcher dies (StartInit, not StartDetachedInit): set it again, as runc does.
+	var deathSig int
+	if err := unix.Prctl(unix.PR_GET_PDEATHSIG, uintptr(unsafe.Pointer(&deathSig)), 0, 0, 0); err != nil {
+		return fmt.Errorf("read the parent-death signal: %w", err)
+	}
 	if err := switchUser(p.User); err != nil {
 		return err
 	}
-	// A change of user clears the parent-death signal, which ends the container when its
-	// watcher dies (StartInit): set it again, as runc does.
-	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
+	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(deathSig), 0, 0, 0); err != nil {
 		return fmt.Errorf("set the parent-death signal: %w", err)
 	}
 	if caps != nil {

@@ -21,20 +21,33 @@ import (
 // its mount namespace (startInNamespaces). It (runExec) enters that one itself, then executes
 // the command as the init would.
 func Exec(pid int, cg cgroups.Manager, p *specs.Process, filter *Seccomp, stdio Stdio) (int, error) {
-	mntNS, err := openNamespace(pid, "mnt")
+	sigs := CatchSignals()
+	defer sigs.Stop()
+	h, err := StartExec(pid, cg, p, filter, stdio)
 	if err != nil {
 		return 0, err
+	}
+	return h.WaitForeground(sigs, stdio, stdio.Stdin != nil), nil
+}
+
+// StartExec is Exec up to the command running: it returns the process's handle (its pid, its
+// terminal), for a caller that waits for it in its own way, or leaves it to its own parent (an
+// OCI runtime's exec --detach, whose caller is a subreaper).
+func StartExec(pid int, cg cgroups.Manager, p *specs.Process, filter *Seccomp, stdio Stdio) (*Init, error) {
+	mntNS, err := openNamespace(pid, "mnt")
+	if err != nil {
+		return nil, err
 	}
 	defer mntNS.Close()
 	cfgR, cfgW, err := os.Pipe()
 	if err != nil {
-		return 0, fmt.Errorf("exec pipe: %w", err)
+		return nil, fmt.Errorf("exec pipe: %w", err)
 	}
 	syncParent, syncChild, err := socketPair()
 	if err != nil {
 		cfgR.Close()
 		cfgW.Close()
-		return 0, err
+		return nil, err
 	}
 	cmd := &exec.Cmd{
 		Args:       []string{execName},
@@ -47,8 +60,6 @@ func Exec(pid int, cg cgroups.Manager, p *specs.Process, filter *Seccomp, stdio 
 			cmd.Stdin = nil
 		}
 	}
-	sigs := CatchSignals()
-	defer sigs.Stop()
 	exited, err := startSealed(cmd, func() error { return joinNamespaces(pid) })
 	// Only the child may hold these ends, or the parent would never see the socket close.
 	cfgR.Close()
@@ -56,7 +67,7 @@ func Exec(pid int, cg cgroups.Manager, p *specs.Process, filter *Seccomp, stdio 
 	if err != nil {
 		cfgW.Close()
 		syncParent.Close()
-		return 0, fmt.Errorf("start exec: %w", err)
+		return nil, fmt.Errorf("start exec: %w", err)
 	}
 	h := &Init{cmd: cmd, exited: exited, config: cfgW, sync: syncParent, proc: Process{Pid: cmd.Process.Pid}}
 	// Under the container's limits too (the book's exec leaves them outside) — but only once
@@ -71,9 +82,9 @@ func Exec(pid int, cg cgroups.Manager, p *specs.Process, filter *Seccomp, stdio 
 		if errors.As(err, &se) {
 			se.Code = 126
 		}
-		return 0, err
+		return nil, err
 	}
-	return h.WaitForeground(sigs, stdio, stdio.Stdin != nil), nil
+	return h, nil
 }
 
 // execConfig is what an exec'd process gets over its config pipe.

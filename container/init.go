@@ -92,6 +92,13 @@ func initContainer() error {
 		}
 		pidsDir = f
 	}
+	var execFifo *os.File
+	if cfg.ExecFifo != "" {
+		// Opened by path while the host's filesystem is in reach, written through /proc/self/fd.
+		if execFifo, err = os.OpenFile(cfg.ExecFifo, unix.O_PATH|unix.O_CLOEXEC, 0); err != nil {
+			return fmt.Errorf("open the exec fifo: %w", err)
+		}
+	}
 	if hasNewNamespace(spec, specs.CgroupNamespace) {
 		if err := enterCgroupNamespace(); err != nil {
 			return err
@@ -137,10 +144,33 @@ func initContainer() error {
 			return fmt.Errorf("set the pids limit of %s: %w", pids.Dir, err)
 		}
 	}
-	if cfg.Init {
-		return execAsInit(spec.Process, cfg.Seccomp)
+	var last func() error
+	if execFifo != nil {
+		last = func() error { return awaitStart(execFifo) }
 	}
-	return execProcess(spec.Process, cfg.Seccomp, nil)
+	if cfg.Init {
+		return execAsInit(spec.Process, cfg.Seccomp, last)
+	}
+	return execProcess(spec.Process, cfg.Seccomp, last)
+}
+
+// awaitStart is the init's last step before execve when it was created, not run: it tells the
+// parent it is created, then opens its exec fifo for writing, which blocks until the runtime's
+// start opens it to read, and writes the byte start waits for.
+func awaitStart(fifo *os.File) error {
+	if err := sendMsg(initSyncFd, syncMsg{Type: "created"}, -1); err != nil {
+		return fmt.Errorf("tell the parent the container is created: %w", err)
+	}
+	w, err := os.OpenFile(fmt.Sprintf("/proc/self/fd/%d", fifo.Fd()), os.O_WRONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open the exec fifo: %w", err)
+	}
+	defer w.Close()
+	fifo.Close()
+	if _, err := w.Write([]byte{0}); err != nil {
+		return fmt.Errorf("write the exec fifo: %w", err)
+	}
+	return nil
 }
 
 // changeRoot makes the container's root filesystem its "/": pivot_root, or chroot with
@@ -249,8 +279,8 @@ func prepareProcess(p *specs.Process, filter *Seccomp, last func() error) (path 
 // seccomp filter), and from then on only passes signals on to it and reaps whatever exits —
 // orphans the kernel hands to PID 1 included — as tini and docker-init do. It exits with the
 // command's status. Being this running process, it needs no binary inside the container.
-func execAsInit(p *specs.Process, filter *Seccomp) error {
-	path, env, err := prepareProcess(p, filter, nil)
+func execAsInit(p *specs.Process, filter *Seccomp, last func() error) error {
+	path, env, err := prepareProcess(p, filter, last)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"strconv"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -46,6 +47,31 @@ func JoinNamespaces(pid int) error {
 		f.Close()
 		if err != nil {
 			return fmt.Errorf("join %s namespace of process %d: %w", ns, pid, err)
+		}
+	}
+	return nil
+}
+
+// joinNamespacePaths moves the calling thread (locked, see startSealed) into the namespaces
+// of the spec given by path, as containerd gives a pod's containers its network namespace:
+// the init forked from the thread starts in them. A mount or user namespace cannot be joined
+// so by a threaded process.
+func joinNamespacePaths(namespaces []specs.LinuxNamespace) error {
+	for _, ns := range namespaces {
+		if ns.Path == "" {
+			continue
+		}
+		if ns.Type == specs.MountNamespace || ns.Type == specs.UserNamespace {
+			return fmt.Errorf("joining an existing %s namespace (%s) is not supported", ns.Type, ns.Path)
+		}
+		f, err := os.Open(ns.Path)
+		if err != nil {
+			return fmt.Errorf("open %s namespace: %w", ns.Type, err)
+		}
+		err = unix.Setns(int(f.Fd()), 0)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("join %s namespace %s: %w", ns.Type, ns.Path, err)
 		}
 	}
 	return nil

@@ -41,7 +41,20 @@ type Init struct {
 // namespaces without a path). The init waits for its bundle, so the caller can fork it early —
 // its Go runtime then starts while the caller prepares the container — and put it in cgroups
 // and networks before it goes on.
+//
+// The init dies with the thread that started it (the parent's watcher), unless detached.
 func StartInit(namespaces []specs.LinuxNamespace, terminal bool, stdio Stdio) (*Init, error) {
+	return startInit(namespaces, terminal, stdio, false)
+}
+
+// StartDetachedInit is StartInit for an init that outlives its parent, as an OCI runtime's
+// create leaves it: the process that waits for it is the parent's own parent (containerd's
+// shim, a subreaper), to which the kernel hands it when the parent exits.
+func StartDetachedInit(namespaces []specs.LinuxNamespace, terminal bool, stdio Stdio) (*Init, error) {
+	return startInit(namespaces, terminal, stdio, true)
+}
+
+func startInit(namespaces []specs.LinuxNamespace, terminal bool, stdio Stdio, detached bool) (*Init, error) {
 	configR, configW, err := os.Pipe()
 	if err != nil {
 		return nil, fmt.Errorf("config pipe: %w", err)
@@ -63,15 +76,15 @@ func StartInit(namespaces []specs.LinuxNamespace, terminal bool, stdio Stdio) (*
 		return nil, fmt.Errorf("namespaces of the container: %w", err)
 	}
 	cmd := &exec.Cmd{
-		Args:       []string{initName},
-		Env:        []string{},
-		ExtraFiles: []*os.File{configR, syncChild},
-		SysProcAttr: &syscall.SysProcAttr{
-			Cloneflags: flags,
-			// If the process that watches the container dies, so does the container: a
-			// later rm then finds it gone and cleans up after it.
-			Pdeathsig: syscall.SIGKILL,
-		},
+		Args:        []string{initName},
+		Env:         []string{},
+		ExtraFiles:  []*os.File{configR, syncChild},
+		SysProcAttr: &syscall.SysProcAttr{Cloneflags: flags},
+	}
+	if !detached {
+		// If the process that watches the container dies, so does the container: a later
+		// rm then finds it gone and cleans up after it.
+		cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
 	}
 	if !terminal {
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = stdio.Stdin, stdio.Stdout, stdio.Stderr
@@ -79,7 +92,7 @@ func StartInit(namespaces []specs.LinuxNamespace, terminal bool, stdio Stdio) (*
 			cmd.Stdin = nil // exec.Cmd opens /dev/null
 		}
 	}
-	exited, err := startSealed(cmd, nil)
+	exited, err := startSealed(cmd, func() error { return joinNamespacePaths(namespaces) })
 	if err != nil {
 		configW.Close()
 		syncParent.Close()
@@ -143,6 +156,10 @@ func (p *Init) Start() error {
 	return p.waitExec(nil)
 }
 
+// Created tells the init to go on, as Start does, for an init whose bundle has an ExecFifo: it
+// returns once the init has done everything but execute the command, and waits on the fifo.
+func (p *Init) Created() error { return p.Start() }
+
 // run sends the config and waits for the command to run: an exec'd process's handshake, in
 // one step. ready, when set, runs when the process says it is about to execve, before it may
 // go on (see Exec).
@@ -188,6 +205,8 @@ func (p *Init) waitExec(ready func() error) error {
 			p.pty = os.NewFile(uintptr(fd), "pty-master")
 		case "error":
 			return &StartError{Code: m.Code, Message: m.Message}
+		case "created":
+			return nil // it waits on its ExecFifo (see Created)
 		case "ready":
 			if ready == nil {
 				return fmt.Errorf("unexpected message %q from init", m.Type)

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/urfave/cli/v3"
+
+	"github.com/mydocker/mydocker/cgroups"
+	"github.com/mydocker/mydocker/container"
+	"github.com/mydocker/mydocker/internal/fsutil"
+)
+
+// record is what the runtime keeps of a container, in ROOT/ID/state.json.
+type record struct {
+	ID      string            `json:"id"`
+	Bundle  string            `json:"bundle"`
+	Init    container.Process `json:"init"`
+	Created time.Time         `json:"created"`
+	Cgroups map[string]string `json:"cgroups,omitempty"` // cgroups.Manager.Paths
+	Spec    *specs.Spec       `json:"spec"`              // as created, for exec and state
+}
+
+// store is the --root directory.
+type store string
+
+func storeOf(cmd *cli.Command) store { return store(cmd.Root().String("root")) }
+
+func (s store) dir(id string) string  { return filepath.Join(string(s), id) }
+func (s store) fifo(id string) string { return filepath.Join(s.dir(id), "exec.fifo") }
+
+// load reads container id's record.
+func (s store) load(id string) (*record, error) {
+	if err := validID(id); err != nil {
+		return nil, err
+	}
+	var r record
+	if err := fsutil.ReadJSON(filepath.Join(s.dir(id), "state.json"), &r); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("container %s does not exist", id)
+		}
+		return nil, err
+	}
+	return &r, nil
+}
+
+func (s store) save(r *record) error {
+	return fsutil.WriteJSON(filepath.Join(s.dir(r.ID), "state.json"), r)
+}
+
+// validID accepts the ids runc accepts: no path separators, nothing that is not a name.
+func validID(id string) error {
+	if id == "" {
+		return errors.New("a container id is required")
+	}
+	if id == "." || id == ".." || strings.ContainsAny(id, "/\\\x00") || len(id) > 1024 {
+		return fmt.Errorf("invalid container id %q", id)
+	}
+	return nil
+}
+
+// status is the container's state as the runtime spec names it.
+func (s store) status(r *record) specs.ContainerState {
+	if !r.Init.Alive() || zombie(r.Init.Pid) {
+		return specs.StateStopped
+	}
+	if fileExists(s.fifo(r.ID)) {
+		return specs.StateCreated
+	}
+	if cg := r.cgroups(); cg != nil && cg.Frozen() {
+		return "paused"
+	}
+	return specs.StateRunning
+}
+
+// cgroups is the container's cgroups manager, nil when it has none.
+func (r *record) cgroups() cgroups.Manager {
+	if len(r.Cgroups) == 0 {
+		return nil
+	}
+	return cgroups.Load(r.Cgroups)
+}
+
+// zombie reports whether pid has exited and waits for its parent to reap it.
+func zombie(pid int) bool {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return true
+	}
+	s := string(data)
+	i := strings.LastIndexByte(s, ')')
+	return i < 0 || i+2 >= len(s) || s[i+2] == 'Z' || s[i+2] == 'X'
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// ociState is the state the runtime spec defines (runc's state adds a few fields).
+func (s store) ociState(r *record) specs.State {
+	st := specs.State{Version: specs.Version, ID: r.ID, Status: s.status(r), Bundle: r.Bundle}
+	if st.Status != specs.StateStopped {
+		st.Pid = r.Init.Pid
+	}
+	if r.Spec != nil {
+		st.Annotations = r.Spec.Annotations
+	}
+	return st
+}
+
+func printJSON(v any) error {
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func specVersion() string { return specs.Version }
