@@ -10,7 +10,7 @@ GOFLAGS_TEST ?=
 # container: mydocker and its init), and the binaries run anywhere, the cgroup v2 VM included.
 export CGO_ENABLED := 0
 
-.PHONY: all build completion chapters chapter chapter-test deps image run test test-vm unit vet course lab progress bench parity fuzz faults clean
+.PHONY: all build completion chapters chapter chapter-test deps image run test test-vm unit vet course lab progress bench parity oci-validation fuzz faults clean
 
 all: build
 
@@ -22,6 +22,12 @@ build:
 	$(GO) build -o $(BIN)-init ./mydocker/init
 	$(GO) build -o $(BIN)-registry ./mydocker/registry
 	$(GO) build -o $(BIN)-runc ./mydocker/runc
+
+# The OCI runtime test suite (runtime-tools v0.9.0, pinned in internal/ocivalidation) against
+# mydocker-runc and, for comparison on this machine, runc: the count each passes.
+oci-validation: deps
+	$(GO) test -count=1 -v -run '^TestOCIValidation$$' ./mydocker/ | grep -E 'passes|^(--- |ok|FAIL)'
+	MYDOCKER_OCI_RUNTIME=$$(command -v runc) $(GO) test -count=1 -v -run '^TestOCIValidation$$' ./mydocker/ | grep -E 'passes|^(--- |ok|FAIL)'
 
 # Shell completion for mydocker: bash, zsh and fish, where each shell looks for it.
 completion: build

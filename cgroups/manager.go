@@ -98,6 +98,12 @@ func Load(paths map[string]string) Manager {
 	return &v1Manager{paths: paths}
 }
 
+// hasCPUs reports whether the v1 cpuset dir exists with CPUs of its own.
+func hasCPUs(dir string) bool {
+	data, err := os.ReadFile(filepath.Join(dir, "cpuset.cpus"))
+	return err == nil && strings.TrimSpace(string(data)) != ""
+}
+
 // v1Manager: one directory per controller, each in its own hierarchy.
 type v1Manager struct {
 	paths map[string]string
@@ -119,15 +125,19 @@ func (m *v1Manager) dirs() []string {
 
 func (m *v1Manager) Apply(pid int) error {
 	if cpuset, ok := m.paths["cpuset"]; ok {
-		parent := filepath.Dir(cpuset)
+		// A new v1 cpuset has no CPUs and takes no process: every level made here, from the
+		// first that has its CPUs down to the container's, inherits its parent's.
+		chain := []string{cpuset}
+		for d := cpuset; !hasCPUs(d) && filepath.Dir(d) != d; d = filepath.Dir(d) {
+			chain = append(chain, filepath.Dir(d))
+		}
 		if err := os.MkdirAll(cpuset, 0o755); err != nil {
 			return fmt.Errorf("create cgroup %s: %w", cpuset, err)
 		}
-		if err := subsystems.InheritV1(parent, filepath.Dir(parent)); err != nil {
-			return err
-		}
-		if err := subsystems.InheritV1(cpuset, parent); err != nil {
-			return err
+		for i := len(chain) - 2; i >= 0; i-- {
+			if err := subsystems.InheritV1(chain[i], chain[i+1]); err != nil {
+				return err
+			}
 		}
 	}
 	for _, d := range m.dirs() {

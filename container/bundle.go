@@ -23,10 +23,14 @@ type Bundle struct {
 	// Init keeps the init as the container's PID 1, with the command its child (run --init).
 	Init bool `json:"init,omitempty"`
 	// ExecFifo, when set, is a fifo (a host path) the init opens before it changes root and
-	// writes to once it is ready to execute the command: the write waits until a reader opens
-	// the fifo. It is the OCI runtime spec's two-step start (create, then start), as runc's
-	// exec.fifo: create returns while the init waits, start reads the fifo.
+	// reads once it is ready to execute the command: it waits there for a byte. It is the OCI
+	// runtime spec's two-step start (create, then start), as runc's exec.fifo (which runc's
+	// init writes and start reads): create returns while the init waits, start writes the byte.
 	ExecFifo string `json:"exec_fifo,omitempty"`
+	// HookState is the state (the runtime spec's JSON) the init gives the spec's
+	// createContainer and startContainer hooks, which run inside the container: its caller
+	// knows the container's id and bundle, the init does not.
+	HookState []byte `json:"hook_state,omitempty"`
 	// Seccomp is Spec.Linux.Seccomp compiled; filled in by the runtime (Init.Start) when the
 	// caller has not already (from a cache of its own).
 	Seccomp *Seccomp `json:"seccomp,omitempty"`

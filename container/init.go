@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -94,8 +95,10 @@ func initContainer() error {
 	}
 	var execFifo *os.File
 	if cfg.ExecFifo != "" {
-		// Opened by path while the host's filesystem is in reach, written through /proc/self/fd.
-		if execFifo, err = os.OpenFile(cfg.ExecFifo, unix.O_PATH|unix.O_CLOEXEC, 0); err != nil {
+		// Opened while the host's filesystem is in reach, and as root. Read and write: the
+		// open does not wait for a writer, and the init, a writer itself, never reads an
+		// end of file from it, only the byte start writes.
+		if execFifo, err = os.OpenFile(cfg.ExecFifo, os.O_RDWR|unix.O_CLOEXEC, 0); err != nil {
 			return fmt.Errorf("open the exec fifo: %w", err)
 		}
 	}
@@ -107,6 +110,12 @@ func initContainer() error {
 
 	if err := prepareRoot(&cfg); err != nil {
 		return err
+	}
+	if spec.Hooks != nil {
+		// In the container's namespaces, before its root changes: the hooks are the host's.
+		if err := RunHooks("createContainer", spec.Hooks.CreateContainer, cfg.HookState); err != nil {
+			return err
+		}
 	}
 	if hasNewNamespace(spec, specs.NetworkNamespace) {
 		if err := loopbackUp(); err != nil {
@@ -137,6 +146,12 @@ func initContainer() error {
 			return err
 		}
 	}
+	if adj := spec.Process.OOMScoreAdj; adj != nil {
+		// Inherited by the command; lowering it needs CAP_SYS_RESOURCE, still held here.
+		if err := os.WriteFile("/proc/self/oom_score_adj", []byte(strconv.Itoa(*adj)), 0); err != nil {
+			return fmt.Errorf("set oom_score_adj %d: %w", *adj, err)
+		}
+	}
 	// The last thing done as root before the confinement: the pids limit.
 	if pidsDir != nil {
 		dir := fmt.Sprintf("/proc/self/fd/%d", pidsDir.Fd())
@@ -146,7 +161,15 @@ func initContainer() error {
 	}
 	var last func() error
 	if execFifo != nil {
-		last = func() error { return awaitStart(execFifo) }
+		last = func() error {
+			if err := awaitStart(execFifo); err != nil {
+				return err
+			}
+			if spec.Hooks == nil {
+				return nil
+			}
+			return RunHooks("startContainer", spec.Hooks.StartContainer, cfg.HookState)
+		}
 	}
 	if cfg.Init {
 		return execAsInit(spec.Process, cfg.Seccomp, last)
@@ -155,20 +178,15 @@ func initContainer() error {
 }
 
 // awaitStart is the init's last step before execve when it was created, not run: it tells the
-// parent it is created, then opens its exec fifo for writing, which blocks until the runtime's
-// start opens it to read, and writes the byte start waits for.
+// parent it is created, then waits for the byte the runtime's start writes to its exec fifo.
+// The fifo was opened before the change of user: the command's user may not open it.
 func awaitStart(fifo *os.File) error {
 	if err := sendMsg(initSyncFd, syncMsg{Type: "created"}, -1); err != nil {
 		return fmt.Errorf("tell the parent the container is created: %w", err)
 	}
-	w, err := os.OpenFile(fmt.Sprintf("/proc/self/fd/%d", fifo.Fd()), os.O_WRONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("open the exec fifo: %w", err)
-	}
-	defer w.Close()
-	fifo.Close()
-	if _, err := w.Write([]byte{0}); err != nil {
-		return fmt.Errorf("write the exec fifo: %w", err)
+	defer fifo.Close()
+	if _, err := fifo.Read(make([]byte, 1)); err != nil {
+		return fmt.Errorf("read the exec fifo: %w", err)
 	}
 	return nil
 }
@@ -361,7 +379,7 @@ func checkExecutable(path string) error {
 		return err
 	}
 	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
-		return unix.EISDIR
+		return unix.EACCES // what execve says of a directory, and runc after it
 	}
 	return unix.Access(path, unix.X_OK)
 }

@@ -98,19 +98,30 @@ var mountFlagNames = map[string]uintptr{
 	"relatime": unix.MS_RELATIME, "noatime": unix.MS_NOATIME,
 }
 
-// Options that are fine to see and need no flag here.
-var ignoredOptions = map[string]bool{"rw": true, "private": true, "rprivate": true}
+// propagationNames are the options that set a mount's propagation: a change made to the
+// mount once it is there, not a flag of the mount itself.
+var propagationNames = map[string]uintptr{
+	"private": unix.MS_PRIVATE, "rprivate": unix.MS_PRIVATE | unix.MS_REC,
+	"shared": unix.MS_SHARED, "rshared": unix.MS_SHARED | unix.MS_REC,
+	"slave": unix.MS_SLAVE, "rslave": unix.MS_SLAVE | unix.MS_REC,
+	"unbindable": unix.MS_UNBINDABLE, "runbindable": unix.MS_UNBINDABLE | unix.MS_REC,
+}
 
-func mountOptions(opts []string) (flags uintptr, data string) {
+// Options that are fine to see and need no flag here.
+var ignoredOptions = map[string]bool{"rw": true}
+
+func mountOptions(opts []string) (flags, propagation uintptr, data string) {
 	var rest []string
 	for _, o := range opts {
 		if f, ok := mountFlagNames[o]; ok {
 			flags |= f
+		} else if p, ok := propagationNames[o]; ok {
+			propagation = p
 		} else if !ignoredOptions[o] {
 			rest = append(rest, o)
 		}
 	}
-	return flags, strings.Join(rest, ",")
+	return flags, propagation, strings.Join(rest, ",")
 }
 
 // MountInto performs one spec mount below rootfs: the init's mounts of /proc, /dev, /sys and
@@ -118,7 +129,24 @@ func mountOptions(opts []string) (flags uintptr, data string) {
 // rootfs and held open (openMountpoint), and the mount goes onto that very file through
 // /proc/self/fd: a symlink swapped in meanwhile cannot send it anywhere else.
 func MountInto(rootfs string, m specs.Mount) error {
-	flags, data := mountOptions(m.Options)
+	flags, propagation, data := mountOptions(m.Options)
+	if err := mountInto(rootfs, m, flags, data); err != nil {
+		return err
+	}
+	if propagation != 0 {
+		f, err := openInRoot(rootfs, m.Destination)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := unix.Mount("", fmt.Sprintf("/proc/self/fd/%d", f.Fd()), "", propagation, ""); err != nil {
+			return fmt.Errorf("set the propagation of %s (%v): %w", m.Destination, m.Options, err)
+		}
+	}
+	return nil
+}
+
+func mountInto(rootfs string, m specs.Mount, flags uintptr, data string) error {
 	isBind := flags&unix.MS_BIND != 0
 	fileSource := false
 	if isBind {
@@ -274,7 +302,13 @@ func createDevices(rootfs string, devices []specs.LinuxDevice) error {
 			gid = int(*d.GID)
 		}
 		err := inDir(rootfs, d.Path, func(dir int, name string) error {
-			if err := unix.Mknodat(dir, name, kind|mode, int(unix.Mkdev(uint32(d.Major), uint32(d.Minor)))); err != nil {
+			err := unix.Mknodat(dir, name, kind|mode, int(unix.Mkdev(uint32(d.Major), uint32(d.Minor))))
+			if errors.Is(err, unix.EPERM) {
+				// A device controller that denies mknod (the spec's, already applied), or
+				// no CAP_MKNOD: the host's node bound in its place, as runc does.
+				return bindHostDevice(dir, name, d.Path)
+			}
+			if err != nil {
 				return fmt.Errorf("mknod %s: %w", d.Path, err)
 			}
 			if err := unix.Fchownat(dir, name, uid, gid, unix.AT_SYMLINK_NOFOLLOW); err != nil {
@@ -300,6 +334,19 @@ func createDevices(rootfs string, devices []specs.LinuxDevice) error {
 		if err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// bindHostDevice binds the host's device node at path onto a new empty file name in dir.
+func bindHostDevice(dir int, name, path string) error {
+	fd, err := unix.Openat(dir, name, unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("create %s to bind the host's node on: %w", path, err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Mount(path, fmt.Sprintf("/proc/self/fd/%d", fd), "", unix.MS_BIND, ""); err != nil {
+		return fmt.Errorf("bind the host's %s: %w", path, err)
 	}
 	return nil
 }

@@ -48,12 +48,14 @@ func TestOpenMountpointStaysInsideRoot(t *testing.T) {
 }
 
 func TestMountOptions(t *testing.T) {
-	flags, data := mountOptions([]string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "ro", "rprivate"})
+	flags, propagation, data := mountOptions([]string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "ro", "rprivate"})
 	require.Equal(t, uintptr(unix.MS_NOSUID|unix.MS_NOEXEC|unix.MS_RDONLY), flags)
+	require.Equal(t, uintptr(unix.MS_PRIVATE|unix.MS_REC), propagation)
 	require.Equal(t, "newinstance,ptmxmode=0666", data)
 
-	flags, data = mountOptions([]string{"rbind", "rw"})
+	flags, propagation, data = mountOptions([]string{"rbind", "rw", "shared"})
 	require.Equal(t, uintptr(unix.MS_BIND|unix.MS_REC), flags)
+	require.Equal(t, uintptr(unix.MS_SHARED), propagation)
 	require.Empty(t, data)
 }
 

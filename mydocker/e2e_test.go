@@ -150,7 +150,7 @@ func TestRunExitCodes(t *testing.T) {
 		{"own code", []string{"busybox", "sh", "-c", "exit 72"}, 72, ""},
 		{"not found", []string{"busybox", "/no/such/command"}, 127, "no such file or directory"},
 		{"not in PATH", []string{"busybox", "nosuchcommand"}, 127, "executable file not found in $PATH"},
-		{"not executable", []string{"busybox", "/etc"}, 126, "is a directory"},
+		{"not executable", []string{"busybox", "/etc"}, 126, "permission denied"},
 		{"no such image", []string{"nosuchimage", "true"}, 125, "import"},
 		{"bad flag", []string{"--bogus", "busybox", "true"}, 125, "bogus"},
 		{"bad workdir", []string{"-w", "relative", "busybox", "true"}, 125, "absolute"},

@@ -36,7 +36,7 @@ type dockerd struct {
 	cmd         *exec.Cmd
 }
 
-func startDockerd(t *testing.T) *dockerd {
+func startDockerd(t *testing.T, extra ...string) *dockerd {
 	t.Helper()
 	testutil.RequiresRoot(t)
 	daemon, err := exec.LookPath("dockerd")
@@ -64,6 +64,7 @@ func startDockerd(t *testing.T) *dockerd {
 		"--config-file", filepath.Join(dir, "daemon.json"),
 		"--bridge=none", "--iptables=false", "--ip-forward=false", "--ip-masq=false",
 		"--userland-proxy=false", "--log-level=warn")
+	d.cmd.Args = append(d.cmd.Args, extra...)
 	d.cmd.Stdout, d.cmd.Stderr = logFile, logFile
 	require.NoError(t, d.cmd.Start())
 	t.Cleanup(func() { d.stop(t); logFile.Close() })

@@ -87,7 +87,8 @@ func (o *ociRuntime) status(id string) string {
 // running args.
 func busyboxBundle(t *testing.T, o *ociRuntime, args ...string) string {
 	bundle := t.TempDir()
-	out, err := exec.Command("tar", "-xf", testutil.BusyboxTar(t), "-C", bundle, "--one-top-level=rootfs").CombinedOutput()
+	require.NoError(t, os.Mkdir(filepath.Join(bundle, "rootfs"), 0o755))
+	out, err := exec.Command("tar", "-xf", testutil.BusyboxTar(t), "-C", filepath.Join(bundle, "rootfs")).CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	o.must("spec", "--bundle", bundle)
 	var spec map[string]any
@@ -256,4 +257,39 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.b
 	require.NoFileExists(t, limit, "the container's cgroup is gone")
 	states, _ := filepath.Glob("/run/containerd/runc/" + ns + "/*")
 	require.Empty(t, states, "the runtime kept no state")
+}
+
+// runtimeKnown are the parity rows where Docker on mydocker-runc differs from Docker on runc,
+// and why.
+var runtimeKnown = map[string]string{}
+
+// Docker itself on the runtime (dockerd --add-runtime): every parity row, run by the same
+// dockerd on runc and on mydocker-runc, gives the same output and status.
+func TestDockerRunsOnOurRuntime(t *testing.T) {
+	e := newEngine(t)
+	d := startDockerd(t, "--add-runtime", "mydocker="+binary+"-runc")
+	d.loadImage(t, e)
+	volume := t.TempDir()
+	for _, tc := range parityCases(volume) {
+		if tc.known != "" {
+			continue // Docker itself fails it here
+		}
+		t.Run(tc.name, func(t *testing.T) {
+			run := func(runtime string) result {
+				require.NoError(t, os.WriteFile(filepath.Join(volume, "seed"), []byte("seed\n"), 0o644))
+				os.Remove(filepath.Join(volume, "new"))
+				os.Remove(filepath.Join(volume, "x"))
+				return d.docker(tc.stdin, append([]string{"run", "--rm", "--runtime", runtime}, append(dockerRunFlags, tc.args...)...)...)
+			}
+			want, got := run("runc"), run("mydocker")
+			same := want.code == got.code && normalize(want.stdout) == normalize(got.stdout) &&
+				(!tc.stderr || normalize(want.stderr) == normalize(got.stderr))
+			switch why, known := runtimeKnown[tc.name]; {
+			case !same && !known:
+				t.Errorf("runc: %s\nmydocker-runc: %s", want, got)
+			case same && known:
+				t.Errorf("no longer differs: remove it from runtimeKnown (%s)", why)
+			}
+		})
+	}
 }

@@ -12,11 +12,16 @@ type Memory struct{}
 func (Memory) Name() string { return "memory" }
 
 func (Memory) Wanted(r *specs.LinuxResources) bool {
-	return r != nil && r.Memory != nil && (r.Memory.Limit != nil || r.Memory.Swap != nil)
+	if r == nil || r.Memory == nil {
+		return false
+	}
+	m := r.Memory
+	return m.Limit != nil || m.Swap != nil || m.Reservation != nil || m.Swappiness != nil || m.DisableOOMKiller != nil
 }
 
 // SetV1: the limit, then memory+swap (v1's memsw counts both). Kernels without swap
-// accounting have no memsw files; there swap simply is not limited, as with Docker.
+// accounting have no memsw files; there swap simply is not limited, as with Docker. Then what
+// an OCI spec may also ask (--memory-reservation, swappiness, --oom-kill-disable).
 func (Memory) SetV1(dir string, r *specs.LinuxResources) error {
 	m := r.Memory
 	if m.Limit != nil {
@@ -28,7 +33,22 @@ func (Memory) SetV1(dir string, r *specs.LinuxResources) error {
 		}
 	}
 	if m.Swap != nil && exists(dir, "memory.memsw.limit_in_bytes") {
-		return write(dir, "memory.memsw.limit_in_bytes", strconv.FormatInt(*m.Swap, 10))
+		if err := write(dir, "memory.memsw.limit_in_bytes", strconv.FormatInt(*m.Swap, 10)); err != nil {
+			return err
+		}
+	}
+	if m.Reservation != nil {
+		if err := write(dir, "memory.soft_limit_in_bytes", strconv.FormatInt(*m.Reservation, 10)); err != nil {
+			return err
+		}
+	}
+	if m.Swappiness != nil {
+		if err := write(dir, "memory.swappiness", strconv.FormatUint(*m.Swappiness, 10)); err != nil {
+			return err
+		}
+	}
+	if m.DisableOOMKiller != nil && *m.DisableOOMKiller {
+		return write(dir, "memory.oom_control", "1")
 	}
 	return nil
 }
@@ -42,7 +62,13 @@ func (Memory) SetV2(dir string, r *specs.LinuxResources) error {
 		}
 	}
 	if m.Swap != nil && m.Limit != nil && exists(dir, "memory.swap.max") {
-		return write(dir, "memory.swap.max", SwapV2(*m.Swap, *m.Limit))
+		if err := write(dir, "memory.swap.max", SwapV2(*m.Swap, *m.Limit)); err != nil {
+			return err
+		}
+	}
+	if m.Reservation != nil {
+		// v2 has no swappiness and no switch for the OOM killer: those are v1's alone.
+		return write(dir, "memory.low", limitV2(*m.Reservation))
 	}
 	return nil
 }

@@ -35,7 +35,8 @@ var vmTests = []struct{ binary, pkg, filter string }{
 		"TestFailedStart|TestDetached|TestStopGraceful|TestForegroundSignals|TestKilledMydocker|TestCommitExportImport|" +
 		"TestParallelNames|TestInspect|TestLimits|TestOOMKill|TestPidsLimit|TestCPULimit|TestBadLimits|TestNetworkModes|" +
 		"TestContainerSeesItsOwnCgroups|TestDefaultConfinement|TestConfinementOptions|TestPrivileged|TestInherited|TestExecIsConfined|" +
-		"TestContainerCannotOverwrite|TestPauseUnpause|TestRestartPolicies|TestInit|TestCreateStartRestart|TestSizeAttachAndStats"},
+		"TestContainerCannotOverwrite|TestPauseUnpause|TestRestartPolicies|TestInit|TestCreateStartRestart|TestSizeAttachAndStats|" +
+		"TestOCIRuntimeCommandLine"},
 	{"ch04.test", "./chapters/04-cgroups", "TestTranscript"},
 	{"lab04.test", "./labs/04-cgroups", "."},
 	{"ch08.test", "./chapters/08-detach", "TestTranscript"},
@@ -93,6 +94,7 @@ func TestCgroupV2VM(t *testing.T) {
 	repo := repoRoot(t)
 	goBuild(t, repo, "build", "-o", filepath.Join(root, "bin/mydocker"), "./mydocker")
 	goBuild(t, repo, "build", "-o", filepath.Join(root, "bin/mydocker-init"), "./mydocker/init")
+	goBuild(t, repo, "build", "-o", filepath.Join(root, "bin/mydocker-runc"), "./mydocker/runc")
 	var list []string
 	for _, vt := range selectedTests() {
 		args := []string{"test", "-c", "-o", filepath.Join(root, "tests", vt.binary), vt.pkg}

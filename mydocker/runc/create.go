@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 
@@ -144,7 +146,11 @@ func create(cmd *cli.Command, detached bool) (_ *container.Init, err error) {
 	if p, err = start(spec.Linux.Namespaces, spec.Process.Terminal, stdio()); err != nil {
 		return nil, err
 	}
-	if err := p.Send(&container.Bundle{Spec: spec, NoPivot: cmd.Bool("no-pivot"), ExecFifo: s.fifo(id)}); err != nil {
+	state, err := json.Marshal(specs.State{Version: specs.Version, ID: id, Status: specs.StateCreating, Pid: p.Pid(), Bundle: bundle, Annotations: spec.Annotations})
+	if err != nil {
+		return nil, err
+	}
+	if err := p.Send(&container.Bundle{Spec: spec, NoPivot: cmd.Bool("no-pivot"), ExecFifo: s.fifo(id), HookState: state}); err != nil {
 		return nil, err
 	}
 	path := spec.Linux.CgroupsPath
@@ -156,6 +162,15 @@ func create(cmd *cli.Command, detached bool) (_ *container.Init, err error) {
 	}
 	if err := p.JoinCgroups(cg, spec.Linux.Resources); err != nil {
 		return nil, err
+	}
+	if h := spec.Hooks; h != nil {
+		// In the runtime's namespaces, once the container's exist (prestart is the old name).
+		if err := container.RunHooks("prestart", h.Prestart, state); err != nil {
+			return nil, err
+		}
+		if err := container.RunHooks("createRuntime", h.CreateRuntime, state); err != nil {
+			return nil, err
+		}
 	}
 	if err := p.Created(); err != nil {
 		return nil, err
@@ -192,8 +207,8 @@ func destroyCgroups(cg cgroups.Manager, spec *specs.Spec) error {
 	return err
 }
 
-// readSpec reads the bundle's config.json, with its root made absolute and the device nodes
-// every container gets (runc's list) added when the spec does not name them.
+// readSpec reads the bundle's config.json, with its root made absolute and, as runc, the
+// device nodes every container gets added when the spec does not name them, and allowed.
 func readSpec(bundle string) (*specs.Spec, error) {
 	var spec specs.Spec
 	if err := fsutil.ReadJSON(filepath.Join(bundle, "config.json"), &spec); err != nil {
@@ -214,12 +229,53 @@ func readSpec(bundle string) (*specs.Spec, error) {
 	if spec.Process.Cwd == "" {
 		spec.Process.Cwd = "/"
 	}
-	for _, d := range container.DefaultSpec().Linux.Devices {
+	if err := withinHostCapabilities(spec.Process); err != nil {
+		return nil, err
+	}
+	defaults := container.DefaultSpec().Linux
+	for _, d := range defaults.Devices {
 		if !hasDevice(spec.Linux.Devices, d.Path) {
 			spec.Linux.Devices = append(spec.Linux.Devices, d)
 		}
 	}
+	// As runc, the spec's device rules are followed by the runtime's own allow list (what the
+	// nodes above need, and mknod): Docker counts on it. The list's first rule, deny all, is
+	// the spec's to give.
+	if spec.Linux.Resources == nil {
+		spec.Linux.Resources = &specs.LinuxResources{}
+	}
+	spec.Linux.Resources.Devices = append(spec.Linux.Resources.Devices, defaults.Resources.Devices[1:]...)
 	return &spec, nil
+}
+
+// withinHostCapabilities keeps of the process's capabilities those this host can give: a
+// capability the host lacks (CAP_SYS_RESOURCE on some VMs) would only fail the start, as a
+// privileged container asks for them all. Unknown names are left for the runtime to refuse.
+func withinHostCapabilities(p *specs.Process) error {
+	if p.Capabilities == nil {
+		return nil
+	}
+	host, err := container.HostCapabilities()
+	if err != nil {
+		return err
+	}
+	known := container.Capabilities()
+	dropped := map[string]bool{}
+	keep := func(set []string) []string {
+		return slices.DeleteFunc(slices.Clone(set), func(c string) bool {
+			drop := slices.Contains(known, c) && !slices.Contains(host, c)
+			dropped[c] = dropped[c] || drop
+			return drop
+		})
+	}
+	c := p.Capabilities
+	c.Bounding, c.Effective, c.Permitted, c.Inheritable, c.Ambient = keep(c.Bounding), keep(c.Effective), keep(c.Permitted), keep(c.Inheritable), keep(c.Ambient)
+	for name, drop := range dropped {
+		if drop {
+			logrus.Warnf("%s left out: this host cannot give it", name)
+		}
+	}
+	return nil
 }
 
 func hasDevice(devices []specs.LinuxDevice, path string) bool {
@@ -241,31 +297,26 @@ func start(s store, id string) error {
 	if st := s.status(r); st != specs.StateCreated {
 		return fmt.Errorf("cannot start a container that is %s", st)
 	}
-	opened := make(chan error, 1)
-	var fifo *os.File
-	go func() {
-		var err error
-		fifo, err = os.OpenFile(s.fifo(id), os.O_RDONLY, 0)
-		opened <- err
-	}()
-	// The open waits for the init's; an init that died meanwhile never opens it.
-	for waited := 0; ; waited++ {
-		select {
-		case err := <-opened:
-			if err != nil {
-				return fmt.Errorf("open the exec fifo: %w", err)
-			}
-			defer fifo.Close()
-			if n, err := fifo.Read(make([]byte, 1)); n != 1 {
-				return fmt.Errorf("the container's init exited before its command ran (%v)", err)
-			}
-			return os.Remove(s.fifo(id))
-		case <-time.After(50 * time.Millisecond):
-			if !r.Init.Alive() || zombie(r.Init.Pid) {
-				return errors.New("the container's init exited before its command ran")
-			}
+	// The init holds the fifo open to read: without it (an init that died) the open fails.
+	fifo, err := os.OpenFile(s.fifo(id), os.O_WRONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("the container's init is gone before its command ran: %w", err)
+	}
+	_, err = fifo.Write([]byte{0})
+	fifo.Close()
+	if err != nil {
+		return fmt.Errorf("write the exec fifo: %w", err)
+	}
+	if err := os.Remove(s.fifo(id)); err != nil {
+		return err
+	}
+	if r.Spec.Hooks != nil {
+		// A poststart hook that fails is reported; the container runs on.
+		if err := runHooks(s, r, "poststart", r.Spec.Hooks.Poststart); err != nil {
+			logrus.Warn(err)
 		}
 	}
+	return nil
 }
 
 // sendConsole sends the terminal's master side to the unix socket path, as runc does: the

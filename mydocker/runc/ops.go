@@ -16,6 +16,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/opencontainers/runtime-spec/specs-go/features"
+	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v3"
 	"golang.org/x/sys/unix"
 
@@ -141,6 +142,11 @@ func remove(s store, id string, force bool) error {
 	if cg := r.cgroups(); cg != nil {
 		if err := destroyCgroups(cg, r.Spec); err != nil {
 			return fmt.Errorf("remove the cgroups of %s: %w", id, err)
+		}
+	}
+	if r.Spec.Hooks != nil {
+		if err := runHooks(s, r, "poststop", r.Spec.Hooks.Poststop); err != nil {
+			logrus.Warn(err) // the container is gone all the same
 		}
 	}
 	return os.RemoveAll(s.dir(id))

@@ -123,3 +123,12 @@ func printJSON(v any) error {
 }
 
 func specVersion() string { return specs.Version }
+
+// runHooks runs hooks of kind with the container's state as it is now.
+func runHooks(s store, r *record, kind string, hooks []specs.Hook) error {
+	state, err := json.Marshal(s.ociState(r))
+	if err != nil {
+		return err
+	}
+	return container.RunHooks(kind, hooks, state)
+}
