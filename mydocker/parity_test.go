@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -36,9 +37,18 @@ type dockerd struct {
 	cmd         *exec.Cmd
 }
 
+// cleanRunContainerd removes, after the test, what containerd's shims keep in /run/containerd
+// (sockets, fifos, runc's state) whatever a private daemon's config says, when the test made it.
+func cleanRunContainerd(t *testing.T) {
+	if _, err := os.Stat("/run/containerd"); os.IsNotExist(err) {
+		t.Cleanup(func() { os.RemoveAll("/run/containerd") })
+	}
+}
+
 func startDockerd(t *testing.T, extra ...string) *dockerd {
 	t.Helper()
 	testutil.RequiresRoot(t)
+	cleanRunContainerd(t)
 	daemon, err := exec.LookPath("dockerd")
 	if err != nil {
 		t.Skip("needs dockerd (apt-get install docker.io)")
@@ -116,6 +126,16 @@ func (d *dockerd) stop(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		d.cmd.Process.Kill()
 		<-done
+	}
+	// A shim whose task never started can outlive its containerd: any process still naming
+	// the daemon's directory goes too.
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		if cmdline, err := os.ReadFile(p); err == nil && strings.Contains(string(cmdline), d.dir) {
+			if pid, err := strconv.Atoi(filepath.Base(filepath.Dir(p))); err == nil {
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
 	}
 	data, _ := os.ReadFile("/proc/self/mountinfo")
 	var mounts []string

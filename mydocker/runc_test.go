@@ -186,12 +186,9 @@ func TestContainerdDrivesRuntime(t *testing.T) {
 	runtime := binary + "-runc"
 	dir := t.TempDir()
 	ns := testutil.UniqueName("mdctr")
-	// containerd's shims keep sockets, fifos and runc's state under /run/containerd whatever
-	// the config says: gone after the test unless it was there before.
-	if _, err := os.Stat("/run/containerd"); os.IsNotExist(err) {
-		t.Cleanup(func() { os.RemoveAll("/run/containerd") })
-	}
+	cleanRunContainerd(t)
 	t.Cleanup(func() {
+		os.RemoveAll("/run/containerd/runc/" + ns)
 		dirs, _ := filepath.Glob("/sys/fs/cgroup/*/" + ns)
 		dirs2, _ := filepath.Glob("/sys/fs/cgroup/" + ns)
 		for _, d := range append(dirs, dirs2...) {
@@ -241,6 +238,11 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.b
 	})
 
 	require.Equal(t, "hi\n", must("run", "--rm", "--runc-binary", runtime, image, "c1", "echo", "hi"))
+	// A terminal: the runtime hands its master side to the shim's console socket.
+	tty := onTerminal(t, exec.Command("ctr", "--address", filepath.Join(dir, "containerd.sock"), "--namespace", ns,
+		"run", "--rm", "-t", "--runc-binary", runtime, image, "c1", "sh", "-c", "tty; echo on a terminal"))
+	require.Contains(t, tty, "/dev/pts/0")
+	require.Contains(t, tty, "on a terminal")
 
 	must("run", "-d", "--memory-limit", "33554432", "--runc-binary", runtime, image, "c2", "sleep", "1000")
 	require.Contains(t, must("task", "ls"), "RUNNING")

@@ -302,6 +302,7 @@ func start(s store, id string) error {
 	if err != nil {
 		return fmt.Errorf("the container's init is gone before its command ran: %w", err)
 	}
+	initExe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", r.Init.Pid))
 	_, err = fifo.Write([]byte{0})
 	fifo.Close()
 	if err != nil {
@@ -309,6 +310,14 @@ func start(s store, id string) error {
 	}
 	if err := os.Remove(s.fifo(id)); err != nil {
 		return err
+	}
+	// As runc, start returns once the command runs: a signal sent right after must reach the
+	// command, not the init on its way to execve.
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", r.Init.Pid))
+		if err != nil || exe != initExe || !r.Init.Alive() {
+			break
+		}
 	}
 	if r.Spec.Hooks != nil {
 		// A poststart hook that fails is reported; the container runs on.
