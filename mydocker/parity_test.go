@@ -45,10 +45,33 @@ func cleanRunContainerd(t *testing.T) {
 	}
 }
 
+// cleanCgroupParent removes, after the test, the cgroup parent (and what is left below it)
+// that a daemon's containers had in every hierarchy, when the test made it.
+func cleanCgroupParent(t *testing.T, parent string) {
+	if dirs, _ := filepath.Glob("/sys/fs/cgroup/*/" + parent); len(dirs) > 0 {
+		return
+	}
+	if _, err := os.Stat("/sys/fs/cgroup/" + parent); err == nil {
+		return
+	}
+	t.Cleanup(func() {
+		dirs, _ := filepath.Glob("/sys/fs/cgroup/*/" + parent + "/*/")
+		more, _ := filepath.Glob("/sys/fs/cgroup/" + parent + "/*/")
+		for _, d := range append(dirs, more...) {
+			os.Remove(d)
+		}
+		parents, _ := filepath.Glob("/sys/fs/cgroup/*/" + parent)
+		for _, d := range append(parents, "/sys/fs/cgroup/"+parent) {
+			os.Remove(d)
+		}
+	})
+}
+
 func startDockerd(t *testing.T, extra ...string) *dockerd {
 	t.Helper()
 	testutil.RequiresRoot(t)
 	cleanRunContainerd(t)
+	cleanCgroupParent(t, "docker")
 	daemon, err := exec.LookPath("dockerd")
 	if err != nil {
 		t.Skip("needs dockerd (apt-get install docker.io)")

@@ -187,14 +187,8 @@ func TestContainerdDrivesRuntime(t *testing.T) {
 	dir := t.TempDir()
 	ns := testutil.UniqueName("mdctr")
 	cleanRunContainerd(t)
-	t.Cleanup(func() {
-		os.RemoveAll("/run/containerd/runc/" + ns)
-		dirs, _ := filepath.Glob("/sys/fs/cgroup/*/" + ns)
-		dirs2, _ := filepath.Glob("/sys/fs/cgroup/" + ns)
-		for _, d := range append(dirs, dirs2...) {
-			os.Remove(d)
-		}
-	})
+	cleanCgroupParent(t, ns)
+	t.Cleanup(func() { os.RemoveAll("/run/containerd/runc/" + ns) })
 	config := fmt.Sprintf(`version = 2
 root = "%[1]s/root"
 state = "%[1]s/state"
