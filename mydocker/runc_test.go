@@ -168,6 +168,30 @@ func TestOCIRuntimeCommandLine(t *testing.T) {
 	r = o.run("", "create", "--bundle", missing, c5)
 	require.Equal(t, 1, r.code)
 	require.Contains(t, r.stderr, "no-such-command")
+	// Without a mount namespace of its own, the root would be made in the host's.
+	noMountNS := busyboxBundle(t, o, "true")
+	var spec map[string]any
+	data, err := os.ReadFile(filepath.Join(noMountNS, "config.json"))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(data, &spec))
+	linux := spec["linux"].(map[string]any)
+	var kept []any
+	for _, ns := range linux["namespaces"].([]any) {
+		if ns.(map[string]any)["type"] != "mount" {
+			kept = append(kept, ns)
+		}
+	}
+	linux["namespaces"] = kept
+	data, err = json.Marshal(spec)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(noMountNS, "config.json"), data, 0o644))
+	r = o.run("", "run", "--bundle", noMountNS, c5)
+	require.Equal(t, 1, r.code)
+	require.Contains(t, r.stderr, "mount namespace")
+	mounts, err := os.ReadFile("/proc/self/mountinfo")
+	require.NoError(t, err)
+	require.NotContains(t, string(mounts), noMountNS, "nothing mounted on the host")
+
 	require.Empty(t, o.must("list", "-q"))
 	entries, _ := os.ReadDir(o.root)
 	require.Empty(t, entries)

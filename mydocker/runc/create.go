@@ -223,6 +223,13 @@ func readSpec(bundle string) (*specs.Spec, error) {
 	if spec.Linux == nil {
 		return nil, errors.New("the spec has no linux section")
 	}
+	// The root is made (mounts, pivot_root) in the container's own mount namespace: without
+	// one, it would be made in the caller's, the host's.
+	if !slices.ContainsFunc(spec.Linux.Namespaces, func(ns specs.LinuxNamespace) bool {
+		return ns.Type == specs.MountNamespace && ns.Path == ""
+	}) {
+		return nil, errors.New("the spec must give the container a new mount namespace (linux.namespaces: mount, without a path)")
+	}
 	if !filepath.IsAbs(spec.Root.Path) {
 		spec.Root.Path = filepath.Join(bundle, spec.Root.Path)
 	}
