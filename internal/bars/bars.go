@@ -196,6 +196,15 @@ func (l *Layer) Done(status string) {
 // Fail ends the layer where it stopped, with status.
 func (l *Layer) Fail(status string) { l.status.Store(&status) }
 
+// End ends the layer as err says: done with status, or "Failed".
+func (l *Layer) End(err error, status string) {
+	if err != nil {
+		l.Fail("Failed")
+		return
+	}
+	l.Done(status)
+}
+
 // counting counts the bytes read through it (and hides the reader's WriteTo, which would read
 // a whole layer before the bar moved).
 type counting struct {

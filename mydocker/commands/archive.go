@@ -110,13 +110,7 @@ func loadCommand() *cli.Command {
 			progress := bars.OnTerminal(os.Stdout, cmd.Bool("quiet"))
 			loaded, err := e.Images().LoadArchive(r, func(id string, size int64, r io.Reader) (io.Reader, func(error)) {
 				l := progress.Layer(id, "Loading layer", size)
-				return l.Reader(r), func(err error) {
-					if err != nil {
-						l.Fail("Failed")
-					} else {
-						l.Done("Loaded")
-					}
-				}
+				return l.Reader(r), func(err error) { l.End(err, "Loaded") }
 			})
 			progress.Wait()
 			if err != nil {

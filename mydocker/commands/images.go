@@ -51,11 +51,7 @@ func importCommand() *cli.Command {
 			progress := bars.OnTerminal(os.Stdout, false)
 			bar := progress.Layer(filepath.Base(cmd.Args().First()), "Importing", size)
 			img, err := e.Images().Import(bar.Reader(r), cmd.Args().Get(1), cmd.StringSlice("change"))
-			if err != nil {
-				bar.Fail("Failed")
-			} else {
-				bar.Done("Imported")
-			}
+			bar.End(err, "Imported")
 			progress.Wait()
 			if err != nil {
 				return err

@@ -86,11 +86,10 @@ func (a Access) Pull(s *workspace.Store, root, ref string, progress *bars.Progre
 		if got != "" {
 			added = append(added, got)
 		}
+		bar.End(err, "Pull complete")
 		if err != nil {
-			bar.Fail("Failed")
 			return fail(fmt.Errorf("pull %s: layer %s: %w", ref, want, err))
 		}
-		bar.Done("Pull complete")
 	}
 	progress.Wait()
 	var tags []string
@@ -270,11 +269,11 @@ func (a Access) pushLayer(repo name.Repository, id digest.Digest, dir string, pr
 			bar.Set(u.Complete)
 		}
 	}()
-	if err := remote.WriteLayer(repo, l, append(a.remoteOptions(), remote.WithProgress(updates))...); err != nil {
-		bar.Fail("Failed")
+	err = remote.WriteLayer(repo, l, append(a.remoteOptions(), remote.WithProgress(updates))...)
+	bar.End(err, "Pushed")
+	if err != nil {
 		return nil, fmt.Errorf("layer %s: %w", id, err)
 	}
-	bar.Done("Pushed")
 	return l, nil
 }
 
