@@ -22,21 +22,30 @@ type Process struct {
 // processStartTime reads field 22 of /proc/PID/stat: the process's start time in clock ticks
 // since boot.
 func processStartTime(pid int) (uint64, error) {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	fields, err := procStat(pid)
 	if err != nil {
 		return 0, err
+	}
+	return strconv.ParseUint(fields[19], 10, 64)
+}
+
+// procStat reads /proc/PID/stat from field 3 (the state) on.
+func procStat(pid int) ([]string, error) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return nil, err
 	}
 	// The command name (field 2) may hold spaces and parentheses: skip past its last ')'.
 	s := string(data)
 	i := strings.LastIndexByte(s, ')')
 	if i < 0 {
-		return 0, fmt.Errorf("parse /proc/%d/stat", pid)
+		return nil, fmt.Errorf("parse /proc/%d/stat", pid)
 	}
 	fields := strings.Fields(s[i+1:])
 	if len(fields) < 20 {
-		return 0, fmt.Errorf("parse /proc/%d/stat", pid)
+		return nil, fmt.Errorf("parse /proc/%d/stat", pid)
 	}
-	return strconv.ParseUint(fields[19], 10, 64)
+	return fields, nil
 }
 
 // Alive reports whether the process is still there (and not a newer one with its pid).
@@ -46,6 +55,20 @@ func (p Process) Alive() bool {
 	}
 	got, err := processStartTime(p.Pid)
 	return err == nil && got == p.Start
+}
+
+// Running is Alive, but not for a process that has exited and waits for its parent to reap
+// it (a zombie): it runs nothing any more.
+func (p Process) Running() bool {
+	if p.Pid <= 0 {
+		return false
+	}
+	fields, err := procStat(p.Pid)
+	if err != nil {
+		return false
+	}
+	start, err := strconv.ParseUint(fields[19], 10, 64)
+	return err == nil && start == p.Start && fields[0] != "Z" && fields[0] != "X"
 }
 
 // Signal sends sig to the process only if it is still the one named. A pidfd pins the process

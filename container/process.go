@@ -144,7 +144,8 @@ func (p *Init) Send(b *Bundle) error {
 }
 
 // Start tells the init to go on (the "go" message) and waits until it has executed the
-// command. A failure before exec comes back as a *StartError.
+// command — or, for a bundle with an ExecFifo, until it has done all but that and waits on the
+// fifo. A failure before then comes back as a *StartError.
 func (p *Init) Start() error {
 	if err := sendMsg(int(p.sync.Fd()), syncMsg{Type: "go", Pids: p.pids}, -1); err != nil {
 		// An init that failed on its bundle has said why before it went away.
@@ -155,10 +156,6 @@ func (p *Init) Start() error {
 	}
 	return p.waitExec(nil)
 }
-
-// Created tells the init to go on, as Start does, for an init whose bundle has an ExecFifo: it
-// returns once the init has done everything but execute the command, and waits on the fifo.
-func (p *Init) Created() error { return p.Start() }
 
 // run sends the config and waits for the command to run: an exec'd process's handshake, in
 // one step. ready, when set, runs when the process says it is about to execve, before it may

@@ -172,7 +172,7 @@ func create(cmd *cli.Command, detached bool) (_ *container.Init, err error) {
 			return nil, err
 		}
 	}
-	if err := p.Created(); err != nil {
+	if err := p.Start(); err != nil { // returns once the init waits on the exec fifo
 		return nil, err
 	}
 	// A foreground run keeps the terminal, and copies it to its own stdio.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -68,7 +67,7 @@ func validID(id string) error {
 
 // status is the container's state as the runtime spec names it.
 func (s store) status(r *record) specs.ContainerState {
-	if !r.Init.Alive() || zombie(r.Init.Pid) {
+	if !r.Init.Running() {
 		return specs.StateStopped
 	}
 	if fileExists(s.fifo(r.ID)) {
@@ -86,17 +85,6 @@ func (r *record) cgroups() cgroups.Manager {
 		return nil
 	}
 	return cgroups.Load(r.Cgroups)
-}
-
-// zombie reports whether pid has exited and waits for its parent to reap it.
-func zombie(pid int) bool {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return true
-	}
-	s := string(data)
-	i := strings.LastIndexByte(s, ')')
-	return i < 0 || i+2 >= len(s) || s[i+2] == 'Z' || s[i+2] == 'X'
 }
 
 func fileExists(path string) bool {
