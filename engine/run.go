@@ -285,7 +285,7 @@ func (e *Engine) create(opts *Options, p *container.Init) (_ *created, retErr er
 	}
 	spec.Root.Path = rootfs.Path
 	st.Rootfs = rootfs.Mount
-	if err := e.containers.SaveSpec(id, spec); err != nil {
+	if err := e.containers.SaveSpec(st, spec); err != nil {
 		return nil, err
 	}
 	made, err := workspace.MakeVolumeSources(opts.Mounts)
@@ -419,7 +419,7 @@ func (e *Engine) start(c *created, p *container.Init) (retErr error) {
 	proc := p.Process()
 	st.Pid, st.PidStart = proc.Pid, proc.Start
 	st.StartedAt = time.Now().UTC()
-	return e.containers.SaveStarted(st)
+	return e.containers.Save(st)
 }
 
 // finish records the exit, gives back what the container held and, for --rm, removes it.

@@ -205,7 +205,7 @@ func (s *Store) Add(st *State) error {
 		return fmt.Errorf("conflict: the container name \"/%s\" is already in use by container %q; remove (mydocker rm %s) or rename that container to reuse the name: %w",
 			st.Name, holder, st.Name, ErrNameInUse)
 	}
-	if err := fsutil.WriteJSON(s.statePath(st.ID), st); err != nil {
+	if err := s.write(st); err != nil {
 		os.Remove(s.namePath(st.Name))
 		return err
 	}
@@ -250,25 +250,43 @@ func (s *Store) Prune() error {
 	return nil
 }
 
-// SaveSpec writes the container's runtime spec (config.json, as in an OCI bundle).
-func (s *Store) SaveSpec(id string, spec *specs.Spec) error {
-	if !names.IsID(id) {
-		return fmt.Errorf("invalid container id %q", id)
+// SaveSpec writes the runtime spec of container st (config.json, as in an OCI bundle), as
+// durably as its state (see write).
+func (s *Store) SaveSpec(st *State, spec *specs.Spec) error {
+	if !names.IsID(st.ID) {
+		return fmt.Errorf("invalid container id %q", st.ID)
 	}
 	// Compact, as runc's config.json: the seccomp profile alone is some 25 KB indented.
 	data, err := json.Marshal(spec)
 	if err != nil {
-		return fmt.Errorf("encode the spec of %s: %w", container.ShortID(id), err)
+		return fmt.Errorf("encode the spec of %s: %w", container.ShortID(st.ID), err)
 	}
-	return fsutil.WriteFileAtomic(s.specPath(id), data, 0o600)
+	if st.AutoRemove {
+		return fsutil.UpdateFile(s.specPath(st.ID), data, 0o600)
+	}
+	return fsutil.WriteFileAtomic(s.specPath(st.ID), data, 0o600)
 }
 
-// Save writes the container's state atomically.
+// write publishes a container's state. Other mydocker processes see the new version whole
+// (the rename) whether or not it reached the disk; the disk matters only after a host crash.
+// Then a container that stays must come back as it was recorded, so its state waits for the
+// disk (fsync). A --rm container's does not: a crash kills it, and whatever the disk holds of
+// it then is removed — no state is an unfinished container (Prune), a state that says Created
+// or Running a dead one that repair removes (it is AutoRemove), and a state the crash left
+// empty a broken one that rm removes. Two fsyncs were a fifth of a --rm start here.
+func (s *Store) write(st *State) error {
+	if st.AutoRemove {
+		return fsutil.UpdateJSON(s.statePath(st.ID), st)
+	}
+	return fsutil.WriteJSON(s.statePath(st.ID), st)
+}
+
+// Save writes the container's state atomically (see write).
 func (s *Store) Save(st *State) error {
 	if !names.IsID(st.ID) {
 		return fmt.Errorf("invalid container id %q", st.ID)
 	}
-	return fsutil.WriteJSON(s.statePath(st.ID), st)
+	return s.write(st)
 }
 
 // Rename gives container id the name, which must be free, and frees its old one.
@@ -300,7 +318,7 @@ func (s *Store) Rename(id, name string) error {
 	}
 	old := st.Name
 	st.Name = name
-	if err := fsutil.WriteJSON(s.statePath(id), st); err != nil {
+	if err := s.write(st); err != nil {
 		os.Remove(s.namePath(name))
 		return err
 	}
@@ -308,20 +326,6 @@ func (s *Store) Rename(id, name string) error {
 		os.Remove(s.namePath(old))
 	}
 	return nil
-}
-
-// SaveStarted records a container's start. For a --rm container it does not wait for the
-// disk: after a host crash, repair removes such a container whether its record says Created
-// (the start was lost) or Running, so the fsync would buy nothing. Any other container's
-// start is made durable, since repair keeps a container that ran and removes one that did not.
-func (s *Store) SaveStarted(st *State) error {
-	if !st.AutoRemove {
-		return s.Save(st)
-	}
-	if !names.IsID(st.ID) {
-		return fmt.Errorf("invalid container id %q", st.ID)
-	}
-	return fsutil.UpdateJSON(s.statePath(st.ID), st)
 }
 
 // Load reads one container's state by exact id.

@@ -64,8 +64,13 @@ func WriteJSON(path string, v any) error {
 	return writeFileAtomic(path, append(data, '\n'), 0o644)
 }
 
-// UpdateJSON is WriteJSON without waiting for the disk (see replaceFile), for a record whose
-// old version would do after a host crash.
+// UpdateFile is WriteFileAtomic without waiting for the disk (see replaceFile), for a file
+// whose loss, or old version, would do after a host crash.
+func UpdateFile(path string, data []byte, perm os.FileMode) error {
+	return replaceFile(path, data, perm, false)
+}
+
+// UpdateJSON is WriteJSON without waiting for the disk (see UpdateFile).
 func UpdateJSON(path string, v any) error {
 	data, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
@@ -74,7 +79,7 @@ func UpdateJSON(path string, v any) error {
 	if Seams.WriteFileAtomic != nil { // lab 08 writes every state file its own way
 		return Seams.WriteFileAtomic(path, append(data, '\n'), 0o644)
 	}
-	return replaceFile(path, append(data, '\n'), 0o644, false)
+	return UpdateFile(path, append(data, '\n'), 0o644)
 }
 
 // ReadJSON reads path into v. A missing file is reported as an error wrapping os.ErrNotExist.
