@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"fmt"
 	"strconv"
 	"strings"
@@ -49,16 +50,10 @@ type NamedVolume struct {
 	ReadOnly          bool
 }
 
-// networkName is the network the container joins: Network, or with published ports and no
-// network the default bridge network, else none.
+// networkName is the network the container joins: Network, or Docker's default, the bridge
+// network (made on first use).
 func (o *Options) networkName() (string, error) {
-	name := o.Network
-	if name == "" {
-		name = "none"
-		if len(o.Ports) > 0 {
-			name = network.DefaultName
-		}
-	}
+	name := cmp.Or(o.Network, network.DefaultName) // Docker's default: the bridge network
 	if len(o.Ports) > 0 && (name == "none" || name == "host") {
 		return "", fmt.Errorf("conflicting options: port publishing and the container type network mode %s", name)
 	}

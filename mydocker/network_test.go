@@ -20,10 +20,10 @@ func requiresIptables(t *testing.T) {
 
 func TestNetworkModes(t *testing.T) {
 	e := newEngine(t)
-	out := e.must("run", "--rm", "busybox", "ip", "-o", "link")
-	require.Regexp(t, `^1: lo: <LOOPBACK,UP,LOWER_UP>`, out, "--net none (the default): only loopback, up")
+	out := e.must("run", "--rm", "--net", "none", "busybox", "ip", "-o", "link")
+	require.Regexp(t, `^1: lo: <LOOPBACK,UP,LOWER_UP>`, out, "--net none: only loopback, up")
 	require.NotContains(t, out, "eth0")
-	require.Equal(t, 0, e.run("run", "--rm", "busybox", "ping", "-c1", "-W1", "127.0.0.1").code)
+	require.Equal(t, 0, e.run("run", "--rm", "--net", "none", "busybox", "ping", "-c1", "-W1", "127.0.0.1").code)
 
 	hostLinks, err := exec.Command("busybox", "ip", "-o", "link").Output()
 	require.NoError(t, err)
@@ -37,6 +37,35 @@ func TestNetworkModes(t *testing.T) {
 		require.Equal(t, 125, r.code, "%v: %s", args, r)
 	}
 	require.Empty(t, e.containerDirs())
+}
+
+// Without --net a container joins the default bridge network, as under Docker: made on first
+// use on the first of Docker's default subnets no route of the host covers, with an address,
+// a default route through the gateway and NAT; a second container shares it.
+func TestDefaultNetwork(t *testing.T) {
+	e := newEngine(t)
+	requiresIptables(t)
+	if noBridge {
+		t.Skip("no bridge module here")
+	}
+	out := e.must("run", "--rm", "busybox", "sh", "-c", "ip -4 -o addr show eth0; ip route")
+	m := regexp.MustCompile(`inet (172\.(1[7-9]|2\d|3[01])\.0\.\d+)/16`).FindStringSubmatch(out)
+	require.NotNil(t, m, "an address on the default bridge network: %s", out)
+	require.Regexp(t, `default via 172\.\d+\.0\.1 dev eth0`, out)
+	ls := e.must("network", "ls")
+	require.Regexp(t, `bridge\s+bridge\s+172\.\d+\.0\.0/16`, ls, "made on first use, listed as Docker's")
+	e.must("run", "-d", "--name", "web", "busybox", "sh", "-c", "echo hello from web | nc -l -p 80")
+	web := regexp.MustCompile(`inet (\S+)/16`).FindStringSubmatch(e.must("exec", "web", "ip", "-4", "-o", "addr", "show", "eth0"))
+	require.NotNil(t, web)
+	require.NotEqual(t, m[1], web[1], "each container its own address")
+	require.Eventually(t, func() bool {
+		r := e.run("run", "--rm", "busybox", "nc", "-w", "2", web[1], "80")
+		return r.code == 0 && strings.Contains(r.stdout, "hello from web")
+	}, 10*time.Second, 200*time.Millisecond, "a container reaches another on the default network")
+	e.must("rm", "-f", "web")
+	require.Equal(t, ls, e.must("network", "ls"), "the network stays when its containers are gone")
+	// --net none stays what it was.
+	require.NotContains(t, e.must("run", "--rm", "--net", "none", "busybox", "ip", "-o", "link"), "eth0")
 }
 
 func TestBridgeNetwork(t *testing.T) {

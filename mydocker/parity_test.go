@@ -200,9 +200,14 @@ func runBounded(c *exec.Cmd, stdin string) result {
 	return result{stdout: out.String(), stderr: errb.String(), code: code}
 }
 
-// dockerRunFlags go with every docker run: no network (mydocker's default until the network
-// issue), and never a pull: no test may reach beyond this machine.
-var dockerRunFlags = []string{"--net", "none", "--pull", "never"}
+// parityNet goes with every run of a parity row under either engine: the test's dockerd has
+// no bridge (nothing of its own on the host's network), so the rows compare containers on no
+// network but loopback; the default bridge network is tested in network_test.go.
+var parityNet = []string{"--net", "none"}
+
+// dockerRunFlags go with every docker run: parityNet, and never a pull: no test may reach
+// beyond this machine.
+var dockerRunFlags = append(parityNet, "--pull", "never")
 
 // parityCase is one behaviour: `run --rm ARGS` under both engines.
 type parityCase struct {
@@ -311,7 +316,7 @@ func TestDockerParity(t *testing.T) {
 			want := d.docker(tc.stdin, append([]string{"run", "--rm"}, append(dockerRunFlags, tc.args...)...)...)
 			os.Remove(filepath.Join(volume, "new"))
 			os.Remove(filepath.Join(volume, "x"))
-			got := e.runStdin(tc.stdin, append([]string{"run", "--rm"}, tc.args...)...)
+			got := e.runStdin(tc.stdin, append(append([]string{"run", "--rm"}, parityNet...), tc.args...)...)
 			same := want.code == got.code && normalize(want.stdout) == normalize(got.stdout) &&
 				(!tc.stderr || normalize(want.stderr) == normalize(got.stderr))
 			verdict := "same"
@@ -391,7 +396,7 @@ func errorOf(words int) func(result) string {
 func exitOnly(result) string { return "" }
 
 func lifecycleCases() []lifecycleCase {
-	run := func(args ...string) []string { return append([]string{"run"}, args...) }
+	run := func(args ...string) []string { return append(append([]string{"run"}, parityNet...), args...) }
 	return []lifecycleCase{
 		{name: "ps -a after an exit", setup: [][]string{run("-d", "--name", "p1", "busybox", "sh", "-c", "exit 3"), {"wait", "p1"}},
 			check: []string{"ps", "-a"}, what: statusOf("p1")},
@@ -425,7 +430,7 @@ func TestDockerParityLifecycle(t *testing.T) {
 
 	dockerArgs := func(args []string) []string {
 		if args[0] == "run" {
-			return append(append([]string{"run"}, dockerRunFlags...), args[1:]...)
+			return append([]string{"run", "--pull", "never"}, args[1:]...)
 		}
 		return args
 	}

@@ -62,6 +62,10 @@ func Open(root string) (*Manager, error) {
 	return m, nil
 }
 
+// hostLockPath is a lock every engine on the host shares, whatever its root (in /run, a
+// tmpfs: nothing of it outlives a boot).
+const hostLockPath = "/run/mydocker-network.lock"
+
 func (m *Manager) lock() (*fsutil.Lock, error) { return fsutil.LockFile(filepath.Join(m.dir, "lock")) }
 func (m *Manager) netPath(name string) string  { return filepath.Join(m.dir, "networks", name+".json") }
 func (m *Manager) poolPath(name string) string { return filepath.Join(m.dir, "ipam", name+".json") }
@@ -118,6 +122,13 @@ func (m *Manager) Create(name, driver, subnet, gateway string) (_ *Network, retE
 		return nil, err
 	}
 	defer l.Unlock()
+	// The subnet must overlap no route of the host, and the routes change under other roots'
+	// engines too: they check and make their bridges one at a time, host-wide.
+	hl, err := fsutil.LockFile(hostLockPath)
+	if err != nil {
+		return nil, err
+	}
+	defer hl.Unlock()
 	existing, err := m.list()
 	if err != nil {
 		return nil, err

@@ -164,7 +164,7 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "cpuset-cpus", Usage: "CPUs the container may use (0-2,4)"},
 		&cli.StringFlag{Name: "cpuset-mems", Usage: "memory nodes the container may use"},
 		&cli.StringFlag{Name: "pids-limit", Usage: "maximum number of processes (0 or -1: unlimited)"},
-		&cli.StringFlag{Name: "network", Aliases: []string{"net"}, Usage: "network: NAME, bridge, host or none (default none, bridge with -p)"},
+		&cli.StringFlag{Name: "network", Aliases: []string{"net"}, Usage: "network: NAME, bridge, host or none (default bridge)"},
 		&cli.StringSliceFlag{Name: "publish", Aliases: []string{"p"}, Usage: "publish a port: HOSTPORT:CONTAINERPORT[/tcp|udp]"},
 		&cli.BoolFlag{Name: "publish-all", Aliases: []string{"P"}, Usage: "publish every exposed port on a free host port"},
 		&cli.StringSliceFlag{Name: "expose", Usage: "expose a port (PORT[/tcp|udp]) without publishing it"},
@@ -490,7 +490,7 @@ func (p Program) containerOptions(cmd *cli.Command) (*engine.Options, error) {
 		Image:       cmd.Args().First(),
 		Name:        cmd.String("name"),
 		User:        cmd.String("user"),
-		Network:     cmd.String("network"),
+		Network:     p.network(cmd, len(ports) > 0),
 		Ports:       ports,
 		Interactive: cmd.Bool("interactive"),
 		Detach:      cmd.Bool("detach"),
@@ -513,6 +513,17 @@ func (p Program) containerOptions(cmd *cli.Command) (*engine.Options, error) {
 		Init:          cmd.Bool("init"),
 	}
 	return opts, nil
+}
+
+// network is --net. Without it mydocker does as Docker, the engine puts the container on the
+// default bridge network. The course's programs keep none as their default, as before chapter
+// 10 taught networks (unless ports are published, which takes the bridge): every line of a
+// lesson names the network it uses, and no lesson leaves a bridge behind.
+func (p Program) network(cmd *cli.Command, publishes bool) string {
+	if n := cmd.String("network"); n != "" || p.Chapter == 0 || publishes {
+		return n
+	}
+	return "none"
 }
 
 func execCommand() *cli.Command {
