@@ -15,11 +15,13 @@ export CGO_ENABLED := 0
 all: build
 
 # mydocker, and beside it the small program it starts as each container's init (mydocker/init),
-# the registry client pull and push run (mydocker/registry) and the runtime with runc's command
-# line, for containerd and dockerd (mydocker/runc).
+# the one that watches a detached container while it runs (mydocker/shim), the registry client
+# pull and push run (mydocker/registry) and the runtime with runc's command line, for
+# containerd and dockerd (mydocker/runc).
 build:
 	$(GO) build -ldflags "-X github.com/mydocker/mydocker/mydocker/commands.GitCommit=$$(git rev-parse --short HEAD 2>/dev/null)" -o $(BIN) ./mydocker
 	$(GO) build -o $(BIN)-init ./mydocker/init
+	$(GO) build -o $(BIN)-shim ./mydocker/shim
 	$(GO) build -o $(BIN)-registry ./mydocker/registry
 	$(GO) build -o $(BIN)-runc ./mydocker/runc
 
@@ -142,7 +144,8 @@ chapter-test:
 # deadline exceeded" on a busy machine (golang/go#75804).
 FUZZTIME ?= 15s
 FUZZ_TARGETS = ./workspace:FuzzUnpackLayer ./workspace:FuzzWhiteoutTarget ./workspace:FuzzParseVolume \
-	./workspace:FuzzNormalizeRef ./network:FuzzParsePort ./cgroups:FuzzRAMInBytes ./internal/names:FuzzValidate
+	./workspace:FuzzNormalizeRef ./network:FuzzParsePort ./cgroups:FuzzRAMInBytes ./internal/names:FuzzValidate \
+	./internal/jsonlog:FuzzAppendEntry
 fuzz:
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t#*:}; echo "== $$fn ($$pkg, $(FUZZTIME))"; \
 		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; done

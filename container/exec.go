@@ -60,7 +60,7 @@ func StartExec(pid int, cg cgroups.Manager, p *specs.Process, filter *Seccomp, s
 			cmd.Stdin = nil
 		}
 	}
-	exited, err := startSealed(cmd, func() error { return joinNamespaces(pid) })
+	child, err := startSealed(cmd, func() error { return joinNamespaces(pid) })
 	// Only the child may hold these ends, or the parent would never see the socket close.
 	cfgR.Close()
 	syncChild.Close()
@@ -69,7 +69,7 @@ func StartExec(pid int, cg cgroups.Manager, p *specs.Process, filter *Seccomp, s
 		syncParent.Close()
 		return nil, fmt.Errorf("start exec: %w", err)
 	}
-	h := &Init{cmd: cmd, exited: exited, config: cfgW, sync: syncParent, proc: Process{Pid: cmd.Process.Pid}}
+	h := &Init{cmd: cmd, child: child, config: cfgW, sync: syncParent, proc: Process{Pid: cmd.Process.Pid}}
 	// Under the container's limits too (the book's exec leaves them outside) — but only once
 	// the process is about to execve: it is a Go program with several threads, and a pids
 	// limit the container already fills would stop its runtime from making one more (as the

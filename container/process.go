@@ -9,6 +9,7 @@ import (
 	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"github.com/mydocker/mydocker/cgroups"
 )
@@ -27,7 +28,7 @@ type Stdio struct {
 // and networks.
 type Init struct {
 	cmd    *exec.Cmd
-	exited <-chan error // the child's exit, from the thread that started it (startSealed)
+	child  *sealedChild // the thread that started it, for its exit and a handoff
 	wait   sync.Once
 	err    error      // what cmd.Wait returned
 	config *os.File   // write end of the config pipe
@@ -92,13 +93,13 @@ func startInit(namespaces []specs.LinuxNamespace, terminal bool, stdio Stdio, de
 			cmd.Stdin = nil // exec.Cmd opens /dev/null
 		}
 	}
-	exited, err := startSealed(cmd, func() error { return joinNamespacePaths(namespaces) })
+	child, err := startSealed(cmd, func() error { return joinNamespacePaths(namespaces) })
 	if err != nil {
 		configW.Close()
 		syncParent.Close()
 		return nil, fmt.Errorf("start container init: %w", err)
 	}
-	p := &Init{cmd: cmd, exited: exited, config: configW, sync: syncParent}
+	p := &Init{cmd: cmd, child: child, config: configW, sync: syncParent}
 	p.proc.Pid = cmd.Process.Pid
 	p.proc.Start, _ = processStartTime(p.proc.Pid)
 	return p, nil
@@ -241,9 +242,36 @@ func (p *Init) Wait() int {
 	return exitStatus(p.cmd.ProcessState, err)
 }
 
+// Handoff replaces this process with the program at path (argv args, this environment), which
+// inherits the files keep at their numbers. The init stays this process's child, unreaped if
+// it exited meanwhile, and dies with it as StartInit says: the exec is made from the thread
+// that started the init. Call it once the init runs the command, and not with Wait. It returns
+// when the process was not replaced: the init had exited already (nil), or the exec failed.
+func (p *Init) Handoff(path string, args []string, keep []*os.File) error {
+	execute := func() error {
+		defer func() { // the exec failed: they go back to staying here
+			for _, f := range keep {
+				unix.CloseOnExec(int(f.Fd()))
+			}
+		}()
+		for _, f := range keep {
+			if _, err := unix.FcntlInt(f.Fd(), unix.F_SETFD, 0); err != nil {
+				return fmt.Errorf("pass %s on: %w", f.Name(), err)
+			}
+		}
+		return fmt.Errorf("execute %s: %w", path, unix.Exec(path, args, os.Environ()))
+	}
+	select {
+	case p.child.handoff <- execute:
+		return <-p.child.handoffFailed
+	case <-p.child.noHandoff:
+		return nil
+	}
+}
+
 // reap waits for the child's exit, once.
 func (p *Init) reap() error {
-	p.wait.Do(func() { p.err = <-p.exited })
+	p.wait.Do(func() { p.err = <-p.child.exited })
 	return p.err
 }
 

@@ -27,10 +27,12 @@ import (
 // setns into a container's namespaces) runs on it first. The thread stays with the child until
 // the child exits, for two reasons: the thread's mount namespace is not the process's any
 // more, and Pdeathsig belongs to the thread that forked the child. The child's exit comes
-// back on the channel.
-func startSealed(cmd *exec.Cmd, prepare func() error) (<-chan error, error) {
+// back on the channel. Until then the thread can also replace this process with another
+// program (handoff): the child keeps its parent, the same process, and its parent-death
+// signal, which an execve from any other thread would have fired.
+func startSealed(cmd *exec.Cmd, prepare func() error) (*sealedChild, error) {
 	started := make(chan error, 1)
-	exited := make(chan error, 1)
+	c := &sealedChild{exited: make(chan error, 1), handoff: make(chan func() error), handoffFailed: make(chan error, 1), noHandoff: make(chan struct{})}
 	go func() {
 		runtime.LockOSThread() // never unlocked: Go retires the thread when this goroutine ends
 		err := func() error {
@@ -48,14 +50,55 @@ func startSealed(cmd *exec.Cmd, prepare func() error) (<-chan error, error) {
 			return cmd.Start()
 		}()
 		started <- err
-		if err == nil {
-			exited <- cmd.Wait()
+		if err != nil {
+			return
 		}
+		c.waitOrHandoff(cmd.Process.Pid)
+		c.exited <- cmd.Wait()
 	}()
 	if err := <-started; err != nil {
 		return nil, err
 	}
-	return exited, nil
+	return c, nil
+}
+
+// sealedChild is a child startSealed started.
+type sealedChild struct {
+	exited        chan error        // its exit
+	handoff       chan func() error // an exec to run on the thread that started it...
+	handoffFailed chan error        // ...and why it failed
+	noHandoff     chan struct{}     // closed once the child exited first
+}
+
+// waitOrHandoff waits, on the thread that started the child, until the child exits or a
+// handoff comes: its exec then runs here. The child is not reaped meanwhile (a pidfd tells its
+// exit), so that the program the exec runs finds it, living or a zombie, to reap itself.
+// It returns when the child exited, or an exec failed.
+func (c *sealedChild) waitOrHandoff(pid int) {
+	pidfd, err := unix.PidfdOpen(pid, unix.PIDFD_NONBLOCK)
+	if err != nil {
+		close(c.noHandoff) // a kernel before 5.10: the child is waited for here
+		return
+	}
+	exited := make(chan struct{})
+	go func() {
+		// Through the runtime's poller: no thread sits in poll(2) for each child.
+		f := os.NewFile(uintptr(pidfd), "pidfd")
+		defer f.Close()
+		if rc, err := f.SyscallConn(); err == nil {
+			rc.Read(func(fd uintptr) bool {
+				n, _ := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, 0)
+				return n > 0
+			})
+		}
+		close(exited)
+	}()
+	select {
+	case <-exited:
+		close(c.noHandoff)
+	case execute := <-c.handoff:
+		c.handoffFailed <- execute() // it returns only when the exec failed
+	}
 }
 
 // helper is the program the runtime starts for its init and exec roles: "" for this binary.

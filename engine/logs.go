@@ -9,32 +9,15 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/sirupsen/logrus"
+
+	"github.com/mydocker/mydocker/internal/jsonlog"
 )
 
-// logEntry is one line of a container's log, in Docker's json-file format, so stdout and
-// stderr stay apart and every line has its time.
-type logEntry struct {
-	Log    string    `json:"log"`
-	Stream string    `json:"stream"`
-	Time   time.Time `json:"time"`
-}
-
-// maxEntry is the most of a line one entry holds. A longer line, or one that never ends, is
-// written in pieces, as Docker's json-file driver does (16 KiB): the monitor's memory stays
-// bounded, and logs prints the pieces one after the other, which gives the line back whole.
-const maxEntry = 16 << 10
-
-// LogConfig is the json-file driver's rotation (--log-opt max-size, max-file): with MaxSize
-// set, a log that reaches it is renamed to .1 (and .1 to .2 ...), keeping MaxFile files in
-// all. Zero: one file that grows.
-type LogConfig struct {
-	MaxSize int64 `json:"max_size,omitempty"`
-	MaxFile int   `json:"max_file,omitempty"`
-}
+// LogConfig is the log's rotation (see jsonlog.Config).
+type LogConfig = jsonlog.Config
 
 // ParseLogOpts reads the json-file driver's options, as Docker's --log-opt: max-size=10m
 // (k, m, g: thousands, as Docker counts them) and max-file=3 (with max-size only).
@@ -83,97 +66,15 @@ func parseDecimalSize(s string) (int64, error) {
 	return n * unit, err
 }
 
-// logWriter appends entries from several streams to a container's log, a piece at a time,
-// rotating it as its config says.
-type logWriter struct {
-	mu   sync.Mutex
-	path string
-	cfg  LogConfig
-	f    *os.File
-	size int64
-}
-
-func openLog(path string, cfg LogConfig) (*logWriter, error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+// openLog opens a container's log for its watcher, warning in the engine's log of what it
+// cannot write.
+func openLog(path string, cfg LogConfig) (*jsonlog.Writer, error) {
+	l, err := jsonlog.Open(path, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open log: %w", err)
 	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("open log: %w", err)
-	}
-	return &logWriter{path: path, cfg: cfg, f: f, size: fi.Size()}, nil
-}
-
-func (l *logWriter) Close() error { return l.f.Close() }
-
-func (l *logWriter) write(stream, piece string) {
-	data, _ := json.Marshal(logEntry{Log: piece, Stream: stream, Time: time.Now().UTC()})
-	data = append(data, '\n')
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.cfg.MaxSize > 0 && l.size > 0 && l.size+int64(len(data)) > l.cfg.MaxSize {
-		if err := l.rotate(); err != nil {
-			logrus.WithField("log", l.path).WithError(err).Warn("could not rotate the log")
-		}
-	}
-	n, err := l.f.Write(data)
-	l.size += int64(n)
-	if err != nil {
-		logrus.WithField("log", l.path).WithError(err).Warn("could not write the log")
-	}
-}
-
-// rotate shifts log.N-1 to log.N ... log to log.1 and starts a new log.
-func (l *logWriter) rotate() error {
-	keep := max(l.cfg.MaxFile, 1)
-	if keep == 1 {
-		if err := l.f.Truncate(0); err != nil {
-			return err
-		}
-		l.size = 0
-		return nil
-	}
-	for i := keep - 1; i > 0; i-- {
-		from := rotated(l.path, i-1)
-		if err := os.Rename(from, rotated(l.path, i)); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return err
-		}
-	}
-	f, err := os.OpenFile(l.path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return err
-	}
-	l.f.Close()
-	l.f, l.size = f, 0
-	return nil
-}
-
-// rotated is the name of the log rotated n times: path itself for 0, then path.1, path.2 ...
-func rotated(path string, n int) string {
-	if n == 0 {
-		return path
-	}
-	return path + "." + strconv.Itoa(n)
-}
-
-// copyLines logs r until it ends (EOF, or EIO from a pty whose other side closed), a line or
-// a maxEntry piece of one at a time.
-func (l *logWriter) copyLines(r io.Reader, stream string) {
-	br := bufio.NewReaderSize(r, maxEntry)
-	for {
-		piece, err := br.ReadSlice('\n')
-		if len(piece) > 0 {
-			l.write(stream, string(piece))
-		}
-		if errors.Is(err, bufio.ErrBufferFull) {
-			continue
-		}
-		if err != nil {
-			return
-		}
-	}
+	l.Warn = func(err error) { logrus.WithField("log", path).WithError(err).Warn("could not write the log") }
+	return l, nil
 }
 
 // LogOptions select what Logs prints.
@@ -193,9 +94,9 @@ func (e *Engine) Logs(ref string, opts LogOptions, stdout, stderr io.Writer) err
 	}
 	out := &logPrinter{stdout: stdout, stderr: stderr, timestamps: opts.Timestamps, since: opts.Since}
 	emit := out.print
-	var tail []logEntry // the last opts.Tail entries so far, when tailing
+	var tail []jsonlog.Entry // the last opts.Tail entries so far, when tailing
 	if opts.Tail >= 0 {
-		emit = func(entry logEntry) {
+		emit = func(entry jsonlog.Entry) {
 			if opts.Tail == 0 || entry.Time.Before(opts.Since) {
 				return
 			}
@@ -207,7 +108,7 @@ func (e *Engine) Logs(ref string, opts LogOptions, stdout, stderr io.Writer) err
 	}
 	path := e.containers.LogPath(st.ID)
 	for n := max(st.LogConfig.MaxFile, 1) - 1; n > 0; n-- {
-		if err := readLogFile(rotated(path, n), emit); err != nil {
+		if err := readLogFile(jsonlog.Rotated(path, n), emit); err != nil {
 			return err
 		}
 	}
@@ -252,7 +153,7 @@ type logPrinter struct {
 	since          time.Time
 }
 
-func (p *logPrinter) print(entry logEntry) {
+func (p *logPrinter) print(entry jsonlog.Entry) {
 	if entry.Time.Before(p.since) {
 		return
 	}
@@ -267,7 +168,7 @@ func (p *logPrinter) print(entry logEntry) {
 }
 
 // readLogFile reads one whole rotated log file; a missing one is fine.
-func readLogFile(path string, emit func(logEntry)) error {
+func readLogFile(path string, emit func(jsonlog.Entry)) error {
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
@@ -284,7 +185,7 @@ type logReader struct {
 	f       *os.File
 	br      *bufio.Reader
 	pending []byte // an entry whose end is not written yet
-	emit    func(logEntry)
+	emit    func(jsonlog.Entry)
 }
 
 // readAvailable passes on every complete entry up to the end of the file.
@@ -298,7 +199,7 @@ func (r *logReader) readAvailable() error {
 		if err != nil {
 			return fmt.Errorf("read log: %w", err)
 		}
-		var entry logEntry
+		var entry jsonlog.Entry
 		if json.Unmarshal(r.pending, &entry) == nil {
 			r.emit(entry)
 		}

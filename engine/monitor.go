@@ -6,7 +6,10 @@ import (
 	"math"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -16,6 +19,7 @@ import (
 
 	"github.com/mydocker/mydocker/container"
 	"github.com/mydocker/mydocker/internal/fsutil"
+	"github.com/mydocker/mydocker/internal/jsonlog"
 )
 
 // monitorName is the name this binary answers to (argv[0]) when it runs as a monitor.
@@ -32,37 +36,63 @@ func Reexec() bool {
 	return container.Reexec()
 }
 
-// The fds a monitor inherits from `run -d`.
+// The fds a monitor inherits from `run -d`; only the owner lock when mydocker-shim executes it
+// again with the container's exit.
 const (
 	monitorOwnerFd  = 3
 	monitorReportFd = 4
 )
 
-// runMonitor is the body of the monitor process: mydocker-monitor ROOT ID. Its stdout and
-// stderr are the container's monitor.log, and so is its log.
+// shim is mydocker-shim, the small program a monitor hands a running container to: "" for none
+// (the monitor waits itself).
+var shim string
+
+// UseShim makes monitors hand their running containers to the program at path (mydocker-shim):
+// it holds a fraction of the memory this binary does while it waits. The course's programs
+// never call it: their monitors are the lesson of chapter 08.
+func UseShim(path string) { shim = path }
+
+// runMonitor is the body of the monitor process: mydocker-monitor ROOT ID, or ROOT ID BACKOFF
+// CODE when mydocker-shim, which waited for the container, executes it again with how the
+// container exited. Its stdout and stderr are the container's monitor.log, and so is its log.
 func runMonitor() {
-	// Nothing of the caller's but the two fds it was given (the caller's own, a shell's
-	// 7</etc/shadow say, must not live on in a process that outlives it), and neither of those
+	resumed := len(os.Args) == 5
+	// Nothing of the caller's but the fds it was given (the caller's own, a shell's
+	// 7</etc/shadow say, must not live on in a process that outlives it), and none of those
 	// may reach the container: the owner lock in particular must die with us.
-	unix.CloseRange(monitorReportFd+1, math.MaxUint32, 0)
+	var report *os.File // nil once resumed: the start was reported
+	if resumed {
+		unix.CloseRange(monitorOwnerFd+1, math.MaxUint32, 0)
+	} else {
+		unix.CloseRange(monitorReportFd+1, math.MaxUint32, 0)
+		unix.CloseOnExec(monitorReportFd)
+		report = os.NewFile(monitorReportFd, "report")
+	}
 	unix.CloseOnExec(monitorOwnerFd)
-	unix.CloseOnExec(monitorReportFd)
 	owner := fsutil.LockFromFile(os.NewFile(monitorOwnerFd, "owner.lock"))
 	defer owner.Unlock()
-	report := os.NewFile(monitorReportFd, "report")
 	signal.Ignore(syscall.SIGHUP, syscall.SIGINT, syscall.SIGPIPE)
 	logrus.SetOutput(os.Stderr)
 	if level, err := logrus.ParseLevel(os.Getenv("MYDOCKER_LOG_LEVEL")); err == nil {
 		logrus.SetLevel(level)
 	}
-	if len(os.Args) != 3 {
+	var exit *shimExit
+	if resumed {
+		backoff, err1 := time.ParseDuration(os.Args[3])
+		code, err2 := strconv.Atoi(os.Args[4])
+		if err1 != nil || err2 != nil {
+			logFor(os.Args[2]).Errorf("monitor started with a bad exit report: %q", os.Args[3:])
+			os.Exit(2)
+		}
+		exit = &shimExit{code: code, backoff: backoff}
+	} else if len(os.Args) != 3 {
 		json.NewEncoder(report).Encode(startReport{Code: 125, Message: "usage: mydocker-monitor ROOT ID"})
 		os.Exit(2)
 	}
 	log := logFor(os.Args[2])
 	e, err := New(os.Args[1])
 	if err == nil {
-		err = e.monitor(os.Args[2], report)
+		err = e.monitor(os.Args[2], owner, report, exit)
 	}
 	if err != nil {
 		log.WithError(err).Error("monitor failed")
@@ -71,13 +101,22 @@ func runMonitor() {
 	}
 }
 
+// shimExit is how a container mydocker-shim waited for ended, and the restart backoff then.
+type shimExit struct {
+	code    int
+	backoff time.Duration
+}
+
 // monitor starts the stored container with its output going to the log, reports the start to
-// `run -d` (or start), then waits for the container and records how it ended — and starts it
-// again as its restart policy says.
-func (e *Engine) monitor(id string, report *os.File) error {
+// `run -d` (or start), then waits for the container — or hands it to mydocker-shim, which runs
+// this again with exit once it ended — and records how it ended, and starts it again as its
+// restart policy says.
+func (e *Engine) monitor(id string, owner *fsutil.Lock, report *os.File, exit *shimExit) error {
 	fail := func(err error) error {
-		json.NewEncoder(report).Encode(startErrorReport(err))
-		report.Close()
+		if report != nil {
+			json.NewEncoder(report).Encode(startErrorReport(err))
+			report.Close()
+		}
 		return err
 	}
 	st, err := e.containers.Load(id)
@@ -96,30 +135,40 @@ func (e *Engine) monitor(id string, report *os.File) error {
 	}
 	defer log.Close()
 	backoff := 100 * time.Millisecond
-	for first := true; ; first = false {
-		started := time.Now()
-		p, copiers, err := e.runOnce(st, cfg, log)
-		if first {
-			if err != nil {
-				return fail(err)
+	for {
+		var code int
+		if exit != nil {
+			code, backoff = exit.code, exit.backoff
+			exit = nil
+		} else {
+			w, err := e.runOnce(st, cfg)
+			if report != nil {
+				if err != nil {
+					return fail(err)
+				}
+				json.NewEncoder(report).Encode(startReport{})
+				report.Close()
+				report = nil
+			} else if err != nil {
+				return err // the failed start is recorded (Waiting: kept)
 			}
-			json.NewEncoder(report).Encode(startReport{})
-			report.Close()
-		} else if err != nil {
-			return err // the failed start is recorded (Waiting: kept)
+			if err := e.handoff(st, w, owner, backoff); err != nil {
+				logFor(id).WithError(err).Warn("could not hand the container to mydocker-shim: the monitor waits for it")
+			}
+			// From here on the monitor only copies lines and waits, for as long as the
+			// container runs: give back what starting it took.
+			copiers := w.copy(log)
+			debug.FreeOSMemory()
+			dropCodePages()
+			code = waitRelaying(w.init)
+			waitTimeout(copiers, 2*time.Second)
 		}
-		// From here on the monitor only copies lines and waits, for as long as the container
-		// runs: give back what starting it took.
-		debug.FreeOSMemory()
-		dropCodePages()
-		code := waitRelaying(p)
-		waitTimeout(copiers, 2*time.Second)
 		if !e.restarts(st, code) {
 			e.finish(st, code)
 			return nil
 		}
 		e.finish(st, code) // recorded as exited meanwhile, its resources given back
-		if time.Since(started) > 10*time.Second {
+		if time.Since(st.StartedAt) > 10*time.Second {
 			backoff = 100 * time.Millisecond // as Docker: a container that ran a while starts afresh
 		}
 		for wake := time.Now().Add(backoff); time.Now().Before(wake); time.Sleep(50 * time.Millisecond) {
@@ -136,46 +185,92 @@ func (e *Engine) monitor(id string, report *os.File) error {
 	}
 }
 
-// runOnce starts the container with its output going to the log. copiers end once the
-// container's output is all logged.
-func (e *Engine) runOnce(st *State, cfg *container.Bundle, log *logWriter) (*container.Init, *sync.WaitGroup, error) {
+// watched is a container the monitor started: its init and the ends of its output it reads.
+type watched struct {
+	init    *container.Init
+	streams []stream // stdout and stderr, or the terminal
+	stdin   bool     // the monitor serves its stdin (attach), which the shim does not
+}
+
+type stream struct {
+	name string
+	r    *os.File
+}
+
+// copy logs the container's output; the copiers end once it is all logged.
+func (w *watched) copy(log *jsonlog.Writer) *sync.WaitGroup {
 	copiers := &sync.WaitGroup{}
-	copyStream := func(r io.ReadCloser, stream string) {
+	for _, s := range w.streams {
 		copiers.Add(1)
 		go func() {
 			defer copiers.Done()
-			defer r.Close()
-			log.copyLines(r, stream)
+			defer s.r.Close()
+			log.CopyLines(s.r, s.name)
 		}()
 	}
+	return copiers
+}
+
+// handoff replaces the monitor with mydocker-shim, which copies the container's output to its
+// log and waits for it, then runs the monitor again with how it ended. It returns only when
+// the container stays with the monitor: no shim, a container whose stdin the monitor serves,
+// or a failed exec.
+func (e *Engine) handoff(st *State, w *watched, owner *fsutil.Lock, backoff time.Duration) error {
+	if shim == "" || w.stdin {
+		return nil
+	}
+	self, err := os.Executable()
+	if err != nil || strings.HasSuffix(self, " (deleted)") {
+		return nil // the shim could not run this binary again: wait here
+	}
+	// mydocker-shim PID LOG MAX-SIZE MAX-FILE STDOUT-FD STDERR-FD -- MONITOR ARG...
+	args := []string{filepath.Base(shim), strconv.Itoa(w.init.Pid()), e.containers.LogPath(st.ID),
+		strconv.FormatInt(st.LogConfig.MaxSize, 10), strconv.Itoa(st.LogConfig.MaxFile), "-1", "-1"}
+	keep := []*os.File{owner.File()}
+	for i, s := range w.streams { // stdout and stderr, or the terminal alone
+		args[5+i] = strconv.Itoa(int(s.r.Fd()))
+		keep = append(keep, s.r)
+	}
+	args = append(args, "--", self, monitorName, e.root, st.ID, backoff.String())
+	return w.init.Handoff(shim, args, keep)
+}
+
+// runOnce starts the container, its output going to pipes (or its terminal) the monitor reads.
+func (e *Engine) runOnce(st *State, cfg *container.Bundle) (*watched, error) {
+	w := &watched{stdin: st.OpenStdin}
 	var stdio container.Stdio
 	if !cfg.Spec.Process.Terminal {
 		outR, outW, err := os.Pipe()
 		if err != nil {
 			e.startFailed(st, err)
-			return nil, nil, err
+			return nil, err
 		}
 		errR, errW, err := os.Pipe()
 		if err != nil {
 			outR.Close()
 			outW.Close()
 			e.startFailed(st, err)
-			return nil, nil, err
+			return nil, err
 		}
 		stdio = container.Stdio{Stdout: outW, Stderr: errW}
-		copyStream(outR, "stdout")
-		copyStream(errR, "stderr")
+		w.streams = []stream{{"stdout", outR}, {"stderr", errR}}
 		// Only the container may hold the write ends once it started, so the copiers see
 		// EOF when it exits.
 		defer outW.Close()
 		defer errW.Close()
 	}
+	closeStreams := func() {
+		for _, s := range w.streams {
+			s.r.Close()
+		}
+	}
 	var stdinW *os.File
 	if st.OpenStdin && !cfg.Spec.Process.Terminal {
 		r, w, err := os.Pipe()
 		if err != nil {
+			closeStreams()
 			e.startFailed(st, err)
-			return nil, nil, err
+			return nil, err
 		}
 		stdio.Stdin, stdinW = r, w
 		defer r.Close() // the container has its own
@@ -185,18 +280,21 @@ func (e *Engine) runOnce(st *State, cfg *container.Bundle, log *logWriter) (*con
 		if stdinW != nil {
 			stdinW.Close()
 		}
+		closeStreams()
 		e.startFailed(st, err)
-		return nil, nil, err
+		return nil, err
 	}
 	if err := e.start(&created{st: st, bundle: cfg}, p); err != nil {
 		if stdinW != nil {
 			stdinW.Close()
 		}
-		return nil, nil, err
+		closeStreams()
+		return nil, err
 	}
+	w.init = p
 	pty := p.Pty()
 	if pty != nil {
-		copyStream(pty, "stdout")
+		w.streams = []stream{{"stdout", pty}}
 	}
 	if st.OpenStdin {
 		var in io.WriteCloser = stdinW
@@ -209,7 +307,7 @@ func (e *Engine) runOnce(st *State, cfg *container.Bundle, log *logWriter) (*con
 			go func() { p.Wait(); stop() }()
 		}
 	}
-	return p, copiers, nil
+	return w, nil
 }
 
 // waitRelaying waits for the container's exit, passing a stop sent to the monitor on to it.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/mydocker/mydocker/container"
+	"github.com/mydocker/mydocker/internal/jsonlog"
 )
 
 // teeOutput gives a foreground container pipes for stdout and stderr, and copies what comes
@@ -17,7 +18,7 @@ type teeOutput struct {
 	to      container.Stdio // the caller's
 	readers [2]*os.File
 	copiers sync.WaitGroup
-	log     *logWriter
+	log     *jsonlog.Writer
 	closed  sync.Once
 }
 
@@ -59,7 +60,7 @@ func (t *teeOutput) copy(path string, cfg LogConfig) error {
 		t.copiers.Add(1)
 		go func() {
 			defer t.copiers.Done()
-			log.copyLines(io.TeeReader(r, dst), stream)
+			log.CopyLines(io.TeeReader(r, dst), stream)
 			io.Copy(dst, r) // should the log have failed, the caller still gets the rest
 		}()
 	}

@@ -131,7 +131,9 @@ func watcherRSS(b *testing.B, root, id string) int {
 	return procStatusInt(b, parent, "VmRSS")
 }
 
-func procStatusInt(b *testing.B, pid int, field string) int {
+// procStatusInt reads a number from /proc/PID/status (PPid, VmRSS in kB).
+func procStatusInt(b testing.TB, pid int, field string) int {
+	b.Helper()
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	require.NoError(b, err)
 	for _, line := range strings.Split(string(data), "\n") {

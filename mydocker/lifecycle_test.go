@@ -1,9 +1,11 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -153,13 +155,17 @@ func TestKilledMydockerIsRepaired(t *testing.T) {
 	e.must("run", "--rm", "--name", "again", "busybox", "true")
 }
 
-// monitorPid finds the monitor process of container id.
+// monitorPid finds the process that watches container id: its monitor, or the mydocker-shim
+// the monitor handed it to (which names the monitor to run again after "--").
 func monitorPid(t *testing.T, id string) int {
 	t.Helper()
 	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
 	for _, p := range procs {
 		data, _ := os.ReadFile(p)
 		args := strings.Split(string(data), "\x00")
+		if i := slices.Index(args, "--"); len(args) > 0 && args[0] == "mydocker-shim" && i >= 0 {
+			args = args[i+2:] // after the monitor's path
+		}
 		if len(args) >= 3 && args[0] == "mydocker-monitor" && args[2] == id {
 			pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(p)))
 			return pid
@@ -257,4 +263,36 @@ func TestLogsFollow(t *testing.T) {
 	require.Equal(t, "bye\n", r.stderr)
 	require.Less(t, time.Since(start), 10*time.Second)
 	require.Equal(t, "line 1\nline 2\nline 3\n", e.must("logs", "talker"), "the log stays after the exit")
+}
+
+// Once a detached container runs, its monitor hands it to mydocker-shim: the same process (the
+// container's parent), a program a fraction of the engine's size, holding the owner lock. The
+// shim logs the output and, when the container exits, runs the monitor again, which records
+// the exit; a SIGTERM sent to the watcher reaches the container, as it did the monitor.
+func TestDetachedContainerIsWatchedByTheShim(t *testing.T) {
+	e := newEngine(t)
+	id := strings.TrimSpace(e.must("run", "-d", "--name", "sh1", "busybox", "sh", "-c", "echo out; echo err >&2; trap 'echo term; exit 7' TERM; while :; do sleep 0.1; done"))
+	pid, err := strconv.Atoi(strings.TrimSpace(e.must("inspect", "-f", "{{.State.Pid}}", "sh1")))
+	require.NoError(t, err)
+	watcher := procStatusInt(t, pid, "PPid")
+	waitFor(t, 5*time.Second, "the shim", func() bool {
+		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", watcher))
+		return strings.HasPrefix(string(cmdline), "mydocker-shim\x00")
+	})
+	require.Equal(t, watcher, monitorPid(t, id))
+	rss := procStatusInt(t, watcher, "VmRSS")
+	require.Less(t, rss, 4096, "the watcher holds %d kB", rss)
+	require.Regexp(t, `Up .*sh1`, e.must("ps"), "the watcher holds the owner lock: not Dead")
+	waitFor(t, 5*time.Second, "the output logged", func() bool { return e.run("logs", "sh1").stdout == "out\n" })
+	require.NoError(t, syscall.Kill(watcher, syscall.SIGTERM))
+	waitFor(t, 10*time.Second, "the exit recorded", func() bool {
+		return e.must("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "sh1") == "exited 7\n"
+	})
+	r := e.run("logs", "sh1")
+	require.Equal(t, "out\nterm\n", r.stdout)
+	require.Equal(t, "err\n", r.stderr)
+	waitFor(t, 5*time.Second, "the watcher gone once the exit is recorded", func() bool {
+		_, err := os.Stat(fmt.Sprintf("/proc/%d", watcher))
+		return os.IsNotExist(err)
+	})
 }

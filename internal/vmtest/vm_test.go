@@ -94,6 +94,7 @@ func TestCgroupV2VM(t *testing.T) {
 	repo := repoRoot(t)
 	goBuild(t, repo, "build", "-o", filepath.Join(root, "bin/mydocker"), "./mydocker")
 	goBuild(t, repo, "build", "-o", filepath.Join(root, "bin/mydocker-init"), "./mydocker/init")
+	goBuild(t, repo, "build", "-o", filepath.Join(root, "bin/mydocker-shim"), "./mydocker/shim")
 	goBuild(t, repo, "build", "-o", filepath.Join(root, "bin/mydocker-runc"), "./mydocker/runc")
 	var list []string
 	for _, vt := range selectedTests() {

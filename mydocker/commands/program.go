@@ -34,7 +34,7 @@ var Mydocker = Program{Name: "mydocker"}
 // monitor) first, then the command line. It exits with the command's status.
 func (p Program) Main() {
 	if p.Chapter == 0 {
-		useHelper()
+		useHelpers()
 	}
 	if engine.Reexec() {
 		return
@@ -42,16 +42,19 @@ func (p Program) Main() {
 	os.Exit(p.Run(os.Args))
 }
 
-// useHelper has the runtime start containers' inits and exec'd processes from mydocker-init
-// beside this binary, where make builds it; without one, this binary serves.
-func useHelper() {
+// useHelpers has the runtime start containers' inits and exec'd processes from mydocker-init,
+// and monitors hand detached containers to mydocker-shim, beside this binary where make builds
+// them; without them, this binary serves.
+func useHelpers() {
 	exe, err := os.Executable()
 	if err != nil {
 		return
 	}
-	path := filepath.Join(filepath.Dir(exe), "mydocker-init")
-	if st, err := os.Stat(path); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
-		container.UseHelper(path)
+	for name, use := range map[string]func(string){"mydocker-init": container.UseHelper, "mydocker-shim": engine.UseShim} {
+		path := filepath.Join(filepath.Dir(exe), name)
+		if st, err := os.Stat(path); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+			use(path)
+		}
 	}
 }
 
