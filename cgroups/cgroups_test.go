@@ -1,11 +1,13 @@
 package cgroups
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -288,5 +290,44 @@ func BenchmarkApplySetDestroy(b *testing.B) {
 		if err := m.Destroy(); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// Containers come and go under one parent cgroup, which the last to leave removes: engines
+// making and removing theirs side by side never find the parent gone under them (ENOENT) or
+// back without its cpuset's CPUs (ENOSPC), as they did before the parents' lock.
+func TestParentSharedByParallelContainers(t *testing.T) {
+	testutil.RequiresRoot(t)
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 60; i++ {
+				m, err := New(testutil.UniqueName("par"))
+				if err == nil {
+					err = m.(interface{ create() error }).create()
+				}
+				if err == nil && DetectMode() != Unified {
+					// A first process needs the cpuset's CPUs: check they were inherited.
+					if dir := m.Dir("cpuset"); dir != "" && !hasCPUs(dir) {
+						err = fmt.Errorf("%s has no CPUs", dir)
+					}
+				}
+				if derr := m.Destroy(); err == nil {
+					err = derr
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }

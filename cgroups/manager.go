@@ -124,6 +124,19 @@ func (m *v1Manager) dirs() []string {
 }
 
 func (m *v1Manager) Apply(pid int) error {
+	if err := m.create(); err != nil {
+		return err
+	}
+	return m.Join(pid)
+}
+
+// create makes the container's cgroup in each hierarchy, under the parents' lock.
+func (m *v1Manager) create() error {
+	unlock, err := lockParents()
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if cpuset, ok := m.paths["cpuset"]; ok {
 		// A new v1 cpuset has no CPUs and takes no process: every level made here, from the
 		// first that has its CPUs down to the container's, inherits its parent's.
@@ -145,7 +158,7 @@ func (m *v1Manager) Apply(pid int) error {
 			return fmt.Errorf("create cgroup %s: %w", d, err)
 		}
 	}
-	return m.Join(pid)
+	return nil
 }
 
 func (m *v1Manager) Join(pid int) error {
@@ -209,6 +222,19 @@ var wantedV2 = []string{"cpu", "cpuset", "memory", "pids"}
 // <own> and <own>/mydocker first: a v2 controller works in a cgroup only when its parent
 // hands it down. Processes go in the leaf only (the no-internal-processes rule).
 func (m *v2Manager) Apply(pid int) error {
+	if err := m.create(); err != nil {
+		return err
+	}
+	return m.Join(pid)
+}
+
+// create makes the container's cgroup, and its parents, under the parents' lock.
+func (m *v2Manager) create() error {
+	unlock, err := lockParents()
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	parent := filepath.Dir(m.dir)
 	own := filepath.Dir(parent)
 	available, err := readFields(own, "cgroup.controllers")
@@ -241,7 +267,7 @@ func (m *v2Manager) Apply(pid int) error {
 	if err := os.Mkdir(m.dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
 		return fmt.Errorf("create cgroup %s: %w", m.dir, err)
 	}
-	return m.Join(pid)
+	return nil
 }
 
 func (m *v2Manager) Join(pid int) error { return writeProcs(m.dir, pid) }
@@ -306,10 +332,47 @@ func removeCgroup(dir string) error {
 		killProcs(dir)
 		time.Sleep(10 * time.Millisecond)
 	}
-	if parent := filepath.Dir(dir); filepath.Base(parent) == Parent {
-		unix.Rmdir(parent) // fails while other containers are there, as it should
+	if filepath.Base(filepath.Dir(dir)) == Parent {
+		RemoveEmptyParent(dir)
 	}
 	return nil
+}
+
+// RemoveEmptyParent removes the parent of the cgroup dir, which its containers share, once
+// the last of them is gone: the rmdir fails while others are there, as it should.
+func RemoveEmptyParent(dir string) {
+	if unlock, err := lockParents(); err == nil {
+		unix.Rmdir(filepath.Dir(dir))
+		unlock()
+	}
+}
+
+// parentsLock is held, host-wide, while a container's cgroup is made below the parent its
+// containers share and while that parent is removed once empty. Without it, one engine
+// removed the parent between another's mkdir of it and of the cgroup below (ENOENT), or a v1
+// cpuset parent came back without its CPUs (ENOSPC for the first process): 4 of 500 runs,
+// two at a time. In /run, a tmpfs: nothing of it outlives a boot.
+const parentsLock = "/run/mydocker-cgroups.lock"
+
+func lockParents() (unlock func(), err error) {
+	if err := os.MkdirAll(filepath.Dir(parentsLock), 0o755); err != nil {
+		return nil, fmt.Errorf("lock the cgroup parents: %w", err)
+	}
+	f, err := os.OpenFile(parentsLock, os.O_CREATE|os.O_RDWR|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("lock the cgroup parents: %w", err)
+	}
+	for {
+		err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock the cgroup parents: %w", err)
+	}
+	return func() { f.Close() }, nil
 }
 
 func killProcs(dir string) {

@@ -201,7 +201,7 @@ func destroyCgroups(cg cgroups.Manager, spec *specs.Spec) error {
 	err := cg.Destroy()
 	if spec.Linux.CgroupsPath == "" {
 		for _, dir := range cg.Paths() {
-			os.Remove(filepath.Dir(dir))
+			cgroups.RemoveEmptyParent(dir)
 		}
 	}
 	return err
