@@ -70,10 +70,15 @@ func main() {
 	case <-time.After(2 * time.Second):
 	}
 	then = append(then, strconv.Itoa(code))
+	// The monitor set no transparent huge pages for this program alone: the containers it may
+	// start again get them as any process does.
+	syscall.RawSyscall6(syscall.SYS_PRCTL, prSetTHPDisable, 0, 0, 0, 0, 0)
 	err = syscall.Exec(then[0], then[1:], os.Environ())
 	fail("execute " + then[0] + " to record the exit (" + strconv.Itoa(code) + "): " + err.Error())
 	os.Exit(1)
 }
+
+const prSetTHPDisable = 41 // PR_SET_THP_DISABLE, which package syscall does not name
 
 // fail says what went wrong on stderr, the container's monitor.log.
 func fail(msg string) { os.Stderr.WriteString("mydocker-shim: " + msg + "\n") }
