@@ -307,7 +307,7 @@ func TestParentSharedByParallelContainers(t *testing.T) {
 			for i := 0; i < 60; i++ {
 				m, err := New(testutil.UniqueName("par"))
 				if err == nil {
-					err = m.(interface{ create() error }).create()
+					err = createLocked(m.(interface{ create() error }))
 				}
 				if err == nil && DetectMode() != Unified {
 					// A first process needs the cpuset's CPUs: check they were inherited.

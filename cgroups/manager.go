@@ -124,19 +124,14 @@ func (m *v1Manager) dirs() []string {
 }
 
 func (m *v1Manager) Apply(pid int) error {
-	if err := m.create(); err != nil {
+	if err := createLocked(m); err != nil {
 		return err
 	}
 	return m.Join(pid)
 }
 
-// create makes the container's cgroup in each hierarchy, under the parents' lock.
+// create makes the container's cgroup in each hierarchy (see createLocked).
 func (m *v1Manager) create() error {
-	unlock, err := lockParents()
-	if err != nil {
-		return err
-	}
-	defer unlock()
 	if cpuset, ok := m.paths["cpuset"]; ok {
 		// A new v1 cpuset has no CPUs and takes no process: every level made here, from the
 		// first that has its CPUs down to the container's, inherits its parent's.
@@ -222,19 +217,14 @@ var wantedV2 = []string{"cpu", "cpuset", "memory", "pids"}
 // <own> and <own>/mydocker first: a v2 controller works in a cgroup only when its parent
 // hands it down. Processes go in the leaf only (the no-internal-processes rule).
 func (m *v2Manager) Apply(pid int) error {
-	if err := m.create(); err != nil {
+	if err := createLocked(m); err != nil {
 		return err
 	}
 	return m.Join(pid)
 }
 
-// create makes the container's cgroup, and its parents, under the parents' lock.
+// create makes the container's cgroup, and its parents (see createLocked).
 func (m *v2Manager) create() error {
-	unlock, err := lockParents()
-	if err != nil {
-		return err
-	}
-	defer unlock()
 	parent := filepath.Dir(m.dir)
 	own := filepath.Dir(parent)
 	available, err := readFields(own, "cgroup.controllers")
@@ -353,6 +343,16 @@ func RemoveEmptyParent(dir string) {
 // cpuset parent came back without its CPUs (ENOSPC for the first process): 4 of 500 runs,
 // two at a time. In /run, a tmpfs: nothing of it outlives a boot.
 const parentsLock = "/run/mydocker-cgroups.lock"
+
+// createLocked makes a manager's cgroups under the parents' lock.
+func createLocked(m interface{ create() error }) error {
+	unlock, err := lockParents()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return m.create()
+}
 
 func lockParents() (unlock func(), err error) {
 	if err := os.MkdirAll(filepath.Dir(parentsLock), 0o755); err != nil {
