@@ -404,3 +404,28 @@ func sendFrom(t *testing.T, pid int, addr, msg string) {
 	}()
 	require.NoError(t, <-done)
 }
+
+// The default network is made on first use on the first of Docker's default subnets that no
+// route of the host covers: with a link holding 172.17.0.0/16 (as docker0 would), it takes the
+// next one; a second call finds it made.
+func TestDefaultNetworkAvoidsTheHostsRoutes(t *testing.T) {
+	requiresNet(t)
+	name := testutil.UniqueName("dm") // short enough for a link name
+	dummy := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: name}, PeerName: name + "p"} // no dummy module here
+	require.NoError(t, netlink.LinkAdd(dummy))
+	t.Cleanup(func() { netlink.LinkDel(dummy) })
+	taken := "172.17.0.0/16"
+	if route, err := hostRouteOverlapping(netip.MustParsePrefix(taken)); err == nil && route == "" {
+		require.NoError(t, netlink.AddrAdd(dummy, mustAddr("172.17.255.254/16")))
+		require.NoError(t, netlink.LinkSetUp(dummy))
+	}
+	m := newManager(t)
+	n, err := m.EnsureDefault()
+	require.NoError(t, err)
+	require.Equal(t, DefaultName, n.Name)
+	subnet := netip.MustParsePrefix(n.Subnet)
+	require.False(t, subnet.Overlaps(netip.MustParsePrefix(taken)), "%s overlaps the host's route", subnet)
+	again, err := m.EnsureDefault()
+	require.NoError(t, err)
+	require.Equal(t, n.ID, again.ID, "made once")
+}
