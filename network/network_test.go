@@ -410,8 +410,9 @@ func sendFrom(t *testing.T, pid int, addr, msg string) {
 // next one; a second call finds it made.
 func TestDefaultNetworkAvoidsTheHostsRoutes(t *testing.T) {
 	requiresNet(t)
-	name := testutil.UniqueName("dm") // short enough for a link name
-	dummy := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: name}, PeerName: name + "p"} // no dummy module here
+	// A veth pair of the host's, one end holding the address: this kernel has no dummy links.
+	name := testutil.UniqueName("dm")
+	dummy := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: name}, PeerName: name + "p"}
 	require.NoError(t, netlink.LinkAdd(dummy))
 	t.Cleanup(func() { netlink.LinkDel(dummy) })
 	taken := "172.17.0.0/16"
