@@ -271,7 +271,7 @@ func (p *Init) Handoff(path string, args []string, keep []*os.File) error {
 
 // reap waits for the child's exit, once.
 func (p *Init) reap() error {
-	p.wait.Do(func() { p.err = <-p.child.exited })
+	p.wait.Do(func() { p.err = p.child.wait() })
 	return p.err
 }
 

@@ -26,13 +26,17 @@ import (
 // startSealed starts cmd — this binary — from a locked thread of its own: prepare (nil, or
 // setns into a container's namespaces) runs on it first. The thread stays with the child until
 // the child exits, for two reasons: the thread's mount namespace is not the process's any
-// more, and Pdeathsig belongs to the thread that forked the child. The child's exit comes
-// back on the channel. Until then the thread can also replace this process with another
-// program (handoff): the child keeps its parent, the same process, and its parent-death
-// signal, which an execve from any other thread would have fired.
+// more, and Pdeathsig belongs to the thread that forked the child. Until then the thread can
+// also replace this process with another program (handoff): the child keeps its parent, the
+// same process, and its parent-death signal, which an execve from any other thread would have
+// fired. The child is not reaped here (a pidfd tells its exit): whoever waits for it reaps it
+// (sealedChild.wait), and a child nobody waits for is left, living or a zombie, to the
+// program a handoff runs or, when this process exits, to its own parent — as an OCI runtime's
+// exec --detach leaves it to its caller, a subreaper.
 func startSealed(cmd *exec.Cmd, prepare func() error) (*sealedChild, error) {
 	started := make(chan error, 1)
-	c := &sealedChild{exited: make(chan error, 1), handoff: make(chan func() error), handoffFailed: make(chan error, 1), noHandoff: make(chan struct{})}
+	c := &sealedChild{cmd: cmd, done: make(chan struct{}), handoff: make(chan func() error),
+		handoffFailed: make(chan error, 1), noHandoff: make(chan struct{})}
 	go func() {
 		runtime.LockOSThread() // never unlocked: Go retires the thread when this goroutine ends
 		err := func() error {
@@ -53,8 +57,8 @@ func startSealed(cmd *exec.Cmd, prepare func() error) (*sealedChild, error) {
 		if err != nil {
 			return
 		}
-		c.waitOrHandoff(cmd.Process.Pid)
-		c.exited <- cmd.Wait()
+		c.watch()
+		close(c.done)
 	}()
 	if err := <-started; err != nil {
 		return nil, err
@@ -64,20 +68,22 @@ func startSealed(cmd *exec.Cmd, prepare func() error) (*sealedChild, error) {
 
 // sealedChild is a child startSealed started.
 type sealedChild struct {
-	exited        chan error        // its exit
+	cmd           *exec.Cmd
+	done          chan struct{}     // closed once it exited (and the thread let go)
+	reaped        bool              // by the thread, on a kernel without pidfds
+	waitErr       error             // what that wait returned
 	handoff       chan func() error // an exec to run on the thread that started it...
 	handoffFailed chan error        // ...and why it failed
-	noHandoff     chan struct{}     // closed once the child exited first
+	noHandoff     chan struct{}     // closed once a handoff can no longer be made
 }
 
-// waitOrHandoff waits, on the thread that started the child, until the child exits or a
-// handoff comes: its exec then runs here. The child is not reaped meanwhile (a pidfd tells its
-// exit), so that the program the exec runs finds it, living or a zombie, to reap itself.
-// It returns when the child exited, or an exec failed.
-func (c *sealedChild) waitOrHandoff(pid int) {
-	pidfd, err := unix.PidfdOpen(pid, unix.PIDFD_NONBLOCK)
-	if err != nil {
-		close(c.noHandoff) // a kernel before 5.10: the child is waited for here
+// watch waits, on the thread that started the child, until the child exits, running a
+// handoff's exec meanwhile if one comes.
+func (c *sealedChild) watch() {
+	defer close(c.noHandoff)
+	pidfd, err := unix.PidfdOpen(c.cmd.Process.Pid, unix.PIDFD_NONBLOCK)
+	if err != nil { // a kernel before 5.10: the child is waited for, and reaped, here
+		c.reaped, c.waitErr = true, c.cmd.Wait()
 		return
 	}
 	exited := make(chan struct{})
@@ -95,10 +101,19 @@ func (c *sealedChild) waitOrHandoff(pid int) {
 	}()
 	select {
 	case <-exited:
-		close(c.noHandoff)
 	case execute := <-c.handoff:
 		c.handoffFailed <- execute() // it returns only when the exec failed
+		<-exited
 	}
+}
+
+// wait waits for the child's exit and reaps it: call it once.
+func (c *sealedChild) wait() error {
+	<-c.done
+	if c.reaped {
+		return c.waitErr
+	}
+	return c.cmd.Wait()
 }
 
 // helper is the program the runtime starts for its init and exec roles: "" for this binary.
