@@ -68,7 +68,7 @@ func (l *Writer) Close() error { return l.f.Close() }
 
 // Write logs one piece of stream's output.
 func (l *Writer) Write(stream, piece string) {
-	data := AppendEntry(nil, Entry{Log: piece, Stream: stream, Time: time.Now().UTC()})
+	data := appendEntry(nil, Entry{Log: piece, Stream: stream, Time: time.Now().UTC()})
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.cfg.MaxSize > 0 && l.size > 0 && l.size+int64(len(data)) > l.cfg.MaxSize {
@@ -133,9 +133,9 @@ func (l *Writer) CopyLines(r io.Reader, stream string) {
 	}
 }
 
-// AppendEntry appends e to buf as one line of the log: what encoding/json makes of an Entry
+// appendEntry appends e to buf as one line of the log: what encoding/json makes of an Entry
 // (invalid UTF-8 becoming U+FFFD, <, > and & escaped), and a newline.
-func AppendEntry(buf []byte, e Entry) []byte {
+func appendEntry(buf []byte, e Entry) []byte {
 	buf = append(buf, `{"log":`...)
 	buf = appendString(buf, e.Log)
 	buf = append(buf, `,"stream":`...)

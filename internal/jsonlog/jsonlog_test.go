@@ -9,7 +9,7 @@ import (
 )
 
 // A line is what encoding/json makes of its Entry, byte for byte, whatever the output holds.
-func TestAppendEntryIsEncodingJSON(t *testing.T) {
+func TestLineIsEncodingJSON(t *testing.T) {
 	at := time.Date(2026, 12, 2, 6, 30, 1, 123456789, time.UTC)
 	for _, log := range []string{
 		"hello\n", "", "tab\there \"quoted\" back\\slash\r\n", "\x00\x01\x1f\x7f", "<b>&amp;</b>",
@@ -18,7 +18,7 @@ func TestAppendEntryIsEncodingJSON(t *testing.T) {
 		e := Entry{Log: log, Stream: "stderr", Time: at}
 		want, err := json.Marshal(e)
 		require.NoError(t, err)
-		require.Equal(t, string(want)+"\n", string(AppendEntry(nil, e)), "%q", log)
+		require.Equal(t, string(want)+"\n", string(appendEntry(nil, e)), "%q", log)
 	}
 }
 
@@ -28,7 +28,7 @@ func FuzzAppendEntry(f *testing.F) {
 	f.Fuzz(func(t *testing.T, log string) {
 		e := Entry{Log: log, Stream: "stdout", Time: time.Unix(1, 2).UTC()}
 		want, _ := json.Marshal(e)
-		if got := AppendEntry(nil, e); string(got) != string(want)+"\n" {
+		if got := appendEntry(nil, e); string(got) != string(want)+"\n" {
 			t.Fatalf("%q: got %s, want %s", log, got, want)
 		}
 	})

@@ -26,20 +26,24 @@ import (
 )
 
 func main() {
-	var n [5]int64
 	args := os.Args[1:]
 	ok := len(args) > 7 && args[6] == "--"
-	for i := 0; ok && i < len(n); i++ {
-		v, err := strconv.ParseInt(args[[5]int{0, 2, 3, 4, 5}[i]], 10, 64)
-		n[i], ok = v, err == nil
+	num := func(i int) int64 { // a number argument; ok turns false on a bad one
+		if !ok {
+			return 0
+		}
+		n, err := strconv.ParseInt(args[i], 10, 64)
+		ok = err == nil
+		return n
 	}
+	pid, maxSize, maxFile, fds := int(num(0)), num(2), int(num(3)), []int{int(num(4)), int(num(5))}
 	if !ok {
 		fail("mydocker starts this program for its detached containers; it is not run by hand")
 		os.Exit(125)
 	}
-	pid, logPath, then := int(n[0]), args[1], args[7:]
+	logPath, then := args[1], args[7:]
 	signal.Ignore(syscall.SIGHUP, syscall.SIGINT, syscall.SIGPIPE)
-	log, err := jsonlog.Open(logPath, jsonlog.Config{MaxSize: n[1], MaxFile: int(n[2])})
+	log, err := jsonlog.Open(logPath, jsonlog.Config{MaxSize: maxSize, MaxFile: maxFile})
 	if err != nil {
 		fail("open the log: " + err.Error())
 	} else {
@@ -47,7 +51,7 @@ func main() {
 	}
 	var copiers sync.WaitGroup
 	for i, stream := range []string{"stdout", "stderr"} {
-		fd := int(n[3+i])
+		fd := fds[i]
 		if fd < 0 {
 			continue
 		}
