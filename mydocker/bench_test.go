@@ -22,7 +22,8 @@ import (
 )
 
 // The benchmarks answer "how long does `run --rm busybox true` take", beside the floor
-// (unshare with the same namespaces + chroot), runc and crun on the same rootfs; what a command
+// (unshare with the same namespaces + chroot), the floor of two Go programs in series
+// (internal/benchfloor), runc and crun on the same rootfs; what a command
 // costs with hundreds of containers on record; and what a detached container's watcher holds
 // in memory. Each reports the median as ms/median (or kB/median); `make bench` prints them as
 // one table with the ratios the project holds itself to.
@@ -39,6 +40,16 @@ func BenchmarkStart(b *testing.B) {
 		benchCommand(b, func() *exec.Cmd {
 			return exec.Command("unshare", "--pid", "--fork", "--mount", "--uts", "--ipc", "--net", "chroot", rootfs, "/bin/true")
 		})
+	})
+	// Two Go programs in series, as mydocker and its init, doing nothing else: what any start
+	// made that way pays here before its first mount.
+	b.Run("go-floor", func(b *testing.B) {
+		floor := filepath.Join(b.TempDir(), "benchfloor")
+		build := exec.Command("go", "build", "-o", floor, "../internal/benchfloor")
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		out, err := build.CombinedOutput()
+		require.NoError(b, err, "%s", out)
+		benchCommand(b, func() *exec.Cmd { return exec.Command(floor, rootfs) })
 	})
 	for _, runtime := range []string{"runc", "crun"} {
 		b.Run(runtime, func(b *testing.B) {

@@ -51,8 +51,17 @@ func main() {
 		}
 		fmt.Printf("%-34s %5.2f  (at most %.2f: %s)\n", what, r, limit, verdict)
 	}
+	// For scale beside that limit: what a C runtime, and two Go programs doing nothing but
+	// the namespaces, take of runc's time.
+	share := func(what, a, b, why string) {
+		if values[a] != 0 && values[b] != 0 {
+			fmt.Printf("%-34s %5.2f  (%s)\n", what, values[a]/values[b], why)
+		}
+	}
 	fmt.Println()
 	ratio("mydocker --net none / runc", "mydocker-none", "runc", 0.5)
+	share("crun / runc", "crun", "runc", "for scale: one C program")
+	share("go floor / runc", "go-floor", "runc", "for scale: two Go programs, no container")
 	ratio("mydocker bridge / --net none", "mydocker-bridge", "mydocker-none", 1.5)
 	ratio("import / tar -x + sha256sum", "import", "tar+sha256sum", 1.25)
 	ratio("load / tar -x + sha256sum", "load", "tar+sha256sum", 1.25)
