@@ -2,6 +2,9 @@
 // commands over the engine.
 package main
 
-import "github.com/mydocker/mydocker/mydocker/commands"
+import (
+	_ "github.com/mydocker/mydocker/internal/prefault"
+	"github.com/mydocker/mydocker/mydocker/commands"
+)
 
 func main() { commands.Mydocker.Main() }

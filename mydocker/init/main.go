@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/mydocker/mydocker/container"
+	_ "github.com/mydocker/mydocker/internal/prefault"
 )
 
 func main() {
