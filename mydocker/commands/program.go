@@ -60,7 +60,7 @@ func useHelpers() {
 
 // Run runs the command line args and returns the exit status.
 func (p Program) Run(args []string) int {
-	app := p.app()
+	app := p.app(args)
 	unknown := false
 	app.CommandNotFound = func(_ context.Context, _ *cli.Command, name string) {
 		// Docker's words for a command it does not have, not urfave/cli's "No help topic".
@@ -104,59 +104,77 @@ func userMessage(err error) string {
 // taught reports whether the program has reached the chapter that teaches a command or flag.
 func (p Program) taught(chapter int) bool { return p.Chapter == 0 || p.Chapter >= chapter }
 
-func (p Program) app() *cli.Command {
-	// Each command with the chapter that teaches it.
-	all := []struct {
-		chapter int
-		cmd     *cli.Command
-	}{
-		{8, p.runCommand()},
-		{9, execCommand()},
-		{8, psCommand()},
-		{8, logsCommand()},
-		{12, statsCommand()},
-		{8, stopCommand()},
-		{8, waitCommand()},
-		{8, killCommand()},
-		{8, rmCommand()},
-		{8, inspectCommand()},
-		{7, commitCommand()},
-		{7, exportCommand()},
-		{5, importCommand()},
-		{5, imagesCommand()},
-		{5, tagCommand()},
-		{8, saveCommand()},
-		{8, loadCommand()},
-		{8, historyCommand()},
-		{8, pullCommand()},
-		{8, pushCommand()},
-		{8, loginCommand()},
-		{8, logoutCommand()},
-		{5, rmiCommand()},
-		{10, networkCommand()},
-		{12, doctorCommand()},
-		{8, versionCommand()},
-		{8, pauseCommand()},
-		{8, unpauseCommand()},
-		{8, renameCommand()},
-		{8, topCommand()},
-		{8, p.createCommand()},
-		{8, startCommand()},
-		{8, restartCommand()},
-		{8, volumeCommand()},
-		{8, cpCommand()},
-		{8, diffCommand()},
-		{8, attachCommand()},
-		{11, portCommand()},
-		{8, containerCommand()},
-		{8, imageCommand()},
-		{8, infoCommand()},
-		{8, systemCommand()},
+// command is one of the program's commands: its name, the chapter that teaches it, and what
+// makes it.
+type command struct {
+	name    string
+	chapter int
+	make    func() *cli.Command
+}
+
+func (p Program) commands() []command {
+	return []command{
+		{"run", 8, p.runCommand},
+		{"exec", 9, execCommand},
+		{"ps", 8, psCommand},
+		{"logs", 8, logsCommand},
+		{"stats", 12, statsCommand},
+		{"stop", 8, stopCommand},
+		{"wait", 8, waitCommand},
+		{"kill", 8, killCommand},
+		{"rm", 8, rmCommand},
+		{"inspect", 8, inspectCommand},
+		{"commit", 7, commitCommand},
+		{"export", 7, exportCommand},
+		{"import", 5, importCommand},
+		{"images", 5, imagesCommand},
+		{"tag", 5, tagCommand},
+		{"save", 8, saveCommand},
+		{"load", 8, loadCommand},
+		{"history", 8, historyCommand},
+		{"pull", 8, pullCommand},
+		{"push", 8, pushCommand},
+		{"login", 8, loginCommand},
+		{"logout", 8, logoutCommand},
+		{"rmi", 5, rmiCommand},
+		{"network", 10, networkCommand},
+		{"doctor", 12, doctorCommand},
+		{"version", 8, versionCommand},
+		{"pause", 8, pauseCommand},
+		{"unpause", 8, unpauseCommand},
+		{"rename", 8, renameCommand},
+		{"top", 8, topCommand},
+		{"create", 8, p.createCommand},
+		{"start", 8, startCommand},
+		{"restart", 8, restartCommand},
+		{"volume", 8, volumeCommand},
+		{"cp", 8, cpCommand},
+		{"diff", 8, diffCommand},
+		{"attach", 8, attachCommand},
+		{"port", 11, portCommand},
+		{"container", 8, containerCommand},
+		{"image", 8, imageCommand},
+		{"info", 8, infoCommand},
+		{"system", 8, systemCommand},
 	}
+}
+
+// app is the program's command line for args. urfave/cli sets up every command it is given,
+// flags and help included, on each run: a millisecond and more here, spent before a
+// container's init can be started. So app gives it only the command args name, when that is
+// one of the program's; all of them otherwise (help, completion, a mistyped name).
+func (p Program) app(args []string) *cli.Command {
+	flags := globalFlags()
+	name := invokedCommand(flags, args)
 	var commands []*cli.Command
-	for _, c := range all {
-		if p.taught(c.chapter) {
-			commands = append(commands, c.cmd)
+	for _, only := range []bool{true, false} {
+		for _, c := range p.commands() {
+			if p.taught(c.chapter) && (!only || c.name == name) {
+				commands = append(commands, c.make())
+			}
+		}
+		if len(commands) > 0 {
+			break
 		}
 	}
 	usage := "a small Docker-compatible container engine"
@@ -170,24 +188,57 @@ func (p Program) app() *cli.Command {
 		HideHelpCommand:        true,
 		ExitErrHandler:         func(context.Context, *cli.Command, error) {},
 		OnUsageError:           onUsageError,
-		Flags: []cli.Flag{
-			&cli.StringFlag{
-				Name:    "root",
-				Usage:   "directory that holds all of the engine's state",
-				Value:   engine.DefaultRoot,
-				Sources: cli.EnvVars("MYDOCKER_ROOT"),
-			},
-			&cli.StringFlag{Name: "log-level", Aliases: []string{"l"}, Value: "warn", Usage: `set the logging level ("debug", "info", "warn", "error", "fatal")`},
-			&cli.BoolFlag{Name: "debug", Aliases: []string{"D"}, Usage: "enable debug output"},
-			&cli.StringSliceFlag{Name: "insecure-registry", Usage: "a registry (HOST[:PORT] or CIDR) pull, push and login may reach over plain http"},
-		},
-		Before:   setupLog,
-		Commands: commands,
+		Flags:                  flags,
+		Before:                 setupLog,
+		Commands:               commands,
 		// `completion bash|zsh|fish` prints a completion script for the shell.
 		EnableShellCompletion: p.Chapter == 0,
 	}
 	oneValuePerFlag(root)
 	return root
+}
+
+// globalFlags are the flags given before the command.
+func globalFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{
+			Name:    "root",
+			Usage:   "directory that holds all of the engine's state",
+			Value:   engine.DefaultRoot,
+			Sources: cli.EnvVars("MYDOCKER_ROOT"),
+		},
+		&cli.StringFlag{Name: "log-level", Aliases: []string{"l"}, Value: "warn", Usage: `set the logging level ("debug", "info", "warn", "error", "fatal")`},
+		&cli.BoolFlag{Name: "debug", Aliases: []string{"D"}, Usage: "enable debug output"},
+		&cli.StringSliceFlag{Name: "insecure-registry", Usage: "a registry (HOST[:PORT] or CIDR) pull, push and login may reach over plain http"},
+	}
+}
+
+// invokedCommand is the command args name (args[0] is the program): the first argument that
+// is neither one of flags nor such a flag's value. "" when it cannot tell (no command, or a
+// flag it does not know), for urfave/cli to sort out.
+func invokedCommand(flags []cli.Flag, args []string) string {
+	takesValue := map[string]bool{}
+	for _, f := range flags {
+		_, isBool := f.(*cli.BoolFlag)
+		for _, n := range f.Names() {
+			takesValue[n] = !isBool
+		}
+	}
+	for i := 1; i < len(args); i++ {
+		arg := args[i]
+		if !strings.HasPrefix(arg, "-") {
+			return arg
+		}
+		name, _, hasValue := strings.Cut(strings.TrimLeft(arg, "-"), "=")
+		needsValue, known := takesValue[name]
+		if !known {
+			return ""
+		}
+		if needsValue && !hasValue {
+			i++
+		}
+	}
+	return ""
 }
 
 // oneValuePerFlag makes every repeatable flag of cmd and its subcommands take its value whole,
