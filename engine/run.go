@@ -477,9 +477,11 @@ func (e *Engine) startMonitor(st *State, owner *fsutil.Lock) (retErr error) {
 	}
 	defer monitorLog.Close()
 	cmd := &exec.Cmd{
-		Path:        "/proc/self/exe",
-		Args:        []string{monitorName, e.root, st.ID},
-		Env:         []string{monitorPath(), "MYDOCKER_LOG_LEVEL=" + logrus.GetLevel().String()},
+		Path: "/proc/self/exe",
+		Args: []string{monitorName, e.root, st.ID},
+		// MYDOCKER_PREFAULT=off: the monitor lives as long as the container, without the
+		// heap prefault a short-lived start gets (internal/prefault).
+		Env:         []string{monitorPath(), "MYDOCKER_LOG_LEVEL=" + logrus.GetLevel().String(), "MYDOCKER_PREFAULT=off"},
 		Stdout:      monitorLog,
 		Stderr:      monitorLog,
 		ExtraFiles:  []*os.File{owner.File(), reportW},
