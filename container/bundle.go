@@ -36,6 +36,20 @@ type Bundle struct {
 	Seccomp *Seccomp `json:"seccomp,omitempty"`
 }
 
+// wireBundle is a Bundle as it travels to the init: its spec a LinuxSpec (Spec, here, hides
+// the Bundle's own).
+type wireBundle struct {
+	Bundle
+	Spec *LinuxSpec `json:"spec"`
+}
+
+// bundle is the Bundle w carried.
+func (w *wireBundle) bundle() *Bundle {
+	b := w.Bundle
+	b.Spec = w.Spec.Spec()
+	return &b
+}
+
 // PidsLimit is a pids limit the init sets itself, as late as it can before it executes the
 // command. The init is a Go program with several threads, and pids.max counts threads: a limit
 // below their number, set any earlier, would stop the Go runtime from starting one more, and

@@ -52,7 +52,7 @@ const warmBundle = `{"spec":{"ociVersion":"","process":{"terminal":false,"consol
 "rootfs_mount":{"destination":"","type":"","source":"","options":[""]},"no_pivot":false,"seccomp":{"program":"AAAA","flags":[""]}}`
 
 func warmUpDecoders() {
-	var b Bundle
+	var b wireBundle
 	json.Unmarshal([]byte(warmBundle), &b)
 	var m syncMsg
 	json.Unmarshal([]byte(`{"type":"","code":0,"message":"","pids":{"dir":"","v2":false,"limit":0}}`), &m)
@@ -72,11 +72,12 @@ func reportStartFailure(err error) {
 
 func initContainer() error {
 	cfgFile := os.NewFile(initConfigFd, "init-config")
-	var cfg Bundle
-	if err := json.NewDecoder(cfgFile).Decode(&cfg); err != nil {
+	var sent wireBundle
+	if err := json.NewDecoder(cfgFile).Decode(&sent); err != nil {
 		return fmt.Errorf("read init config: %w", err)
 	}
 	cfgFile.Close()
+	cfg := *sent.bundle()
 	spec := cfg.Spec
 	// Wait for the parent to have made the cgroups and the networks.
 	goMsg, _, ok, err := recvMsg(initSyncFd)

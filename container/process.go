@@ -143,7 +143,7 @@ func (p *Init) Send(b *Bundle) error {
 		spec.Linux = &linux
 		sent.Spec = &spec
 	}
-	return p.send(&sent)
+	return p.send(&wireBundle{Bundle: sent, Spec: OnLinux(sent.Spec)})
 }
 
 // Start tells the init to go on (the "go" message) and waits until it has executed the

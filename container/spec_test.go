@@ -1,8 +1,12 @@
 package container
 
 import (
+	"encoding/json"
+	"reflect"
 	"testing"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -20,4 +24,35 @@ func TestDefaultSpecMatchesDocker(t *testing.T) {
 	require.Equal(t, []string{"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"}, devs)
 	require.Contains(t, spec.Linux.MaskedPaths, "/proc/kcore")
 	require.Contains(t, spec.Linux.ReadonlyPaths, "/proc/sys")
+}
+
+// A LinuxSpec holds every field of specs.Spec but the other platforms' sections, and makes the
+// same JSON: a new field in a newer runtime-spec fails here until LinuxSpec has it.
+func TestLinuxSpecIsTheSpecOnLinux(t *testing.T) {
+	otherPlatforms := map[string]bool{"Solaris": true, "Windows": true, "VM": true, "ZOS": true, "FreeBSD": true}
+	full, linux := reflect.TypeOf(specs.Spec{}), reflect.TypeOf(LinuxSpec{})
+	for i := range full.NumField() {
+		f := full.Field(i)
+		if otherPlatforms[f.Name] {
+			continue
+		}
+		g, ok := linux.FieldByName(f.Name)
+		if assert.True(t, ok, "LinuxSpec lacks %s", f.Name) {
+			assert.Equal(t, f.Type, g.Type, f.Name)
+			assert.Equal(t, f.Tag.Get("json"), g.Tag.Get("json"), f.Name)
+		}
+	}
+	assert.Equal(t, full.NumField()-len(otherPlatforms), linux.NumField())
+
+	spec := DefaultSpec()
+	spec.Domainname, spec.Annotations = "example.org", map[string]string{"a": "b"}
+	spec.Hooks = &specs.Hooks{CreateContainer: []specs.Hook{{Path: "/bin/true"}}}
+	want, err := json.Marshal(spec)
+	require.NoError(t, err)
+	got, err := json.Marshal(OnLinux(spec))
+	require.NoError(t, err)
+	assert.Equal(t, string(want), string(got))
+	var back LinuxSpec
+	require.NoError(t, json.Unmarshal(got, &back))
+	assert.Equal(t, spec, back.Spec())
 }

@@ -257,7 +257,7 @@ func (s *Store) SaveSpec(st *State, spec *specs.Spec) error {
 		return fmt.Errorf("invalid container id %q", st.ID)
 	}
 	// Compact, as runc's config.json: the seccomp profile alone is some 25 KB indented.
-	data, err := json.Marshal(spec)
+	data, err := json.Marshal(container.OnLinux(spec))
 	if err != nil {
 		return fmt.Errorf("encode the spec of %s: %w", container.ShortID(st.ID), err)
 	}
@@ -359,11 +359,11 @@ func (s *Store) Spec(id string) (*specs.Spec, error) {
 	if !names.IsID(id) {
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
 	}
-	var spec specs.Spec
+	var spec container.LinuxSpec
 	if err := fsutil.ReadJSON(s.specPath(id), &spec); err != nil {
 		return nil, err
 	}
-	return &spec, nil
+	return spec.Spec(), nil
 }
 
 // List returns every container's state, newest first.
