@@ -30,7 +30,6 @@ func runInit() {
 	// The init keeps to one thread: LockOSThread starts the Go runtime's template thread now,
 	// which it could not do once the init has set the container's pids limit.
 	runtime.LockOSThread()
-	os.Unsetenv("GOMAXPROCS") // the runtime read it as it started; the hooks inherit nothing
 	go warmUpDecoders()
 	if err := closeInheritedFds(); err != nil {
 		reportStartFailure(fmt.Errorf("close inherited descriptors: %w", err))

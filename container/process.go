@@ -77,10 +77,8 @@ func startInit(namespaces []specs.LinuxNamespace, terminal bool, stdio Stdio, de
 		return nil, fmt.Errorf("namespaces of the container: %w", err)
 	}
 	cmd := &exec.Cmd{
-		Args: []string{initName},
-		// Nothing of the caller's environment. One P: the init is one thread's work, and
-		// its runtime starts fewer threads (and execve has fewer to end): ~1 ms a start.
-		Env:         []string{"GOMAXPROCS=1"},
+		Args:        []string{initName},
+		Env:         []string{},
 		ExtraFiles:  []*os.File{configR, syncChild},
 		SysProcAttr: &syscall.SysProcAttr{Cloneflags: flags},
 	}
