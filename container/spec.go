@@ -99,11 +99,11 @@ func NamespaceFlags(namespaces []specs.LinuxNamespace) uintptr {
 }
 
 // LinuxSpec is a specs.Spec without the sections of other platforms (Solaris, Windows, VMs,
-// z/OS, FreeBSD), for encoding/json: the first time it encodes or decodes a type, it builds an encoder
-// for every type that type reaches, and specs.Spec reaches every platform's, ~1.1 ms of a cold
-// start here. A container's start encodes its spec twice (its config.json, the bundle sent to
-// its init) and the init decodes it once, each in a process that starts cold. On Linux the
-// JSON is the same.
+// z/OS, FreeBSD), for encoding/json: the first time it encodes or decodes a type, it builds an
+// encoder for every type that type reaches, and specs.Spec reaches every platform's, ~1.1 ms of
+// a cold start here. A container's start encodes its spec twice (its config.json, the bundle
+// sent to its init) and the init decodes it once, each in a process that starts cold. On Linux
+// the JSON is the same.
 type LinuxSpec struct {
 	Version     string            `json:"ociVersion"`
 	Process     *specs.Process    `json:"process,omitempty"`
