@@ -23,9 +23,8 @@ import (
 
 // The benchmarks answer "how long does `run --rm busybox true` take", beside the floor
 // (unshare with the same namespaces + chroot), the floor of two Go programs in series
-// (internal/benchfloor), runc and crun on the same rootfs; what a command
-// costs with hundreds of containers on record; and what a detached container's watcher holds
-// in memory. Each reports the median as ms/median (or kB/median); `make bench` prints them as
+// (internal/benchfloor), runc and crun on the same rootfs; what a command costs with hundreds
+// of containers on record; and what a detached container's watcher holds in memory. Each reports the median as ms/median (or kB/median); `make bench` prints them as
 // one table with the ratios the project holds itself to.
 
 var benchScale = flag.Int("bench.scale", 500, "containers on record for BenchmarkScale")

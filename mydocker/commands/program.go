@@ -167,14 +167,16 @@ func (p Program) app(args []string) *cli.Command {
 	flags := globalFlags()
 	name := invokedCommand(flags, args)
 	var commands []*cli.Command
-	for _, only := range []bool{true, false} {
+	for _, c := range p.commands() {
+		if p.taught(c.chapter) && c.name == name {
+			commands = append(commands, c.make())
+		}
+	}
+	if len(commands) == 0 { // help, completion, a mistyped name: all of them
 		for _, c := range p.commands() {
-			if p.taught(c.chapter) && (!only || c.name == name) {
+			if p.taught(c.chapter) {
 				commands = append(commands, c.make())
 			}
-		}
-		if len(commands) > 0 {
-			break
 		}
 	}
 	usage := "a small Docker-compatible container engine"
