@@ -14,15 +14,19 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// WriteFileAtomic writes data to a temporary file beside path, fsyncs it and renames it over
-// path. rename(2) is atomic within a filesystem, so a crash leaves either version intact.
+// WriteFileAtomic writes data to a temporary file beside path, fsyncs it, renames it over path
+// and fsyncs the directory. rename(2) is atomic within a filesystem, so a crash leaves either
+// version intact; the file's fsync makes the new content durable before its name points at
+// it, and the directory's makes the rename itself durable: until then, a power cut may bring
+// the old version back after the caller went on as if the new one were written.
 func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 	return replaceFile(path, data, perm, true)
 }
 
-// replaceFile is WriteFileAtomic, with the fsync only when durable: without it, readers still
-// see one version or the other, but after a host crash the file may hold the old version, or
-// on a filesystem that does not order a rename after the data it names (ext4 does), nothing.
+// replaceFile is WriteFileAtomic, with the fsyncs only when durable: without them, readers
+// still see one version or the other, but after a host crash the file may hold the old
+// version, or on a filesystem that does not order a rename after the data it names (ext4
+// does), nothing.
 func replaceFile(path string, data []byte, perm os.FileMode, durable bool) (retErr error) {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
@@ -51,6 +55,38 @@ func replaceFile(path string, data []byte, perm os.FileMode, durable bool) (retE
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if durable {
+		return SyncDir(dir)
+	}
+	return nil
+}
+
+// SyncDir flushes the entries of directory dir to the disk: a file created, renamed or removed
+// in it is durable only once its directory is.
+func SyncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("sync directory %s: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync directory %s: %w", dir, err)
+	}
+	return nil
+}
+
+// SyncFilesystem flushes everything written to the filesystem that holds path (syncfs(2)):
+// for a tree of many files about to be renamed into place whole, such as an unpacked layer,
+// one call instead of an fsync per file.
+func SyncFilesystem(path string) error {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_DIRECTORY, 0)
+	if err != nil {
+		return fmt.Errorf("sync the filesystem of %s: %w", path, err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Syncfs(fd); err != nil {
+		return fmt.Errorf("sync the filesystem of %s: %w", path, err)
 	}
 	return nil
 }
@@ -100,11 +136,19 @@ type Lock struct {
 	f *os.File
 }
 
-// LockFile creates path if needed and blocks until it holds an exclusive lock on it.
+// LockFile creates path (and its directory) if needed and blocks until it holds an exclusive
+// lock on it.
 func LockFile(path string) (*Lock, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
+	return LockFileInDir(path)
+}
+
+// LockFileInDir is LockFile for a lock whose directory must exist already — one another
+// process may be removing, such as a container's: the directory is never made again, and its
+// absence is an error wrapping os.ErrNotExist.
+func LockFileInDir(path string) (*Lock, error) {
 	for {
 		l, state, err := lockFile(path, true)
 		if err != nil || state == locked {
