@@ -21,8 +21,7 @@ func (e *Engine) Create(opts *Options) (string, error) {
 		return "", err
 	}
 	defer c.owner.Unlock()
-	c.st.Waiting = true
-	if err := e.containers.Save(c.st); err != nil {
+	if err := e.record(c.st, func(st *State) { st.Waiting = true }); err != nil {
 		e.discard(c.st)
 		return "", err
 	}
@@ -59,8 +58,7 @@ func (e *Engine) Start(ref string) error {
 		return nil
 	}
 	os.Remove(e.stoppedPath(st.ID))
-	st.Waiting, st.Detached = true, true
-	if err := e.containers.Save(st); err != nil {
+	if err := e.record(st, func(st *State) { st.Waiting, st.Detached = true, true }); err != nil {
 		owner.Unlock()
 		return err
 	}

@@ -34,6 +34,7 @@ type Engine struct {
 	containers *Store
 	images     *workspace.Store
 	networks   *network.Manager
+	ports      heldPorts // the ports of the containers this process watches
 }
 
 // New opens (and creates) the state under root.
@@ -164,17 +165,21 @@ func (e *Engine) repair(st *State) (*State, error) {
 	if st.Status == Created || st.AutoRemove {
 		return nil, e.removeFiles(st)
 	}
-	e.release(st)
-	st.Status = Exited
-	st.ExitCode = 137
-	st.FinishedAt = time.Now().UTC()
-	st.Pid, st.PidStart = 0, 0
-	st.Error = errWatcherDied
-	return st, e.containers.Save(st)
+	cleanup := e.release(st)
+	err = e.record(st, func(st *State) {
+		st.Status = Exited
+		st.ExitCode = 137
+		st.FinishedAt = time.Now().UTC()
+		st.Pid, st.PidStart = 0, 0
+		st.Error = errWatcherDied
+		keepCleanupError(st, cleanup)
+	})
+	return st, err
 }
 
 // releaseResources gives back what a running container holds beside its files: its cgroups
-// (killing what is left in them), its address, veth and port rules. Each step is idempotent,
+// (killing what is left in them), its address, veth and port rules, and the host ports this
+// process holds for it. Each step is idempotent,
 // so a repair after a crash can run it again.
 func (e *Engine) releaseResources(st *State) error {
 	var errs []error
@@ -188,6 +193,7 @@ func (e *Engine) releaseResources(st *State) error {
 	if st.Network != "none" && st.Network != "host" {
 		errs = append(errs, e.networks.Disconnect(st.ID))
 	}
+	e.ports.drop(st.ID) // its rules gone, its host ports are free again
 	return errors.Join(errs...)
 }
 
@@ -204,7 +210,7 @@ func (e *Engine) removeFiles(st *State) error {
 	if err := driver.Remove(e.containers.layerDir(st.ID)); err != nil {
 		return fmt.Errorf("remove rootfs of %s: %w", container.ShortID(st.ID), err)
 	}
-	return e.containers.Delete(st.ID)
+	return e.containers.Delete(st.ID, st.Name)
 }
 
 // removeBroken removes a container whose state cannot be read, from what can be worked out
@@ -226,6 +232,6 @@ func (e *Engine) removeBroken(id string) error {
 	if owner != nil {
 		defer owner.Unlock()
 	}
-	errs = append(errs, e.networks.Disconnect(id), e.containers.Delete(id))
+	errs = append(errs, e.networks.Disconnect(id), e.containers.Delete(id, ""))
 	return errors.Join(errs...)
 }

@@ -12,8 +12,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/opencontainers/go-digest"
-
 	"github.com/mydocker/mydocker/cgroups"
 	"github.com/mydocker/mydocker/container"
 	"github.com/mydocker/mydocker/workspace"
@@ -118,20 +116,6 @@ func (e *Engine) layersOf(st *State) (*workspace.Image, workspace.Driver, []stri
 		return nil, nil, nil, err
 	}
 	return img, driver, layers, nil
-}
-
-// ImageInUse reports whether any container was created from the image, so rmi can refuse.
-func (e *Engine) ImageInUse(id digest.Digest) bool {
-	all, err := e.containers.List()
-	if err != nil {
-		return true
-	}
-	for _, c := range all {
-		if c.ImageID == id.String() {
-			return true
-		}
-	}
-	return false
 }
 
 // etcMountPoints are the files the engine bind-mounts in every container: the mount points

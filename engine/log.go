@@ -23,19 +23,34 @@ func (e *Engine) discard(st *State) {
 		logFor(st.ID).WithError(err).Warn("could not remove all of a container that did not start")
 		return
 	}
-	for _, name := range st.NewVolumes {
-		if err := e.VolumeRemove(name); err != nil {
-			logFor(st.ID).WithError(err).Warn("could not remove a volume made for a container that did not start")
-		}
-	}
+	e.discardVolumes(st.ID, st.NewVolumes) // its holds went with its directory
 }
 
 // release gives back what a stopped container held (releaseResources) and, when something
-// could not be given back, logs it and keeps it in the container's state, where inspect
-// shows it and a later rm tries again.
-func (e *Engine) release(st *State) {
-	if err := e.releaseResources(st); err != nil {
+// could not be given back, logs it and returns it for the container's state, where inspect
+// shows it and a later rm tries again: the caller records it with keepCleanupError.
+func (e *Engine) release(st *State) error {
+	err := e.releaseResources(st)
+	if err != nil {
 		logFor(st.ID).WithError(err).Warn("could not release all the container held")
+	}
+	return err
+}
+
+// keepCleanupError records in st what release could not give back (nil: nothing more).
+func keepCleanupError(st *State, err error) {
+	if err != nil {
 		st.CleanupError = err.Error()
 	}
+}
+
+// record applies edit to the container's state as stored (Store.Update) and makes st what was
+// written: whatever another process changed meanwhile (a rename) is kept, and st sees it.
+func (e *Engine) record(st *State, edit func(*State)) error {
+	cur, err := e.containers.Update(st.ID, edit)
+	if err != nil {
+		return err
+	}
+	*st = *cur
+	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -53,16 +54,23 @@ var shim string
 func UseShim(path string) { shim = path }
 
 // runMonitor is the body of the monitor process: mydocker-monitor ROOT ID, or ROOT ID BACKOFF
-// CODE when mydocker-shim, which waited for the container, executes it again with how the
-// container exited. Its stdout and stderr are the container's monitor.log, and so is its log.
+// HELD CODE when mydocker-shim, which waited for the container, executes it again with how the
+// container exited (HELD: the fds of the sockets that hold its published ports, "-" for
+// none). Its stdout and stderr are the container's monitor.log, and so is its log.
 func runMonitor() {
-	resumed := len(os.Args) == 5
+	resumed := len(os.Args) == 6
 	// Nothing of the caller's but the fds it was given (the caller's own, a shell's
 	// 7</etc/shadow say, must not live on in a process that outlives it), and none of those
 	// may reach the container: the owner lock in particular must die with us.
 	var report *os.File // nil once resumed: the start was reported
+	var held []*os.File
 	if resumed {
-		unix.CloseRange(monitorOwnerFd+1, math.MaxUint32, 0)
+		fds, err := parseFds(os.Args[4])
+		if err != nil {
+			logFor(os.Args[2]).Errorf("monitor started with bad held ports: %q", os.Args[4])
+			os.Exit(2)
+		}
+		held = keepOnly(monitorOwnerFd+1, fds)
 	} else {
 		unix.CloseRange(monitorReportFd+1, math.MaxUint32, 0)
 		unix.CloseOnExec(monitorReportFd)
@@ -79,7 +87,7 @@ func runMonitor() {
 	var exit *shimExit
 	if resumed {
 		backoff, err1 := time.ParseDuration(os.Args[3])
-		code, err2 := strconv.Atoi(os.Args[4])
+		code, err2 := strconv.Atoi(os.Args[5])
 		if err1 != nil || err2 != nil {
 			logFor(os.Args[2]).Errorf("monitor started with a bad exit report: %q", os.Args[3:])
 			os.Exit(2)
@@ -92,6 +100,7 @@ func runMonitor() {
 	log := logFor(os.Args[2])
 	e, err := New(os.Args[1])
 	if err == nil {
+		e.ports.keep(os.Args[2], held)
 		err = e.monitor(os.Args[2], owner, report, exit)
 	}
 	if err != nil {
@@ -99,6 +108,23 @@ func runMonitor() {
 		owner.Unlock()
 		os.Exit(1)
 	}
+}
+
+// keepOnly closes every fd from first on but those of keep, which it returns as files, none of
+// them to be inherited by a process this one starts.
+func keepOnly(first int, keep []int) []*os.File {
+	slices.Sort(keep)
+	var files []*os.File
+	for _, fd := range keep {
+		if fd >= first {
+			unix.CloseRange(uint(first), uint(fd-1), 0)
+			unix.CloseOnExec(fd)
+			files = append(files, os.NewFile(uintptr(fd), "held port"))
+			first = fd + 1
+		}
+	}
+	unix.CloseRange(uint(first), math.MaxUint32, 0)
+	return files
 }
 
 // shimExit is how a container mydocker-shim waited for ended, and the restart backoff then.
@@ -177,11 +203,13 @@ func (e *Engine) monitor(id string, owner *fsutil.Lock, report *os.File, exit *s
 			}
 		}
 		backoff = min(2*backoff, time.Minute)
-		if st, err = e.containers.Load(id); err != nil || e.stoppedByUser(id) {
+		if e.stoppedByUser(id) {
+			return nil
+		}
+		// A restart that fails keeps the container (Waiting).
+		if err := e.record(st, func(st *State) { st.RestartCount, st.Waiting = st.RestartCount+1, true }); err != nil {
 			return err
 		}
-		st.RestartCount++
-		st.Waiting = true // a restart that fails keeps the container
 	}
 }
 
@@ -226,12 +254,13 @@ func (e *Engine) handoff(st *State, w *watched, owner *fsutil.Lock, backoff time
 	// mydocker-shim PID LOG MAX-SIZE MAX-FILE STDOUT-FD STDERR-FD -- MONITOR ARG...
 	args := []string{filepath.Base(shim), strconv.Itoa(w.init.Pid()), e.containers.LogPath(st.ID),
 		strconv.FormatInt(st.LogConfig.MaxSize, 10), strconv.Itoa(st.LogConfig.MaxFile), "-1", "-1"}
-	keep := []*os.File{owner.File()}
+	held := e.ports.of(st.ID)
+	keep := append([]*os.File{owner.File()}, held...)
 	for i, s := range w.streams { // stdout and stderr, or the terminal alone
 		args[5+i] = strconv.Itoa(int(s.r.Fd()))
 		keep = append(keep, s.r)
 	}
-	args = append(args, "--", self, monitorName, e.root, st.ID, backoff.String())
+	args = append(args, "--", self, monitorName, e.root, st.ID, backoff.String(), formatFds(held))
 	// No transparent huge pages for the shim (the flag outlives execve; the shim clears it
 	// before it runs the monitor again): on a host that gives them to every process, its
 	// first heap fault took a 2 MB page, and the watcher held 5 MB in the v2 VM.

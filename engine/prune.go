@@ -4,6 +4,8 @@ import (
 	"errors"
 
 	"github.com/opencontainers/go-digest"
+
+	"github.com/mydocker/mydocker/workspace"
 )
 
 // PruneContainers removes every container that does not run (exited, created, dead) and
@@ -35,9 +37,13 @@ func (e *Engine) PruneImages(all bool) (untagged []string, deleted []digest.Dige
 	if err != nil {
 		return nil, nil, err
 	}
+	held, _, err := e.holders()
+	if err != nil {
+		return nil, nil, err
+	}
 	var errs []error
 	for _, img := range imgs {
-		if (len(img.RepoTags) > 0 && !all) || e.ImageInUse(img.ID) {
+		if (len(img.RepoTags) > 0 && !all) || len(held[img.ID]) > 0 {
 			continue
 		}
 		refs := img.RepoTags
@@ -45,13 +51,21 @@ func (e *Engine) PruneImages(all bool) (untagged []string, deleted []digest.Dige
 			refs = []string{img.ID.String()}
 		}
 		for _, ref := range refs { // each tag goes; the last takes the image with it
-			u, d, err := e.images.Remove(ref, false, e.ImageInUse)
+			// Asked again under the store's lock: a container may take it meanwhile.
+			u, d, err := e.images.Remove(ref, false, e.imageUser)
+			if errors.Is(err, workspace.ErrImageInUse) || errors.Is(err, workspace.ErrImageNotFound) {
+				break
+			}
 			if err != nil {
 				errs = append(errs, err)
 				break
 			}
 			untagged, deleted = append(untagged, u...), append(deleted, d...)
 		}
+	}
+	// What crashed imports, loads and pulls left: layers no image names.
+	if _, err := e.images.Sweep(); err != nil {
+		errs = append(errs, err)
 	}
 	return untagged, deleted, errors.Join(errs...)
 }
@@ -74,10 +88,14 @@ func (e *Engine) DiskUsage() ([]Usage, error) {
 	if err != nil {
 		return nil, err
 	}
+	heldImages, heldVolumes, err := e.holders()
+	if err != nil {
+		return nil, err
+	}
 	images := Usage{Type: "Images", Total: len(imgs)}
 	for _, img := range imgs {
 		images.Size += img.Size
-		if e.ImageInUse(img.ID) {
+		if len(heldImages[img.ID]) > 0 {
 			images.Active++
 		} else {
 			images.Reclaimable += img.Size
@@ -97,15 +115,11 @@ func (e *Engine) DiskUsage() ([]Usage, error) {
 	if err != nil {
 		return nil, err
 	}
-	users, err := e.volumeUsers()
-	if err != nil {
-		return nil, err
-	}
 	volumes := Usage{Type: "Local Volumes", Total: len(vols)}
 	for _, v := range vols {
 		size := dirSize(v.Mountpoint)
 		volumes.Size += size
-		if len(users[v.Mountpoint]) > 0 {
+		if len(heldVolumes[v.Name]) > 0 {
 			volumes.Active++
 		} else {
 			volumes.Reclaimable += size

@@ -119,64 +119,33 @@ func (e *Engine) startFailed(st *State, err error) {
 // failed records a start that failed on a container that is to stay: what it held is given
 // back, and the error is kept in its state, where inspect shows it.
 func (e *Engine) failed(st *State, err error) {
-	e.release(st)
-	st.Pid, st.PidStart = 0, 0
-	st.Error = err.Error()
-	if serr := e.containers.Save(st); serr != nil {
+	cleanup := e.release(st)
+	if serr := e.record(st, func(st *State) {
+		st.Pid, st.PidStart = 0, 0
+		st.Error = err.Error()
+		keepCleanupError(st, cleanup)
+	}); serr != nil {
 		logFor(st.ID).WithError(serr).Warn("could not record a failed start")
 	}
 }
 
-// create resolves the image, builds the spec, prepares the root filesystem and records the
-// container (taking its name). Given the container's init, already forked (a foreground run),
-// it puts it in its cgroups meanwhile: the cgroup filesystem's calls are a good part of a
-// start, and they overlap with create's own writes.
+// create makes the container and records it (Created), in steps each later one relies on,
+// with one rollback (discard) for all of them:
+//
+//  1. check the options, which touch nothing;
+//  2. reserve: the container's id, its directory, owner lock and name;
+//  3. hold what it uses, its image and named volumes, so that no rmi, prune or volume rm takes
+//     them from now on (holdImageAndVolumes);
+//  4. the spec: the image's config and the options merged, the user resolved in the image,
+//     the /etc files;
+//  5. the root filesystem on the image's layers, the spec and the bind sources on disk;
+//  6. publish the state: from here the container is listed.
+//
+// Given the container's init, already forked (a foreground run), it puts it in its cgroups
+// meanwhile: the cgroup filesystem's calls are a good part of a start, and they overlap with
+// create's own writes. The network is joined at start.
 func (e *Engine) create(opts *Options, p *container.Init) (_ *created, retErr error) {
-	if opts.Name != "" {
-		if err := ValidateName(opts.Name); err != nil {
-			return nil, err
-		}
-		if err := e.repairNameHolder(opts.Name); err != nil {
-			return nil, err
-		}
-	}
-	if err := opts.Etc.Validate(); err != nil {
-		return nil, err
-	}
-	if opts.AutoRemove && opts.RestartPolicy.Name != "" {
-		return nil, errors.New("conflicting options: --restart and --rm")
-	}
-	img, err := e.images.Get(opts.Image)
-	if err != nil {
-		return nil, err
-	}
-	var madeVolumes []string // made for this container: gone again if it is not created
-	defer func() {
-		if retErr != nil {
-			for _, name := range madeVolumes {
-				e.VolumeRemove(name)
-			}
-		}
-	}()
-	for _, nv := range opts.NamedVolumes {
-		_, err := e.volume(nv.Name)
-		isNew := nv.Name == "" || errors.Is(err, ErrNoSuchVolume)
-		v, err := e.VolumeCreate(nv.Name)
-		if err != nil {
-			return nil, err
-		}
-		if isNew {
-			madeVolumes = append(madeVolumes, v.Name)
-		}
-		mode := "rw"
-		if nv.ReadOnly {
-			mode = "ro"
-		}
-		opts.Mounts = append(opts.Mounts, specs.Mount{Type: "bind", Source: v.Mountpoint, Destination: nv.Destination, Options: []string{"rbind", "rprivate", mode}})
-	}
-	opts.NamedVolumes = nil // now among the mounts
-	id := container.NewID()
-	spec, config, err := opts.Spec(id, img.Config.Config)
+	netName, err := e.checkOptions(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -184,41 +153,7 @@ func (e *Engine) create(opts *Options, p *container.Init) (_ *created, retErr er
 	if err != nil {
 		return nil, err
 	}
-	layers, err := e.images.LayerDirs(img)
-	if err != nil {
-		return nil, err
-	}
-	if opts.PublishAll {
-		exposed := slices.Sorted(maps.Keys(config.ExposedPorts))
-		for _, p := range exposed {
-			num, proto, _ := strings.Cut(p, "/")
-			port, err := strconv.ParseUint(num, 10, 16)
-			if err != nil || port == 0 {
-				return nil, fmt.Errorf("invalid exposed port %q", p)
-			}
-			proto = cmp.Or(proto, "tcp")
-			host, err := network.FreePort(proto)
-			if err != nil {
-				return nil, err
-			}
-			opts.Ports = append(opts.Ports, network.PortMapping{HostPort: host, ContainerPort: uint16(port), Proto: proto})
-		}
-	}
-	netName, err := opts.networkName()
-	if err != nil {
-		return nil, err
-	}
-	switch netName {
-	case "none", "host":
-	case network.DefaultName:
-		if _, err := e.networks.EnsureDefault(); err != nil {
-			return nil, err
-		}
-	default:
-		if _, err := e.networks.Get(netName); err != nil {
-			return nil, err
-		}
-	}
+	id := container.NewID()
 	cg, err := cgroups.New(id)
 	if err != nil {
 		return nil, fmt.Errorf("find this process's cgroups: %w", err)
@@ -227,10 +162,9 @@ func (e *Engine) create(opts *Options, p *container.Init) (_ *created, retErr er
 		ID:            id,
 		Cgroups:       cg.Paths(),
 		Network:       netName,
-		Ports:         opts.Ports,
+		PortBindings:  opts.Ports,
 		Name:          opts.Name,
 		Image:         opts.Image,
-		ImageID:       img.ID.String(),
 		Created:       time.Now().UTC(),
 		Status:        Created,
 		Driver:        driver.Name(),
@@ -239,10 +173,8 @@ func (e *Engine) create(opts *Options, p *container.Init) (_ *created, retErr er
 		NoPivot:       opts.NoPivot,
 		Init:          opts.Init,
 		OpenStdin:     opts.Interactive && opts.Detach,
-		Config:        config,
 		LogConfig:     opts.LogConfig,
 		Etc:           opts.Etc,
-		NewVolumes:    madeVolumes,
 		RestartPolicy: opts.RestartPolicy,
 		StopTimeout:   opts.StopTimeout,
 		HostConfig: HostConfig{
@@ -252,33 +184,40 @@ func (e *Engine) create(opts *Options, p *container.Init) (_ *created, retErr er
 			SecurityOpt: opts.SecurityOpt,
 		},
 	}
-	owner, err := e.containers.NewDir(id)
+	owner, err := e.containers.Reserve(st)
 	if err != nil {
 		return nil, err
 	}
 	var joined func() error
-	if p != nil {
-		joined = sync.OnceValue(func() error { return p.JoinCgroups(cg, spec.Linux.Resources) })
-		go joined()
-	}
+	var madeSources []string
 	defer func() {
 		if retErr != nil {
 			if joined != nil {
 				joined() // done before its cgroups are removed
 			}
+			workspace.RemoveVolumeSources(madeSources)
 			e.discard(st)
 			owner.Unlock()
 		}
 	}()
-	if err := setUser(spec, opts.User, layers); err != nil {
-		return nil, err
-	}
-	etcMounts, err := e.writeEtcFiles(st, spec.Hostname, "")
+	img, volumes, madeVolumes, err := e.holdImageAndVolumes(id, opts.Image, opts.NamedVolumes)
 	if err != nil {
 		return nil, err
 	}
-	// Docker's order: the default mounts, the /etc files, then the volumes (Spec put last).
-	spec.Mounts = slices.Insert(spec.Mounts, len(spec.Mounts)-len(opts.Mounts), etcMounts...)
+	faults.Point("create:held")
+	st.ImageID, st.NewVolumes = img.ID.String(), madeVolumes
+	layers, err := e.images.LayerDirs(img)
+	if err != nil {
+		return nil, err
+	}
+	spec, err := e.buildSpec(st, opts, img, volumes, layers)
+	if err != nil {
+		return nil, err
+	}
+	if p != nil {
+		joined = sync.OnceValue(func() error { return p.JoinCgroups(cg, spec.Linux.Resources) })
+		go joined()
+	}
 	rootfs, err := driver.Prepare(e.containers.layerDir(id), layers)
 	if err != nil {
 		return nil, fmt.Errorf("prepare root filesystem: %w", err)
@@ -288,12 +227,10 @@ func (e *Engine) create(opts *Options, p *container.Init) (_ *created, retErr er
 	if err := e.containers.SaveSpec(st, spec); err != nil {
 		return nil, err
 	}
-	made, err := workspace.MakeVolumeSources(opts.Mounts)
-	if err != nil {
+	if madeSources, err = workspace.MakeVolumeSources(spec.Mounts); err != nil {
 		return nil, err
 	}
-	if err := e.containers.Add(st); err != nil {
-		workspace.RemoveVolumeSources(made)
+	if err := e.containers.Publish(st); err != nil {
 		return nil, err
 	}
 	filter, err := e.seccompFilter(spec.Linux.Seccomp)
@@ -307,6 +244,87 @@ func (e *Engine) create(opts *Options, p *container.Init) (_ *created, retErr er
 	}
 	b := &container.Bundle{Spec: spec, RootfsMount: rootfs.Mount, NoPivot: opts.NoPivot, Init: opts.Init, Seccomp: filter}
 	return &created{st: st, bundle: b, owner: owner, joined: joined}, nil
+}
+
+// checkOptions refuses what create cannot make before anything is made, and returns the
+// network the container joins (made on first use for Docker's default one). A container of a
+// dead watcher that holds the name asked for is repaired, so that the name can be taken.
+func (e *Engine) checkOptions(opts *Options) (netName string, err error) {
+	if opts.Name != "" {
+		if err := ValidateName(opts.Name); err != nil {
+			return "", err
+		}
+		if err := e.repairNameHolder(opts.Name); err != nil {
+			return "", err
+		}
+	}
+	if err := opts.Etc.Validate(); err != nil {
+		return "", err
+	}
+	if opts.AutoRemove && opts.RestartPolicy.Name != "" {
+		return "", errors.New("conflicting options: --restart and --rm")
+	}
+	if netName, err = opts.networkName(); err != nil {
+		return "", err
+	}
+	switch netName {
+	case "none", "host":
+	case network.DefaultName:
+		if _, err := e.networks.EnsureDefault(); err != nil {
+			return "", err
+		}
+	default:
+		if _, err := e.networks.Get(netName); err != nil {
+			return "", err
+		}
+	}
+	return netName, nil
+}
+
+// buildSpec merges the image's config and the options into the container's spec (its config
+// in the image's terms into st), with its named volumes mounted, its user resolved in the
+// image and its /etc files written. -P's ports are the image's exposed ones, given host
+// ports when the container starts.
+func (e *Engine) buildSpec(st *State, opts *Options, img *workspace.Image, volumes []NamedVolume, layers []string) (*specs.Spec, error) {
+	mounts := slices.Clone(opts.Mounts)
+	for _, nv := range volumes {
+		v, err := e.volume(nv.Name)
+		if err != nil {
+			return nil, err
+		}
+		mode := "rw"
+		if nv.ReadOnly {
+			mode = "ro"
+		}
+		mounts = append(mounts, specs.Mount{Type: "bind", Source: v.Mountpoint, Destination: nv.Destination, Options: []string{"rbind", "rprivate", mode}})
+	}
+	ro := opts.Options
+	ro.Mounts = mounts
+	spec, config, err := ro.Spec(st.ID, img.Config.Config)
+	if err != nil {
+		return nil, err
+	}
+	st.Config = config
+	if opts.PublishAll {
+		for _, p := range slices.Sorted(maps.Keys(config.ExposedPorts)) {
+			num, proto, _ := strings.Cut(p, "/")
+			port, err := strconv.ParseUint(num, 10, 16)
+			if err != nil || port == 0 {
+				return nil, fmt.Errorf("invalid exposed port %q", p)
+			}
+			st.PortBindings = append(st.PortBindings, network.PortMapping{ContainerPort: uint16(port), Proto: cmp.Or(proto, "tcp")})
+		}
+	}
+	if err := setUser(spec, opts.User, layers); err != nil {
+		return nil, err
+	}
+	etcMounts, err := e.writeEtcFiles(st, spec.Hostname, "")
+	if err != nil {
+		return nil, err
+	}
+	// Docker's order: the default mounts, the /etc files, then the volumes (Spec put last).
+	spec.Mounts = slices.Insert(spec.Mounts, len(spec.Mounts)-len(mounts), etcMounts...)
+	return spec, nil
 }
 
 // writeCIDFile writes a new container's id to path (run --cidfile), which must not exist.
@@ -375,11 +393,16 @@ func (e *Engine) connect(st *State, hostname string, pid int) error {
 	if st.Network == "none" || st.Network == "host" {
 		return nil
 	}
-	ep, err := e.networks.Connect(st.Network, st.ID, pid, st.Ports)
+	bindings := st.PortBindings
+	if bindings == nil {
+		bindings = st.Ports // a container recorded before PortBindings
+	}
+	ep, err := e.networks.Connect(st.Network, st.ID, pid, bindings)
 	if err != nil {
 		return err
 	}
-	st.IP = ep.IP
+	e.ports.keep(st.ID, ep.Held)
+	st.IP, st.Ports = ep.IP, ep.Ports // -P's host ports picked
 	_, err = e.writeEtcFiles(st, hostname, ep.IP)
 	return err
 }
@@ -415,11 +438,13 @@ func (e *Engine) start(c *created, p *container.Init) (retErr error) {
 	if err := p.Start(); err != nil {
 		return err
 	}
-	st.Status, st.Waiting, st.Error, st.ExitCode = Running, false, "", 0
-	proc := p.Process()
-	st.Pid, st.PidStart = proc.Pid, proc.Start
-	st.StartedAt = time.Now().UTC()
-	return e.containers.Save(st)
+	proc, ip, ports := p.Process(), st.IP, st.Ports
+	return e.record(st, func(st *State) {
+		st.Status, st.Waiting, st.Error, st.ExitCode = Running, false, "", 0
+		st.Pid, st.PidStart = proc.Pid, proc.Start
+		st.IP, st.Ports = ip, ports
+		st.StartedAt = time.Now().UTC()
+	})
 }
 
 // finish records the exit, gives back what the container held and, for --rm, removes it.
@@ -433,18 +458,18 @@ func (e *Engine) finish(st *State, code int) {
 		}
 		return
 	}
-	if stats, err := cgroups.Load(st.Cgroups).Stats(); err == nil && stats.OOMKills > 0 {
-		st.OOMKilled = true
-	}
-	if cur, err := e.containers.Load(st.ID); err == nil {
-		st.Name = cur.Name // renamed while it ran
-	}
-	e.release(st)
-	st.Status = Exited
-	st.ExitCode = code
-	st.FinishedAt = time.Now().UTC()
-	st.Pid, st.PidStart = 0, 0
-	if err := e.containers.Save(st); err != nil {
+	stats, err := cgroups.Load(st.Cgroups).Stats()
+	oomKilled := err == nil && stats.OOMKills > 0
+	cleanup := e.release(st)
+	faults.Point("finish:released")
+	if err := e.record(st, func(st *State) {
+		st.OOMKilled = oomKilled
+		st.Status = Exited
+		st.ExitCode = code
+		st.FinishedAt = time.Now().UTC()
+		st.Pid, st.PidStart = 0, 0
+		keepCleanupError(st, cleanup)
+	}); err != nil {
 		logFor(st.ID).WithError(err).Warn("could not record the container's exit")
 	}
 }
@@ -481,7 +506,7 @@ func (e *Engine) startMonitor(st *State, owner *fsutil.Lock) (retErr error) {
 		Args: []string{monitorName, e.root, st.ID},
 		// MYDOCKER_PREFAULT=off: the monitor lives as long as the container, without the
 		// heap prefault a short-lived start gets (internal/prefault).
-		Env:         []string{monitorPath(), "MYDOCKER_LOG_LEVEL=" + logrus.GetLevel().String(), "MYDOCKER_PREFAULT=off"},
+		Env:         append([]string{monitorPath(), "MYDOCKER_LOG_LEVEL=" + logrus.GetLevel().String(), "MYDOCKER_PREFAULT=off"}, faults.Env()...),
 		Stdout:      monitorLog,
 		Stderr:      monitorLog,
 		ExtraFiles:  []*os.File{owner.File(), reportW},

@@ -65,10 +65,12 @@ type State struct {
 	// another mydocker process would resolve them from its own cgroup.
 	Cgroups map[string]string `json:"cgroups,omitempty"`
 	// Network is "none", "host" or the bridge network the container is attached to; IP its
-	// address there and Ports what it publishes.
-	Network string                `json:"network"`
-	IP      string                `json:"ip,omitempty"`
-	Ports   []network.PortMapping `json:"ports,omitempty"`
+	// address there. PortBindings are the ports it asked to publish (-p; -P's with host port
+	// 0, any), Ports those it publishes while it runs, with their host ports.
+	Network      string                `json:"network"`
+	IP           string                `json:"ip,omitempty"`
+	PortBindings []network.PortMapping `json:"port_bindings,omitempty"`
+	Ports        []network.PortMapping `json:"ports,omitempty"`
 	// Rootfs is the mount the init makes for the root filesystem (nil for vfs).
 	Rootfs *specs.Mount `json:"rootfs,omitempty"`
 	// LogConfig is the log's rotation.
@@ -137,79 +139,86 @@ func (s *Store) layerDir(id string) string       { return filepath.Join(s.dir, i
 func (s *Store) etcDir(id string) string         { return filepath.Join(s.dir, id, "etc") }
 func (s *Store) lock() (*fsutil.Lock, error)     { return fsutil.LockFile(filepath.Join(s.dir, ".lock")) }
 
-// NewDir makes the directory of a new container and takes its owner lock: whoever holds
-// it watches the container, and a lock nobody holds tells a later ps that the watcher died.
-// The container is not listed until Add publishes its state.
-func (s *Store) NewDir(id string) (*fsutil.Lock, error) {
-	if !names.IsID(id) {
-		return nil, fmt.Errorf("invalid container id %q", id)
+// stateLock serializes the load-modify-save of one container's state (Update): the watcher
+// recording an exit, a rename, a start. It is not the owner lock, which the watcher holds for
+// the container's whole life; this one is held for one edit.
+func (s *Store) stateLock(id string) (*fsutil.Lock, error) {
+	return fsutil.LockFileInDir(filepath.Join(s.dir, id, "state.lock"))
+}
+
+// Reserve makes the directory of the new container st.ID, takes its owner lock and claims its
+// name (a random one, put in st.Name, if it has none), all under the store lock: whoever holds
+// the owner lock watches the container, and a lock nobody holds tells a later ps that the
+// watcher died. From here the name is taken (a directory without state whose creator holds its
+// owner lock holds its name: hasName) and Prune leaves the directory alone; the container is
+// not listed until Publish writes its state. The name is claimed in the name index before the
+// state is written: a crash in between leaves a link to a container with no state, which the
+// next claim of the name finds stale.
+func (s *Store) Reserve(st *State) (*fsutil.Lock, error) {
+	if !names.IsID(st.ID) {
+		return nil, fmt.Errorf("invalid container id %q", st.ID)
 	}
-	// Under the store lock, so that Prune never takes a directory between its mkdir and its
-	// owner lock for one whose creator died.
+	if st.Name != "" {
+		if err := names.Validate("container", st.Name); err != nil {
+			return nil, err
+		}
+	}
 	l, err := s.lock()
 	if err != nil {
 		return nil, err
 	}
 	defer l.Unlock()
-	if err := os.Mkdir(s.Dir(id), 0o700); err != nil {
+	if err := s.ensureIndex(); err != nil {
+		return nil, err
+	}
+	if err := os.Mkdir(s.Dir(st.ID), 0o700); err != nil {
 		return nil, fmt.Errorf("create container directory: %w", err)
 	}
-	owner, err := fsutil.LockFile(s.ownerPath(id))
+	owner, err := fsutil.LockFile(s.ownerPath(st.ID))
 	if err != nil {
-		os.RemoveAll(s.Dir(id))
+		os.RemoveAll(s.Dir(st.ID))
+		return nil, err
+	}
+	if err := s.claimNameOf(st); err != nil {
+		owner.Unlock()
+		os.RemoveAll(s.Dir(st.ID))
 		return nil, err
 	}
 	return owner, nil
 }
 
-// Add takes the container's name (a random one if it has none) and publishes its state,
-// under the store lock so that two mydocker processes can never take the same name. The name
-// is claimed in the name index first, then the state is written: a crash in between leaves a
-// link to a container with no state, which the next claim of the name finds stale.
-func (s *Store) Add(st *State) error {
-	if !names.IsID(st.ID) {
-		return fmt.Errorf("invalid container id %q", st.ID)
-	}
+// claimNameOf claims st.Name for st, or a random name when it has none. Under the store lock.
+func (s *Store) claimNameOf(st *State) error {
 	if st.Name != "" {
-		if err := names.Validate("container", st.Name); err != nil {
-			return err
+		holder, err := s.claimName(st.Name, st.ID)
+		if err != nil && holder != "" {
+			return fmt.Errorf("conflict: the container name \"/%s\" is already in use by container %q; remove (mydocker rm %s) or rename that container to reuse the name: %w",
+				st.Name, holder, st.Name, ErrNameInUse)
 		}
-	}
-	l, err := s.lock()
-	if err != nil {
 		return err
 	}
-	defer l.Unlock()
-	if err := s.ensureIndex(); err != nil {
-		return err
-	}
-	if st.Name == "" {
-		for i := 0; ; i++ {
-			name := randomName()
-			if i > 10 {
-				name = fmt.Sprintf("%s%d", name, i)
-			}
-			holder, err := s.claimName(name, st.ID)
-			if err == nil {
-				st.Name = name
-				break
-			}
-			if holder == "" {
-				return err
-			}
+	for i := 0; ; i++ {
+		name := randomName()
+		if i > 10 {
+			name = fmt.Sprintf("%s%d", name, i)
 		}
-	} else if holder, err := s.claimName(st.Name, st.ID); err != nil {
+		holder, err := s.claimName(name, st.ID)
+		if err == nil {
+			st.Name = name
+			return nil
+		}
 		if holder == "" {
 			return err
 		}
-		return fmt.Errorf("conflict: the container name \"/%s\" is already in use by container %q; remove (mydocker rm %s) or rename that container to reuse the name: %w",
-			st.Name, holder, st.Name, ErrNameInUse)
 	}
-	if err := s.write(st); err != nil {
-		os.Remove(s.namePath(st.Name))
-		return err
+}
+
+// Publish writes the first state of a reserved container: from then on it is listed.
+func (s *Store) Publish(st *State) error {
+	if !names.IsID(st.ID) {
+		return fmt.Errorf("invalid container id %q", st.ID)
 	}
-	return nil
+	return s.write(st)
 }
 
 // Prune removes the directories of containers that were never published because the
@@ -281,12 +290,31 @@ func (s *Store) write(st *State) error {
 	return fsutil.WriteJSON(s.statePath(st.ID), st)
 }
 
-// Save writes the container's state atomically (see write).
-func (s *Store) Save(st *State) error {
-	if !names.IsID(st.ID) {
-		return fmt.Errorf("invalid container id %q", st.ID)
+// Update applies edit to the container's state as it is on disk now, under the container's
+// state lock, and writes the result (see write): two processes that change the same container
+// at once each change what the other wrote, never an older copy of it. edit must only change
+// the state it is given: it runs under the lock. Update returns the state written.
+func (s *Store) Update(id string, edit func(st *State)) (*State, error) {
+	if !names.IsID(id) {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
 	}
-	return s.write(st)
+	l, err := s.stateLock(id)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer l.Unlock()
+	st, err := s.Load(id)
+	if err != nil {
+		return nil, err
+	}
+	if st.Broken {
+		return nil, fmt.Errorf("container %s: %s", container.ShortID(id), st.Error)
+	}
+	edit(st)
+	return st, s.write(st)
 }
 
 // Rename gives container id the name, which must be free, and frees its old one.
@@ -316,9 +344,8 @@ func (s *Store) Rename(id, name string) error {
 		return fmt.Errorf("conflict: the container name \"/%s\" is already in use by container %q; remove (mydocker rm %s) or rename that container to reuse the name: %w",
 			name, holder, name, ErrNameInUse)
 	}
-	old := st.Name
-	st.Name = name
-	if err := s.write(st); err != nil {
+	var old string
+	if _, err := s.Update(id, func(st *State) { old, st.Name = st.Name, name }); err != nil {
 		os.Remove(s.namePath(name))
 		return err
 	}
@@ -478,7 +505,7 @@ func (s *Store) claimName(name, id string) (holder string, err error) {
 			return "", err
 		}
 		other, rerr := os.Readlink(s.namePath(name))
-		if rerr == nil && s.holds(other, name) {
+		if rerr == nil && s.hasName(other, name) {
 			return other, ErrNameInUse
 		}
 		if err := os.Remove(s.namePath(name)); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -487,10 +514,10 @@ func (s *Store) claimName(name, id string) (holder string, err error) {
 	}
 }
 
-// holds reports whether container id has name: its state says so (a broken state, which
+// hasName reports whether container id has name: its state says so (a broken state, which
 // cannot say, is taken to), or it is being created (a directory without state whose creator
 // still holds its owner lock).
-func (s *Store) holds(id, name string) bool {
+func (s *Store) hasName(id, name string) bool {
 	st, err := s.Load(id)
 	if err == nil {
 		return st.Broken || st.Name == name
@@ -545,10 +572,12 @@ func (s *Store) buildIndex() error {
 	return s.ensureIndex()
 }
 
-// Delete removes the container's directory. Mounts and cgroups must be gone already. The
+// Delete removes the container's directory, and its name (given, for a container that was
+// never published; "" reads it from the state). Mounts and cgroups must be gone already. The
 // directory is first renamed out of the store, so that the container is gone at once for every
-// reader, not file by file; Prune finishes what a crash left of such a removal.
-func (s *Store) Delete(id string) error {
+// reader, not file by file (its holds with it); Prune finishes what a crash left of such a
+// removal.
+func (s *Store) Delete(id, name string) error {
 	if !names.IsID(id) {
 		return fmt.Errorf("invalid container id %q", id)
 	}
@@ -556,7 +585,9 @@ func (s *Store) Delete(id string) error {
 	if err != nil {
 		return err
 	}
-	st, _ := s.Load(id)
+	if st, err := s.Load(id); err == nil && !st.Broken {
+		name = st.Name
+	}
 	trash := filepath.Join(s.dir, removingPrefix+id)
 	if err := os.Rename(s.Dir(id), trash); err != nil && !errors.Is(err, os.ErrNotExist) {
 		l.Unlock()
@@ -564,9 +595,9 @@ func (s *Store) Delete(id string) error {
 	}
 	// After the directory: a crash in between leaves a stale link, never a container
 	// without its link.
-	if st != nil && st.Name != "" {
-		if holder, err := os.Readlink(s.namePath(st.Name)); err == nil && holder == id {
-			os.Remove(s.namePath(st.Name))
+	if name != "" {
+		if holder, err := os.Readlink(s.namePath(name)); err == nil && holder == id {
+			os.Remove(s.namePath(name))
 		}
 	}
 	l.Unlock() // the files go without holding up other commands

@@ -12,13 +12,13 @@ import (
 	"github.com/mydocker/mydocker/internal/fsutil"
 )
 
-// create does what Engine.create does with the store: a directory, then the state.
+// create does what Engine.create does with the store: reserve, then publish the state.
 func create(s *Store, st *State) (*fsutil.Lock, error) {
-	owner, err := s.NewDir(st.ID)
+	owner, err := s.Reserve(st)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.Add(st); err != nil {
+	if err := s.Publish(st); err != nil {
 		owner.Unlock()
 		return nil, err
 	}
@@ -55,7 +55,7 @@ func TestStoreCreateFindDelete(t *testing.T) {
 	require.Len(t, all, 2)
 	require.Equal(t, b.ID, all[0].ID, "newest first")
 
-	require.NoError(t, s.Delete(a.ID))
+	require.NoError(t, s.Delete(a.ID, ""))
 	_, err = s.Find("web")
 	require.ErrorIs(t, err, ErrNotFound)
 }
@@ -104,11 +104,11 @@ func TestValidateName(t *testing.T) {
 func TestPruneRemovesUnpublishedDirsOfDeadCreators(t *testing.T) {
 	s, err := OpenStore(t.TempDir())
 	require.NoError(t, err)
-	dead, err := s.NewDir(container.NewID())
+	dead, err := s.Reserve(&State{ID: container.NewID()})
 	require.NoError(t, err)
-	dead.Unlock() // its creator died before Add
+	dead.Unlock() // its creator died before Publish
 	busyID := container.NewID()
-	busy, err := s.NewDir(busyID)
+	busy, err := s.Reserve(&State{ID: busyID})
 	require.NoError(t, err)
 	defer busy.Unlock()
 
@@ -117,7 +117,7 @@ func TestPruneRemovesUnpublishedDirsOfDeadCreators(t *testing.T) {
 	require.NoError(t, err)
 	var dirs []string
 	for _, e := range entries {
-		if e.IsDir() {
+		if e.IsDir() && e.Name() != ".names" {
 			dirs = append(dirs, e.Name())
 		}
 	}
@@ -157,10 +157,7 @@ func TestNameIndex(t *testing.T) {
 	require.Equal(t, b.ID, got.ID)
 
 	// The name of a container being created (owner lock held, no state yet) is taken.
-	c := container.NewID()
-	creating, err := s.NewDir(c)
-	require.NoError(t, err)
-	_, err = s.claimName("api", c)
+	creating, err := s.Reserve(&State{ID: container.NewID(), Name: "api"})
 	require.NoError(t, err)
 	_, err = create(s, &State{ID: container.NewID(), Name: "api", Created: time.Now(), Status: Created})
 	require.ErrorIs(t, err, ErrNameInUse)
@@ -170,7 +167,7 @@ func TestNameIndex(t *testing.T) {
 	owner.Unlock()
 
 	// Removed with its container; a store without the index gets one on first use.
-	require.NoError(t, s.Delete(b.ID))
+	require.NoError(t, s.Delete(b.ID, ""))
 	_, err = os.Lstat(s.namePath("web"))
 	require.ErrorIs(t, err, os.ErrNotExist)
 	require.NoError(t, os.RemoveAll(s.indexDir()))

@@ -8,10 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/mydocker/mydocker/internal/fsutil"
 )
 
 // Volume is a named volume: a directory the engine keeps, at Mountpoint, that outlives the
@@ -35,6 +34,12 @@ func IsVolumeName(s string) bool { return volumeName.MatchString(s) }
 
 func (e *Engine) volumesDir() string { return filepath.Join(e.root, "volumes") }
 
+// volumesLock is taken by whatever makes, removes or holds a volume (holdImageAndVolumes):
+// a volume is never removed between a container finding it and recording that it uses it.
+func (e *Engine) volumesLock() (*fsutil.Lock, error) {
+	return fsutil.LockFile(filepath.Join(e.volumesDir(), ".lock"))
+}
+
 func (e *Engine) volume(name string) (Volume, error) {
 	dir := filepath.Join(e.volumesDir(), name)
 	fi, err := os.Stat(dir)
@@ -50,6 +55,16 @@ func (e *Engine) volume(name string) (Volume, error) {
 // VolumeCreate makes a named volume (a random name when name is empty); one that exists is
 // returned as it is, as Docker does.
 func (e *Engine) VolumeCreate(name string) (Volume, error) {
+	l, err := e.volumesLock()
+	if err != nil {
+		return Volume{}, err
+	}
+	defer l.Unlock()
+	return e.volumeCreate(name)
+}
+
+// volumeCreate is VolumeCreate under the volumes' lock.
+func (e *Engine) volumeCreate(name string) (Volume, error) {
 	if name == "" {
 		b := make([]byte, 32)
 		rand.Read(b)
@@ -58,8 +73,8 @@ func (e *Engine) VolumeCreate(name string) (Volume, error) {
 	if !IsVolumeName(name) {
 		return Volume{}, fmt.Errorf("invalid volume name %q: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed, two characters at least", name)
 	}
-	if err := os.MkdirAll(e.volumesDir(), 0o700); err != nil {
-		return Volume{}, fmt.Errorf("create volume %s: %w", name, err)
+	if v, err := e.volume(name); err == nil {
+		return v, nil
 	}
 	// Made beside, then renamed into place: a volume is there whole or not at all.
 	tmp, err := os.MkdirTemp(e.volumesDir(), ".new-")
@@ -70,8 +85,11 @@ func (e *Engine) VolumeCreate(name string) (Volume, error) {
 	if err := os.Mkdir(filepath.Join(tmp, "_data"), 0o755); err != nil {
 		return Volume{}, fmt.Errorf("create volume %s: %w", name, err)
 	}
-	if err := os.Rename(tmp, filepath.Join(e.volumesDir(), name)); err != nil && !errors.Is(err, os.ErrExist) && !errors.Is(err, unix.ENOTEMPTY) {
+	if err := os.Rename(tmp, filepath.Join(e.volumesDir(), name)); err != nil {
 		return Volume{}, fmt.Errorf("create volume %s: %w", name, err)
+	}
+	if err := fsutil.SyncDir(e.volumesDir()); err != nil {
+		return Volume{}, err
 	}
 	return e.volume(name)
 }
@@ -97,36 +115,49 @@ func (e *Engine) Volumes() ([]Volume, error) {
 	return out, nil
 }
 
-// VolumeRemove removes a volume and what it holds; one that a container mounts is kept.
+// ErrVolumeInUse is returned when volume rm meets a volume a container holds.
+var ErrVolumeInUse = errors.New("volume is in use")
+
+// VolumeRemove removes a volume and what it holds; one that a container holds (mounts, or is
+// being made with) is kept.
 func (e *Engine) VolumeRemove(name string) error {
-	v, err := e.volume(name)
+	l, err := e.volumesLock()
 	if err != nil {
 		return err
 	}
-	users, err := e.volumeUsers()
-	if err != nil {
+	defer l.Unlock()
+	if _, err := e.volume(name); err != nil {
 		return err
 	}
-	if ids := users[v.Mountpoint]; len(ids) > 0 {
-		return fmt.Errorf("remove %s: volume is in use - [%s]", name, ids[0])
+	_, users, err := e.holders()
+	if err != nil {
+		return fmt.Errorf("remove %s: %w", name, err)
 	}
-	return os.RemoveAll(filepath.Dir(v.Mountpoint))
+	if ids := users[name]; len(ids) > 0 {
+		return fmt.Errorf("remove %s: %w - [%s]", name, ErrVolumeInUse, ids[0])
+	}
+	return e.removeVolume(name)
 }
 
-// VolumePrune removes every volume no container mounts and returns their names.
+// VolumePrune removes every volume no container holds and returns their names.
 func (e *Engine) VolumePrune() ([]string, error) {
+	l, err := e.volumesLock()
+	if err != nil {
+		return nil, err
+	}
+	defer l.Unlock()
 	all, err := e.Volumes()
 	if err != nil {
 		return nil, err
 	}
-	users, err := e.volumeUsers()
+	_, users, err := e.holders()
 	if err != nil {
 		return nil, err
 	}
 	var removed []string
 	for _, v := range all {
-		if len(users[v.Mountpoint]) == 0 {
-			if err := os.RemoveAll(filepath.Dir(v.Mountpoint)); err != nil {
+		if len(users[v.Name]) == 0 {
+			if err := e.removeVolume(v.Name); err != nil {
 				return removed, err
 			}
 			removed = append(removed, v.Name)
@@ -135,23 +166,37 @@ func (e *Engine) VolumePrune() ([]string, error) {
 	return removed, nil
 }
 
-// volumeUsers maps each bind source of every container to the containers that mount it.
-func (e *Engine) volumeUsers() (map[string][]string, error) {
-	all, err := e.List()
+// removeVolume deletes a volume, under the volumes' lock: renamed away first, so that it is
+// gone whole at once; a crash in the middle leaves a .removing- directory the next removal
+// finishes.
+func (e *Engine) removeVolume(name string) error {
+	trash, err := os.MkdirTemp(e.volumesDir(), ".removing-")
 	if err != nil {
-		return nil, err
+		return fmt.Errorf("remove volume %s: %w", name, err)
 	}
-	users := map[string][]string{}
-	for _, st := range all {
-		spec, err := e.containers.Spec(st.ID)
-		if err != nil {
-			continue
-		}
-		for _, m := range spec.Mounts {
-			if m.Type == "bind" && !slices.Contains(users[m.Source], st.ID) {
-				users[m.Source] = append(users[m.Source], st.ID)
-			}
+	if err := os.Rename(filepath.Join(e.volumesDir(), name), filepath.Join(trash, name)); err != nil {
+		os.Remove(trash)
+		return fmt.Errorf("remove volume %s: %w", name, err)
+	}
+	if err := fsutil.SyncDir(e.volumesDir()); err != nil {
+		return err
+	}
+	leftovers, _ := filepath.Glob(filepath.Join(e.volumesDir(), ".removing-*"))
+	for _, dir := range leftovers {
+		if err := os.RemoveAll(dir); err != nil {
+			return fmt.Errorf("remove volume %s: %w", name, err)
 		}
 	}
-	return users, nil
+	return nil
+}
+
+// discardVolumes removes the volumes a failed create of container id made, those that no
+// other container holds meanwhile (two runs may both have found a new volume missing: the
+// one that made it is not the only one using it).
+func (e *Engine) discardVolumes(id string, made []string) {
+	for _, name := range made {
+		if err := e.VolumeRemove(name); err != nil && !errors.Is(err, ErrVolumeInUse) && !errors.Is(err, ErrNoSuchVolume) {
+			logFor(id).WithError(err).Warn("could not remove a volume made for a container that did not start")
+		}
+	}
 }

@@ -44,6 +44,10 @@ type Endpoint struct {
 	MAC         string        `json:"mac"`
 	HostVeth    string        `json:"host_veth"`
 	Ports       []PortMapping `json:"ports,omitempty"`
+	// Held are the sockets that hold the published ports on the host (holdPort), for the
+	// container's watcher to keep open while the ports are published; Connect's caller owns
+	// them.
+	Held []*os.File `json:"-"`
 }
 
 // Manager keeps the networks and endpoints under <root>/network.
@@ -162,11 +166,8 @@ func (m *Manager) Create(name, driver, subnet, gateway string) (_ *Network, retE
 		return nil, err
 	}
 	undo = append(undo, func() { deleteLink(n.Bridge) })
-	if len(existing) == 0 {
-		if err := m.enableForwarding(); err != nil {
-			return nil, err
-		}
-		undo = append(undo, m.restoreForwarding)
+	if err := enableForwarding(); err != nil {
+		return nil, err
 	}
 	rules := networkRules(n.Name, n.Bridge, n.Subnet)
 	if err := addRules(rules); err != nil {
@@ -287,9 +288,6 @@ func (m *Manager) Remove(name string) error {
 	if err := os.Remove(m.netPath(name)); err != nil {
 		return fmt.Errorf("remove network %s: %w", name, err)
 	}
-	if rest, err := m.list(); err == nil && len(rest) == 0 {
-		m.restoreForwarding()
-	}
 	return nil
 }
 
@@ -315,6 +313,18 @@ func (m *Manager) Connect(name, id string, pid int, ports []PortMapping) (_ *End
 	if err := m.checkPortsFree(ports); err != nil {
 		return nil, err
 	}
+	held, ports, err := holdPorts(ports)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if retErr != nil {
+			closeAll(held)
+		}
+	}()
+	if err := m.checkPortsFree(ports); err != nil { // -P's ports, now picked
+		return nil, err
+	}
 	var pool Pool
 	if err := fsutil.ReadJSON(m.poolPath(name), &pool); err != nil {
 		return nil, fmt.Errorf("read the address pool of %s: %w", name, err)
@@ -324,7 +334,7 @@ func (m *Manager) Connect(name, id string, pid int, ports []PortMapping) (_ *End
 		return nil, fmt.Errorf("network %s: %w", name, err)
 	}
 	ep := &Endpoint{ContainerID: id, Network: name, IP: ip.String(), PrefixLen: pool.Subnet.Bits(),
-		Gateway: n.Gateway, HostVeth: "veth" + id[:7], Ports: ports}
+		Gateway: n.Gateway, HostVeth: "veth" + id[:7], Ports: ports, Held: held}
 	var undo []func()
 	defer func() {
 		if retErr != nil {
@@ -469,31 +479,17 @@ func (m *Manager) endpoints() ([]*Endpoint, error) {
 
 const ipForward = "/proc/sys/net/ipv4/ip_forward"
 
-// enableForwarding turns IP forwarding on for the first network, remembering how it was, so
-// that restoreForwarding can put it back when the last network goes.
-func (m *Manager) enableForwarding() error {
-	before, err := os.ReadFile(ipForward)
-	if err != nil {
-		return fmt.Errorf("read %s: %w", ipForward, err)
-	}
-	saved := filepath.Join(m.dir, "ip_forward.before")
-	if _, err := os.Stat(saved); errors.Is(err, os.ErrNotExist) {
-		if err := fsutil.WriteFileAtomic(saved, before, 0o644); err != nil {
-			return err
-		}
+// enableForwarding turns IP forwarding on, for the first network. It is never turned off
+// again, as Docker and netavark leave it: it is a fact of the whole host, and another root's
+// engine (or anything else on the host) may have containers that need it.
+func enableForwarding() error {
+	if on, err := os.ReadFile(ipForward); err == nil && strings.TrimSpace(string(on)) == "1" {
+		return nil
 	}
 	if err := os.WriteFile(ipForward, []byte("1"), 0o644); err != nil {
 		return fmt.Errorf("enable IP forwarding: %w", err)
 	}
 	return nil
-}
-
-func (m *Manager) restoreForwarding() {
-	saved := filepath.Join(m.dir, "ip_forward.before")
-	if before, err := os.ReadFile(saved); err == nil {
-		os.WriteFile(ipForward, before, 0o644)
-		os.Remove(saved)
-	}
 }
 
 func randomHex(n int) string {

@@ -1,9 +1,11 @@
 package network
 
 import (
+	"cmp"
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 )
@@ -27,9 +29,9 @@ func (p PortMapping) String() string {
 }
 
 // conflicts reports whether two mappings want the same host port: the same port and protocol,
-// on the same address or on every address.
+// on the same address or on every address. A port of 0 (any) conflicts with none.
 func (p PortMapping) conflicts(q PortMapping) bool {
-	return p.HostPort == q.HostPort && p.Proto == q.Proto && (p.HostIP == "" || q.HostIP == "" || p.HostIP == q.HostIP)
+	return p.HostPort != 0 && p.HostPort == q.HostPort && p.Proto == q.Proto && (p.HostIP == "" || q.HostIP == "" || p.HostIP == q.HostIP)
 }
 
 // ParsePort reads -p [HOSTIP:]HOSTPORT:CONTAINERPORT[/tcp|udp], HOSTIP an IPv4 address.
@@ -75,20 +77,57 @@ func parsePortNumber(s string) (uint16, error) {
 	return uint16(n), nil
 }
 
-// FreePort asks the kernel for a port nothing listens on (proto "tcp" or "udp"), for -P.
-func FreePort(proto string) (uint16, error) {
-	if proto == "udp" {
-		c, err := net.ListenPacket("udp", ":0")
+// holdPort takes the host's side of a published port: a socket bound to it (a TCP one also
+// listening, as Docker's proxy does), which the watcher of the container keeps open for as
+// long as the port is published. The kernel is then the arbiter, host-wide: another root's
+// engine, or any program, that wants the port is refused, as is this one when a program holds
+// it already; a port of 0 (-P) is one the kernel picks. When the watcher dies, so do its
+// sockets. It returns the socket, as a file to pass to another process, and the mapping with
+// its host port.
+func holdPort(p PortMapping) (*os.File, PortMapping, error) {
+	addr := net.JoinHostPort(cmp.Or(p.HostIP, "0.0.0.0"), strconv.Itoa(int(p.HostPort)))
+	if p.Proto == "udp" {
+		c, err := net.ListenPacket("udp4", addr)
 		if err != nil {
-			return 0, fmt.Errorf("find a free udp port: %w", err)
+			return nil, p, fmt.Errorf("publish port %s: %w", p, err)
 		}
 		defer c.Close()
-		return uint16(c.LocalAddr().(*net.UDPAddr).Port), nil
+		p.HostPort = uint16(c.LocalAddr().(*net.UDPAddr).Port)
+		f, err := c.(*net.UDPConn).File()
+		if err != nil {
+			return nil, p, fmt.Errorf("publish port %s: %w", p, err)
+		}
+		return f, p, nil
 	}
-	l, err := net.Listen("tcp", ":0")
+	l, err := net.Listen("tcp4", addr)
 	if err != nil {
-		return 0, fmt.Errorf("find a free tcp port: %w", err)
+		return nil, p, fmt.Errorf("publish port %s: %w", p, err)
 	}
 	defer l.Close()
-	return uint16(l.Addr().(*net.TCPAddr).Port), nil
+	p.HostPort = uint16(l.Addr().(*net.TCPAddr).Port)
+	f, err := l.(*net.TCPListener).File()
+	if err != nil {
+		return nil, p, fmt.Errorf("publish port %s: %w", p, err)
+	}
+	return f, p, nil
+}
+
+// holdPorts holds each of ports (holdPort) and returns the sockets and the ports with their
+// host ports; on failure it holds none.
+func holdPorts(ports []PortMapping) (held []*os.File, resolved []PortMapping, err error) {
+	for _, p := range ports {
+		f, q, err := holdPort(p)
+		if err != nil {
+			closeAll(held)
+			return nil, nil, err
+		}
+		held, resolved = append(held, f), append(resolved, q)
+	}
+	return held, resolved, nil
+}
+
+func closeAll(files []*os.File) {
+	for _, f := range files {
+		f.Close()
+	}
 }

@@ -18,6 +18,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sys/unix"
 
+	"github.com/mydocker/mydocker/internal/faults"
 	"github.com/mydocker/mydocker/internal/fsutil"
 )
 
@@ -70,21 +71,26 @@ func (s *Store) LoadArchive(r io.Reader, progress LayerProgress) (loaded []Loade
 	}
 	images, want := p.images, p.want
 
-	// The layers the store lacks, each checked against its diff id; what this load added goes
-	// again if the load fails.
-	var added []digest.Digest
+	// The layers the store lacks, each checked against its diff id, and those it has, all held
+	// by a lease until the images are recorded; what this load added goes again if it fails.
+	lease, err := s.NewLease()
+	if err != nil {
+		return nil, err
+	}
 	defer func() {
-		if err != nil && len(added) > 0 {
-			if l, lerr := s.lock(); lerr == nil {
-				s.removeUnusedLayers(added)
-				l.Unlock()
-			}
+		if err != nil {
+			err = errors.Join(err, lease.Discard())
+		} else {
+			err = lease.Release()
 		}
 	}()
 	if err := eachEntry(spool, func(name string, hdr *tar.Header, tr io.Reader) (err error) {
 		d, ok := want[name]
-		if !ok || s.HasLayer(d) {
+		if !ok {
 			return nil
+		}
+		if has, err := lease.HoldLayer(d); has || err != nil {
+			return err
 		}
 		if progress != nil {
 			var done func(error)
@@ -96,22 +102,19 @@ func (s *Store) LoadArchive(r io.Reader, progress LayerProgress) (loaded []Loade
 		if err != nil {
 			return err
 		}
-		got, err := s.addLayer(lr)
+		got, err := lease.AddLayer(lr)
 		if err != nil {
 			return fmt.Errorf("load: layer %s: %w", name, err)
 		}
 		if want, ok := p.blobs[name]; ok {
 			io.Copy(blob, tr) // what the unpacking left: the blob's digest covers all of it
 			if d := digest.NewDigestFromEncoded(digest.SHA256, hex.EncodeToString(blob.Sum(nil))); d != want {
-				added = append(added, got)
 				return fmt.Errorf("load: the blob %s has the digest %s", name, d)
 			}
 		}
 		if got != d {
-			added = append(added, got)
 			return fmt.Errorf("load: the layer %s has the diff id %s, its config says %s", name, got, d)
 		}
-		added = append(added, got)
 		return nil
 	}); err != nil {
 		return nil, err
@@ -121,18 +124,26 @@ func (s *Store) LoadArchive(r io.Reader, progress LayerProgress) (loaded []Loade
 			return nil, fmt.Errorf("load: the archive lacks the layer %s", d)
 		}
 	}
-
+	faults.Point("load:stored")
 	return s.recordImages(images)
 }
 
 // recordImages writes the images' configs (their own bytes: an image's id is their digest) and
-// points their tags at them, under the store's lock.
+// points their tags at them, under the store's lock, once it has checked that the store holds
+// every layer they name.
 func (s *Store) recordImages(images []loadImage) ([]Loaded, error) {
 	l, err := s.lock()
 	if err != nil {
 		return nil, err
 	}
 	defer l.Unlock()
+	for _, img := range images {
+		for _, d := range img.layers {
+			if !s.HasLayer(d) {
+				return nil, fmt.Errorf("the store lacks the layer %s of image %s", d, img.id)
+			}
+		}
+	}
 	repos, err := s.readRepos()
 	if err != nil {
 		return nil, err
@@ -153,7 +164,7 @@ func (s *Store) recordImages(images []loadImage) ([]Loaded, error) {
 }
 
 // AddImage records an image fetched from elsewhere (a registry) whose layers the store holds
-// (AddLayer): config checked against them, then recorded with its tags.
+// (Lease.AddLayer, Lease.HoldLayer): config checked against them, then recorded with its tags.
 func (s *Store) AddImage(config []byte, tags []string) (*Image, error) {
 	var c ocispec.Image
 	if err := json.Unmarshal(config, &c); err != nil {
@@ -167,29 +178,10 @@ func (s *Store) AddImage(config []byte, tags []string) (*Image, error) {
 	if err := p.addImage(config, digest.FromBytes(config), names, tags); err != nil {
 		return nil, err
 	}
-	for _, d := range c.RootFS.DiffIDs {
-		if !s.HasLayer(d) {
-			return nil, fmt.Errorf("image config: the store lacks its layer %s", d)
-		}
-	}
 	if _, err := s.recordImages(p.images); err != nil {
 		return nil, err
 	}
 	return s.load(p.images[0].id)
-}
-
-// AddLayer unpacks a layer tar into the store and returns its diff id (a layer already there
-// is reused).
-func (s *Store) AddLayer(r io.Reader) (digest.Digest, error) { return s.addLayer(r) }
-
-// RemoveUnusedLayers removes those of layers no image names (what a failed fetch added).
-func (s *Store) RemoveUnusedLayers(layers []digest.Digest) error {
-	l, err := s.lock()
-	if err != nil {
-		return err
-	}
-	defer l.Unlock()
-	return s.removeUnusedLayers(layers)
 }
 
 // NormalizeRef is a reference as the store names it ("busybox" is "busybox:latest").
@@ -209,6 +201,7 @@ type loadPlan struct {
 type loadImage struct {
 	config []byte
 	id     digest.Digest
+	layers []digest.Digest // its diff ids
 	tags   []string
 }
 
@@ -243,7 +236,7 @@ func (p *loadPlan) addImage(config []byte, named digest.Digest, layers []string,
 		}
 		norm = append(norm, n)
 	}
-	p.images = append(p.images, loadImage{config: config, id: id, tags: norm})
+	p.images = append(p.images, loadImage{config: config, id: id, layers: c.RootFS.DiffIDs, tags: norm})
 	return nil
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/mydocker/mydocker/internal/faults"
 	"github.com/mydocker/mydocker/internal/fsutil"
 )
 
@@ -84,19 +85,22 @@ func (s *Store) Import(r io.Reader, ref string, changes []string) (*Image, error
 	if err != nil {
 		return nil, err
 	}
-	diffID, err := s.addLayer(r)
-	if err != nil {
-		return nil, err
-	}
-	now := time.Now().UTC()
-	img := ocispec.Image{
-		Created:  &now,
-		Platform: ocispec.Platform{Architecture: runtime.GOARCH, OS: "linux"},
-		Config:   config,
-		RootFS:   ocispec.RootFS{Type: "layers", DiffIDs: []digest.Digest{diffID}},
-		History:  []ocispec.History{{Created: &now, CreatedBy: "mydocker import", Comment: "Imported from tarball"}},
-	}
-	return s.addImage(img, ref)
+	return s.withLease(func(l *Lease) (*Image, error) {
+		diffID, err := l.AddLayer(r)
+		if err != nil {
+			return nil, err
+		}
+		faults.Point("import:stored")
+		now := time.Now().UTC()
+		img := ocispec.Image{
+			Created:  &now,
+			Platform: ocispec.Platform{Architecture: runtime.GOARCH, OS: "linux"},
+			Config:   config,
+			RootFS:   ocispec.RootFS{Type: "layers", DiffIDs: []digest.Digest{diffID}},
+			History:  []ocispec.History{{Created: &now, CreatedBy: "mydocker import", Comment: "Imported from tarball"}},
+		}
+		return s.addImage(img, ref)
+	})
 }
 
 // Commit adds a layer (an OCI layer tar) on top of parent's and records the result, with
@@ -113,19 +117,39 @@ func (s *Store) CommitBy(parent *Image, changes io.Reader, ref string, config oc
 			return nil, err
 		}
 	}
-	diffID, err := s.addLayer(changes)
+	return s.withLease(func(l *Lease) (*Image, error) {
+		diffID, err := l.AddLayer(changes)
+		if err != nil {
+			return nil, err
+		}
+		faults.Point("commit:stored")
+		now := time.Now().UTC()
+		img := parent.Config
+		img.Created = &now
+		img.Config = config
+		img.Author = author
+		img.RootFS.DiffIDs = append(append([]digest.Digest{}, parent.Config.RootFS.DiffIDs...), diffID)
+		img.History = append(append([]ocispec.History{}, parent.Config.History...),
+			ocispec.History{Created: &now, CreatedBy: "mydocker commit", Comment: comment, Author: author})
+		return s.addImage(img, ref)
+	})
+}
+
+// withLease runs fn under a new lease, which it then ends: released when fn recorded its
+// image, discarded (with the layers only it held) when fn failed.
+func (s *Store) withLease(fn func(*Lease) (*Image, error)) (*Image, error) {
+	l, err := s.NewLease()
 	if err != nil {
 		return nil, err
 	}
-	now := time.Now().UTC()
-	img := parent.Config
-	img.Created = &now
-	img.Config = config
-	img.Author = author
-	img.RootFS.DiffIDs = append(append([]digest.Digest{}, parent.Config.RootFS.DiffIDs...), diffID)
-	img.History = append(append([]ocispec.History{}, parent.Config.History...),
-		ocispec.History{Created: &now, CreatedBy: "mydocker commit", Comment: comment, Author: author})
-	return s.addImage(img, ref)
+	img, err := fn(l)
+	if err != nil {
+		if derr := l.Discard(); derr != nil {
+			return nil, errors.Join(err, derr)
+		}
+		return nil, err
+	}
+	return img, l.Release()
 }
 
 // decompress undoes gzip when the stream starts with its magic number.
@@ -143,9 +167,11 @@ func decompress(r io.Reader) (io.Reader, error) {
 }
 
 // addLayer unpacks a layer tar into a temporary directory while hashing it, then moves it to
-// its place, named by that hash (its diff id). A layer already there is reused.
-func (s *Store) addLayer(r io.Reader) (digest.Digest, error) {
-	tmp, err := os.MkdirTemp(filepath.Join(s.dir, "tmp"), "layer-")
+// its place, named by that hash (its diff id), held by lease l. A layer already there is
+// reused. The layer's files reach the disk before its name does: after a power cut, a layer
+// under its content address is whole, never a directory of empty files.
+func (s *Store) addLayer(l *Lease, r io.Reader) (digest.Digest, error) {
+	tmp, err := os.MkdirTemp(filepath.Join(s.dir, "tmp"), l.name+"-layer-")
 	if err != nil {
 		return "", fmt.Errorf("create layer: %w", err)
 	}
@@ -163,21 +189,36 @@ func (s *Store) addLayer(r io.Reader) (digest.Digest, error) {
 	if err := os.MkdirAll(filepath.Join(tmp, "diff"), 0o755); err != nil {
 		return "", err
 	}
-	if err := fsutil.WriteFileAtomic(filepath.Join(tmp, "size"), []byte(strconv.FormatInt(size, 10)), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(tmp, "size"), []byte(strconv.FormatInt(size, 10)), 0o644); err != nil {
+		return "", fmt.Errorf("create layer: %w", err)
+	}
+	faults.Point("layer:unpacked")
+	if s.HasLayer(diffID) { // no need to sync what will not be kept
+		return diffID, s.placeLayer(l, diffID, tmp)
+	}
+	if err := fsutil.SyncFilesystem(tmp); err != nil {
 		return "", err
 	}
-	l, err := s.lock()
+	return diffID, s.placeLayer(l, diffID, tmp)
+}
+
+// placeLayer puts the unpacked layer at tmp in its place unless the store has it already, and
+// holds it by lease l: both under the store's lock, so that no delete comes in between.
+func (s *Store) placeLayer(l *Lease, diffID digest.Digest, tmp string) error {
+	sl, err := s.lock()
 	if err != nil {
-		return "", err
+		return err
 	}
-	defer l.Unlock()
-	if _, err := os.Stat(s.layerDir(diffID)); err == nil {
-		return diffID, nil
+	defer sl.Unlock()
+	if !s.HasLayer(diffID) {
+		if err := os.Rename(tmp, s.layerDir(diffID)); err != nil {
+			return fmt.Errorf("store layer %s: %w", diffID, err)
+		}
+		if err := fsutil.SyncDir(filepath.Dir(s.layerDir(diffID))); err != nil {
+			return err
+		}
 	}
-	if err := os.Rename(tmp, s.layerDir(diffID)); err != nil {
-		return "", fmt.Errorf("store layer %s: %w", diffID, err)
-	}
-	return diffID, nil
+	return l.hold(diffID)
 }
 
 // addImage stores an image config under its digest and points ref at it.
@@ -356,10 +397,12 @@ func (s *Store) LayerDirs(img *Image) ([]string, error) {
 	return dirs, nil
 }
 
-// Remove untags ref and, when no tag is left and no container uses the image (inUse), deletes
-// it with the layers no other image shares. Removing one of several tags only untags. force
-// untags an image in use; it is deleted once no container uses it and rmi is run again.
-func (s *Store) Remove(ref string, force bool, inUse func(id digest.Digest) bool) (untagged []string, deleted []digest.Digest, err error) {
+// Remove untags ref and, when no tag is left and no container uses the image (inUse names
+// one that does, or ""), deletes it with the layers no other image or lease holds. Removing
+// one of several tags only untags. force untags an image in use; it is deleted once no
+// container uses it and rmi is run again. inUse is asked under the store's lock: whoever
+// records a use under that lock (Use) is seen, and an error from it refuses the removal.
+func (s *Store) Remove(ref string, force bool, inUse func(id digest.Digest) (string, error)) (untagged []string, deleted []digest.Digest, err error) {
 	img, err := s.Get(ref)
 	if err != nil {
 		return nil, nil, err
@@ -369,9 +412,18 @@ func (s *Store) Remove(ref string, force bool, inUse func(id digest.Digest) bool
 		return nil, nil, err
 	}
 	defer l.Unlock()
+	if _, err := os.Stat(s.configPath(img.ID)); err != nil {
+		return nil, nil, fmt.Errorf("image %s: %w", ref, ErrImageNotFound) // removed meanwhile
+	}
 	repos, err := s.readRepos()
 	if err != nil {
 		return nil, nil, err
+	}
+	img.RepoTags = img.RepoTags[:0]
+	for t, id := range repos {
+		if id == img.ID {
+			img.RepoTags = append(img.RepoTags, t)
+		}
 	}
 	norm, _ := normalizeRef(ref)
 	byTag := repos[norm] == img.ID
@@ -379,52 +431,57 @@ func (s *Store) Remove(ref string, force bool, inUse func(id digest.Digest) bool
 		delete(repos, norm)
 		return []string{norm}, nil, fsutil.WriteJSON(s.reposPath(), repos)
 	}
-	used := inUse(img.ID)
-	if used && !force {
-		return nil, nil, fmt.Errorf("unable to remove %s (must be forced): %w", ref, ErrImageInUse)
+	user, err := inUse(img.ID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("unable to remove %s: cannot tell which containers use it: %w", ref, err)
+	}
+	if user != "" && !force {
+		return nil, nil, fmt.Errorf("unable to remove %s (must be forced) - container %s is using it: %w", ref, user, ErrImageInUse)
+	}
+	var unused []digest.Digest
+	if user == "" {
+		if unused, err = s.unusedLayers(img.Config.RootFS.DiffIDs, img.ID); err != nil {
+			return nil, nil, fmt.Errorf("unable to remove %s: %w", ref, err)
+		}
 	}
 	for _, t := range img.RepoTags {
 		delete(repos, t)
 		untagged = append(untagged, t)
 	}
+	sort.Strings(untagged)
 	if err := fsutil.WriteJSON(s.reposPath(), repos); err != nil {
 		return nil, nil, err
 	}
-	if used {
+	if user != "" {
 		return untagged, nil, nil
 	}
 	if err := os.Remove(s.configPath(img.ID)); err != nil {
 		return untagged, nil, fmt.Errorf("remove image %s: %w", img.ID, err)
 	}
+	if err := fsutil.SyncDir(filepath.Dir(s.configPath(img.ID))); err != nil {
+		return untagged, nil, err
+	}
 	deleted = append(deleted, img.ID)
-	return untagged, deleted, s.removeUnusedLayers(img.Config.RootFS.DiffIDs)
+	return untagged, deleted, s.removeLayers(unused)
 }
 
-// removeUnusedLayers deletes those of layers no remaining image lists. Called under the lock.
-func (s *Store) removeUnusedLayers(layers []digest.Digest) error {
-	ids, err := s.ids()
+// Use finds the image ref names and, under the store's lock, hands it to record, which records
+// that it is in use where the inUse of Remove will look (a container's holds): between being
+// found and being recorded, the image cannot be deleted, and once recorded it is not.
+func (s *Store) Use(ref string, record func(*Image) error) (*Image, error) {
+	l, err := s.lock()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	used := map[digest.Digest]bool{}
-	for _, id := range ids {
-		var c ocispec.Image
-		if err := fsutil.ReadJSON(s.configPath(id), &c); err != nil {
-			return err
-		}
-		for _, d := range c.RootFS.DiffIDs {
-			used[d] = true
-		}
+	defer l.Unlock()
+	img, err := s.Get(ref)
+	if err != nil {
+		return nil, err
 	}
-	for _, d := range layers {
-		if used[d] {
-			continue
-		}
-		if err := os.RemoveAll(s.layerDir(d)); err != nil {
-			return fmt.Errorf("remove layer %s: %w", d, err)
-		}
+	if _, err := s.LayerDirs(img); err != nil {
+		return nil, err
 	}
-	return nil
+	return img, record(img)
 }
 
 // RawConfig is the image's config as stored (its sha256 is the image's id).

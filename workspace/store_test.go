@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"errors"
 	"os"
 	"sync"
 	"testing"
@@ -15,7 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func notInUse(digest.Digest) bool { return false }
+func notInUse(digest.Digest) (string, error) { return "", nil }
 
 func TestImportGetListRemove(t *testing.T) {
 	s, err := Open(t.TempDir())
@@ -68,8 +69,13 @@ func TestImportGetListRemove(t *testing.T) {
 	require.Equal(t, []string{"busybox:v2"}, untagged)
 	require.Empty(t, deleted, "removing one of several tags only untags")
 
-	_, _, err = s.Remove("busybox", false, func(digest.Digest) bool { return true })
+	_, _, err = s.Remove("busybox", false, func(digest.Digest) (string, error) { return "3f2a", nil })
 	require.ErrorIs(t, err, ErrImageInUse)
+	require.ErrorContains(t, err, "container 3f2a is using it", "the error names who uses it")
+	_, _, err = s.Remove("busybox", false, func(digest.Digest) (string, error) { return "", errors.New("unreadable holds") })
+	require.ErrorContains(t, err, "unreadable holds", "an error reading who uses it refuses")
+	_, err = s.Get("busybox")
+	require.NoError(t, err, "and keeps the image")
 
 	untagged, deleted, err = s.Remove("busybox", false, notInUse)
 	require.NoError(t, err)

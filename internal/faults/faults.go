@@ -1,19 +1,46 @@
-// Package faults lets the fault tests kill mydocker at a point of their choosing, to check
-// what a crash there leaves behind: MYDOCKER_FAULT names the point, and the process kills
-// itself with SIGKILL when it reaches it — no cleanup, no deferred function, as a power cut
-// or the OOM killer would. Unset, as always outside those tests, Point does nothing.
+// Package faults lets tests stop mydocker at a point of their choosing: to kill it there, and
+// check what a crash at that point leaves behind, or to hold it there while they do something
+// else, and check that a race in that window is lost by nobody.
+//
+// MYDOCKER_FAULT names a point where the process kills itself with SIGKILL — no cleanup, no
+// deferred function, as a power cut or the OOM killer would. MYDOCKER_PAUSE=POINT:FIFO names a
+// point where it opens the FIFO for reading: that blocks until the test opens it for writing,
+// which tells the test the process is there, and the process goes on when the test closes it.
+// Unset, as always outside those tests, Point does nothing.
 package faults
 
 import (
+	"io"
 	"os"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
 
-// Point is a place where a test may crash the process.
+// Point is a place where a test may crash the process, or hold it.
 func Point(name string) {
 	if os.Getenv("MYDOCKER_FAULT") == name {
 		unix.Kill(os.Getpid(), unix.SIGKILL)
 		select {} // the signal is on its way
 	}
+	pause := os.Getenv("MYDOCKER_PAUSE") // POINT:FIFO, and the point's name has colons too
+	if i := strings.LastIndexByte(pause, ':'); i > 0 && pause[:i] == name {
+		fifo := pause[i+1:]
+		if f, err := os.Open(fifo); err == nil {
+			io.Copy(io.Discard, f) // until the test closes its end
+			f.Close()
+		}
+	}
+}
+
+// Env is the part of the environment that names points, for the processes mydocker starts to
+// carry on its behalf (a container's monitor).
+func Env() []string {
+	var env []string
+	for _, k := range []string{"MYDOCKER_FAULT", "MYDOCKER_PAUSE"} {
+		if v, ok := os.LookupEnv(k); ok {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/mydocker/mydocker/engine"
+	"github.com/mydocker/mydocker/network"
 )
 
 func pauseCommand() *cli.Command {
@@ -137,7 +138,11 @@ func portCommand() *cli.Command {
 				want += "/tcp"
 			}
 			found := false
-			for _, p := range st.Ports {
+			var published []network.PortMapping // published while it runs, as ps shows
+			if st.Status == engine.Running {
+				published = st.Ports
+			}
+			for _, p := range published {
 				private := fmt.Sprintf("%d/%s", p.ContainerPort, p.Proto)
 				host := fmt.Sprintf("%s:%d", cmp.Or(p.HostIP, "0.0.0.0"), p.HostPort)
 				switch {

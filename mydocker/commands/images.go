@@ -227,7 +227,7 @@ func rmiCommand() *cli.Command {
 		},
 		Action: func(_ context.Context, cmd *cli.Command) error {
 			return eachArg(cmd, "rmi [OPTIONS] IMAGE [IMAGE...]", func(e *engine.Engine, ref string) (string, error) {
-				untagged, deleted, err := e.Images().Remove(ref, cmd.Bool("force"), e.ImageInUse)
+				untagged, deleted, err := e.RemoveImage(ref, cmd.Bool("force"))
 				var lines []string
 				for _, t := range untagged {
 					lines = append(lines, "Untagged: "+t)

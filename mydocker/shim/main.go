@@ -11,7 +11,8 @@
 //	mydocker-shim PID LOG MAX-SIZE MAX-FILE STDOUT-FD STDERR-FD -- MONITOR ARG...
 //
 // A stream's fd is -1 when there is none (a terminal is all on STDOUT-FD). The exit status is
-// appended to MONITOR's arguments.
+// appended to MONITOR's arguments. The other fds it inherits (the container's owner lock, the
+// sockets that hold its published ports) it leaves alone, and the monitor inherits them back.
 package main
 
 import (

@@ -10,6 +10,7 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"errors"
 	"fmt"
 	"io"
 	"runtime"
@@ -24,6 +25,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/mydocker/mydocker/internal/bars"
+	"github.com/mydocker/mydocker/internal/faults"
 	"github.com/mydocker/mydocker/workspace"
 )
 
@@ -60,11 +62,15 @@ func (a Access) Pull(s *workspace.Store, root, ref string, progress *bars.Progre
 	if err != nil {
 		return "", fmt.Errorf("pull %s: %w", ref, err)
 	}
-	var added []digest.Digest
+	// Every layer stored or found is held by the lease until the image is recorded; what a
+	// failed pull added goes again, unless another pull or an image holds it meanwhile.
+	lease, err := s.NewLease()
+	if err != nil {
+		return "", fmt.Errorf("pull %s: %w", ref, err)
+	}
 	fail := func(err error) (digest.Digest, error) {
 		progress.Wait()
-		s.RemoveUnusedLayers(added)
-		return "", err
+		return "", errors.Join(err, lease.Discard())
 	}
 	for _, l := range layers {
 		d, err := l.DiffID()
@@ -73,18 +79,17 @@ func (a Access) Pull(s *workspace.Store, root, ref string, progress *bars.Progre
 		}
 		want := digest.Digest(d.String())
 		short := want.Encoded()[:12]
-		if s.HasLayer(want) {
+		if has, err := lease.HoldLayer(want); err != nil {
+			return fail(fmt.Errorf("pull %s: %w", ref, err))
+		} else if has {
 			progress.Layer(short, "", 0).Done("Already exists")
 			continue
 		}
 		size, _ := l.Size()
 		bar := progress.Layer(short, "Downloading", size)
-		got, err := unpack(s, l, bar)
+		got, err := unpack(lease, l, bar)
 		if err == nil && got != want {
 			err = fmt.Errorf("it unpacked to the diff id %s", got)
-		}
-		if got != "" {
-			added = append(added, got)
 		}
 		bar.End(err, "Pull complete")
 		if err != nil {
@@ -96,9 +101,13 @@ func (a Access) Pull(s *workspace.Store, root, ref string, progress *bars.Progre
 	if t, ok := r.(name.Tag); ok {
 		tags = []string{t.String()}
 	}
+	faults.Point("pull:stored")
 	stored, err := s.AddImage(config, tags)
 	if err != nil {
 		return fail(err)
+	}
+	if err := lease.Release(); err != nil {
+		return "", fmt.Errorf("pull %s: %w", ref, err)
 	}
 	recs := recordsOf(root)
 	err = recs.update(func() error {
@@ -116,7 +125,7 @@ func (a Access) Pull(s *workspace.Store, root, ref string, progress *bars.Progre
 
 // unpack downloads layer l into the store and returns its diff id: the blob's digest is
 // checked when it ends (go-containerregistry's reader), before the layer is committed.
-func unpack(s *workspace.Store, l v1.Layer, bar *bars.Layer) (digest.Digest, error) {
+func unpack(lease *workspace.Lease, l v1.Layer, bar *bars.Layer) (digest.Digest, error) {
 	blob, err := l.Compressed()
 	if err != nil {
 		return "", err
@@ -128,7 +137,7 @@ func unpack(s *workspace.Store, l v1.Layer, bar *bars.Layer) (digest.Digest, err
 		return "", err
 	}
 	defer tar.Close()
-	return s.AddLayer(&drainAfter{tar: tar, blob: compressed})
+	return lease.AddLayer(&drainAfter{tar: tar, blob: compressed})
 }
 
 // drainAfter reads the tar, then what is left of its blob: the blob's digest is checked at

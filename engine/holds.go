@@ -1,0 +1,161 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/mydocker/mydocker/container"
+	"github.com/mydocker/mydocker/internal/fsutil"
+	"github.com/mydocker/mydocker/internal/names"
+	"github.com/mydocker/mydocker/workspace"
+)
+
+// holds are what a container uses in the stores beside its own: its image (and through it the
+// image's layers, which commit and the vfs driver read) and its named volumes. A container
+// being made records them (holds.json in its directory) under the image store's lock and the
+// volumes' lock, before it reads or mounts any of them; rmi, image prune, volume rm and volume
+// prune read every container's holds under the same locks and refuse what is held. The holds
+// go with the container's directory. This is moby's reference counting of volumes and
+// containerd's leases, kept on disk because several mydocker processes share one root.
+type holds struct {
+	Image   digest.Digest `json:"image"`
+	Volumes []string      `json:"volumes,omitempty"`
+}
+
+func (s *Store) holdsPath(id string) string { return filepath.Join(s.dir, id, "holds.json") }
+
+// holdImageAndVolumes records that container id, whose directory is made, uses the image ref
+// names and the volumes vols name, making the volumes that do not exist yet (an empty name is
+// an anonymous volume, given a random one). It returns the image, and the volumes as named:
+// made are those it made, for the rollback of a failed create (discardVolumes).
+func (e *Engine) holdImageAndVolumes(id, ref string, vols []NamedVolume) (img *workspace.Image, named []NamedVolume, made []string, err error) {
+	img, err = e.images.Use(ref, func(img *workspace.Image) error {
+		vl, err := e.volumesLock()
+		if err != nil {
+			return err
+		}
+		defer vl.Unlock()
+		h := holds{Image: img.ID}
+		for _, nv := range vols {
+			isNew := nv.Name == ""
+			if !isNew {
+				if _, err := e.volume(nv.Name); errors.Is(err, ErrNoSuchVolume) {
+					isNew = true
+				}
+			}
+			v, err := e.volumeCreate(nv.Name)
+			if err != nil {
+				return err
+			}
+			if isNew {
+				made = append(made, v.Name)
+			}
+			nv.Name = v.Name
+			named = append(named, nv)
+			h.Volumes = append(h.Volumes, v.Name)
+		}
+		return fsutil.WriteJSON(e.containers.holdsPath(id), h)
+	})
+	if err != nil {
+		// Made under the lock above and held by nobody: the locks are let go, they can go.
+		e.discardVolumes(id, made)
+		return nil, nil, nil, err
+	}
+	return img, named, made, nil
+}
+
+// holders reads what every container holds: for each image id and each volume name, the
+// containers that hold it. A container being made holds what it recorded; one whose holds
+// predate holds.json holds its state's image and the volumes its spec mounts. An error
+// reading any container's is returned: a delete must then refuse, never guess.
+func (e *Engine) holders() (images map[digest.Digest][]string, volumes map[string][]string, err error) {
+	entries, err := os.ReadDir(e.containers.dir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("list containers: %w", err)
+	}
+	images, volumes = map[digest.Digest][]string{}, map[string][]string{}
+	for _, d := range entries {
+		id := d.Name()
+		if !d.IsDir() || !names.IsID(id) {
+			continue
+		}
+		h, err := e.containers.readHolds(id, e.volumesDir())
+		if err != nil {
+			return nil, nil, fmt.Errorf("what container %s uses cannot be read (remove it with rm -f): %w", container.ShortID(id), err)
+		}
+		if h.Image != "" {
+			images[h.Image] = append(images[h.Image], id)
+		}
+		for _, v := range h.Volumes {
+			volumes[v] = append(volumes[v], id)
+		}
+	}
+	return images, volumes, nil
+}
+
+// readHolds reads the holds of container id: holds.json, or for a container made before it
+// existed, its state's image and the volumes (below volumesDir) its spec mounts. A container
+// with neither is being made and holds nothing yet, or was left by a crash (Prune): nothing.
+func (s *Store) readHolds(id, volumesDir string) (holds, error) {
+	var h holds
+	err := fsutil.ReadJSON(s.holdsPath(id), &h)
+	if !errors.Is(err, os.ErrNotExist) {
+		return h, err
+	}
+	var st State
+	if err := fsutil.ReadJSON(s.statePath(id), &st); errors.Is(err, os.ErrNotExist) {
+		if _, err := os.Stat(s.Dir(id)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return h, err
+		}
+		return h, nil
+	} else if err != nil {
+		return h, err
+	}
+	h.Image = digest.Digest(st.ImageID)
+	spec, err := s.Spec(id)
+	if errors.Is(err, os.ErrNotExist) {
+		return h, nil
+	}
+	if err != nil {
+		return h, err
+	}
+	for _, m := range spec.Mounts {
+		if rel, ok := strings.CutPrefix(m.Source, volumesDir+"/"); ok && m.Type == "bind" {
+			if name, _, _ := strings.Cut(rel, "/"); name != "" {
+				h.Volumes = append(h.Volumes, name)
+			}
+		}
+	}
+	return h, nil
+}
+
+// imageUser names a container that holds image id ("" for none), for rmi and prune: asked
+// under the image store's lock (workspace.Store.Remove).
+func (e *Engine) imageUser(id digest.Digest) (string, error) {
+	images, _, err := e.holders()
+	if err != nil {
+		return "", err
+	}
+	if users := images[id]; len(users) > 0 {
+		return container.ShortID(users[0]), nil
+	}
+	return "", nil
+}
+
+// ImageInUse reports whether a container holds the image; when that cannot be told, it is
+// taken to be (the answer is for a listing: deletes ask imageUser under the lock).
+func (e *Engine) ImageInUse(id digest.Digest) bool {
+	user, err := e.imageUser(id)
+	return err != nil || user != ""
+}
+
+// RemoveImage is rmi: it untags ref and deletes the image when no tag is left and no container
+// holds it (with force, an image in use is only untagged).
+func (e *Engine) RemoveImage(ref string, force bool) (untagged []string, deleted []digest.Digest, err error) {
+	return e.images.Remove(ref, force, e.imageUser)
+}
