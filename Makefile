@@ -153,7 +153,7 @@ fuzz:
 # The fault suite (also part of every go test run): mydocker killed with SIGKILL at each phase
 # of a run, a detached container's monitor killed, a store on a full disk.
 faults: deps
-	$(GO) test -count=1 -v -run 'TestFault' ./mydocker/
+	$(GO) test -count=1 -v -run 'TestFault|TestCrash' ./mydocker/
 
 # Speed, as one table: run --rm busybox true beside the floor (unshare + chroot), runc and crun,
 # on --net none and on the default bridge; run, inspect, rm and ps -a with BENCH_SCALE containers

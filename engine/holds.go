@@ -100,19 +100,23 @@ func (e *Engine) holders() (images map[digest.Digest][]string, volumes map[strin
 
 // readHolds reads the holds of container id: holds.json, or for a container made before it
 // existed, its state's image and the volumes (below volumesDir) its spec mounts. A container
-// with neither is being made and holds nothing yet, or was left by a crash (Prune): nothing.
+// not yet published holds what it recorded while its creator lives; one whose creator died
+// holds nothing (Prune removes it).
 func (s *Store) readHolds(id, volumesDir string) (holds, error) {
 	var h holds
 	err := fsutil.ReadJSON(s.holdsPath(id), &h)
+	if err == nil {
+		if dead, err := s.creatorDied(id); err != nil || dead {
+			return holds{}, err
+		}
+		return h, nil
+	}
 	if !errors.Is(err, os.ErrNotExist) {
 		return h, err
 	}
 	var st State
 	if err := fsutil.ReadJSON(s.statePath(id), &st); errors.Is(err, os.ErrNotExist) {
-		if _, err := os.Stat(s.Dir(id)); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return h, err
-		}
-		return h, nil
+		return h, nil // recorded nothing yet, or gone
 	} else if err != nil {
 		return h, err
 	}

@@ -522,17 +522,51 @@ func (s *Store) hasName(id, name string) bool {
 	if err == nil {
 		return st.Broken || st.Name == name
 	}
-	if _, err := os.Stat(s.Dir(id)); err != nil {
-		return false
+	creating, err := s.creating(id)
+	return err == nil && creating
+}
+
+// creatorDied reports whether container id was never published because its creator died: no
+// state, and nobody holds its owner lock. The state is looked at again once the lock was found
+// free: a creator that published the container and let go of the lock meanwhile (create)
+// did not die.
+func (s *Store) creatorDied(id string) (bool, error) {
+	published := func() (bool, error) {
+		_, err := os.Stat(s.statePath(id))
+		if errors.Is(err, os.ErrNotExist) {
+			return false, nil
+		}
+		return err == nil, err
+	}
+	if ok, err := published(); ok || err != nil {
+		return false, err
+	}
+	if creating, err := s.creating(id); creating || err != nil {
+		return false, err
+	}
+	ok, err := published()
+	return !ok && err == nil, err
+}
+
+// creating reports whether container id, not published, is being created: its creator still
+// holds its owner lock (Reserve). A directory gone meanwhile is not.
+func (s *Store) creating(id string) (bool, error) {
+	if _, err := os.Stat(s.Dir(id)); errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	} else if err != nil {
+		return false, err
 	}
 	owner, free, err := fsutil.TryLockFile(s.ownerPath(id))
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
 	if err != nil {
-		return false
+		return false, err
 	}
 	if free {
 		owner.Unlock()
 	}
-	return !free
+	return !free, nil
 }
 
 // ensureIndex builds the name index of a store made before it existed. Under the store lock.
