@@ -5,9 +5,8 @@ import (
 	"io"
 	"net"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/mydocker/mydocker/container"
+	"github.com/mydocker/mydocker/internal/peercred"
 )
 
 // A container made with -i and run by a monitor (run -di, create -i) reads its stdin from a
@@ -31,7 +30,7 @@ func serveStdin(id string, w io.WriteCloser, closeOnEOF bool) (stop func(), err 
 			if err != nil {
 				return
 			}
-			if !fromRoot(conn) {
+			if !peercred.FromRoot(conn) {
 				conn.Close()
 				continue
 			}
@@ -45,21 +44,6 @@ func serveStdin(id string, w io.WriteCloser, closeOnEOF bool) (stop func(), err 
 		}
 	}()
 	return func() { l.Close() }, nil
-}
-
-// fromRoot reports whether the peer of a unix connection runs as root.
-func fromRoot(conn net.Conn) bool {
-	uc, ok := conn.(*net.UnixConn)
-	if !ok {
-		return false
-	}
-	raw, err := uc.SyscallConn()
-	if err != nil {
-		return false
-	}
-	var cred *unix.Ucred
-	raw.Control(func(fd uintptr) { cred, err = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED) })
-	return err == nil && cred != nil && cred.Uid == 0
 }
 
 // AttachStdin connects to a running container's stdin (made with -i); closing the write side

@@ -71,7 +71,25 @@ func (e *Engine) Rename(ref, name string) error {
 	if st.Broken {
 		return fmt.Errorf("container %s: %s", st.ID, st.Error)
 	}
-	return e.containers.Rename(st.ID, name)
+	if err := e.containers.Rename(st.ID, name); err != nil {
+		return err
+	}
+	if st, err = e.containers.Load(st.ID); err != nil || st.Status != Running {
+		return err
+	}
+	// Found by its new name on its networks at once.
+	spec, err := e.containers.Spec(st.ID)
+	if err != nil {
+		return err
+	}
+	return e.networks.SetNames(st.ID, func(net string) []string {
+		for _, a := range st.attachments() {
+			if a.Name == net {
+				return dnsNames(st, spec.Hostname, a.Aliases)
+			}
+		}
+		return dnsNames(st, spec.Hostname, nil)
+	})
 }
 
 // TopProcess is one process of a container as top lists it.

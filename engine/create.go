@@ -14,7 +14,7 @@ import (
 // its spec and root filesystem ready, and nothing of it in the kernel yet (no cgroup,
 // namespace, mount or address until Start).
 func (e *Engine) Create(opts *Options) (string, error) {
-	opts.HostNetwork = opts.Network == "host"
+	opts.HostNetwork = len(opts.Networks) > 0 && opts.Networks[0] == "host"
 	opts.Detach = true // a created container runs under a monitor, with its output logged
 	c, err := e.create(opts, nil)
 	if err != nil {

@@ -22,6 +22,7 @@ import (
 	"github.com/mydocker/mydocker/container"
 	"github.com/mydocker/mydocker/internal/fsutil"
 	"github.com/mydocker/mydocker/network"
+	"github.com/mydocker/mydocker/network/resolver"
 	"github.com/mydocker/mydocker/workspace"
 )
 
@@ -36,6 +37,10 @@ type Engine struct {
 	networks   *network.Manager
 	ports      heldPorts // the ports of the containers this process watches
 }
+
+// The names of containers on user networks are answered by a resolver that is this binary
+// again (resolver.Main, through Reexec).
+func init() { network.Resolver = resolver.Control{Executable: "/proc/self/exe"} }
 
 // New opens (and creates) the state under root.
 func New(root string) (*Engine, error) {
@@ -190,9 +195,7 @@ func (e *Engine) releaseResources(st *State) error {
 		}
 		errs = append(errs, cg.Destroy())
 	}
-	if st.Network != "none" && st.Network != "host" {
-		errs = append(errs, e.networks.Disconnect(st.ID))
-	}
+	errs = append(errs, e.networks.DisconnectAll(st.ID))
 	e.ports.drop(st.ID) // its rules gone, its host ports are free again
 	return errors.Join(errs...)
 }
@@ -232,6 +235,6 @@ func (e *Engine) removeBroken(id string) error {
 	if owner != nil {
 		defer owner.Unlock()
 	}
-	errs = append(errs, e.networks.Disconnect(id), e.containers.Delete(id, ""))
+	errs = append(errs, e.networks.DisconnectAll(id), e.containers.Delete(id, ""))
 	return errors.Join(errs...)
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/mydocker/mydocker/container"
 	"github.com/mydocker/mydocker/internal/fsutil"
 	"github.com/mydocker/mydocker/internal/jsonlog"
+	"github.com/mydocker/mydocker/network/resolver"
 )
 
 // monitorName is the name this binary answers to (argv[0]) when it runs as a monitor.
@@ -30,11 +31,15 @@ const monitorName = "mydocker-monitor" // the prefix is container.Reexecuted's
 // runtime's (container.Reexec) — and then exits. It returns false for a normal start: mydocker
 // calls it first thing in main.
 func Reexec() bool {
-	if os.Args[0] == monitorName {
+	switch os.Args[0] {
+	case monitorName:
 		runMonitor()
-		return true
+	case resolver.Name:
+		resolver.Main()
+	default:
+		return container.Reexec()
 	}
-	return container.Reexec()
+	return true
 }
 
 // The fds a monitor inherits from `run -d`; only the owner lock when mydocker-shim executes it

@@ -1,8 +1,9 @@
 package engine
 
 import (
-	"cmp"
+	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -14,18 +15,25 @@ import (
 // what the engine does around the container.
 type Options struct {
 	runconfig.Options
-	Image       string                // image reference as the user typed it
-	Name        string                // empty: a generated name
-	User        string                // user[:group], names or ids, resolved in the image; empty: root
-	Network     string                // a network's name, "bridge", "host" or "none"; "": none, or bridge with ports
-	Ports       []network.PortMapping // published ports, already parsed
-	Interactive bool                  // keep stdin open
-	Detach      bool
-	AutoRemove  bool      // remove the container when it exits
-	NoPivot     bool      // chroot instead of pivot_root
-	Driver      string    // rootfs driver; empty: the first the kernel supports
-	SecurityOpt []string  // the security options as the user gave them, for inspect
-	LogConfig   LogConfig // the log's rotation (ParseLogOpts)
+	Image string // image reference as the user typed it
+	Name  string // empty: a generated name
+	User  string // user[:group], names or ids, resolved in the image; empty: root
+	// Networks are the networks the container joins, in order: user networks' names, bridge
+	// (Docker's default one), host or none; none given: the default bridge network. The first
+	// has the container's default route and its published ports.
+	Networks []string
+	// NetworkAliases are more names the container answers to on its first network
+	// (--network-alias); Links are --link NAME[:ALIAS], /etc/hosts entries for containers.
+	NetworkAliases []string
+	Links          []string
+	Ports          []network.PortMapping // published ports, already parsed
+	Interactive    bool                  // keep stdin open
+	Detach         bool
+	AutoRemove     bool      // remove the container when it exits
+	NoPivot        bool      // chroot instead of pivot_root
+	Driver         string    // rootfs driver; empty: the first the kernel supports
+	SecurityOpt    []string  // the security options as the user gave them, for inspect
+	LogConfig      LogConfig // the log's rotation (ParseLogOpts)
 	// Etc is what the user adds to the container's /etc/hosts and /etc/resolv.conf.
 	Etc network.EtcOptions
 	// StopTimeout is the seconds stop waits before SIGKILL; nil: stop's own (10).
@@ -50,14 +58,37 @@ type NamedVolume struct {
 	ReadOnly          bool
 }
 
-// networkName is the network the container joins: Network, or Docker's default, the bridge
-// network (made on first use).
-func (o *Options) networkName() (string, error) {
-	name := cmp.Or(o.Network, network.DefaultName) // Docker's default: the bridge network
-	if len(o.Ports) > 0 && (name == "none" || name == "host") {
-		return "", fmt.Errorf("conflicting options: port publishing and the container type network mode %s", name)
+// networkNames are the networks the container joins (Networks, or Docker's default, the
+// bridge network, made on first use), checked as Docker's run checks them.
+func (o *Options) networkNames() ([]string, error) {
+	names := o.Networks
+	if len(names) == 0 {
+		names = []string{network.DefaultName}
 	}
-	return name, nil
+	first := names[0]
+	for i, n := range names {
+		if (n == "none" || n == "host") && len(names) > 1 {
+			return nil, errors.New("conflicting options: cannot attach both user-defined and non-user-defined network-modes")
+		}
+		if slices.Contains(names[:i], n) {
+			return nil, fmt.Errorf("conflicting options: network %s is given twice", n)
+		}
+	}
+	if len(o.Ports) > 0 && (first == "none" || first == "host") {
+		return nil, fmt.Errorf("conflicting options: port publishing and the container type network mode %s", first)
+	}
+	if len(o.NetworkAliases) > 0 && (!isBridgeNetwork(first) || first == network.DefaultName) {
+		return nil, errors.New("network-scoped aliases are only supported for user-defined networks")
+	}
+	if len(o.Links) > 0 && first == "host" {
+		return nil, errors.New("conflicting options: host type networking can't be used with links")
+	}
+	for _, l := range o.Links {
+		if name, alias, _ := strings.Cut(l, ":"); name == "" || strings.Contains(alias, ":") {
+			return nil, fmt.Errorf("invalid argument %q for \"--link\" flag: want NAME[:ALIAS]", l)
+		}
+	}
+	return names, nil
 }
 
 // RestartPolicy is --restart: no, always, unless-stopped or on-failure[:MaxRetries].

@@ -8,7 +8,6 @@ import (
 	"maps"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,7 +31,7 @@ import (
 // its command runs; otherwise Run waits and returns the command's exit status (128+n for
 // signal n). An error means the container did not start, and nothing of it is left.
 func (e *Engine) Run(opts *Options, stdio container.Stdio) (id string, exitCode int, err error) {
-	opts.HostNetwork = opts.Network == "host"
+	opts.HostNetwork = len(opts.Networks) > 0 && opts.Networks[0] == "host"
 	if opts.CIDFile != "" {
 		if _, err := os.Stat(opts.CIDFile); err == nil {
 			return "", 0, fmt.Errorf("container ID file found, make sure the other container isn't running or delete %s", opts.CIDFile)
@@ -145,7 +144,7 @@ func (e *Engine) failed(st *State, err error) {
 // meanwhile: the cgroup filesystem's calls are a good part of a start, and they overlap with
 // create's own writes. The network is joined at start.
 func (e *Engine) create(opts *Options, p *container.Init) (_ *created, retErr error) {
-	netName, err := e.checkOptions(opts)
+	netNames, err := e.checkOptions(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -161,7 +160,8 @@ func (e *Engine) create(opts *Options, p *container.Init) (_ *created, retErr er
 	st := &State{
 		ID:            id,
 		Cgroups:       cg.Paths(),
-		Network:       netName,
+		Network:       netNames[0],
+		Links:         opts.Links,
 		PortBindings:  opts.Ports,
 		Name:          opts.Name,
 		Image:         opts.Image,
@@ -183,6 +183,15 @@ func (e *Engine) create(opts *Options, p *container.Init) (_ *created, retErr er
 			Privileged:  opts.Privileged,
 			SecurityOpt: opts.SecurityOpt,
 		},
+	}
+	for i, n := range netNames {
+		if isBridgeNetwork(n) {
+			a := NetworkAttachment{Name: n}
+			if i == 0 {
+				a.Aliases = opts.NetworkAliases
+			}
+			st.Networks = append(st.Networks, a)
+		}
 	}
 	owner, err := e.containers.Reserve(st)
 	if err != nil {
@@ -247,38 +256,40 @@ func (e *Engine) create(opts *Options, p *container.Init) (_ *created, retErr er
 }
 
 // checkOptions refuses what create cannot make before anything is made, and returns the
-// network the container joins (made on first use for Docker's default one). A container of a
+// networks the container joins (Docker's default one made on first use). A container of a
 // dead watcher that holds the name asked for is repaired, so that the name can be taken.
-func (e *Engine) checkOptions(opts *Options) (netName string, err error) {
+func (e *Engine) checkOptions(opts *Options) (netNames []string, err error) {
 	if opts.Name != "" {
 		if err := ValidateName(opts.Name); err != nil {
-			return "", err
+			return nil, err
 		}
 		if err := e.repairNameHolder(opts.Name); err != nil {
-			return "", err
+			return nil, err
 		}
 	}
 	if err := opts.Etc.Validate(); err != nil {
-		return "", err
+		return nil, err
 	}
 	if opts.AutoRemove && opts.RestartPolicy.Name != "" {
-		return "", errors.New("conflicting options: --restart and --rm")
+		return nil, errors.New("conflicting options: --restart and --rm")
 	}
-	if netName, err = opts.networkName(); err != nil {
-		return "", err
+	if netNames, err = opts.networkNames(); err != nil {
+		return nil, err
 	}
-	switch netName {
-	case "none", "host":
-	case network.DefaultName:
-		if _, err := e.networks.EnsureDefault(); err != nil {
-			return "", err
+	for _, n := range netNames {
+		switch n {
+		case "none", "host":
+		case network.DefaultName:
+			if _, err := e.networks.EnsureDefault(); err != nil {
+				return nil, err
+			}
+		default:
+			if _, err := e.networks.Get(n); err != nil {
+				return nil, err
+			}
 		}
-	default:
-		if _, err := e.networks.Get(netName); err != nil {
-			return "", err
-		}
 	}
-	return netName, nil
+	return netNames, nil
 }
 
 // buildSpec merges the image's config and the options into the container's spec (its config
@@ -318,7 +329,7 @@ func (e *Engine) buildSpec(st *State, opts *Options, img *workspace.Image, volum
 	if err := setUser(spec, opts.User, layers); err != nil {
 		return nil, err
 	}
-	etcMounts, err := e.writeEtcFiles(st, spec.Hostname, "")
+	etcMounts, err := e.writeEtcFiles(st, spec.Hostname)
 	if err != nil {
 		return nil, err
 	}
@@ -357,56 +368,6 @@ func setUser(spec *specs.Spec, user string, layers []string) error {
 	return nil
 }
 
-// writeEtcFiles writes the container's /etc/hosts, /etc/hostname and /etc/resolv.conf into its
-// directory and returns the bind mounts that put them in place, as Docker does.
-func (e *Engine) writeEtcFiles(st *State, hostname, ip string) ([]specs.Mount, error) {
-	dir := e.containers.etcDir(st.ID)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("create /etc files: %w", err)
-	}
-	hostResolv, err := os.ReadFile("/etc/resolv.conf")
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("read the host's /etc/resolv.conf: %w", err)
-	}
-	files := []struct {
-		name string
-		data []byte
-	}{
-		{"resolv.conf", network.ResolvConf(hostResolv, st.Etc)},
-		{"hostname", []byte(hostname + "\n")},
-		{"hosts", network.HostsFile(hostname, ip, st.Etc.ExtraHosts)},
-	}
-	var mounts []specs.Mount
-	for _, f := range files {
-		path := filepath.Join(dir, f.name)
-		if err := os.WriteFile(path, f.data, 0o644); err != nil {
-			return nil, fmt.Errorf("write /etc/%s: %w", f.name, err)
-		}
-		mounts = append(mounts, specs.Mount{Type: "bind", Source: path, Destination: "/etc/" + f.name, Options: []string{"rbind", "rprivate"}})
-	}
-	return mounts, nil
-}
-
-// connect attaches the container to its bridge network: an address and a veth, the address
-// then in its /etc/hosts. none and host need nothing here (the init brings its loopback up).
-func (e *Engine) connect(st *State, hostname string, pid int) error {
-	if st.Network == "none" || st.Network == "host" {
-		return nil
-	}
-	bindings := st.PortBindings
-	if bindings == nil {
-		bindings = st.Ports // a container recorded before PortBindings
-	}
-	ep, err := e.networks.Connect(st.Network, st.ID, pid, bindings)
-	if err != nil {
-		return err
-	}
-	e.ports.keep(st.ID, ep.Held)
-	st.IP, st.Ports = ep.IP, ep.Ports // -P's host ports picked
-	_, err = e.writeEtcFiles(st, hostname, ep.IP)
-	return err
-}
-
 // start lets the container's init (started by container.StartInit) run the command and
 // records the container as running. On failure the container is removed whole.
 func (e *Engine) start(c *created, p *container.Init) (retErr error) {
@@ -438,11 +399,12 @@ func (e *Engine) start(c *created, p *container.Init) (retErr error) {
 	if err := p.Start(); err != nil {
 		return err
 	}
-	proc, ip, ports := p.Process(), st.IP, st.Ports
+	proc, ip, ports, attached := p.Process(), st.IP, st.Ports, st.Networks
 	return e.record(st, func(st *State) {
 		st.Status, st.Waiting, st.Error, st.ExitCode = Running, false, "", 0
 		st.Pid, st.PidStart = proc.Pid, proc.Start
 		st.IP, st.Ports = ip, ports
+		st.Networks = withEndpoints(st.attachments(), attached)
 		st.StartedAt = time.Now().UTC()
 	})
 }

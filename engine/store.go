@@ -64,10 +64,12 @@ type State struct {
 	// Cgroups are the container's cgroup directories (cgroups.Manager.Paths), saved because
 	// another mydocker process would resolve them from its own cgroup.
 	Cgroups map[string]string `json:"cgroups,omitempty"`
-	// Network is "none", "host" or the bridge network the container is attached to; IP its
-	// address there. PortBindings are the ports it asked to publish (-p; -P's with host port
+	// Network is "none", "host" or the first bridge network the container is attached to; IP
+	// its address there. PortBindings are the ports it asked to publish (-p; -P's with host port
 	// 0, any), Ports those it publishes while it runs, with their host ports.
 	Network      string                `json:"network"`
+	Networks     []NetworkAttachment   `json:"networks,omitempty"` // the bridge networks it joins
+	Links        []string              `json:"links,omitempty"`    // --link NAME[:ALIAS]
 	IP           string                `json:"ip,omitempty"`
 	PortBindings []network.PortMapping `json:"port_bindings,omitempty"`
 	Ports        []network.PortMapping `json:"ports,omitempty"`

@@ -23,6 +23,10 @@ func TestMain(m *testing.M) {
 }
 
 func runTests(m *testing.M) int {
+	if addr := os.Getenv("MYDOCKER_TEST_FAKE_DNS"); addr != "" { // a test's fake upstream resolver
+		serveFakeDNS(addr)
+		return 0
+	}
 	flag.Parse()
 	// The cgroup v2 VM has no Go toolchain: it hands over a prebuilt binary.
 	if prebuilt := os.Getenv("MYDOCKER_BINARY"); prebuilt != "" {

@@ -78,7 +78,7 @@ func TestBridgeNetwork(t *testing.T) {
 	id := strings.TrimSpace(e.must("network", "create", "--subnet", "10.199.51.0/24", name))
 	require.Regexp(t, `^[0-9a-f]{64}$`, id)
 	require.Regexp(t, name+`\s+bridge\s+10\.199\.51\.0/24\s+10\.199\.51\.1`, e.must("network", "ls"))
-	require.Contains(t, e.must("network", "inspect", name), `"subnet": "10.199.51.0/24"`)
+	require.Contains(t, e.must("network", "inspect", name), `"Subnet": "10.199.51.0/24"`)
 
 	e.must("run", "-d", "--name", "ca", "--net", name, "-h", "alpha", "busybox", "sleep", "1000")
 	e.must("run", "-d", "--name", "cb", "--net", name, "busybox", "sleep", "1000")

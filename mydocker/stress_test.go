@@ -98,7 +98,12 @@ func TestStressManyProcessesAtOnce(t *testing.T) {
 					}
 				}
 			},
-			func() { // pulls of one image, and its removal
+			func() { // parallel pulls of one image, and its removal
+				for range rounds {
+					try(e, nil, "pull", "-q", pushed)
+				}
+			},
+			func() {
 				for range rounds {
 					try(e, nil, "pull", "-q", pushed)
 				}

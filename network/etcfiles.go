@@ -37,8 +37,9 @@ func (o EtcOptions) Validate() error {
 }
 
 // HostsFile is a container's /etc/hosts as Docker writes it: the localhost entries, the
-// user's extra hosts (NAME:IP), then the container's own address and name when it has one.
-func HostsFile(hostname, ip string, extra []string) []byte {
+// user's extra hosts and its links (NAME:IP), then the container's own addresses, one on each
+// network, with its name.
+func HostsFile(hostname string, ips []string, extra []string) []byte {
 	var b bytes.Buffer
 	b.WriteString("127.0.0.1\tlocalhost\n" +
 		"::1\tlocalhost ip6-localhost ip6-loopback\n" +
@@ -50,7 +51,7 @@ func HostsFile(hostname, ip string, extra []string) []byte {
 		name, addr, _ := strings.Cut(h, ":")
 		b.WriteString(addr + "\t" + name + "\n")
 	}
-	if ip != "" {
+	for _, ip := range ips {
 		b.WriteString(ip + "\t" + hostname + "\n")
 	}
 	return b.Bytes()
@@ -60,8 +61,10 @@ func HostsFile(hostname, ip string, extra []string) []byte {
 // loopback (a resolver on the host's 127.0.0.53 is out of a container's reach). When none is
 // left, Docker's fallback public resolvers are written, as Docker does. With --dns,
 // --dns-search or --dns-option, the file is built as Docker builds it: search, nameservers,
-// options, each the user's or else the host's.
-func ResolvConf(host []byte, o EtcOptions) []byte {
+// options, each the user's or else the host's. A container on user networks has their
+// resolvers as its nameservers (the names resolver on each gateway), which send what is not a
+// container's name on to the --dns servers or the host's.
+func ResolvConf(host []byte, o EtcOptions, resolvers []string) []byte {
 	var b bytes.Buffer
 	var servers, search, options []string
 	s := bufio.NewScanner(bytes.NewReader(host))
@@ -81,6 +84,9 @@ func ResolvConf(host []byte, o EtcOptions) []byte {
 			options = append(options, f[1:]...)
 		}
 		b.WriteString(line + "\n")
+	}
+	if len(resolvers) > 0 {
+		o.DNS = resolvers
 	}
 	if len(o.DNS) == 0 && len(o.DNSSearch) == 0 && len(o.DNSOptions) == 0 {
 		if len(servers) == 0 {

@@ -99,7 +99,9 @@ func TestRules(t *testing.T) {
 		"RELATED,ESTABLISHED", "-j", "DROP", "-m", "comment", "--comment", "mydocker:net:net1"}}, rules[0],
 		"what a container sends to the host's loopback is dropped (CVE-2020-8558)")
 	require.Equal(t, Rule{"nat", "POSTROUTING", []string{"-s", "172.30.88.0/24", "!", "-o", "br-0123456789ab", "-j", "MASQUERADE",
-		"-m", "comment", "--comment", "mydocker:net:net1"}}, rules[1])
+		"-m", "comment", "--comment", "mydocker:net:net1"}}, rules[3])
+	require.Equal(t, Rule{"filter", "INPUT", []string{"-i", "br-0123456789ab", "-p", "udp", "--dport", "53", "-j", "ACCEPT",
+		"-m", "comment", "--comment", "mydocker:net:net1"}}, rules[1], "the containers reach the names resolver on the gateway")
 	ports := PortRules("abc", "172.30.88.2", PortMapping{HostPort: 18080, ContainerPort: 80, Proto: "tcp"})
 	require.Equal(t, []string{"-p", "tcp", "-m", "addrtype", "--dst-type", "LOCAL", "--dport", "18080", "-j", "DNAT",
 		"--to-destination", "172.30.88.2:80", "-m", "comment", "--comment", "mydocker:port:abc"}, ports[0].Args)

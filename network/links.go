@@ -54,48 +54,72 @@ func deleteLink(name string) error {
 	return nil
 }
 
-// attachVeth makes a veth pair: hostName on the bridge, and its peer eth0 in the network
-// namespace of pid, with ip/prefixLen and a default route via gateway. It returns eth0's MAC
-// address. The peer is made in the container's namespace, not made on the host and moved
-// there: a move waits for an RCU grace period (synchronize_net), 10 to 17 ms here, the most
-// of a bridge start.
-func attachVeth(bridge, hostName string, pid int, ip netip.Addr, prefixLen int, gateway netip.Addr) (string, error) {
+// attachVeth makes a veth pair: hostName on the bridge, and its peer in the network namespace
+// of pid, named for the first ethN free there (eth0 for a container's first network), with
+// ip/prefixLen and, unless gateway is the zero address, the default route via gateway. It
+// returns the peer's name and MAC address. The peer is made in the container's namespace, not
+// made on the host and moved there: a move waits for an RCU grace period (synchronize_net),
+// 10 to 17 ms here, the most of a bridge start.
+func attachVeth(bridge, hostName string, pid int, ip netip.Addr, prefixLen int, gateway netip.Addr) (ifName, mac string, err error) {
 	br, err := netlink.LinkByName(bridge)
 	if err != nil {
-		return "", fmt.Errorf("find bridge %s: %w", bridge, err)
-	}
-	veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: hostName, MasterIndex: br.Attrs().Index, MTU: br.Attrs().MTU},
-		PeerName: "eth0", PeerNamespace: netlink.NsPid(pid)}
-	if err := netlink.LinkAdd(veth); err != nil {
-		return "", fmt.Errorf("create veth %s with its peer in the network namespace of process %d: %w", hostName, pid, err)
-	}
-	if err := netlink.LinkSetUp(veth); err != nil {
-		return "", fmt.Errorf("bring %s up: %w", hostName, err)
+		return "", "", fmt.Errorf("find bridge %s: %w", bridge, err)
 	}
 	h, closeNS, err := handleAt(pid)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	defer closeNS()
-	peer, err := h.LinkByName("eth0")
+	ifName, err = freeEthName(h)
 	if err != nil {
-		return "", fmt.Errorf("find eth0 in the container: %w", err)
+		return "", "", err
+	}
+	veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: hostName, MasterIndex: br.Attrs().Index, MTU: br.Attrs().MTU},
+		PeerName: ifName, PeerNamespace: netlink.NsPid(pid)}
+	if err := netlink.LinkAdd(veth); err != nil {
+		return "", "", fmt.Errorf("create veth %s with its peer in the network namespace of process %d: %w", hostName, pid, err)
+	}
+	if err := netlink.LinkSetUp(veth); err != nil {
+		return "", "", fmt.Errorf("bring %s up: %w", hostName, err)
+	}
+	peer, err := h.LinkByName(ifName)
+	if err != nil {
+		return "", "", fmt.Errorf("find %s in the container: %w", ifName, err)
 	}
 	addr := &netlink.Addr{IPNet: &net.IPNet{IP: ip.AsSlice(), Mask: net.CIDRMask(prefixLen, 32)}}
 	if err := h.AddrAdd(peer, addr); err != nil {
-		return "", fmt.Errorf("add %s to the container's eth0: %w", addr, err)
+		return "", "", fmt.Errorf("add %s to the container's %s: %w", addr, ifName, err)
 	}
 	if err := h.LinkSetUp(peer); err != nil {
-		return "", fmt.Errorf("bring the container's eth0 up: %w", err)
+		return "", "", fmt.Errorf("bring the container's %s up: %w", ifName, err)
 	}
 	if err := loUp(h); err != nil {
-		return "", err
+		return "", "", err
 	}
-	route := &netlink.Route{LinkIndex: peer.Attrs().Index, Gw: gateway.AsSlice()}
-	if err := h.RouteAdd(route); err != nil {
-		return "", fmt.Errorf("add the default route via %s: %w", gateway, err)
+	if gateway.IsValid() {
+		route := &netlink.Route{LinkIndex: peer.Attrs().Index, Gw: gateway.AsSlice()}
+		if err := h.RouteAdd(route); err != nil {
+			return "", "", fmt.Errorf("add the default route via %s: %w", gateway, err)
+		}
 	}
-	return peer.Attrs().HardwareAddr.String(), nil
+	return ifName, peer.Attrs().HardwareAddr.String(), nil
+}
+
+// freeEthName is the first of eth0, eth1... that no link in the namespace of h has.
+func freeEthName(h *netlink.Handle) (string, error) {
+	links, err := h.LinkList()
+	if err != nil {
+		return "", fmt.Errorf("list the container's links: %w", err)
+	}
+	taken := map[string]bool{}
+	for _, l := range links {
+		taken[l.Attrs().Name] = true
+	}
+	for i := 0; ; i++ {
+		if name := fmt.Sprintf("eth%d", i); !taken[name] {
+			return name, nil
+		}
+	}
 }
 
 func loUp(h *netlink.Handle) error {

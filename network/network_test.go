@@ -47,7 +47,7 @@ func newManager(t *testing.T) *Manager {
 	t.Cleanup(func() {
 		eps, _ := m.endpoints()
 		for _, ep := range eps {
-			m.Disconnect(ep.ContainerID)
+			m.DisconnectAll(ep.ContainerID)
 		}
 		nets, _ := m.List()
 		for _, n := range nets {
@@ -103,9 +103,9 @@ func TestBridgeNetworkEndToEnd(t *testing.T) {
 
 	pidA, idA := fakeContainer(t)
 	pidB, idB := fakeContainer(t)
-	a, err := m.Connect(name, idA, pidA, nil)
+	a, err := m.Connect(name, idA, pidA, Attachment{DefaultRoute: true})
 	require.NoError(t, err)
-	b, err := m.Connect(name, idB, pidB, nil)
+	b, err := m.Connect(name, idB, pidB, Attachment{DefaultRoute: true})
 	require.NoError(t, err)
 	require.Equal(t, "10.199.41.2", a.IP)
 	require.Equal(t, "10.199.41.3", b.IP)
@@ -125,26 +125,26 @@ func TestBridgeNetworkEndToEnd(t *testing.T) {
 	// A port nobody else has, then the same again: refused.
 	port := PortMapping{HostPort: 18181, ContainerPort: 80, Proto: "tcp"}
 	pidC, idC := fakeContainer(t)
-	_, err = m.Connect(name, idC, pidC, []PortMapping{port})
+	_, err = m.Connect(name, idC, pidC, Attachment{Ports: []PortMapping{port}, DefaultRoute: true})
 	require.NoError(t, err)
 	pidD, idD := fakeContainer(t)
-	_, err = m.Connect(name, idD, pidD, []PortMapping{port})
+	_, err = m.Connect(name, idD, pidD, Attachment{Ports: []PortMapping{port}, DefaultRoute: true})
 	require.ErrorContains(t, err, "already published")
-	_, err = os.Stat(m.endpointPath(idD))
+	_, err = os.Stat(m.endpointPath(idD, name))
 	require.ErrorIs(t, err, os.ErrNotExist, "a refused connect leaves no endpoint")
 
 	err = m.Remove(name)
 	require.ErrorContains(t, err, "active endpoints")
 
-	require.NoError(t, m.Disconnect(idA))
-	require.NoError(t, m.Disconnect(idA), "Disconnect is idempotent")
+	require.NoError(t, m.Disconnect(idA, name))
+	require.NoError(t, m.Disconnect(idA, name), "Disconnect is idempotent")
 	_, err = netlink.LinkByName(a.HostVeth)
 	require.Error(t, err, "the host end of the veth is gone")
-	again, err := m.Connect(name, idA, pidA, nil)
+	again, err := m.Connect(name, idA, pidA, Attachment{DefaultRoute: true})
 	require.NoError(t, err, "the namespace lost its eth0 with the veth; a new one comes")
 	require.NotEqual(t, b.IP, again.IP)
 	for _, id := range []string{idA, idB, idC} {
-		require.NoError(t, m.Disconnect(id))
+		require.NoError(t, m.Disconnect(id, name))
 	}
 	require.NoError(t, m.Remove(name))
 	_, err = netlink.LinkByName(n.Bridge)
@@ -198,7 +198,7 @@ func TestOutboundNATAndPublishedPorts(t *testing.T) {
 	// Outbound: the remote host only knows the host; its replies come back only if the
 	// container's address was rewritten to the host's.
 	pid, id := fakeContainer(t)
-	_, err = m.Connect(name, id, pid, nil)
+	_, err = m.Connect(name, id, pid, Attachment{DefaultRoute: true})
 	require.NoError(t, err)
 	out, err := inNS(pid, "ping", "-c1", "-W2", "172.31.249.2")
 	require.NoError(t, err, "outbound through MASQUERADE: %s", out)
@@ -207,7 +207,7 @@ func TestOutboundNATAndPublishedPorts(t *testing.T) {
 	www := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(www, "index.html"), []byte("hello\n"), 0o644))
 	webPid, webID := fakeContainer(t, "httpd", "-f", "-p", "80", "-h", www)
-	_, err = m.Connect(name, webID, webPid, []PortMapping{{HostPort: 18182, ContainerPort: 80, Proto: "tcp"}})
+	_, err = m.Connect(name, webID, webPid, Attachment{Ports: []PortMapping{{HostPort: 18182, ContainerPort: 80, Proto: "tcp"}}, DefaultRoute: true})
 	require.NoError(t, err)
 	fetch := func(pid int, url string) string {
 		deadline := time.Now().Add(5 * time.Second)
@@ -228,7 +228,7 @@ func TestOutboundNATAndPublishedPorts(t *testing.T) {
 	require.Equal(t, "hello\n", fetch(remote, "http://172.31.249.1:18182/"), "from another host (DNAT in PREROUTING)")
 	require.Equal(t, "hello\n", fetch(0, "http://127.0.0.1:18182/"), "from the host's localhost (DNAT in OUTPUT)")
 
-	require.NoError(t, m.Disconnect(webID))
+	require.NoError(t, m.DisconnectAll(webID))
 	rules, _ := exec.Command("iptables-save").Output()
 	require.NotContains(t, string(rules), "18182", "Disconnect removes the port's rules")
 }
@@ -251,7 +251,7 @@ func TestParallelConnectsGetDistinctAddresses(t *testing.T) {
 				ips <- err.Error()
 				return
 			}
-			ep, err := m2.Connect(name, id, pid, nil)
+			ep, err := m2.Connect(name, id, pid, Attachment{DefaultRoute: true})
 			if err != nil {
 				ips <- err.Error()
 				return
@@ -318,10 +318,10 @@ func TestNamesThatArePathsAreRefused(t *testing.T) {
 		require.Error(t, m.Remove(name), name)
 		_, err := m.Get(name)
 		require.ErrorIs(t, err, ErrNotFound, name)
-		_, err = m.Connect(name, strings.Repeat("a", 64), 1, nil)
+		_, err = m.Connect(name, strings.Repeat("a", 64), 1, Attachment{})
 		require.Error(t, err, name)
 	}
-	require.Error(t, m.Disconnect("../../image/repositories"))
+	require.Error(t, m.DisconnectAll("../../image/repositories"))
 	require.FileExists(t, victim)
 }
 
@@ -336,7 +336,7 @@ func TestContainerCannotReachHostLoopback(t *testing.T) {
 	n, err := m.Create(name, "", "10.199.43.0/24", "")
 	require.NoError(t, err)
 	pid, id := fakeContainer(t)
-	_, err = m.Connect(name, id, pid, nil)
+	_, err = m.Connect(name, id, pid, Attachment{DefaultRoute: true})
 	require.NoError(t, err)
 
 	// A datagram needs no answer: what matters is whether the host takes it in.

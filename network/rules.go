@@ -17,11 +17,15 @@ func comment(tag string) []string { return []string{"-m", "comment", "--comment"
 // That last needs route_localnet on the bridge, which also lets a container send packets to
 // 127.0.0.1 of the host — reaching services that listen on the host's loopback only
 // (CVE-2020-8558). The first rule drops those, as Docker and kube-proxy do; replies to
-// connections the host made stay allowed.
+// connections the host made stay allowed. The next two let the containers ask the names
+// resolver on the gateway (port 53) on a host whose INPUT policy drops what it does not know,
+// as netavark lets them reach aardvark-dns.
 func networkRules(name, bridge, subnet string) []Rule {
 	tag := comment("net:" + name)
 	return []Rule{
 		{"filter", "INPUT", append([]string{"-i", bridge, "-d", "127.0.0.0/8", "-m", "conntrack", "!", "--ctstate", "RELATED,ESTABLISHED", "-j", "DROP"}, tag...)},
+		{"filter", "INPUT", append([]string{"-i", bridge, "-p", "udp", "--dport", "53", "-j", "ACCEPT"}, tag...)},
+		{"filter", "INPUT", append([]string{"-i", bridge, "-p", "tcp", "--dport", "53", "-j", "ACCEPT"}, tag...)},
 		{"nat", "POSTROUTING", append([]string{"-s", subnet, "!", "-o", bridge, "-j", "MASQUERADE"}, tag...)},
 		{"nat", "POSTROUTING", append([]string{"-o", bridge, "-m", "addrtype", "--src-type", "LOCAL", "-j", "MASQUERADE"}, tag...)},
 		{"filter", "FORWARD", append([]string{"-i", bridge, "-j", "ACCEPT"}, tag...)},

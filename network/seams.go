@@ -15,6 +15,23 @@ var Seams struct {
 	Release  func(p *Pool, a netip.Addr)       // lab 10
 	// PortRules is lab 11's: the iptables rules that publish one port.
 	PortRules func(containerID, ip string, p PortMapping) []Rule
+	// Lookup is lab 10's second part: the address a container's name has for the one who
+	// asks (see Lookup).
+	Lookup func(all map[string]*Names, on string, asker netip.Addr, name string) (netip.Addr, bool)
+}
+
+// Resolve is Lookup, or lab 10's when a chapter's program runs on the learner's code (a
+// learner's panic is a name not found).
+func Resolve(all map[string]*Names, on string, asker netip.Addr, name string) (ip netip.Addr, ok bool) {
+	if f := Seams.Lookup; f != nil {
+		defer func() {
+			if recover() != nil {
+				ip, ok = netip.Addr{}, false
+			}
+		}()
+		return f(all, on, asker, name)
+	}
+	return Lookup(all, on, asker, name)
 }
 
 func allocate(p *Pool) (_ netip.Addr, err error) {

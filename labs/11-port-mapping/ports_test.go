@@ -116,7 +116,7 @@ func host() error {
 		{HostPort: 18011, ContainerPort: 80, Proto: "tcp"},
 		{HostIP: "127.0.0.1", HostPort: 18012, ContainerPort: 80, Proto: "tcp"},
 	}
-	if _, err := m.Connect(n.Name, id, srv.Process.Pid, ports); err != nil {
+	if _, err := m.Connect(n.Name, id, srv.Process.Pid, network.Attachment{Ports: ports, DefaultRoute: true}); err != nil {
 		return fmt.Errorf("publish the ports: %w", err)
 	}
 	var failed []string
@@ -140,7 +140,7 @@ func host() error {
 	check("host", "127.0.0.1:18012", true, "HostIP")
 	check("remote machine", "198.51.100.1:18011", true, "PREROUTING")
 	check("remote machine", "198.51.100.1:18012", false, "HostIP")
-	if err := m.Disconnect(id); err != nil {
+	if err := m.DisconnectAll(id); err != nil {
 		failed = append(failed, fmt.Sprintf("unpublish the ports: %v", err))
 	}
 	if rules, _ := exec.Command("iptables-save", "-t", "nat").Output(); strings.Contains(string(rules), "mydocker:port:") {

@@ -384,29 +384,35 @@ func inspectCommand() *cli.Command {
 				}
 				out = append(out, v)
 			}
-			if format := cmd.String("format"); format != "" {
-				w := bufio.NewWriter(os.Stdout)
-				for _, v := range out {
-					if err := executeOn(w, format, v); err != nil {
-						return err
-					}
-				}
-				if err := w.Flush(); err != nil {
-					return err
-				}
-				return failed
-			}
-			enc := json.NewEncoder(os.Stdout)
-			enc.SetIndent("", "    ")
-			if out == nil {
-				out = []any{}
-			}
-			if err := enc.Encode(out); err != nil {
-				return err
-			}
-			return failed
+			return printInspected(cmd.String("format"), out, failed)
 		},
 	}
+}
+
+// printInspected prints what an inspect found: each through format (-f), or all as Docker's
+// JSON array; failed is the status for what it did not find.
+func printInspected(format string, out []any, failed error) error {
+	if format != "" {
+		w := bufio.NewWriter(os.Stdout)
+		for _, v := range out {
+			if err := executeOn(w, format, v); err != nil {
+				return err
+			}
+		}
+		if err := w.Flush(); err != nil {
+			return err
+		}
+		return failed
+	}
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "    ")
+	if out == nil {
+		out = []any{}
+	}
+	if err := enc.Encode(out); err != nil {
+		return err
+	}
+	return failed
 }
 
 // inspectOne describes a container (or, failing that, an image) in Docker's shape; kind
@@ -510,6 +516,7 @@ func inspectOne(e *engine.Engine, ref, kind string) (any, error) {
 		"NetworkSettings": map[string]any{
 			"IPAddress": st.IP,
 			"Ports":     st.Ports,
+			"Networks":  e.EndpointSettings(st),
 		},
 		"Mounts": mounts,
 	}, nil

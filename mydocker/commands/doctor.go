@@ -4,10 +4,14 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 	"text/tabwriter"
 
-	"github.com/mydocker/mydocker/internal/preflight"
 	"github.com/urfave/cli/v3"
+
+	"github.com/mydocker/mydocker/engine"
+	"github.com/mydocker/mydocker/internal/preflight"
 )
 
 func doctorCommand() *cli.Command {
@@ -16,6 +20,9 @@ func doctorCommand() *cli.Command {
 		Usage: "check that this machine can run containers, and say what is missing",
 		Action: func(_ context.Context, cmd *cli.Command) error {
 			checks := preflight.Run()
+			if e, err := openEngine(cmd); err == nil {
+				checks = append(checks, resolverCheck(e))
+			}
 			tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
 			missing := 0
 			for _, c := range checks {
@@ -36,4 +43,20 @@ func doctorCommand() *cli.Command {
 			return nil
 		},
 	}
+}
+
+// resolverCheck says whether the names of this root's user networks are answered.
+func resolverCheck(e *engine.Engine) preflight.Check {
+	c := preflight.Check{What: "names resolver", Found: "not needed (no container on a user network)"}
+	networks, running, err := e.Networks().NamedNetworks()
+	switch {
+	case err != nil:
+		c.Found, c.Level = err.Error(), preflight.Warn
+	case len(networks) > 0 && running:
+		c.Found = fmt.Sprintf("running, for %s", strings.Join(networks, ", "))
+	case len(networks) > 0:
+		c.Found, c.Level = fmt.Sprintf("down: the containers on %s cannot find each other by name", strings.Join(networks, ", ")), preflight.Warn
+		c.Fix = fmt.Sprintf("it starts again with the next container that joins one of those networks (mydocker run --rm --network %s busybox true); its log is %s", networks[0], filepath.Join(e.Networks().DNSDir(), "resolver.log"))
+	}
+	return c
 }

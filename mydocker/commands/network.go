@@ -2,7 +2,6 @@ package commands
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 
@@ -22,7 +21,7 @@ func networkCommand() *cli.Command {
 				OnUsageError: onUsageError,
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "driver", Aliases: []string{"d"}, Value: "bridge", Usage: "network driver (bridge)"},
-					&cli.StringFlag{Name: "subnet", Usage: "subnet in CIDR form, e.g. 172.30.0.0/24", Required: true},
+					&cli.StringFlag{Name: "subnet", Usage: "subnet in CIDR form, e.g. 172.30.0.0/24 (default: a free one of Docker's pools)"},
 					&cli.StringFlag{Name: "gateway", Usage: "gateway address (default: the subnet's first)"},
 				},
 				Action: func(_ context.Context, cmd *cli.Command) error {
@@ -63,24 +62,71 @@ func networkCommand() *cli.Command {
 				},
 			},
 			{
-				Name:      "inspect",
-				Usage:     "show a network",
-				ArgsUsage: "NAME",
+				Name:         "inspect",
+				Usage:        "show networks, with the containers on them",
+				ArgsUsage:    "NAME [NAME...]",
+				OnUsageError: onUsageError,
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "format the output with a Go template"},
+				},
 				Action: func(_ context.Context, cmd *cli.Command) error {
-					if err := needArgs(cmd, 1, "network inspect NAME"); err != nil {
+					if err := needArgs(cmd, 1, "network inspect NAME [NAME...]"); err != nil {
 						return err
 					}
 					e, err := openEngine(cmd)
 					if err != nil {
 						return err
 					}
-					n, err := e.Networks().Get(cmd.Args().First())
+					var out []any
+					var failed error
+					for _, name := range cmd.Args().Slice() {
+						n, err := e.NetworkInspect(name)
+						if err != nil {
+							fmt.Fprintf(os.Stderr, "Error: %v\n", err)
+							failed = &statusError{code: 1}
+							continue
+						}
+						out = append(out, n)
+					}
+					return printInspected(cmd.String("format"), out, failed)
+				},
+			},
+			{
+				Name:         "connect",
+				Usage:        "connect a container to a network",
+				ArgsUsage:    "NETWORK CONTAINER",
+				OnUsageError: onUsageError,
+				Flags: []cli.Flag{
+					&cli.StringSliceFlag{Name: "alias", Usage: "another name the container answers to on the network"},
+				},
+				Action: func(_ context.Context, cmd *cli.Command) error {
+					if err := needArgs(cmd, 2, "network connect [OPTIONS] NETWORK CONTAINER"); err != nil {
+						return err
+					}
+					e, err := openEngine(cmd)
 					if err != nil {
 						return err
 					}
-					enc := json.NewEncoder(os.Stdout)
-					enc.SetIndent("", "    ")
-					return enc.Encode([]any{n})
+					return e.NetworkConnect(cmd.Args().Get(0), cmd.Args().Get(1), cmd.StringSlice("alias"))
+				},
+			},
+			{
+				Name:         "disconnect",
+				Usage:        "disconnect a container from a network",
+				ArgsUsage:    "NETWORK CONTAINER",
+				OnUsageError: onUsageError,
+				Flags: []cli.Flag{
+					&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "accepted, as Docker's (a disconnect is always forced)"},
+				},
+				Action: func(_ context.Context, cmd *cli.Command) error {
+					if err := needArgs(cmd, 2, "network disconnect [OPTIONS] NETWORK CONTAINER"); err != nil {
+						return err
+					}
+					e, err := openEngine(cmd)
+					if err != nil {
+						return err
+					}
+					return e.NetworkDisconnect(cmd.Args().Get(0), cmd.Args().Get(1))
 				},
 			},
 			{

@@ -257,7 +257,7 @@ func oneValuePerFlag(cmd *cli.Command) {
 // own flags: networks in 10, published ports in 11 (the security flags, 12, go as a group).
 func (p Program) runFlagTaught(name string) bool {
 	switch name {
-	case "network", "add-host", "dns", "dns-search", "dns-option":
+	case "network", "network-alias", "link", "add-host", "dns", "dns-search", "dns-option":
 		return p.taught(10)
 	case "publish", "publish-all", "expose":
 		return p.taught(11)

@@ -164,7 +164,9 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "cpuset-cpus", Usage: "CPUs the container may use (0-2,4)"},
 		&cli.StringFlag{Name: "cpuset-mems", Usage: "memory nodes the container may use"},
 		&cli.StringFlag{Name: "pids-limit", Usage: "maximum number of processes (0 or -1: unlimited)"},
-		&cli.StringFlag{Name: "network", Aliases: []string{"net"}, Usage: "network: NAME, bridge, host or none (default bridge)"},
+		&cli.StringSliceFlag{Name: "network", Aliases: []string{"net"}, Usage: "connect to a network: NAME, bridge, host or none (default bridge); again for more networks"},
+		&cli.StringSliceFlag{Name: "network-alias", Usage: "another name the container answers to on its (first) network"},
+		&cli.StringSliceFlag{Name: "link", Usage: "add a link to another container (NAME[:ALIAS]): an /etc/hosts entry"},
 		&cli.StringSliceFlag{Name: "publish", Aliases: []string{"p"}, Usage: "publish a port: HOSTPORT:CONTAINERPORT[/tcp|udp]"},
 		&cli.BoolFlag{Name: "publish-all", Aliases: []string{"P"}, Usage: "publish every exposed port on a free host port"},
 		&cli.StringSliceFlag{Name: "expose", Usage: "expose a port (PORT[/tcp|udp]) without publishing it"},
@@ -487,18 +489,20 @@ func (p Program) containerOptions(cmd *cli.Command) (*engine.Options, error) {
 			Tty:        cmd.Bool("tty"),
 			Security:   security,
 		},
-		Image:       cmd.Args().First(),
-		Name:        cmd.String("name"),
-		User:        cmd.String("user"),
-		Network:     p.network(cmd, len(ports) > 0),
-		Ports:       ports,
-		Interactive: cmd.Bool("interactive"),
-		Detach:      cmd.Bool("detach"),
-		AutoRemove:  cmd.Bool("rm"),
-		NoPivot:     cmd.Bool("no-pivot"),
-		Driver:      cmd.String("storage-driver"),
-		SecurityOpt: cmd.StringSlice("security-opt"),
-		LogConfig:   logConfig,
+		Image:          cmd.Args().First(),
+		Name:           cmd.String("name"),
+		User:           cmd.String("user"),
+		Networks:       p.networks(cmd, len(ports) > 0),
+		NetworkAliases: cmd.StringSlice("network-alias"),
+		Links:          cmd.StringSlice("link"),
+		Ports:          ports,
+		Interactive:    cmd.Bool("interactive"),
+		Detach:         cmd.Bool("detach"),
+		AutoRemove:     cmd.Bool("rm"),
+		NoPivot:        cmd.Bool("no-pivot"),
+		Driver:         cmd.String("storage-driver"),
+		SecurityOpt:    cmd.StringSlice("security-opt"),
+		LogConfig:      logConfig,
 		Etc: network.EtcOptions{
 			ExtraHosts: cmd.StringSlice("add-host"),
 			DNS:        cmd.StringSlice("dns"),
@@ -515,15 +519,15 @@ func (p Program) containerOptions(cmd *cli.Command) (*engine.Options, error) {
 	return opts, nil
 }
 
-// network is --net. Without it mydocker does as Docker, the engine puts the container on the
+// networks are --net. Without it mydocker does as Docker, the engine puts the container on the
 // default bridge network. The course's programs keep none as their default, as before chapter
 // 10 taught networks (unless ports are published, which takes the bridge): every line of a
 // lesson names the network it uses, and no lesson leaves a bridge behind.
-func (p Program) network(cmd *cli.Command, publishes bool) string {
-	if n := cmd.String("network"); n != "" || p.Chapter == 0 || publishes {
+func (p Program) networks(cmd *cli.Command, publishes bool) []string {
+	if n := cmd.StringSlice("network"); len(n) > 0 || p.Chapter == 0 || publishes {
 		return n
 	}
-	return "none"
+	return []string{"none"}
 }
 
 func execCommand() *cli.Command {
