@@ -21,6 +21,7 @@ type entry struct {
 	name, body, link string
 	typ              byte
 	mode             int64
+	xattrs           map[string]string // name -> value, as SCHILY.xattr PAX records
 }
 
 func buildTar(t *testing.T, entries ...entry) *bytes.Buffer {
@@ -39,6 +40,12 @@ func buildTar(t *testing.T, entries ...entry) *bytes.Buffer {
 		hdr := &tar.Header{Name: e.name, Typeflag: typ, Mode: mode, Linkname: e.link, Size: int64(len(e.body))}
 		if typ != tar.TypeReg {
 			hdr.Size = 0
+		}
+		for name, value := range e.xattrs {
+			if hdr.PAXRecords == nil {
+				hdr.PAXRecords, hdr.Format = map[string]string{}, tar.FormatPAX
+			}
+			hdr.PAXRecords[paxXattr+name] = value
 		}
 		require.NoError(t, tw.WriteHeader(hdr))
 		if typ == tar.TypeReg {

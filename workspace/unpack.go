@@ -175,7 +175,7 @@ func writeFile(path string, r io.Reader) (int64, error) {
 	return n, err
 }
 
-// applyAttrs gives path the owner, mode and times of its tar header.
+// applyAttrs gives path the owner, mode, xattrs and times of its tar header.
 func applyAttrs(path string, hdr *tar.Header) error {
 	if err := os.Lchown(path, hdr.Uid, hdr.Gid); err != nil && os.Geteuid() == 0 {
 		return err
@@ -185,6 +185,9 @@ func applyAttrs(path string, hdr *tar.Header) error {
 		if err := unix.Chmod(path, uint32(hdr.Mode&0o7777)); err != nil {
 			return err
 		}
+	}
+	if err := applyXattrs(path, hdr); err != nil {
+		return err
 	}
 	if hdr.Typeflag == tar.TypeDir {
 		return nil // set last, see unpackLayer
