@@ -187,8 +187,16 @@ func (s *Store) AddImage(config []byte, tags []string) (*Image, error) {
 // NormalizeRef is a reference as the store names it ("busybox" is "busybox:latest").
 func NormalizeRef(ref string) (string, error) { return normalizeRef(ref) }
 
-// WriteLayerTar writes the layer at dir (an unpacked layer, LayerDirs) as a tar.
-func WriteLayerTar(w io.Writer, dir string) error { return writeDiff(w, dir) }
+// WriteLayer writes the stored layer d as a tar: the one it came as when the store keeps its
+// record (tarsplit.go; checked against d as it goes), else its files tarred again (other bytes,
+// another diff id).
+func (s *Store) WriteLayer(w io.Writer, d digest.Digest) error {
+	if orig, ok := s.originalTar(d); ok {
+		_, err := orig.WriteTo(w)
+		return err
+	}
+	return writeDiff(w, filepath.Join(s.layerDir(d), "diff"))
+}
 
 // loadPlan is what an archive holds: its images (config, id, tags), the diff id each layer
 // entry must have, and for an OCI layout the digest each blob must have.

@@ -83,7 +83,7 @@ func TestUnpackRefusesHostileArchives(t *testing.T) {
 
 func TestUnpackFiles(t *testing.T) {
 	dest := filepath.Join(t.TempDir(), "layer")
-	size, err := unpackLayer(buildTar(t,
+	u, err := unpackLayer(buildTar(t,
 		entry{name: "./", typ: tar.TypeDir, mode: 0o755},
 		entry{name: "bin/", typ: tar.TypeDir, mode: 0o755},
 		entry{name: "bin/tool", body: "#!/bin/sh\n", mode: 0o755},
@@ -93,7 +93,8 @@ func TestUnpackFiles(t *testing.T) {
 		entry{name: "bin/tool", body: "replaced\n", mode: 0o700},
 	), dest)
 	require.NoError(t, err)
-	require.EqualValues(t, len("#!/bin/sh\n")+len("no parent entries")+len("replaced\n"), size)
+	require.EqualValues(t, len("#!/bin/sh\n")+len("no parent entries")+len("replaced\n"), u.size)
+	require.True(t, u.rewritten, "bin/tool's first content is not in the layer: the tar cannot be put together again")
 
 	data, err := os.ReadFile(filepath.Join(dest, "bin/tool"))
 	require.NoError(t, err)
