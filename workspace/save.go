@@ -14,13 +14,6 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
-// dockerManifest is one entry of a docker-archive's manifest.json.
-type dockerManifest struct {
-	Config   string
-	RepoTags []string
-	Layers   []string
-}
-
 // SaveDockerArchive writes images in the docker-archive format that `docker load` reads:
 // manifest.json, each image's config as <id>.json and each layer as <diff id>/layer.tar.
 //
@@ -63,10 +56,10 @@ type layerBlob struct {
 	size int64
 }
 
-// archivedImage is an image as an archive writes it: its config (the store's bytes when every
+// savedImage is an image as an archive writes it: its config (the store's bytes when every
 // layer goes as it came; else with the diff ids of the layers as tarred again), its layers,
 // and the tag the command named (none for an id).
-type archivedImage struct {
+type savedImage struct {
 	config []byte
 	layers []layerBlob
 	tags   []string
@@ -74,7 +67,7 @@ type archivedImage struct {
 
 // archiveImage writes the layers of the image ref that are not written yet (written maps the
 // store's diff ids to the layers in the archive) and returns the image as archived.
-func (s *Store) archiveImage(tw *tar.Writer, ref string, written map[digest.Digest]layerBlob, oci bool) (*archivedImage, error) {
+func (s *Store) archiveImage(tw *tar.Writer, ref string, written map[digest.Digest]layerBlob, oci bool) (*savedImage, error) {
 	img, err := s.Get(ref)
 	if err != nil {
 		return nil, err
@@ -87,7 +80,7 @@ func (s *Store) archiveImage(tw *tar.Writer, ref string, written map[digest.Dige
 	if err != nil {
 		return nil, err
 	}
-	a := &archivedImage{config: raw}
+	a := &savedImage{config: raw}
 	// The tags the command named, as docker save writes them: an image saved by id has none.
 	if norm, err := normalizeRef(ref); err == nil && slices.Contains(img.RepoTags, norm) {
 		a.tags = []string{norm}
