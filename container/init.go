@@ -131,6 +131,10 @@ func initContainer() error {
 	if err := changeRoot(&cfg); err != nil {
 		return err
 	}
+	// In the container's namespaces, before /proc/sys is made read-only.
+	if err := writeSysctls(spec.Linux.Sysctl); err != nil {
+		return err
+	}
 	if err := readonlyPaths(spec.Linux.ReadonlyPaths); err != nil {
 		return err
 	}

@@ -125,6 +125,9 @@ func (p *Init) JoinCgroups(cg cgroups.Manager, r *specs.LinuxResources) error {
 // Send hands the init its bundle: it decodes it while the caller goes on to put it in its
 // cgroups (JoinCgroups) and networks, and then waits for Start.
 func (p *Init) Send(b *Bundle) error {
+	if err := CheckSysctls(b.Spec); err != nil {
+		return err
+	}
 	sent := *b
 	if b.Seccomp == nil && b.Spec.Linux != nil {
 		filter, err := CompileSeccomp(b.Spec.Linux.Seccomp)

@@ -114,6 +114,7 @@ func TestRegistryPushPull(t *testing.T) {
 	require.Equal(t, pushed[1], pushDigest.FindStringSubmatch(out)[1], "and makes the same image")
 
 	other := newEngine(t)
+	other.must("rmi", "busybox") // else its layer, the image's first, is there already
 	out = other.must("pull", addr+"/app:1")
 	require.Regexp(t, `^([0-9a-f]{12}: Pull complete\n){2}Digest: sha256:[0-9a-f]{64}\n`+addr+`/app:1\n$`, out)
 	require.Equal(t, pushed[1], pullDigest.FindStringSubmatch(out)[1])

@@ -42,6 +42,7 @@ type Options struct {
 	Tmpfs       []string              // --tmpfs PATH[:OPTIONS]: a tmpfs mounted there
 	Expose      []string              // --expose PORT[/PROTO]: added to the exposed ports
 	ShmSize     int64                 // bytes of /dev/shm; 0: Docker's 64 MB
+	Sysctls     map[string]string     // --sysctl, already parsed (ParseSysctls)
 	Security                          // capabilities, seccomp, devices, rlimits
 }
 
@@ -134,6 +135,9 @@ func (o *Options) Spec(id string, img ocispec.ImageConfig) (*specs.Spec, ocispec
 	}
 	spec.Linux.CgroupsPath = cgroups.Parent + "/" + id
 	spec.Linux.Namespaces = o.Namespaces()
+	if err := o.setSysctls(spec); err != nil {
+		return nil, config, err
+	}
 	if o.ShmSize > 0 {
 		for i, m := range spec.Mounts {
 			if m.Destination == "/dev/shm" {

@@ -58,6 +58,10 @@ func (t *tarWriter) add(path, name string, fi os.FileInfo) error {
 		}
 		t.links[key] = name
 	}
+	// A hard link shares its first name's xattrs: they go with that one.
+	if hdr.PAXRecords, err = readXattrs(path); err != nil {
+		return err
+	}
 	if err := t.tw.WriteHeader(hdr); err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@
 // Images are layered and content-addressed, as the OCI image spec and Docker store them:
 //
 //	<root>/image/layers/sha256/<diff id>/diff   a layer, unpacked once, shared read-only
+//	<root>/image/layers/sha256/<diff id>/tar-split.json.gz  what puts its tar together again
 //	<root>/image/configs/sha256/<image id>.json an OCI image config; its sha256 is the image id
 //	<root>/image/repositories.json              tags: "busybox:latest" -> image id
 //
@@ -10,7 +11,9 @@
 // in rootfs.diff_ids, bottom first. On disk a layer keeps deletions in overlayfs's own form (a
 // 0/0 character device for a deleted file, the trusted.overlay.opaque xattr for a directory
 // whose lower contents are hidden); in tars they use the OCI form (.wh.NAME, .wh..wh..opq).
-// whiteout.go is the one place that converts between the two.
+// whiteout.go is the one place that converts between the two. A layer's tar is kept as
+// tar-split's record of it (tarsplit.go): save and push write the very bytes it came as, so
+// an image keeps its id wherever it goes.
 //
 // A Driver stacks a container's writable layer over an image's layers: overlay (the default:
 // the layers become lowerdirs, never a flattened copy), aufs (where the kernel has it) and vfs

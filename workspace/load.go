@@ -69,7 +69,7 @@ func (s *Store) LoadArchive(r io.Reader, progress LayerProgress) (loaded []Loade
 	if err != nil {
 		return nil, err
 	}
-	images, want := p.images, p.want
+	want := p.want
 
 	// The layers the store lacks, each checked against its diff id, and those it has, all held
 	// by a lease until the images are recorded; what this load added goes again if it fails.
@@ -125,22 +125,22 @@ func (s *Store) LoadArchive(r io.Reader, progress LayerProgress) (loaded []Loade
 		}
 	}
 	faults.Point("load:stored")
-	return s.recordImages(images)
+	return s.recordImages(p.images)
 }
 
 // recordImages writes the images' configs (their own bytes: an image's id is their digest) and
 // points their tags at them, under the store's lock, once it has checked that the store holds
 // every layer they name.
-func (s *Store) recordImages(images []loadImage) ([]Loaded, error) {
+func (s *Store) recordImages(images []ArchiveImage) ([]Loaded, error) {
 	l, err := s.lock()
 	if err != nil {
 		return nil, err
 	}
 	defer l.Unlock()
 	for _, img := range images {
-		for _, d := range img.layers {
-			if !s.HasLayer(d) {
-				return nil, fmt.Errorf("the store lacks the layer %s of image %s", d, img.id)
+		for _, l := range img.Layers {
+			if !s.HasLayer(l.DiffID) {
+				return nil, fmt.Errorf("the store lacks the layer %s of image %s", l.DiffID, img.ID)
 			}
 		}
 	}
@@ -150,15 +150,15 @@ func (s *Store) recordImages(images []loadImage) ([]Loaded, error) {
 	}
 	var loaded []Loaded
 	for _, img := range images {
-		if _, err := os.Stat(s.configPath(img.id)); err != nil {
-			if err := fsutil.WriteFileAtomic(s.configPath(img.id), img.config, 0o644); err != nil {
+		if _, err := os.Stat(s.configPath(img.ID)); err != nil {
+			if err := fsutil.WriteFileAtomic(s.configPath(img.ID), img.Config, 0o644); err != nil {
 				return nil, err
 			}
 		}
-		for _, t := range img.tags {
-			repos[t] = img.id
+		for _, t := range img.Tags {
+			repos[t] = img.ID
 		}
-		loaded = append(loaded, Loaded{ID: img.id, Tags: img.tags})
+		loaded = append(loaded, Loaded{ID: img.ID, Tags: img.Tags})
 	}
 	return loaded, fsutil.WriteJSON(s.reposPath(), repos)
 }
@@ -170,94 +170,68 @@ func (s *Store) AddImage(config []byte, tags []string) (*Image, error) {
 	if err := json.Unmarshal(config, &c); err != nil {
 		return nil, fmt.Errorf("image config: %w", err)
 	}
-	p := loadPlan{want: map[string]digest.Digest{}}
 	names := make([]string, len(c.RootFS.DiffIDs))
 	for i := range names {
 		names[i] = fmt.Sprint(i)
 	}
-	if err := p.addImage(config, digest.FromBytes(config), names, tags); err != nil {
+	img, err := newArchiveImage(config, digest.FromBytes(config), names, tags)
+	if err != nil {
+		return nil, err
+	}
+	p := loadPlan{want: map[string]digest.Digest{}}
+	if err := p.addImage(img); err != nil {
 		return nil, err
 	}
 	if _, err := s.recordImages(p.images); err != nil {
 		return nil, err
 	}
-	return s.load(p.images[0].id)
+	return s.load(img.ID)
 }
 
 // NormalizeRef is a reference as the store names it ("busybox" is "busybox:latest").
 func NormalizeRef(ref string) (string, error) { return normalizeRef(ref) }
 
-// WriteLayerTar writes the layer at dir (an unpacked layer, LayerDirs) as a tar.
-func WriteLayerTar(w io.Writer, dir string) error { return writeDiff(w, dir) }
+// WriteLayer writes the stored layer d as a tar: the one it came as when the store keeps its
+// record (tarsplit.go; checked against d as it goes), else its files tarred again (other bytes,
+// another diff id).
+func (s *Store) WriteLayer(w io.Writer, d digest.Digest) error {
+	if orig, ok := s.originalTar(d); ok {
+		_, err := orig.WriteTo(w)
+		return err
+	}
+	return writeDiff(w, filepath.Join(s.layerDir(d), "diff"))
+}
 
-// loadPlan is what an archive holds: its images (config, id, tags), the diff id each layer
-// entry must have, and for an OCI layout the digest each blob must have.
+// loadPlan is what an archive holds: its images, the diff id each layer entry must have, and
+// for an OCI layout the digest each blob must have.
 type loadPlan struct {
-	images []loadImage
+	images []ArchiveImage
 	want   map[string]digest.Digest
 	blobs  map[string]digest.Digest
 }
 
-type loadImage struct {
-	config []byte
-	id     digest.Digest
-	layers []digest.Digest // its diff ids
-	tags   []string
-}
-
-// addImage checks config against its digest and its layers (entry names in the archive), and
-// plans its load.
-func (p *loadPlan) addImage(config []byte, named digest.Digest, layers []string, tags []string) error {
-	id := digest.FromBytes(config)
-	if id != named {
-		return fmt.Errorf("load: the config %s has the digest %s", named, id)
-	}
-	var c ocispec.Image
-	if err := json.Unmarshal(config, &c); err != nil {
-		return fmt.Errorf("load: config %s: %w", named, err)
-	}
-	if len(c.RootFS.DiffIDs) != len(layers) {
-		return fmt.Errorf("load: image %s names %d layers, its config %d", named, len(layers), len(c.RootFS.DiffIDs))
-	}
-	for i, l := range layers {
-		if err := c.RootFS.DiffIDs[i].Validate(); err != nil {
-			return fmt.Errorf("load: config %s: %w", named, err)
+// addImage plans img's load: an entry two images name must be one layer to both.
+func (p *loadPlan) addImage(img ArchiveImage) error {
+	for _, l := range img.Layers {
+		if prev, ok := p.want[l.Path]; ok && prev != l.DiffID {
+			return fmt.Errorf("load: the layer %s is named by two diff ids", l.Path)
 		}
-		if prev, ok := p.want[l]; ok && prev != c.RootFS.DiffIDs[i] {
-			return fmt.Errorf("load: the layer %s is named by two diff ids", l)
-		}
-		p.want[l] = c.RootFS.DiffIDs[i]
+		p.want[l.Path] = l.DiffID
 	}
-	var norm []string
-	for _, t := range tags {
-		n, err := normalizeRef(t)
-		if err != nil {
-			return fmt.Errorf("load: %w", err)
-		}
-		norm = append(norm, n)
-	}
-	p.images = append(p.images, loadImage{config: config, id: id, layers: c.RootFS.DiffIDs, tags: norm})
+	p.images = append(p.images, img)
 	return nil
 }
 
-// dockerPlan reads a docker-archive's manifest.json.
+// dockerPlan reads a docker-archive's manifest.json (lab 13's ReadDockerManifest in a chapter
+// built with -tags lab).
 func dockerPlan(files map[string][]byte) (*loadPlan, error) {
-	var manifest []dockerManifest
-	if err := json.Unmarshal(files["manifest.json"], &manifest); err != nil {
-		return nil, fmt.Errorf("load: manifest.json: %w", err)
+	images, err := readDockerManifest(files["manifest.json"], files)
+	if err != nil {
+		return nil, err
 	}
 	p := &loadPlan{want: map[string]digest.Digest{}}
-	for _, m := range manifest {
-		cfg, ok := files[path.Clean(m.Config)]
-		if !ok {
-			return nil, fmt.Errorf("load: the archive lacks the config %s", m.Config)
-		}
-		named := digest.NewDigestFromEncoded(digest.SHA256, strings.TrimSuffix(path.Base(m.Config), ".json"))
-		var layers []string
-		for _, l := range m.Layers {
-			layers = append(layers, path.Clean(l))
-		}
-		if err := p.addImage(cfg, named, layers, m.RepoTags); err != nil {
+	for _, img := range images {
+		if err := p.addImage(img); err != nil {
 			return nil, err
 		}
 	}
@@ -313,7 +287,11 @@ func ociPlan(files map[string][]byte) (*loadPlan, error) {
 		if ref := cmp.Or(desc.Annotations["io.containerd.image.name"], desc.Annotations[ocispec.AnnotationRefName]); ref != "" && strings.ContainsAny(ref, ":/") {
 			tags = append(tags, ref)
 		}
-		if err := p.addImage(cfg, m.Config.Digest, layers, tags); err != nil {
+		img, err := newArchiveImage(cfg, m.Config.Digest, layers, tags)
+		if err != nil {
+			return nil, err
+		}
+		if err := p.addImage(img); err != nil {
 			return nil, err
 		}
 	}

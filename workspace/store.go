@@ -169,27 +169,36 @@ func decompress(r io.Reader) (io.Reader, error) {
 // addLayer unpacks a layer tar into a temporary directory while hashing it, then moves it to
 // its place, named by that hash (its diff id), held by lease l. A layer already there is
 // reused. The layer's files reach the disk before its name does: after a power cut, a layer
-// under its content address is whole, never a directory of empty files.
+// under its content address is whole, never a directory of empty files. Beside them goes
+// tar-split's record of the tar, from which save puts the same bytes together again.
 func (s *Store) addLayer(l *Lease, r io.Reader) (digest.Digest, error) {
 	tmp, err := os.MkdirTemp(filepath.Join(s.dir, "tmp"), l.name+"-layer-")
 	if err != nil {
 		return "", fmt.Errorf("create layer: %w", err)
 	}
 	defer os.RemoveAll(tmp)
-	hr := newHashingReader(r)
-	size, err := unpackLayer(hr, filepath.Join(tmp, "diff"))
+	split, err := recordTarSplit(filepath.Join(tmp, tarSplitFile))
+	if err != nil {
+		return "", err
+	}
+	defer split.abort()
+	hr := newHashingReader(io.TeeReader(r, split))
+	unpacked, err := unpackLayer(hr, filepath.Join(tmp, "diff"))
 	if err == nil {
 		// The digest covers the whole stream, the tar's end padding included.
 		_, err = io.Copy(io.Discard, hr)
 	}
 	diffID := hr.Digest()
+	if err == nil {
+		err = split.finish(!unpacked.rewritten)
+	}
 	if err != nil {
 		return "", fmt.Errorf("unpack layer: %w", err)
 	}
 	if err := os.MkdirAll(filepath.Join(tmp, "diff"), 0o755); err != nil {
 		return "", err
 	}
-	if err := os.WriteFile(filepath.Join(tmp, "size"), []byte(strconv.FormatInt(size, 10)), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(tmp, "size"), []byte(strconv.FormatInt(unpacked.size, 10)), 0o644); err != nil {
 		return "", fmt.Errorf("create layer: %w", err)
 	}
 	faults.Point("layer:unpacked")

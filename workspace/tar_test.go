@@ -21,6 +21,7 @@ type entry struct {
 	name, body, link string
 	typ              byte
 	mode             int64
+	xattrs           map[string]string // name -> value, as SCHILY.xattr PAX records
 }
 
 func buildTar(t *testing.T, entries ...entry) *bytes.Buffer {
@@ -39,6 +40,12 @@ func buildTar(t *testing.T, entries ...entry) *bytes.Buffer {
 		hdr := &tar.Header{Name: e.name, Typeflag: typ, Mode: mode, Linkname: e.link, Size: int64(len(e.body))}
 		if typ != tar.TypeReg {
 			hdr.Size = 0
+		}
+		for name, value := range e.xattrs {
+			if hdr.PAXRecords == nil {
+				hdr.PAXRecords, hdr.Format = map[string]string{}, tar.FormatPAX
+			}
+			hdr.PAXRecords[paxXattr+name] = value
 		}
 		require.NoError(t, tw.WriteHeader(hdr))
 		if typ == tar.TypeReg {
@@ -76,7 +83,7 @@ func TestUnpackRefusesHostileArchives(t *testing.T) {
 
 func TestUnpackFiles(t *testing.T) {
 	dest := filepath.Join(t.TempDir(), "layer")
-	size, err := unpackLayer(buildTar(t,
+	u, err := unpackLayer(buildTar(t,
 		entry{name: "./", typ: tar.TypeDir, mode: 0o755},
 		entry{name: "bin/", typ: tar.TypeDir, mode: 0o755},
 		entry{name: "bin/tool", body: "#!/bin/sh\n", mode: 0o755},
@@ -86,7 +93,8 @@ func TestUnpackFiles(t *testing.T) {
 		entry{name: "bin/tool", body: "replaced\n", mode: 0o700},
 	), dest)
 	require.NoError(t, err)
-	require.EqualValues(t, len("#!/bin/sh\n")+len("no parent entries")+len("replaced\n"), size)
+	require.EqualValues(t, len("#!/bin/sh\n")+len("no parent entries")+len("replaced\n"), u.size)
+	require.True(t, u.rewritten, "bin/tool's first content is not in the layer: the tar cannot be put together again")
 
 	data, err := os.ReadFile(filepath.Join(dest, "bin/tool"))
 	require.NoError(t, err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -63,7 +64,7 @@ func applyLayerDir(layer, dest string) error {
 			if err := os.Mkdir(target, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
 				return err
 			}
-			return copyAttrs(target, fi)
+			return copyAttrs(path, target, fi)
 		}
 		if err := os.RemoveAll(target); err != nil {
 			return err
@@ -113,11 +114,11 @@ func copyFile(src, dst string, fi os.FileInfo, links map[[2]uint64]string) error
 			return err
 		}
 	}
-	return copyAttrs(dst, fi)
+	return copyAttrs(src, dst, fi)
 }
 
-// copyAttrs gives dst the owner, mode and times of fi.
-func copyAttrs(dst string, fi os.FileInfo) error {
+// copyAttrs gives dst the owner, mode, xattrs and times of src (whose FileInfo is fi).
+func copyAttrs(src, dst string, fi os.FileInfo) error {
 	st := fi.Sys().(*syscall.Stat_t)
 	if err := os.Lchown(dst, int(st.Uid), int(st.Gid)); err != nil && os.Geteuid() == 0 {
 		return err
@@ -127,6 +128,9 @@ func copyAttrs(dst string, fi os.FileInfo) error {
 			return err
 		}
 	}
+	if err := copyXattrs(src, dst, tarType(fi.Mode())); err != nil {
+		return err
+	}
 	ts := []unix.Timespec{unix.NsecToTimespec(st.Atim.Nano()), unix.NsecToTimespec(st.Mtim.Nano())}
 	return unix.UtimesNanoAt(unix.AT_FDCWD, dst, ts, unix.AT_SYMLINK_NOFOLLOW)
 }
@@ -135,9 +139,13 @@ func copyAttrs(dst string, fi os.FileInfo) error {
 // is changed when its type, mode, owner, size, time or link target differs.
 func (vfsDriver) Changes(dir string, layers []string) (io.ReadCloser, error) {
 	rootfs := filepath.Join(dir, "rootfs")
-	lower := map[string]os.FileInfo{}
-	err := walkUnion(reversed(layers), func(_, name string, fi os.FileInfo) error {
-		lower[name] = fi
+	type file struct {
+		path string
+		fi   os.FileInfo
+	}
+	lower := map[string]file{}
+	err := walkUnion(reversed(layers), func(path, name string, fi os.FileInfo) error {
+		lower[name] = file{path, fi}
 		return nil
 	})
 	if err != nil {
@@ -156,8 +164,12 @@ func (vfsDriver) Changes(dir string, layers []string) (io.ReadCloser, error) {
 			if err != nil {
 				return err
 			}
-			if old, ok := lower[name]; ok && !changed(old, fi) {
-				return nil
+			if old, ok := lower[name]; ok && !changed(old.fi, fi) {
+				// setcap and setfattr change no time Docker compares: the xattrs are.
+				same, err := sameXattrs(old.path, path)
+				if err != nil || same {
+					return err
+				}
 			}
 			return t.add(path, name, fi)
 		})
@@ -179,6 +191,19 @@ func (vfsDriver) Changes(dir string, layers []string) (io.ReadCloser, error) {
 		}
 		return t.close()
 	}), nil
+}
+
+// sameXattrs compares the xattrs a layer keeps of two files.
+func sameXattrs(a, b string) (bool, error) {
+	xa, err := readXattrs(a)
+	if err != nil {
+		return false, err
+	}
+	xb, err := readXattrs(b)
+	if err != nil {
+		return false, err
+	}
+	return maps.Equal(xa, xb), nil
 }
 
 // changed compares metadata only, not contents: a write that keeps size and time escapes it,

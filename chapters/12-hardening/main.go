@@ -1,7 +1,8 @@
-// Command ch12 is chapter 12's engine, and the course's last: the complete engine, mydocker,
-// whose containers are confined by default — Docker's capabilities, no_new_privs on request,
-// Docker's seccomp profile, the device controller, no file descriptor of the caller's — and
-// which --cap-add, --cap-drop, --privileged, --security-opt, --device and --ulimit adjust.
+// Command ch12 is chapter 12's engine: mydocker as part 2 of the course leaves it (part 3's
+// chapters add images that travel), whose containers are confined by default — Docker's
+// capabilities, no_new_privs on request, Docker's seccomp profile, the device controller, no
+// file descriptor of the caller's — and which --cap-add, --cap-drop, --privileged,
+// --security-opt, --device and --ulimit adjust.
 //
 //	ch12 [--root DIR] run [--cap-add CAP] [--cap-drop CAP] [--privileged] [--security-opt OPT] ... IMAGE [COMMAND [ARG...]]
 package main

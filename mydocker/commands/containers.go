@@ -442,7 +442,7 @@ func inspectOne(e *engine.Engine, ref, kind string) (any, error) {
 			"Architecture": img.Config.Architecture,
 			"Os":           img.Config.OS,
 			"Config":       img.Config.Config,
-			"RootFS":       img.Config.RootFS,
+			"RootFS":       map[string]any{"Type": img.Config.RootFS.Type, "Layers": img.Config.RootFS.DiffIDs}, // Docker's names
 			"Size":         img.Size,
 		}, nil
 	}

@@ -1,5 +1,5 @@
 // Package commands is mydocker's command line: it parses flags, calls the engine, prints
-// results and picks Docker's exit codes. The course's chapters 08 to 12 run it too, each with
+// results and picks Docker's exit codes. The course's chapters from 08 on run it too, each with
 // the commands and flags its lessons have reached so far (Program.Chapter).
 package commands
 
@@ -129,9 +129,9 @@ func (p Program) commands() []command {
 		{"import", 5, importCommand},
 		{"images", 5, imagesCommand},
 		{"tag", 5, tagCommand},
-		{"save", 8, saveCommand},
-		{"load", 8, loadCommand},
-		{"history", 8, historyCommand},
+		{"save", 13, saveCommand},
+		{"load", 13, loadCommand},
+		{"history", 13, historyCommand},
 		{"pull", 8, pullCommand},
 		{"push", 8, pushCommand},
 		{"login", 8, loginCommand},

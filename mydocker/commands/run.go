@@ -189,6 +189,7 @@ func runFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "tmpfs", Usage: "mount a tmpfs (PATH[:OPTIONS], size=64m,mode=1777...)"},
 		&cli.StringSliceFlag{Name: "mount", Usage: "attach a filesystem: type=bind|volume|tmpfs,source=...,target=...[,readonly]"},
 		&cli.StringFlag{Name: "shm-size", Usage: "size of /dev/shm (b, k, m, g; default 64m)"},
+		&cli.StringSliceFlag{Name: "sysctl", Usage: "set a kernel parameter of the container's own namespaces (net.ipv4.ip_forward=1)"},
 	}
 }
 
@@ -462,6 +463,10 @@ func (p Program) containerOptions(cmd *cli.Command) (*engine.Options, error) {
 			return nil, &statusError{code: 125, err: fmt.Errorf("invalid argument %q for \"--shm-size\" flag: a size like 64m", v)}
 		}
 	}
+	sysctls, err := runconfig.ParseSysctls(cmd.StringSlice("sysctl"))
+	if err != nil {
+		return nil, &statusError{code: 125, err: err}
+	}
 	restart, err := engine.ParseRestartPolicy(cmd.String("restart"))
 	if err != nil {
 		return nil, &statusError{code: 125, err: err}
@@ -482,6 +487,7 @@ func (p Program) containerOptions(cmd *cli.Command) (*engine.Options, error) {
 			Tmpfs:      append(cmd.StringSlice("tmpfs"), tmpfs...),
 			Expose:     cmd.StringSlice("expose"),
 			ShmSize:    shmSize,
+			Sysctls:    sysctls,
 			Workdir:    cmd.String("workdir"),
 			ReadOnly:   cmd.Bool("read-only"),
 			Resources:  resources,

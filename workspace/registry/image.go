@@ -9,6 +9,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/opencontainers/go-digest"
+
+	"github.com/mydocker/mydocker/workspace"
 )
 
 // pushedImage is an image as push sends it: the store's config, byte for byte when its layers
@@ -21,18 +23,18 @@ type pushedImage struct {
 }
 
 // newPushedImage builds the image of config (as stored) and layers: a config whose diff ids
-// are not the layers' (layers tarred again from the store) gets theirs.
+// are not the layers' (layers stored without tar-split's record, tarred again) gets theirs.
 func newPushedImage(config []byte, diffIDs []digest.Digest, layers []v1.Layer) (v1.Image, error) {
 	img := &pushedImage{config: config, layers: layers}
 	same := len(diffIDs) == len(layers)
-	sent := make([]string, len(layers))
+	sent := make([]digest.Digest, len(layers))
 	for i, l := range layers {
 		d, err := l.DiffID()
 		if err != nil {
 			return nil, err
 		}
-		sent[i] = d.String()
-		same = same && sent[i] == diffIDs[i].String()
+		sent[i] = digest.Digest(d.String())
+		same = same && sent[i] == diffIDs[i]
 		mt, err := l.MediaType()
 		if err != nil {
 			return nil, err
@@ -40,16 +42,8 @@ func newPushedImage(config []byte, diffIDs []digest.Digest, layers []v1.Layer) (
 		img.oci = img.oci || strings.HasPrefix(string(mt), "application/vnd.oci.")
 	}
 	if !same {
-		var fields map[string]json.RawMessage
-		if err := json.Unmarshal(config, &fields); err != nil {
-			return nil, fmt.Errorf("image config: %w", err)
-		}
-		rootfs, err := json.Marshal(map[string]any{"type": "layers", "diff_ids": sent})
-		if err != nil {
-			return nil, err
-		}
-		fields["rootfs"] = rootfs
-		if img.config, err = json.Marshal(fields); err != nil {
+		var err error
+		if img.config, err = workspace.ConfigWithDiffIDs(config, sent); err != nil {
 			return nil, err
 		}
 	}

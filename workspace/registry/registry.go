@@ -137,7 +137,15 @@ func unpack(lease *workspace.Lease, l v1.Layer, bar *bars.Layer) (digest.Digest,
 		return "", err
 	}
 	defer tar.Close()
-	return lease.AddLayer(&drainAfter{tar: tar, blob: compressed})
+	d, err := lease.AddLayer(&drainAfter{tar: tar, blob: compressed})
+	if err != nil {
+		// A blob damaged on its way most often breaks its tar before the blob's end, where
+		// its digest is checked: when that fails too, it says what went wrong.
+		if _, derr := io.Copy(io.Discard, compressed); derr != nil {
+			return "", fmt.Errorf("%w (its tar: %v)", derr, err)
+		}
+	}
+	return d, err
 }
 
 // drainAfter reads the tar, then what is left of its blob: the blob's digest is checked at
@@ -179,9 +187,12 @@ func decompress(blob *bufio.Reader) (io.ReadCloser, error) {
 
 // Push sends the local image ref to the registry ref names, layer by layer as Docker does:
 // a layer the repository has as a blob (the records say which) is neither tarred nor sent
-// again; any other is tarred from the store and gzipped, then sent unless the registry has
-// that blob. The config carries the diff ids of the layers as sent. It returns the
-// manifest's digest.
+// again; any other is written from the store (the tar it came as, or for a layer stored
+// without tar-split's record, its files tarred again) and gzipped, then sent unless the
+// registry has that blob. The gzip is this push's own: a pulled layer pushed to a repository
+// that lacks it is another blob than the one pulled (the store keeps no compressed blobs),
+// but the same diff id. The config carries the diff ids of the layers as sent: the store's,
+// but for layers tarred again. It returns the manifest's digest.
 func (a Access) Push(s *workspace.Store, root, ref string, progress *bars.Progress) (digest.Digest, error) {
 	local, err := s.Get(ref)
 	if err != nil {
@@ -191,8 +202,7 @@ func (a Access) Push(s *workspace.Store, root, ref string, progress *bars.Progre
 	if err != nil {
 		return "", err
 	}
-	dirs, err := s.LayerDirs(local)
-	if err != nil {
+	if _, err := s.LayerDirs(local); err != nil { // every layer is there
 		return "", err
 	}
 	recs := recordsOf(root)
@@ -202,8 +212,8 @@ func (a Access) Push(s *workspace.Store, root, ref string, progress *bars.Progre
 	repo := r.Context()
 	progress.Printf("The push refers to repository [%s]\n", repoName(r))
 	ids := local.Config.RootFS.DiffIDs
-	layers := make([]v1.Layer, len(dirs))
-	for i, dir := range dirs {
+	layers := make([]v1.Layer, len(ids))
+	for i := range ids {
 		if b, ok := recs.blobIn(ids[i], repo.Name()); ok {
 			if l, err := a.blobLayer(repo, b); err == nil {
 				progress.Layer(ids[i].Encoded()[:12], "", 0).Done("Layer already exists")
@@ -211,7 +221,7 @@ func (a Access) Push(s *workspace.Store, root, ref string, progress *bars.Progre
 				continue
 			}
 		}
-		if layers[i], err = a.pushLayer(repo, ids[i], dir, progress); err != nil {
+		if layers[i], err = a.pushLayer(s, repo, ids[i], progress); err != nil {
 			return "", fmt.Errorf("push %s: %w", ref, err)
 		}
 	}
@@ -249,13 +259,13 @@ func (a Access) Push(s *workspace.Store, root, ref string, progress *bars.Progre
 	return digest.Digest(md.String()), err
 }
 
-// pushLayer tars the store's layer id (unpacked in dir) and sends it, unless the repository
-// has the blob that makes.
-func (a Access) pushLayer(repo name.Repository, id digest.Digest, dir string, progress *bars.Progress) (v1.Layer, error) {
-	// go-containerregistry tars it to learn its digests, then again to send it.
+// pushLayer writes the store's layer id as a tar and sends it, unless the repository has the
+// blob that makes.
+func (a Access) pushLayer(s *workspace.Store, repo name.Repository, id digest.Digest, progress *bars.Progress) (v1.Layer, error) {
+	// go-containerregistry reads it to learn its digests, then again to send it.
 	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
 		pr, pw := io.Pipe()
-		go func() { pw.CloseWithError(workspace.WriteLayerTar(pw, dir)) }()
+		go func() { pw.CloseWithError(s.WriteLayer(pw, id)) }()
 		return pr, nil
 	})
 	if err != nil {

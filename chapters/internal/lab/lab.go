@@ -22,6 +22,7 @@ import (
 	ipam "github.com/mydocker/mydocker/labs/10-networks"
 	ports "github.com/mydocker/mydocker/labs/11-port-mapping"
 	hardening "github.com/mydocker/mydocker/labs/12-hardening"
+	layers "github.com/mydocker/mydocker/labs/13-layers"
 	"github.com/mydocker/mydocker/network"
 	"github.com/mydocker/mydocker/runconfig"
 	"github.com/mydocker/mydocker/subsystems"
@@ -86,5 +87,8 @@ var labs = []func(){
 	func() { // 12 hardening
 		runconfig.Seams.Capabilities = hardening.Capabilities
 		container.Seams.DropBoundingSet = hardening.DropBoundingSet
+	},
+	func() { // 13 layers
+		workspace.Seams.ReadDockerManifest = layers.ReadDockerManifest
 	},
 }

@@ -1,0 +1,57 @@
+package runconfig
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/mydocker/mydocker/container"
+)
+
+// PingGroupRange is the sysctl Docker (20.10 on) sets in every container with a network
+// namespace of its own: any group may open ICMP echo sockets there, so a ping that uses one
+// (iputils' does when it lacks CAP_NET_RAW) works for any user. It changes only the
+// container's network namespace; the host's network keeps the host's setting.
+var PingGroupRange = map[string]string{"net.ipv4.ping_group_range": "0 2147483647"}
+
+// sysctlsDocker are the sysctls Docker's command line lets --sysctl set (its ValidateSysctl):
+// the IPC namespace's kernel.* settings, and prefixes for the network and mqueue namespaces.
+var (
+	sysctlsDocker        = []string{"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"}
+	sysctlPrefixesDocker = []string{"net.", "fs.mqueue."}
+)
+
+// ParseSysctls reads --sysctl KEY=VALUE values, refusing what Docker's command line refuses.
+func ParseSysctls(values []string) (map[string]string, error) {
+	if len(values) == 0 {
+		return nil, nil
+	}
+	out := map[string]string{}
+	for _, kv := range values {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || !(slices.Contains(sysctlsDocker, k) || slices.ContainsFunc(sysctlPrefixesDocker, func(p string) bool { return strings.HasPrefix(k, p) })) {
+			return nil, fmt.Errorf("invalid argument %q for \"--sysctl\" flag: sysctl '%s' is not whitelisted", kv, kv)
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+// setSysctls puts the container's sysctls in its spec: Docker's default for a network
+// namespace of its own, then the user's, which win. What the container would not have to
+// itself (net.* on the host's network) is refused here, before anything is made.
+func (o *Options) setSysctls(spec *specs.Spec) error {
+	sysctls := map[string]string{}
+	if !o.HostNetwork {
+		maps.Copy(sysctls, PingGroupRange)
+	}
+	maps.Copy(sysctls, o.Sysctls)
+	if len(sysctls) == 0 {
+		return nil
+	}
+	spec.Linux.Sysctl = sysctls
+	return container.CheckSysctls(spec)
+}
