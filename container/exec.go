@@ -51,7 +51,7 @@ func StartExec(pid int, cg cgroups.Manager, p *specs.Process, filter *Seccomp, s
 	}
 	cmd := &exec.Cmd{
 		Args:       []string{execName},
-		Env:        []string{},
+		Env:        runtimeEnv(),
 		ExtraFiles: []*os.File{cfgR, syncChild, mntNS},
 	}
 	if !p.Terminal {

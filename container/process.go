@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -78,7 +79,7 @@ func startInit(namespaces []specs.LinuxNamespace, terminal bool, stdio Stdio, de
 	}
 	cmd := &exec.Cmd{
 		Args:        []string{initName},
-		Env:         []string{},
+		Env:         runtimeEnv(),
 		ExtraFiles:  []*os.File{configR, syncChild},
 		SysProcAttr: &syscall.SysProcAttr{Cloneflags: flags},
 	}
@@ -103,6 +104,19 @@ func startInit(namespaces []specs.LinuxNamespace, terminal bool, stdio Stdio, de
 	p.proc.Pid = cmd.Process.Pid
 	p.proc.Start, _ = processStartTime(p.proc.Pid)
 	return p, nil
+}
+
+// InitEnvVar names a variable of the caller's environment that the runtime's own processes
+// (a container's init, an exec'd process's helper) take their environment from, as NAME=value
+// words: the tests run them under the Go runtime settings they choose (GOMAXPROCS=1) and
+// stall them where they want (internal/faults). Unset, as outside tests, that environment is
+// empty: nothing of the caller's reaches the container, whose command gets its spec's.
+const InitEnvVar = "MYDOCKER_INIT_ENV"
+
+// runtimeEnv is the environment of the runtime's own processes (see InitEnvVar); never nil,
+// which exec.Cmd would read as the caller's.
+func runtimeEnv() []string {
+	return append([]string{}, strings.Fields(os.Getenv(InitEnvVar))...)
 }
 
 // Pid is the init's pid, seen from the host.

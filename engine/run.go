@@ -477,11 +477,9 @@ func (e *Engine) startMonitor(st *State, owner *fsutil.Lock) (retErr error) {
 	}
 	defer monitorLog.Close()
 	cmd := &exec.Cmd{
-		Path: "/proc/self/exe",
-		Args: []string{monitorName, e.root, st.ID},
-		// MYDOCKER_PREFAULT=off: the monitor lives as long as the container, without the
-		// heap prefault a short-lived start gets (internal/prefault).
-		Env:         []string{monitorPath(), "MYDOCKER_LOG_LEVEL=" + logrus.GetLevel().String(), "MYDOCKER_PREFAULT=off"},
+		Path:        "/proc/self/exe",
+		Args:        []string{monitorName, e.root, st.ID},
+		Env:         monitorEnv(),
 		Stdout:      monitorLog,
 		Stderr:      monitorLog,
 		ExtraFiles:  []*os.File{owner.File(), reportW},
@@ -504,6 +502,17 @@ func (e *Engine) startMonitor(st *State, owner *fsutil.Lock) (retErr error) {
 		return &container.StartError{Code: rep.Code, Message: rep.Message}
 	}
 	return nil
+}
+
+// monitorEnv is the monitor's environment: its PATH, its log level, MYDOCKER_PREFAULT=off (it
+// lives as long as the container, without the heap prefault a short-lived start gets, see
+// internal/prefault), and the tests' settings for the inits it starts (container.InitEnvVar).
+func monitorEnv() []string {
+	env := []string{monitorPath(), "MYDOCKER_LOG_LEVEL=" + logrus.GetLevel().String(), "MYDOCKER_PREFAULT=off"}
+	if v, ok := os.LookupEnv(container.InitEnvVar); ok {
+		env = append(env, container.InitEnvVar+"="+v)
+	}
+	return env
 }
 
 // monitorPath is the PATH the monitor runs with: the caller's, to find iptables as it would.
