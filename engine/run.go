@@ -397,8 +397,8 @@ func (e *Engine) start(c *created, p *container.Init) (retErr error) {
 			e.startFailed(st, retErr)
 		}
 	}()
-	// The init decodes its bundle while it is put in its cgroups, limits set, and on its
-	// network; then it goes on.
+	// The init decodes its bundle while it is put in its cgroups and on its network; then it
+	// goes on, and its limits are set once it is ready to execute the command (Init.Start).
 	if err := p.Send(b); err != nil {
 		return err
 	}
