@@ -50,17 +50,6 @@ func (w *wireBundle) bundle() *Bundle {
 	return &b
 }
 
-// PidsLimit is a pids limit the init sets itself, as late as it can before it executes the
-// command. The init is a Go program with several threads, and pids.max counts threads: a limit
-// below their number, set any earlier, would stop the Go runtime from starting one more, and
-// the init would die (runc's init has this problem, opencontainers/runc#1914). After execve the
-// command is one thread, within the limit.
-type PidsLimit struct {
-	Dir   string `json:"dir"` // the container's pids cgroup, a host path
-	V2    bool   `json:"v2,omitempty"`
-	Limit int64  `json:"limit"`
-}
-
 // RunBundle runs a container straight from a bundle, in the foreground, and returns its exit
 // status: no image, no name, no state, no network — the runtime alone, as `runc run` and each
 // chapter's program use it. With Spec.Linux.Resources set, the container gets cgroups (named
@@ -95,25 +84,4 @@ func RunBundle(id string, b *Bundle, stdio Stdio) (exitCode int, err error) {
 		return 0, err
 	}
 	return p.WaitForeground(sigs, stdio, stdio.Stdin != nil), nil
-}
-
-// applyLimits puts the init in its cgroups and sets the limits, before the command runs: the
-// init waits for its bundle meanwhile. The pids limit it returns, for the init to set.
-func applyLimits(cg cgroups.Manager, pid int, r *specs.LinuxResources) (*PidsLimit, error) {
-	if err := cg.Apply(pid); err != nil {
-		return nil, err
-	}
-	if r == nil || r.Pids == nil || r.Pids.Limit == nil || *r.Pids.Limit <= 0 {
-		return nil, cg.Set(r)
-	}
-	rest := *r
-	rest.Pids = nil
-	if err := cg.Set(&rest); err != nil {
-		return nil, err
-	}
-	dir := cg.Dir("pids")
-	if dir == "" {
-		return nil, fmt.Errorf("cannot limit pids: the pids cgroup controller is not mounted")
-	}
-	return &PidsLimit{Dir: dir, V2: cgroups.DetectMode() == cgroups.Unified, Limit: *r.Pids.Limit}, nil
 }

@@ -96,72 +96,74 @@ func setRlimits(limits []specs.POSIXRlimit) error {
 	return nil
 }
 
-// confine takes away from the process what its spec does not grant, in runc's order, right
-// before it executes the command: resource limits; no_new_privs; the seccomp filter while
-// CAP_SYS_ADMIN is still held (or, with no_new_privs, as late as can be); the bounding set;
-// the user; the capability sets. Capabilities, no_new_privs and seccomp filters belong to a
-// thread, so the caller's goroutine is locked to the thread that will call execve. last runs
-// right before the late seccomp filter.
-func confine(p *specs.Process, filter *Seccomp, last func() error) error {
+// confine takes away from the process what its spec does not grant, in runc's order, before
+// it executes the command: resource limits; no_new_privs; the seccomp filter while
+// CAP_SYS_ADMIN is still held; the bounding set; the user; the capability sets. asUser then
+// runs as the container's user. With no_new_privs the filter is loaded as late as can be,
+// right before execve, by the caller: confine returns it ready (late). Capabilities,
+// no_new_privs and seccomp filters belong to a thread, so the caller's goroutine is locked to
+// the thread that will call execve.
+func confine(p *specs.Process, filter *Seccomp, asUser func() error) (late *seccomp.Filter, err error) {
 	runtime.LockOSThread()
 	if err := setRlimits(p.Rlimits); err != nil {
-		return err
+		return nil, err
 	}
 	if p.NoNewPrivileges {
 		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
-			return fmt.Errorf("set no_new_privs: %w", err)
+			return nil, fmt.Errorf("set no_new_privs: %w", err)
 		}
 	}
-	if filter != nil && !p.NoNewPrivileges {
-		if err := seccomp.Load(filter.Program, filter.Flags); err != nil {
-			return err
+	if filter != nil {
+		f, err := seccomp.Prepare(filter.Program, filter.Flags)
+		if err != nil {
+			return nil, err
+		}
+		if p.NoNewPrivileges {
+			late = f
+		} else if errno := f.Install(); errno != 0 {
+			return nil, fmt.Errorf("load seccomp filter: %w", errno)
 		}
 	}
 	var caps *capabilityMasks
 	if p.Capabilities != nil {
 		m, err := masksOf(p.Capabilities)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		caps = &m
 		// Keep the permitted set across the switch to another user: setCapabilities then
 		// sets exactly what the spec says.
 		if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 1, 0, 0, 0); err != nil {
-			return fmt.Errorf("keep capabilities: %w", err)
+			return nil, fmt.Errorf("keep capabilities: %w", err)
 		}
 		if err := dropBoundingSet(p.Capabilities.Bounding); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	// A change of user clears the parent-death signal, which ends the container when its
 	// watcher dies (StartInit, not StartDetachedInit): set it again, as runc does.
 	var deathSig int
 	if err := unix.Prctl(unix.PR_GET_PDEATHSIG, uintptr(unsafe.Pointer(&deathSig)), 0, 0, 0); err != nil {
-		return fmt.Errorf("read the parent-death signal: %w", err)
+		return nil, fmt.Errorf("read the parent-death signal: %w", err)
 	}
 	if err := switchUser(p.User); err != nil {
-		return err
+		return nil, err
 	}
 	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(deathSig), 0, 0, 0); err != nil {
-		return fmt.Errorf("set the parent-death signal: %w", err)
+		return nil, fmt.Errorf("set the parent-death signal: %w", err)
 	}
 	if caps != nil {
 		if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 0, 0, 0, 0); err != nil {
-			return fmt.Errorf("stop keeping capabilities: %w", err)
+			return nil, fmt.Errorf("stop keeping capabilities: %w", err)
 		}
 		if err := setCapabilities(*caps); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	if last != nil {
-		if err := last(); err != nil {
-			return err
-		}
+	if err := asUser(); err != nil {
+		return nil, err
 	}
-	if filter != nil && p.NoNewPrivileges {
-		return seccomp.Load(filter.Program, filter.Flags)
-	}
-	return nil
+	return late, nil
 }
 
 // switchUser drops from root to the spec's user: groups first, while still allowed to set them.

@@ -17,13 +17,17 @@
 //	                                             filter), which the init decodes while the parent
 //	                                             makes cgroups and networks (Send)
 //	parent <-> fd 4, a seqpacket socket  init   parent: "go" (Start); init: a pty master, or an
-//	                                             error with its exit code; EOF (close-on-exec)
+//	                                             error with its exit code; init: "ready", its
+//	                                             work done, and the parent sets the container's
+//	                                             limits and says "go" again; EOF (close-on-exec)
 //	                                             means the command runs
 //
-// Right before execve the init confines itself (confine.go): resource limits, no_new_privs,
-// the seccomp filter, the capability sets, the user. Every descriptor it inherited beyond
-// stdio is closed at execve, and the binary it runs from is sealed (sealed.go), so that
-// nothing of the host's reaches the command.
+// Before execve the init confines itself (confine.go): resource limits, no_new_privs, the
+// seccomp filter, the capability sets, the user. Then it says it is ready, and from there to
+// execve makes raw system calls only (last.go): the limits the parent sets meanwhile count the
+// init's own threads, and its Go runtime must never want one more. Every descriptor it
+// inherited beyond stdio is closed at execve, and the binary it runs from is sealed
+// (sealed.go), so that nothing of the host's reaches the command.
 //
 // Nothing here parses flags, prints tables or exits the process: the runtime returns errors
 // and its caller decides what the user sees.

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime/debug"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/mydocker/mydocker/cgroups"
+	"github.com/mydocker/mydocker/internal/faults"
 )
 
 // Exec runs process p inside the running container whose init is pid — in all its namespaces
@@ -51,7 +53,7 @@ func StartExec(pid int, cg cgroups.Manager, p *specs.Process, filter *Seccomp, s
 	}
 	cmd := &exec.Cmd{
 		Args:       []string{execName},
-		Env:        []string{},
+		Env:        runtimeEnv(),
 		ExtraFiles: []*os.File{cfgR, syncChild, mntNS},
 	}
 	if !p.Terminal {
@@ -71,10 +73,17 @@ func StartExec(pid int, cg cgroups.Manager, p *specs.Process, filter *Seccomp, s
 	}
 	h := &Init{cmd: cmd, child: child, config: cfgW, sync: syncParent, proc: Process{Pid: cmd.Process.Pid}}
 	// Under the container's limits too (the book's exec leaves them outside) — but only once
-	// the process is about to execve: it is a Go program with several threads, and a pids
-	// limit the container already fills would stop its runtime from making one more (as the
-	// init, see PidsLimit; runc has this bug, #1914). After execve it is one thread.
-	join := func() error { return cg.Join(cmd.Process.Pid) }
+	// the process is about to execve, making raw system calls only (lastSteps): it has several
+	// threads, and a pids limit the container already fills would refuse its Go runtime one
+	// more (as the init's, see JoinCgroups; runc has this bug, #1914). After execve it is one
+	// thread.
+	join := func() error {
+		if err := cg.Join(cmd.Process.Pid); err != nil {
+			return err
+		}
+		faults.Stall("init:limited") // the process waits in the container's cgroups meanwhile
+		return nil
+	}
 	if err := h.run(execConfig{Process: p, Seccomp: filter}, join); err != nil {
 		h.Kill()
 		// Docker reports any failure to start an exec'd command as 126, not found included.
@@ -99,6 +108,7 @@ const execMountNSFd = 5
 // runExec is the exec'd side, inside the container's namespaces but the mount namespace: it
 // enters that one, then takes the same last steps as the init.
 func runExec() {
+	debug.SetGCPercent(-1) // as the init (see lastSteps)
 	if err := closeInheritedFds(); err != nil {
 		reportStartFailure(fmt.Errorf("close inherited descriptors: %w", err))
 	}
@@ -118,18 +128,5 @@ func runExec() {
 			reportStartFailure(err)
 		}
 	}
-	reportStartFailure(execProcess(cfg.Process, cfg.Seccomp, awaitCgroups))
-}
-
-// awaitCgroups is an exec'd process's last step before execve: it tells the parent it is
-// ready, and waits while the parent puts it in the container's cgroups.
-func awaitCgroups() error {
-	if err := sendMsg(initSyncFd, syncMsg{Type: "ready"}, -1); err != nil {
-		return fmt.Errorf("tell the parent the process is ready: %w", err)
-	}
-	m, _, ok, err := recvMsg(initSyncFd)
-	if err != nil || !ok || m.Type != "go" {
-		return fmt.Errorf("wait to join the container's cgroups: %v (message %q)", err, m.Type)
-	}
-	return nil
+	reportStartFailure(execProcess(cfg.Process, cfg.Seccomp))
 }

@@ -8,14 +8,13 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
-
-	"github.com/mydocker/mydocker/subsystems"
 )
 
 // The fds the init (and an exec'd process) inherits: exec.Cmd.ExtraFiles start at 3.
@@ -27,15 +26,26 @@ const (
 // runInit is the container's init: the re-executed binary, already PID 1 in its new
 // namespaces. It never returns on success: the command replaces it.
 func runInit() {
-	// The init keeps to one thread: LockOSThread starts the Go runtime's template thread now,
-	// which it could not do once the init has set the container's pids limit.
+	// No garbage collection: the init lives a few milliseconds and allocates a few megabytes,
+	// and a collection has goroutines of its own run, which want threads of their own after
+	// the container's limits are set (see lastSteps). As --init, it collects again later.
+	gcPercent = debug.SetGCPercent(-1)
+	// The init's work is this goroutine's, on this thread: namespaces, credentials and the
+	// seccomp filter belong to the thread that executes the command. (LockOSThread also has
+	// the Go runtime start its template thread now, the one it starts threads from when the
+	// thread asking is locked.)
 	runtime.LockOSThread()
-	go warmUpDecoders()
+	warmed := make(chan struct{})
+	go warmUpDecoders(warmed)
 	if err := closeInheritedFds(); err != nil {
 		reportStartFailure(fmt.Errorf("close inherited descriptors: %w", err))
 	}
-	reportStartFailure(initContainer())
+	reportStartFailure(initContainer(warmed))
 }
+
+// gcPercent is the init's garbage collection setting as its runtime started, before runInit
+// turned collections off.
+var gcPercent int
 
 // warmBundle holds one of each kind of value a Bundle and the parent's messages carry. The
 // init decodes it while the parent still prepares the container: that builds encoding/json's
@@ -50,11 +60,12 @@ const warmBundle = `{"spec":{"ociVersion":"","process":{"terminal":false,"consol
 "maskedPaths":[""],"readonlyPaths":[""],"sysctl":{"":""}}},
 "rootfs_mount":{"destination":"","type":"","source":"","options":[""]},"no_pivot":false,"seccomp":{"program":"AAAA","flags":[""]}}`
 
-func warmUpDecoders() {
+func warmUpDecoders(done chan<- struct{}) {
+	defer close(done)
 	var b wireBundle
 	json.Unmarshal([]byte(warmBundle), &b)
 	var m syncMsg
-	json.Unmarshal([]byte(`{"type":"","code":0,"message":"","pids":{"dir":"","v2":false,"limit":0}}`), &m)
+	json.Unmarshal([]byte(`{"type":"","code":0,"message":""}`), &m)
 }
 
 // reportStartFailure sends why the command could not start to the parent, which turns it into
@@ -69,7 +80,9 @@ func reportStartFailure(err error) {
 	os.Exit(code)
 }
 
-func initContainer() error {
+// initContainer makes the container and executes its command; warmed is closed once
+// warmUpDecoders is done.
+func initContainer(warmed <-chan struct{}) error {
 	cfgFile := os.NewFile(initConfigFd, "init-config")
 	var sent wireBundle
 	if err := json.NewDecoder(cfgFile).Decode(&sent); err != nil {
@@ -78,29 +91,19 @@ func initContainer() error {
 	cfgFile.Close()
 	cfg := *sent.bundle()
 	spec := cfg.Spec
-	// Wait for the parent to have made the cgroups and the networks.
+	// Wait for the parent to have put it in its cgroups and networks.
 	goMsg, _, ok, err := recvMsg(initSyncFd)
 	if err != nil || !ok || goMsg.Type != "go" {
 		return fmt.Errorf("wait for the word to go on: %v (message %q)", err, goMsg.Type)
 	}
-	pids := goMsg.Pids
-	// The pids cgroup is opened now, while the host's cgroup filesystem is in reach; its
-	// limit is written at the end, through /proc/self/fd.
-	var pidsDir *os.File
-	if pids != nil {
-		f, err := os.OpenFile(pids.Dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return fmt.Errorf("open the pids cgroup: %w", err)
-		}
-		pidsDir = f
-	}
-	var execFifo *os.File
+	execFifo := -1
 	if cfg.ExecFifo != "" {
 		// Opened while the host's filesystem is in reach, and as root. Read and write: the
 		// open does not wait for a writer, and the init, a writer itself, never reads an
-		// end of file from it, only the byte start writes.
-		if execFifo, err = os.OpenFile(cfg.ExecFifo, os.O_RDWR|unix.O_CLOEXEC, 0); err != nil {
-			return fmt.Errorf("open the exec fifo: %w", err)
+		// end of file from it, only the byte start writes. A plain descriptor, which read(2)
+		// blocks on, rather than an os.File, which waits in the runtime's poller.
+		if execFifo, err = unix.Open(cfg.ExecFifo, unix.O_RDWR|unix.O_CLOEXEC, 0); err != nil {
+			return fmt.Errorf("open the exec fifo %s: %w", cfg.ExecFifo, err)
 		}
 	}
 	if hasNewNamespace(spec, specs.CgroupNamespace) {
@@ -157,43 +160,30 @@ func initContainer() error {
 			return fmt.Errorf("set oom_score_adj %d: %w", *adj, err)
 		}
 	}
-	// The last thing done as root before the confinement: the pids limit.
-	if pidsDir != nil {
-		dir := fmt.Sprintf("/proc/self/fd/%d", pidsDir.Fd())
-		if err := subsystems.PidsLimit(dir, pids.V2, pids.Limit); err != nil {
-			return fmt.Errorf("set the pids limit of %s: %w", pids.Dir, err)
-		}
+	steps, err := prepareProcess(spec.Process, cfg.Seccomp)
+	if err != nil {
+		return err
 	}
-	var last func() error
-	if execFifo != nil {
-		last = func() error {
-			if err := awaitStart(execFifo); err != nil {
-				return err
-			}
-			if spec.Hooks == nil {
-				return nil
-			}
-			return RunHooks("startContainer", spec.Hooks.StartContainer, cfg.HookState)
+	steps.fifo = execFifo
+	<-warmed // no goroutine of the init's own runs any more (see lastSteps)
+	startHooks := execFifo >= 0 && spec.Hooks != nil && len(spec.Hooks.StartContainer) > 0
+	if !cfg.Init && !startHooks {
+		return steps.run() // no Go code between the limits and the command
+	}
+	if err := steps.err(steps.await()); err != nil {
+		return err
+	}
+	if startHooks {
+		// Run by this Go program under the container's limits, as runc runs them: a pids
+		// limit the init already fills refuses them (EAGAIN), or its runtime a thread.
+		if err := RunHooks("startContainer", spec.Hooks.StartContainer, cfg.HookState); err != nil {
+			return err
 		}
 	}
 	if cfg.Init {
-		return execAsInit(spec.Process, cfg.Seccomp, last)
+		return execAsInit(steps)
 	}
-	return execProcess(spec.Process, cfg.Seccomp, last)
-}
-
-// awaitStart is the init's last step before execve when it was created, not run: it tells the
-// parent it is created, then waits for the byte the runtime's start writes to its exec fifo.
-// The fifo was opened before the change of user: the command's user may not open it.
-func awaitStart(fifo *os.File) error {
-	if err := sendMsg(initSyncFd, syncMsg{Type: "created"}, -1); err != nil {
-		return fmt.Errorf("tell the parent the container is created: %w", err)
-	}
-	defer fifo.Close()
-	if _, err := fifo.Read(make([]byte, 1)); err != nil {
-		return fmt.Errorf("read the exec fifo: %w", err)
-	}
-	return nil
+	return steps.err(steps.execute())
 }
 
 // changeRoot makes the container's root filesystem its "/": pivot_root, or chroot with
@@ -253,48 +243,47 @@ func loopbackUp() error {
 	return nil
 }
 
-// execProcess finds the command inside the container and executes it in place of the init
-// (or of an exec'd helper): working directory, environment with HOME, confinement (confine),
-// PATH lookup as the container's user. last, when set, runs right before execve.
-func execProcess(p *specs.Process, filter *Seccomp, last func() error) error {
-	path, env, err := prepareProcess(p, filter, last)
+// execProcess finds the command inside the container and executes it in place of an exec'd
+// process's helper (prepareProcess, lastSteps).
+func execProcess(p *specs.Process, filter *Seccomp) error {
+	steps, err := prepareProcess(p, filter)
 	if err != nil {
 		return err
 	}
-	if err := unix.Exec(path, p.Args, env); err != nil {
-		err = fmt.Errorf("exec %q: %w", p.Args[0], err)
-		return &StartError{Code: startErrorCode(err), Message: err.Error()}
-	}
-	return nil
+	return steps.run()
 }
 
-// prepareProcess does all of execProcess but the execve: it returns the command's path, found
-// as the container's user, and its environment.
-func prepareProcess(p *specs.Process, filter *Seccomp, last func() error) (path string, env []string, err error) {
+// prepareProcess does all a process of the runtime does before its last steps (lastSteps),
+// which it returns ready: working directory, environment with HOME, confinement (confine),
+// PATH lookup as the container's user.
+func prepareProcess(p *specs.Process, filter *Seccomp) (*lastSteps, error) {
 	if err := os.MkdirAll(p.Cwd, 0o755); err != nil {
-		return "", nil, fmt.Errorf("create working directory %s: %w", p.Cwd, err)
+		return nil, fmt.Errorf("create working directory %s: %w", p.Cwd, err)
 	}
 	if err := unix.Chdir(p.Cwd); err != nil {
-		return "", nil, fmt.Errorf("chdir to %s: %w", p.Cwd, err)
+		return nil, fmt.Errorf("chdir to %s: %w", p.Cwd, err)
 	}
 	if p.User.Umask != nil {
 		unix.Umask(int(*p.User.Umask))
 	}
-	env = p.Env
+	env := p.Env
 	if !hasEnv(env, "HOME") {
 		env = append(env, "HOME="+homeDir(p.User.UID))
 	}
-	err = confine(p, filter, func() error {
+	restoreNofile()
+	var path string
+	late, err := confine(p, filter, func() error {
 		var err error
 		if path, err = lookPath(p.Args[0], env); err != nil {
-			return &StartError{Code: startErrorCode(err), Message: err.Error()}
-		}
-		if last != nil {
-			return last()
+			return startError(err)
 		}
 		return nil
 	})
-	return path, env, err
+	if err != nil {
+		return nil, err
+	}
+	quiesce()
+	return newLastSteps(path, p.Args, env, late)
 }
 
 // execAsInit is run --init: the init stays the container's PID 1, starts the command as its
@@ -302,17 +291,24 @@ func prepareProcess(p *specs.Process, filter *Seccomp, last func() error) (path 
 // seccomp filter), and from then on only passes signals on to it and reaps whatever exits —
 // orphans the kernel hands to PID 1 included — as tini and docker-init do. It exits with the
 // command's status. Being this running process, it needs no binary inside the container.
-func execAsInit(p *specs.Process, filter *Seccomp, last func() error) error {
-	path, env, err := prepareProcess(p, filter, last)
-	if err != nil {
-		return err
+//
+// It lives on as a Go program under the container's limits, set by now (lastSteps.await): its
+// threads count against the pids limit, as tini's one does, and a limit its runtime fills
+// refuses it a new one.
+func execAsInit(steps *lastSteps) error {
+	// It collects its garbage again, and starts goroutines: from here on it needs its
+	// runtime's threads, as any Go program does.
+	debug.SetGCPercent(gcPercent)
+	if steps.filter != nil {
+		if errno := steps.filter.Install(); errno != 0 {
+			return fmt.Errorf("load seccomp filter: %w", errno)
+		}
 	}
 	sigs := make(chan os.Signal, 32)
 	signal.Notify(sigs) // every signal that can be caught, to pass on
-	pid, err := syscall.ForkExec(path, p.Args, &syscall.ProcAttr{Env: env, Files: []uintptr{0, 1, 2}})
+	pid, err := syscall.ForkExec(steps.path, steps.args, &syscall.ProcAttr{Env: steps.env, Files: []uintptr{0, 1, 2}})
 	if err != nil {
-		err = fmt.Errorf("exec %q: %w", p.Args[0], err)
-		return &StartError{Code: startErrorCode(err), Message: err.Error()}
+		return startError(fmt.Errorf("exec %q: %w", steps.args[0], err))
 	}
 	// The command runs: what an execve would have told the parent by closing these.
 	unix.Close(initSyncFd)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -12,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/mydocker/mydocker/cgroups"
+	"github.com/mydocker/mydocker/internal/faults"
 )
 
 // Stdio are the files the container's command gets when it has no terminal. They are passed
@@ -30,12 +32,14 @@ type Init struct {
 	cmd    *exec.Cmd
 	child  *sealedChild // the thread that started it, for its exit and a handoff
 	wait   sync.Once
-	err    error      // what cmd.Wait returned
-	config *os.File   // write end of the config pipe
-	sync   *os.File   // parent end of the sync socket
-	pty    *os.File   // the terminal's master side, when the spec asks for one
-	proc   Process    // the init, named for good
-	pids   *PidsLimit // set by JoinCgroups, for the init to write last
+	err    error    // what cmd.Wait returned
+	config *os.File // write end of the config pipe
+	sync   *os.File // parent end of the sync socket
+	pty    *os.File // the terminal's master side, when the spec asks for one
+	proc   Process  // the init, named for good
+	// The cgroups JoinCgroups put the init in, and the limits Start sets once it is ready.
+	cgroups cgroups.Manager
+	limits  *specs.LinuxResources
 }
 
 // StartInit re-executes this binary as a container's init in new namespaces (those of
@@ -78,7 +82,7 @@ func startInit(namespaces []specs.LinuxNamespace, terminal bool, stdio Stdio, de
 	}
 	cmd := &exec.Cmd{
 		Args:        []string{initName},
-		Env:         []string{},
+		Env:         runtimeEnv(),
 		ExtraFiles:  []*os.File{configR, syncChild},
 		SysProcAttr: &syscall.SysProcAttr{Cloneflags: flags},
 	}
@@ -105,6 +109,19 @@ func startInit(namespaces []specs.LinuxNamespace, terminal bool, stdio Stdio, de
 	return p, nil
 }
 
+// InitEnvVar names a variable of the caller's environment that the runtime's own processes
+// (a container's init, an exec'd process's helper) take their environment from, as NAME=value
+// words: the tests run them under the Go runtime settings they choose (GOMAXPROCS=1) and
+// stall them where they want (internal/faults). Unset, as outside tests, that environment is
+// empty: nothing of the caller's reaches the container, whose command gets its spec's.
+const InitEnvVar = "MYDOCKER_INIT_ENV"
+
+// runtimeEnv is the environment of the runtime's own processes (see InitEnvVar); never nil,
+// which exec.Cmd would read as the caller's.
+func runtimeEnv() []string {
+	return append([]string{}, strings.Fields(os.Getenv(InitEnvVar))...)
+}
+
 // Pid is the init's pid, seen from the host.
 func (p *Init) Pid() int { return p.proc.Pid }
 
@@ -114,12 +131,31 @@ func (p *Init) Process() Process { return p.proc }
 // Pty is the master side of the container's terminal, once Start has received it (nil without -t).
 func (p *Init) Pty() *os.File { return p.pty }
 
-// JoinCgroups puts the init in its cgroups and sets the limits, before the command runs.
-// The pids limit is left to the init itself (see PidsLimit).
+// JoinCgroups puts the init in its cgroups (cg) and sets their device rules; the other
+// limits of r, Start sets once the init is ready to execute the command.
+//
+// The limits on what a process uses count the init's own use too, and the init is a Go
+// program: pids.max counts its threads, and a limit below their number (which the kernel
+// takes) would refuse its runtime the next one it starts — "fatal error: newosproc", the
+// container dead — while the command, once executed, is one thread. So they wait for the init
+// to have done all its work: from "ready" to execve it makes raw system calls only (lastSteps).
+// The device rules do not count anything the init does, and go first: a runtime's prestart
+// hooks, which run before the init goes on, may add to them (runc, too, sets them before).
 func (p *Init) JoinCgroups(cg cgroups.Manager, r *specs.LinuxResources) error {
-	limit, err := applyLimits(cg, p.Pid(), r)
-	p.pids = limit
-	return err
+	if err := cg.Apply(p.Pid()); err != nil {
+		return err
+	}
+	p.cgroups = cg
+	if r == nil {
+		return nil
+	}
+	limits := *r
+	limits.Devices = nil
+	p.limits = &limits
+	if len(r.Devices) == 0 {
+		return nil
+	}
+	return cg.Set(&specs.LinuxResources{Devices: r.Devices})
 }
 
 // Send hands the init its bundle: it decodes it while the caller goes on to put it in its
@@ -149,16 +185,30 @@ func (p *Init) Send(b *Bundle) error {
 
 // Start tells the init to go on (the "go" message) and waits until it has executed the
 // command — or, for a bundle with an ExecFifo, until it has done all but that and waits on the
-// fifo. A failure before then comes back as a *StartError.
+// fifo. On the way the init says it is ready to execute the command, its work done: Start then
+// sets the container's limits (see JoinCgroups) and tells it to go on again. A failure before
+// then comes back as a *StartError.
 func (p *Init) Start() error {
-	if err := sendMsg(int(p.sync.Fd()), syncMsg{Type: "go", Pids: p.pids}, -1); err != nil {
+	if err := sendMsg(int(p.sync.Fd()), syncMsg{Type: "go"}, -1); err != nil {
 		// An init that failed on its bundle has said why before it went away.
-		if werr := p.waitExec(nil); werr != nil {
+		if werr := p.waitExec(p.setLimits); werr != nil {
 			return werr
 		}
 		return fmt.Errorf("tell the init to go on: %w", err)
 	}
-	return p.waitExec(nil)
+	return p.waitExec(p.setLimits)
+}
+
+// setLimits sets the limits JoinCgroups left for when the init is ready.
+func (p *Init) setLimits() error {
+	if p.limits == nil {
+		return nil
+	}
+	if err := p.cgroups.Set(p.limits); err != nil {
+		return fmt.Errorf("set the container's limits: %w", err)
+	}
+	faults.Stall("init:limited") // the init waits under its limits meanwhile
+	return nil
 }
 
 // run sends the config and waits for the command to run: an exec'd process's handshake, in

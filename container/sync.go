@@ -9,13 +9,14 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// syncMsg is what the parent and the init say over fd 4: the parent's "go" (with the pids
-// limit, known once the cgroups exist), then the init's "pty" (an fd rides along) or "error".
+// syncMsg is what the parent and the init say over fd 4: the parent's "go"; the init's "pty"
+// (an fd rides along) or "error"; the init's "ready" (its work done, the command next), which
+// the parent answers with "go" once the container's limits are set; with an exec fifo, the
+// init's "created".
 type syncMsg struct {
-	Type    string     `json:"type"`
-	Code    int        `json:"code,omitempty"`
-	Message string     `json:"message,omitempty"`
-	Pids    *PidsLimit `json:"pids,omitempty"`
+	Type    string `json:"type"`
+	Code    int    `json:"code,omitempty"`
+	Message string `json:"message,omitempty"`
 }
 
 // StartError is a failure to start the container's command. Code is the exit status Docker

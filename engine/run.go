@@ -381,8 +381,8 @@ func (e *Engine) start(c *created, p *container.Init) (retErr error) {
 			e.startFailed(st, retErr)
 		}
 	}()
-	// The init decodes its bundle while it is put in its cgroups, limits set, and on its
-	// network; then it goes on.
+	// The init decodes its bundle while it is put in its cgroups and on its network; then it
+	// goes on, and its limits are set once it is ready to execute the command (Init.Start).
 	if err := p.Send(b); err != nil {
 		return err
 	}
@@ -464,11 +464,9 @@ func (e *Engine) startMonitor(st *State, owner *fsutil.Lock) (retErr error) {
 	}
 	defer monitorLog.Close()
 	cmd := &exec.Cmd{
-		Path: "/proc/self/exe",
-		Args: []string{monitorName, e.root, st.ID},
-		// MYDOCKER_PREFAULT=off: the monitor lives as long as the container, without the
-		// heap prefault a short-lived start gets (internal/prefault).
-		Env:         append([]string{monitorPath(), "MYDOCKER_LOG_LEVEL=" + logrus.GetLevel().String(), "MYDOCKER_PREFAULT=off"}, faults.Env()...),
+		Path:        "/proc/self/exe",
+		Args:        []string{monitorName, e.root, st.ID},
+		Env:         monitorEnv(),
 		Stdout:      monitorLog,
 		Stderr:      monitorLog,
 		ExtraFiles:  []*os.File{owner.File(), reportW},
@@ -491,6 +489,18 @@ func (e *Engine) startMonitor(st *State, owner *fsutil.Lock) (retErr error) {
 		return &container.StartError{Code: rep.Code, Message: rep.Message}
 	}
 	return nil
+}
+
+// monitorEnv is the monitor's environment: its PATH, its log level, MYDOCKER_PREFAULT=off (it
+// lives as long as the container, without the heap prefault a short-lived start gets, see
+// internal/prefault), and the tests' settings: for the inits it starts (container.InitEnvVar),
+// and the points where they stop it (faults.Env).
+func monitorEnv() []string {
+	env := []string{monitorPath(), "MYDOCKER_LOG_LEVEL=" + logrus.GetLevel().String(), "MYDOCKER_PREFAULT=off"}
+	if v, ok := os.LookupEnv(container.InitEnvVar); ok {
+		env = append(env, container.InitEnvVar+"="+v)
+	}
+	return append(env, faults.Env()...)
 }
 
 // monitorPath is the PATH the monitor runs with: the caller's, to find iptables as it would.

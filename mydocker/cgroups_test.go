@@ -11,6 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mydocker/mydocker/cgroups"
+	"github.com/mydocker/mydocker/container"
+	"github.com/mydocker/mydocker/internal/testutil"
 )
 
 // stateOf reads a container's state as the engine saved it.
@@ -100,7 +102,7 @@ func TestPidsLimitEnforced(t *testing.T) {
 }
 
 // The init is a Go program with several threads; a limit below their number must still
-// start the container (the init sets it last, right before execve).
+// start the container (the parent sets it once the init is ready to execute the command).
 func TestPidsLimitBelowTheInitsThreads(t *testing.T) {
 	e := newEngine(t)
 	require.Equal(t, "one process\n", e.must("run", "--rm", "--pids-limit", "1", "busybox", "echo", "one process"))
@@ -112,6 +114,57 @@ func TestPidsLimitBelowTheInitsThreads(t *testing.T) {
 	data, err := os.ReadFile(filepath.Join(dir, "pids.max"))
 	require.NoError(t, err)
 	require.Equal(t, "2", strings.TrimSpace(string(data)))
+}
+
+// runInit runs mydocker with the containers' inits (and exec'd processes) started under
+// initEnv (container.InitEnvVar): GOMAXPROCS, a stall.
+func (e *engineEnv) runInit(initEnv string, args ...string) result {
+	e.t.Helper()
+	c := e.cmd(args...)
+	c.Env = append(os.Environ(), container.InitEnvVar+"="+initEnv)
+	r := runBounded(c, "")
+	if r.code == -1 {
+		e.t.Fatalf("mydocker %s: %s", strings.Join(args, " "), r.stderr)
+	}
+	return r
+}
+
+// initRuntimes are the Go runtimes the tests run the init under: one P, two, more than
+// the CPUs; each also stalled in a system call right after the limits are set, when its
+// runtime hands its processor to another thread (faults.Stall).
+var initRuntimes = func() (envs []string) {
+	for _, procs := range []string{"1", "2", "8"} {
+		envs = append(envs, "GOMAXPROCS="+procs, "GOMAXPROCS="+procs+" MYDOCKER_STALL=init:limited")
+	}
+	return envs
+}()
+
+// --pids-limit 1 starts the container whatever the init's Go runtime: the limit is set once
+// the init has done all its work and waits to execute the command, and from then on its
+// runtime never needs one more thread, which the limit would refuse ("fatal error:
+// newosproc", the init dead). The kernel takes a limit below the threads already there.
+func TestPidsLimitOneUnderAnyGOMAXPROCS(t *testing.T) {
+	e := newEngine(t)
+	for _, env := range initRuntimes {
+		for i := 0; i < 5; i++ {
+			r := e.runInit(env, "run", "--rm", "--net", "none", "--pids-limit", "1", "busybox", "sh", "-c", "echo ok")
+			require.Equal(t, 0, r.code, "%s, run %d: %s", env, i, r)
+			require.Equal(t, "ok\n", r.stdout, "%s, run %d", env, i)
+			r = e.runInit(env, "run", "--rm", "--net", "none", "--pids-limit", "1", "busybox", "true")
+			require.Equal(t, 0, r.code, "%s, run %d: %s", env, i, r)
+		}
+	}
+	// A detached container's init is started by its monitor, an exec'd process by mydocker
+	// exec, which then joins the full cgroup.
+	for _, env := range initRuntimes {
+		name := testutil.UniqueName("tight")
+		r := e.runInit(env, "run", "-d", "--net", "none", "--name", name, "--pids-limit", "1", "busybox", "sleep", "1000")
+		require.Equal(t, 0, r.code, "%s: %s", env, r)
+		r = e.runInit(env, "exec", name, "echo", "in")
+		require.Equal(t, 0, r.code, "%s: %s", env, r)
+		require.Equal(t, "in\n", r.stdout)
+		e.must("rm", "-f", name)
+	}
 }
 
 func TestCPULimitHoldsABusyLoop(t *testing.T) {

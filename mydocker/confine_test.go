@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -18,6 +19,24 @@ func statusField(t *testing.T, e *engineEnv, field string, args ...string) strin
 	t.Helper()
 	out := e.must(append(append([]string{"run", "--rm"}, args...), "busybox", "grep", "^"+field+":", "/proc/self/status")...)
 	return strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(out), field+":"))
+}
+
+// The command gets the soft limit on open files mydocker was started with, as with runc: the
+// Go runtime raises its own, and the init gives it back before its raw execve.
+func TestCommandGetsTheCallersOpenFilesLimit(t *testing.T) {
+	e := newEngine(t)
+	var lim syscall.Rlimit
+	require.NoError(t, syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim))
+	if lim.Max < 2048 {
+		t.Skipf("needs a hard limit on open files of 2048 or more, not %d", lim.Max)
+	}
+	low := syscall.Rlimit{Cur: 1000, Max: lim.Max}
+	require.NoError(t, syscall.Setrlimit(syscall.RLIMIT_NOFILE, &low))
+	t.Cleanup(func() { syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim) })
+	want := fmt.Sprintf("1000\n%d\n", lim.Max)
+	require.Equal(t, want, e.must("run", "--rm", "busybox", "sh", "-c", "ulimit -n; ulimit -Hn"))
+	e.must("run", "-d", "--name", "files", "busybox", "sleep", "1000")
+	require.Equal(t, want, e.must("exec", "files", "sh", "-c", "ulimit -n; ulimit -Hn"))
 }
 
 // A plain run gets Docker's confinement: its capabilities, the seccomp filter, and the

@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/mydocker/mydocker/container"
 	"github.com/mydocker/mydocker/internal/testutil"
 )
 
@@ -20,6 +21,7 @@ type ociRuntime struct {
 	t    *testing.T
 	bin  string
 	root string
+	env  []string // added to the test's environment
 }
 
 // newOCIRuntime is a runtime with a root of its own; whatever containers a failed test left are
@@ -48,6 +50,7 @@ func (o *ociRuntime) run(stdin string, args ...string) result {
 	require.NoError(o.t, err)
 	defer stderr.Close()
 	c := exec.Command(o.bin, append([]string{"--root", o.root}, args...)...)
+	c.Env = append(os.Environ(), o.env...)
 	c.Stdin, c.Stdout, c.Stderr = strings.NewReader(stdin), stdout, stderr
 	err = c.Start()
 	require.NoError(o.t, err)
@@ -195,6 +198,49 @@ func TestOCIRuntimeCommandLine(t *testing.T) {
 	require.Empty(t, o.must("list", "-q"))
 	entries, _ := os.ReadDir(o.root)
 	require.Empty(t, entries)
+}
+
+// A pids limit of 1 through create and start, whatever the init's Go runtime: create sets it
+// while the init waits to execute the command — its threads above the limit, which the kernel
+// takes — and returns; the init waits on, created, for start, and never needs a thread more.
+func TestPidsLimitOneThroughCreateAndStart(t *testing.T) {
+	o := newOCIRuntime(t)
+	bundle := busyboxBundle(t, o, "sh", "-c", "echo ok > /ok")
+	var spec map[string]any
+	data, err := os.ReadFile(filepath.Join(bundle, "config.json"))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(data, &spec))
+	spec["root"].(map[string]any)["readonly"] = false
+	spec["linux"].(map[string]any)["resources"] = map[string]any{"pids": map[string]any{"limit": 1}}
+	data, err = json.Marshal(spec)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(bundle, "config.json"), data, 0o644))
+	ok := filepath.Join(bundle, "rootfs", "ok")
+	for _, env := range initRuntimes {
+		for i := 0; i < 3; i++ {
+			id := testutil.UniqueName("pids")
+			o.env = []string{container.InitEnvVar + "=" + env}
+			o.must("create", "--bundle", bundle, id)
+			require.Equal(t, "created", o.status(id), env)
+			var stats struct {
+				Data struct {
+					Pids struct{ Current, Limit uint64 }
+				}
+			}
+			require.NoError(t, json.Unmarshal([]byte(o.must("events", "--stats", id)), &stats))
+			require.Equal(t, uint64(1), stats.Data.Pids.Limit, env)
+			require.Greater(t, stats.Data.Pids.Current, uint64(1), "the init's threads, above the limit: %s", env)
+			o.must("start", id)
+			waitFor(t, 5*time.Second, "the command's exit", func() bool { return o.status(id) == "stopped" })
+			got, err := os.ReadFile(ok)
+			require.NoError(t, err, "%s, run %d: the command ran", env, i)
+			require.Equal(t, "ok\n", string(got))
+			require.NoError(t, os.Remove(ok))
+			o.must("delete", id)
+		}
+	}
+	o.env = nil
+	require.Empty(t, o.must("list", "-q"))
 }
 
 // containerd drives the runtime through its runc shim: ctr run, run -d, task exec, task kill,

@@ -17,10 +17,10 @@ func (Pids) Wanted(r *specs.LinuxResources) bool {
 }
 
 func (Pids) SetV1(dir string, r *specs.LinuxResources) error {
-	return PidsLimit(dir, false, *r.Pids.Limit)
+	return pidsLimit(dir, false, *r.Pids.Limit)
 }
 func (Pids) SetV2(dir string, r *specs.LinuxResources) error {
-	return PidsLimit(dir, true, *r.Pids.Limit)
+	return pidsLimit(dir, true, *r.Pids.Limit)
 }
 
 // SetPidsMax writes a pids limit (0 or less: unlimited) to pids.max, the same file on both

@@ -3,7 +3,7 @@ package subsystems
 // Seams are the limit writers the course's lab 04 asks a learner to write. A chapter's program
 // built with -tags lab sets them to the learner's functions (chapters/internal/lab), so that
 // the learner's code limits the chapter's containers; nil, the ones below run. The subsystems
-// call them through memoryLimit, cpuQuota and PidsLimit; the lab's reference solution calls
+// call them through memoryLimit, cpuQuota and pidsLimit; the lab's reference solution calls
 // the exported functions.
 var Seams struct {
 	SetMemory func(dir string, v2 bool, limit int64) error
@@ -25,8 +25,7 @@ func cpuQuota(dir string, v2 bool, quota int64, period uint64) error {
 	return SetCPUQuota(dir, v2, quota, period)
 }
 
-// PidsLimit writes a pids limit through the seam: the container's init calls it last.
-func PidsLimit(dir string, v2 bool, max int64) error {
+func pidsLimit(dir string, v2 bool, max int64) error {
 	if f := Seams.SetPids; f != nil {
 		return f(dir, v2, max)
 	}

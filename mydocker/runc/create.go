@@ -172,7 +172,9 @@ func create(cmd *cli.Command, detached bool) (_ *container.Init, err error) {
 			return nil, err
 		}
 	}
-	if err := p.Start(); err != nil { // returns once the init waits on the exec fifo
+	// The limits are set on the way, once the init is ready (Init.Start); this returns once it
+	// waits on the exec fifo.
+	if err := p.Start(); err != nil {
 		return nil, err
 	}
 	// A foreground run keeps the terminal, and copies it to its own stdio.
