@@ -131,8 +131,10 @@ lab:
 	$(GO) test -count=1 ./labs/$(N)-*/
 
 # One chapter's program, bin/chNN: make chapter N=03; with LAB=1, on your lab code (labs/01 to
-# NN in place of the engine's functions). chapter-test runs its lesson's transcript.
-LABTAGS = $(if $(LAB),-tags lab,)
+# NN in place of the engine's functions); with LAB=07 (or LAB=04,07), on those labs of yours
+# alone, the engine's own functions serving for the others. chapter-test runs its lesson's
+# transcript.
+LABTAGS = $(if $(LAB),-tags lab $(if $(filter 1,$(LAB)),,-ldflags '-X github.com/mydocker/mydocker/chapters/internal/lab.Only=$(LAB)'),)
 chapter:
 	$(GO) build $(LABTAGS) -o bin/ch$(N) ./chapters/$(N)-*/
 chapter-test:

@@ -8,6 +8,12 @@
 package lab
 
 import (
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+
 	"github.com/mydocker/mydocker/container"
 	"github.com/mydocker/mydocker/internal/fsutil"
 	namespaces "github.com/mydocker/mydocker/labs/01-namespaces"
@@ -29,66 +35,121 @@ import (
 	"github.com/mydocker/mydocker/workspace"
 )
 
-// Use puts the functions of labs 01 to chapter in place.
+// Only lists the labs whose functions the program runs, as numbers separated by commas
+// ("07", "04,07"); the engine's own functions serve for the others, so that a learner can run
+// a chapter on one lab of theirs before the earlier ones are done. Empty: every lab up to the
+// chapter. make chapter-test N=07 LAB=07 sets it at build time (go build -ldflags "-X
+// .../chapters/internal/lab.Only=07"): the container's init, the same binary re-executed,
+// then makes the same choice.
+var Only string
+
+// Off is the environment variable that, set to 1, makes Use do nothing: the program runs on
+// the engine's own functions. A chapter's transcript test cleans up with it, so that a broken
+// lab (a Lock that fails) cannot stop the cleanup of what it left.
+const Off = "MYDOCKER_LABS_OFF"
+
+// Use puts the functions of the labs up to chapter in place (those Only names, when set).
 func Use(chapter int) {
-	for n, use := range labs {
-		if n+1 <= chapter {
-			use()
-		}
+	if os.Getenv(Off) == "1" {
+		return
+	}
+	chosen, err := parseOnly(Only, chapter)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "lab.Only=%q: %v\n", Only, err)
+		os.Exit(125)
+	}
+	for _, n := range chosen {
+		labs[n]()
 	}
 }
 
-// labs, by number: what each one's functions replace.
-var labs = []func(){
-	func() { // 01 namespaces
+// parseOnly returns the labs to use, in order: those only names, or every one up to chapter.
+func parseOnly(only string, chapter int) ([]int, error) {
+	if only == "" {
+		return numbers(chapter), nil
+	}
+	var chosen []int
+	for _, f := range strings.Split(only, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a lab number", f)
+		}
+		if _, ok := labs[n]; !ok || n > chapter {
+			var have []string
+			for _, n := range numbers(chapter) {
+				have = append(have, fmt.Sprintf("%02d", n))
+			}
+			return nil, fmt.Errorf("no lab %02d in a chapter %02d program (its labs: %s)", n, chapter, strings.Join(have, " "))
+		}
+		chosen = append(chosen, n)
+	}
+	return chosen, nil
+}
+
+// numbers are the labs a chapter's program can run.
+func numbers(chapter int) []int {
+	var all []int
+	for n := range labs {
+		if n <= chapter {
+			all = append(all, n)
+		}
+	}
+	slices.Sort(all)
+	return all
+}
+
+// labs, by number: what each one's functions replace. Keyed by number, since the course's
+// chapters are not all written in order (15 and 16 come after 17).
+var labs = map[int]func(){
+	1: func() { // namespaces
 		container.Seams.NamespaceFlags = namespaces.CloneFlags
 		container.Seams.MakeMountsPrivate = namespaces.MakeMountsPrivate
 		container.Seams.MountProc = namespaces.MountProc
 	},
-	func() { // 02 chroot
+	2: func() { // chroot
 		container.Seams.LookPath = chroot.LookPath
 		container.Seams.MoveRoot = chroot.ChangeRoot
 	},
-	func() { // 03 pivot-root
+	3: func() { // pivot-root
 		container.Seams.PivotRoot = pivot.PivotRoot
 	},
-	func() { // 04 cgroups
+	4: func() { // cgroups
 		subsystems.Seams.SetMemory = limits.SetMemory
 		subsystems.Seams.SetCPU = limits.SetCPU
 		subsystems.Seams.SetPids = limits.SetPids
 	},
-	func() { // 05 images-overlay
+	5: func() { // images-overlay
 		workspace.Seams.OverlayOptions = overlay.OverlayOptions
 		container.Seams.MountOverlay = overlay.MountOverlay
 	},
-	func() { // 06 volumes
+	6: func() { // volumes
 		workspace.Seams.ParseVolume = volumes.ParseVolume
 		container.Seams.MountVolume = volumes.MountVolume
 	},
-	func() { // 07 commit-export
+	7: func() { // commit-export
 		workspace.Seams.WhiteoutTarget = whiteout.WhiteoutTarget
 		workspace.Seams.IsWhiteout = whiteout.IsWhiteout
 	},
-	func() { // 08 detach
+	8: func() { // detach
 		fsutil.Seams.WriteFileAtomic = detach.WriteFileAtomic
 		fsutil.Seams.Lock = detach.Lock
 	},
-	func() { // 09 exec
+	9: func() { // exec
 		container.Seams.JoinNamespaces = labexec.JoinNamespaces
 		container.Seams.EnterMountNamespace = labexec.EnterMountNamespace
 	},
-	func() { // 10 networks
+	10: func() { // networks
 		network.Seams.Allocate = ipam.Allocate
 		network.Seams.Release = ipam.Release
 	},
-	func() { // 11 port-mapping
+	11: func() { // port-mapping
 		network.Seams.PortRules = ports.PortRules
 	},
-	func() { // 12 hardening
+	12: func() { // hardening
 		runconfig.Seams.Capabilities = hardening.Capabilities
 		container.Seams.DropBoundingSet = hardening.DropBoundingSet
 	},
-	func() { // 13 layers
+	13: func() { // layers
 		workspace.Seams.ReadDockerManifest = layers.ReadDockerManifest
 	},
 }
