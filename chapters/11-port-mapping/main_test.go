@@ -14,5 +14,5 @@ var readme []byte
 func TestMain(m *testing.M) { transcript.Main(m, "ch11", main) }
 
 func TestTranscript(t *testing.T) {
-	transcript.Test(t, "ch11", readme, transcript.EngineCleanup("ch11"), "ip netns del ch11far 2>/dev/null; true")
+	transcript.Test(t, "ch11", readme, transcript.EngineCleanup("ch11"), transcript.Cleanup("ip netns del ch11far 2>/dev/null; true"))
 }

@@ -18,11 +18,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/mydocker/mydocker/cgroups"
 	"github.com/mydocker/mydocker/container"
 	"github.com/mydocker/mydocker/internal/testutil"
 )
@@ -100,15 +102,6 @@ func trimTrailingEmpty(lines []string) []string {
 	return lines
 }
 
-// EngineCleanup removes what a transcript of chapter 08 on (the engine's command line, with
-// the store in ./state) may have left when it failed halfway: its containers, then its
-// networks, with their processes, cgroups, bridges and rules.
-func EngineCleanup(program string) string {
-	p := "./" + program + " --root state"
-	return p + " ps -aq | xargs -r " + p + " rm -f >/dev/null 2>&1; " +
-		p + " network ls 2>/dev/null | awk 'NR > 1 { print $2 }' | xargs -r " + p + " network rm >/dev/null 2>&1; true"
-}
-
 // Main is a chapter test's TestMain: the test binary is also the chapter's program. Started as
 // the container's init, or under the program's name (the transcript runs it as ./chNN), it runs
 // the chapter's main; otherwise the tests.
@@ -122,11 +115,53 @@ func Main(m *testing.M, program string, main func()) {
 	os.Exit(m.Run())
 }
 
+// An Option changes how Test runs a transcript.
+type Option func(*options)
+
+type options struct {
+	engine  string   // the program, when it is the engine's command line with its store in ./state
+	cleanup []string // shell commands, run after the transcript
+	env     []string // added to each command's environment
+}
+
+// EngineCleanup says the program is the engine's command line (chapter 08 on) with its store
+// in ./state: after the transcript, passed or failed, what it may have left is removed — its
+// containers, then its networks — by the program on the engine's own functions (a learner's
+// broken lab, a Lock that fails, must not stop the cleanup of what it left). Then whatever
+// still runs in those containers' cgroups, and any process of the program (a container's
+// monitor), is killed, and the cgroups removed: a transcript leaves nothing running, whatever
+// the code did. What the cleanup could not do is reported; what it had to kill fails a test
+// that had passed.
+func EngineCleanup(program string) Option {
+	return func(o *options) { o.engine = program }
+}
+
+// Cleanup runs a shell command in the transcript's directory after it, passed or failed; a
+// failure is reported.
+func Cleanup(command string) Option {
+	return func(o *options) { o.cleanup = append(o.cleanup, command) }
+}
+
+// Env adds NAME=VALUE to the environment of the transcript's commands (a registry's address,
+// say, that the test chose and the lesson names as a variable).
+func Env(nameValue string) Option {
+	return func(o *options) { o.env = append(o.env, nameValue) }
+}
+
+// labsOff runs a chapter's program on the engine's own functions, whatever it was built with
+// (chapters/internal/lab's Off).
+const labsOff = "MYDOCKER_LABS_OFF=1"
+
 // Test runs the README's transcript in a fresh directory holding the program (this test
-// binary, named program) and busybox.tar, the busybox image, as a learner's checkout has them.
-// The cleanup commands run there at the end, passed or failed (EngineCleanup).
-func Test(t *testing.T, program string, readme []byte, cleanup ...string) {
+// binary, named program) and busybox.tar, the busybox image, as a learner's checkout has them
+// (in bin/, where the lessons build). The options' cleanups run there at the end, passed or
+// failed.
+func Test(t *testing.T, program string, readme []byte, opts ...Option) {
 	testutil.RequiresRoot(t)
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	steps := Parse(readme)
 	if len(steps) == 0 {
 		t.Fatal("the README has no console transcript")
@@ -141,14 +176,17 @@ func Test(t *testing.T, program string, readme []byte, cleanup ...string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		for _, c := range cleanup {
-			if out, err := run(dir, c); err != nil {
-				t.Logf("cleanup %q: %v\n%s", c, err, out)
+		if o.engine != "" {
+			engineCleanup(t, dir, o.engine)
+		}
+		for _, c := range o.cleanup {
+			if out, err := run(dir, c, o.env); err != nil {
+				t.Errorf("cleanup %q: %v\n%s", c, err, out)
 			}
 		}
 	})
 	for _, step := range steps {
-		got, err := run(dir, step.Command)
+		got, err := run(dir, step.Command, o.env)
 		if err != nil {
 			t.Fatalf("README line %d: $ %s\n%v\noutput:\n%s", step.Line, step.Command, err, got)
 		}
@@ -163,13 +201,100 @@ func Test(t *testing.T, program string, readme []byte, cleanup ...string) {
 	}
 }
 
-// run runs one command with sh in dir, bounded in time, and returns what it printed.
-func run(dir, command string) (string, error) {
+// engineCleanup removes what the engine's program left in dir/state (see EngineCleanup).
+func engineCleanup(t *testing.T, dir, program string) {
+	state := filepath.Join(dir, "state")
+	if _, err := os.Stat(state); err != nil {
+		return // the transcript made nothing
+	}
+	p := "./" + program + " --root state"
+	env := []string{labsOff}
+	report := func(what string, err error, out string) {
+		t.Errorf("cleanup: %s: %v\n%s", what, err, out)
+	}
+	if _, err := os.Stat(filepath.Join(state, "containers")); err == nil {
+		ids, err := run(dir, p+" ps -aq", env)
+		if err != nil {
+			report("list the containers", err, ids)
+		} else if ids := strings.Fields(ids); len(ids) > 0 {
+			if out, err := run(dir, p+" rm -f "+strings.Join(ids, " "), env); err != nil {
+				report("remove the containers", err, out)
+			}
+		}
+	}
+	// The networks the store holds (network/networks/NAME.json), once their containers are gone.
+	nets, _ := filepath.Glob(filepath.Join(state, "network", "networks", "*.json"))
+	for _, n := range nets {
+		name := strings.TrimSuffix(filepath.Base(n), ".json")
+		if out, err := run(dir, p+" network rm "+name, env); err != nil {
+			report("remove the network "+name, err, out)
+		}
+	}
+	if left := sweep(state); len(left) > 0 {
+		msg := "cleanup: left running after the transcript, now killed:\n    " + strings.Join(left, "\n    ")
+		if t.Failed() {
+			t.Log(msg) // what a failing program leaves; its failure is already reported
+		} else {
+			t.Error(msg)
+		}
+	}
+}
+
+// sweep kills any other process of this test's binary (a container's monitor, an init that
+// never executed its command) and whatever still runs in the cgroups of the containers in
+// state, removes those cgroups, and says what it found.
+func sweep(state string) []string {
+	var left []string
+	// The processes first: a monitor could otherwise start its container again.
+	self, err := os.Stat("/proc/self/exe")
+	if err != nil {
+		return []string{err.Error()}
+	}
+	procs, _ := os.ReadDir("/proc")
+	for _, p := range procs {
+		pid, err := strconv.Atoi(p.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		if exe, err := os.Stat(fmt.Sprintf("/proc/%d/exe", pid)); err == nil && os.SameFile(exe, self) {
+			cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+			left = append(left, fmt.Sprintf("process %d (%s)", pid, strings.ReplaceAll(strings.TrimRight(string(cmdline), "\x00"), "\x00", " ")))
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+	entries, _ := os.ReadDir(filepath.Join(state, "containers"))
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		cg, err := cgroups.New(e.Name())
+		if err != nil {
+			left = append(left, fmt.Sprintf("the cgroups of container %s: %v", e.Name(), err))
+			continue
+		}
+		for _, d := range cg.Paths() {
+			if procs, err := os.ReadFile(filepath.Join(d, "cgroup.procs")); err == nil {
+				if pids := strings.Fields(string(procs)); len(pids) > 0 {
+					left = append(left, fmt.Sprintf("processes %v in %s", pids, d))
+				}
+				break // every hierarchy holds the same processes
+			}
+		}
+		if err := cg.Destroy(); err != nil {
+			left = append(left, err.Error())
+		}
+	}
+	return left
+}
+
+// run runs one command with sh in dir, its environment env added to a minimal one, bounded in
+// time, and returns what it printed.
+func run(dir, command string, env []string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "sh", "-c", command)
 	cmd.Dir = dir
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "LC_ALL=C"}
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "LC_ALL=C"}, env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	// Its own process group, so a timeout kills what it started too.

@@ -1,9 +1,18 @@
 package transcript
 
 import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/mydocker/mydocker/cgroups"
+	"github.com/mydocker/mydocker/internal/testutil"
 )
 
 func TestParse(t *testing.T) {
@@ -35,4 +44,56 @@ func TestMatch(t *testing.T) {
 	for _, tt := range tests {
 		assert.Equal(t, tt.ok, Match(tt.want, tt.got), "Match(%q, %q)", tt.want, tt.got)
 	}
+}
+
+// TestMain: started with TRANSCRIPT_TEST_WAIT=1, the test binary stands for a process a
+// chapter's program left (a monitor): it waits to be killed.
+func TestMain(m *testing.M) {
+	if os.Getenv("TRANSCRIPT_TEST_WAIT") == "1" {
+		fmt.Println("waiting")
+		select {}
+	}
+	os.Exit(m.Run())
+}
+
+// What a broken program leaves — a process of its own binary, a container in its cgroup — the
+// sweep finds, kills and removes.
+func TestSweep(t *testing.T) {
+	testutil.RequiresRoot(t)
+	state := t.TempDir()
+	id := testutil.UniqueName("sweep")
+	require.NoError(t, os.MkdirAll(filepath.Join(state, "containers", id), 0o700))
+
+	monitor := exec.Command("/proc/self/exe")
+	monitor.Env = append(os.Environ(), "TRANSCRIPT_TEST_WAIT=1")
+	out, err := monitor.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, monitor.Start())
+	t.Cleanup(func() { monitor.Process.Kill(); monitor.Wait() })
+	line, err := bufio.NewReader(out).ReadString('\n')
+	require.NoError(t, err)
+	require.Equal(t, "waiting\n", line)
+
+	inside := exec.Command("sleep", "1000")
+	require.NoError(t, inside.Start())
+	t.Cleanup(func() { inside.Process.Kill(); inside.Wait() })
+	cg, err := cgroups.New(id)
+	require.NoError(t, err)
+	t.Cleanup(func() { cg.Destroy() })
+	require.NoError(t, cg.Apply(inside.Process.Pid))
+
+	left := sweep(state)
+	require.Len(t, left, 2, "%q", left)
+	assert.Contains(t, left[0], fmt.Sprintf("process %d (/proc/self/exe)", monitor.Process.Pid))
+	assert.Contains(t, left[1], fmt.Sprintf("processes [%d] in ", inside.Process.Pid))
+	for _, c := range []*exec.Cmd{monitor, inside} {
+		err := c.Wait()
+		var ee *exec.ExitError
+		require.ErrorAs(t, err, &ee)
+		assert.Equal(t, "signal: killed", ee.Error())
+	}
+	for _, d := range cg.Paths() {
+		assert.NoDirExists(t, d)
+	}
+	assert.Empty(t, sweep(state), "nothing left the second time")
 }
