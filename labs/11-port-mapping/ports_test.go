@@ -63,6 +63,26 @@ func TestRuleSet(t *testing.T) {
 	if !reflect.DeepEqual(rules, again) {
 		t.Errorf("two calls gave two rule sets: the engine deletes the rules by giving them again, so they must be the same")
 	}
+	// The destination: the host's own addresses, or the one HostIP names; never anywhere.
+	for _, c := range []struct {
+		p          network.PortMapping
+		want, not  string
+		what, hint string
+	}{
+		{p, "-m addrtype --dst-type LOCAL", "-d ", "every address of the host, and only the host's", "destination"},
+		{network.PortMapping{HostIP: "127.0.0.1", HostPort: 18012, ContainerPort: 80, Proto: "tcp"}, "-d 127.0.0.1", "addrtype", "127.0.0.1 alone", "HostIP"},
+	} {
+		rules, err := portRules("c0ffee", "10.77.11.2", c.p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rules {
+			args := " " + strings.Join(r.Args, " ") + " "
+			if !strings.Contains(args, " "+c.want+" ") || strings.Contains(args, " "+c.not) {
+				t.Errorf("the rule %q for %s must match %s (%s) (HINTS.md, %q)", strings.TrimSpace(args), c.p, c.what, c.want, c.hint)
+			}
+		}
+	}
 }
 
 // TestPublish publishes two ports of a container with your rules, in a network namespace of
@@ -137,7 +157,12 @@ func host() error {
 	}
 	check("host", "127.0.0.1:18011", true, "OUTPUT")
 	check("host", "10.77.11.1:18011", true, "OUTPUT")
-	check("host", "127.0.0.1:18012", true, "HostIP")
+	// Without an OUTPUT rule that works, 127.0.0.1:18012 fails for the same reason.
+	hint := "HostIP"
+	if len(failed) > 0 {
+		hint = "OUTPUT"
+	}
+	check("host", "127.0.0.1:18012", true, hint)
 	check("remote machine", "198.51.100.1:18011", true, "PREROUTING")
 	check("remote machine", "198.51.100.1:18012", false, "HostIP")
 	if err := m.DisconnectAll(id); err != nil {
