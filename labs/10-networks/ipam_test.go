@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"testing"
 
 	"github.com/mydocker/mydocker/network"
@@ -31,12 +32,13 @@ func allocate(t testing.TB, p *network.Pool) netip.Addr {
 	return a
 }
 
-// release is your Release, its "not implemented" panic turned into a test failure.
+// release is your Release, its "not implemented" panic (or an index out of range) turned into
+// a test failure.
 func release(t testing.TB, p *network.Pool, a netip.Addr) {
 	t.Helper()
 	defer func() {
 		if r := recover(); r != nil {
-			t.Fatal(r)
+			t.Fatalf("Release(%s): %v", a, r)
 		}
 	}()
 	Release(p, a)
@@ -102,10 +104,15 @@ func TestReleaseThenReuse(t *testing.T) {
 	if got := allocate(t, p); got != all[2] {
 		t.Fatalf("the only free address of a full pool is %s, Allocate gave %s (HINTS.md, \"wrap\")", all[2], got)
 	}
-	// Gone for good: outside the subnet, the network and broadcast addresses, an address twice.
+	// Never freed: an address outside the subnet, the network and broadcast addresses.
 	for _, a := range []string{"10.99.0.5", "10.210.3.0", "10.210.3.7"} {
+		before := slices.Clone(p.Bits)
 		release(t, p, netip.MustParseAddr(a))
+		if !slices.Equal(before, p.Bits) {
+			t.Fatalf("Release(%s) changed the pool's bits from %x to %x: an address outside the subnet, the network address (index 0) and the broadcast address (the last) are never a container's, and stay taken (HINTS.md, \"reserved\")", a, before, p.Bits)
+		}
 	}
+	// An address twice: the second does nothing.
 	release(t, p, all[0])
 	release(t, p, all[0])
 	if got := allocate(t, p); got != all[0] {
