@@ -24,6 +24,7 @@ func TestCapabilities(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defaults := slices.Clone(runconfig.DefaultCapabilities)
 	without := func(list []string, names ...string) []string {
 		return slices.DeleteFunc(slices.Clone(list), func(c string) bool { return slices.Contains(names, c) })
 	}
@@ -45,6 +46,10 @@ func TestCapabilities(t *testing.T) {
 		{"--privileged", runconfig.Security{Privileged: true}, host, "privileged"},
 	} {
 		got, err := Capabilities(c.s)
+		if now := slices.Clone(DefaultCapabilities); !slices.Equal(now, defaults) {
+			copy(runconfig.DefaultCapabilities, defaults) // back, for the other tests
+			t.Fatalf("%s: DefaultCapabilities is now %q: your Capabilities changed the engine's own list (a slice shares its array), and the next container would get that; start from a copy (HINTS.md, \"defaults\")", c.name, now)
+		}
 		if err != nil {
 			t.Errorf("%s: %v", c.name, err)
 			continue
