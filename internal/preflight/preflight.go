@@ -8,6 +8,7 @@ package preflight
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -133,7 +134,7 @@ func forwardPolicy() Check {
 }
 
 // leftovers finds what a killed or buggy engine can leave: container cgroups that hold no
-// process, overlay mounts in the host's mount namespace.
+// process, overlay mounts of an image store of ours in the host's mount namespace.
 func leftovers() Check {
 	var empty []string
 	dirs, _ := filepath.Glob("/sys/fs/cgroup/*/mydocker/*")
@@ -147,12 +148,7 @@ func leftovers() Check {
 			empty = append(empty, d)
 		}
 	}
-	var overlays []string
-	for _, m := range mountinfo() {
-		if m.fstype == "overlay" && m.point != "/" {
-			overlays = append(overlays, m.point)
-		}
-	}
+	overlays := ourOverlays(mountinfo())
 	c := Check{What: "left over", Found: "nothing"}
 	if len(empty) > 0 || len(overlays) > 0 {
 		c.Found = fmt.Sprintf("%d empty container cgroups, %d overlay mounts on the host", len(empty), len(overlays))
@@ -177,24 +173,66 @@ func first(list []string) string {
 	return list[0]
 }
 
-type mount struct{ point, fstype, optional string }
+// ourOverlays are the mount points of the overlay mounts whose lower directories are layers of
+// an image store of ours (ROOT/image/layers/sha256/ID, beside ROOT/image/configs): not a
+// dockerd's (/var/lib/docker/overlay2/...), a container runtime's or anyone else's, which are
+// none of our business.
+func ourOverlays(mounts []mount) []string {
+	var ours []string
+	for _, m := range mounts {
+		if m.fstype == "overlay" && m.point != "/" && layersOfOurs(m.options) {
+			ours = append(ours, m.point)
+		}
+	}
+	return ours
+}
 
-// mountinfo reads this process's mount table: mount point, filesystem type, optional fields.
+// layersOfOurs reports whether overlay mount options name a lower directory in an image store.
+func layersOfOurs(options string) bool {
+	for _, opt := range strings.Split(options, ",") {
+		_, lower, ok := strings.Cut(opt, "=")
+		if !ok || !strings.HasPrefix(opt, "lowerdir") {
+			continue
+		}
+		for _, dir := range strings.Split(lower, ":") {
+			root, _, found := strings.Cut(dir, "/image/layers/")
+			if fi, err := os.Stat(filepath.Join(root, "image", "configs")); found && err == nil && fi.IsDir() {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+type mount struct{ point, fstype, optional, options string }
+
+// mountinfo reads this process's mount table.
 func mountinfo() []mount {
 	f, err := os.Open("/proc/self/mountinfo")
 	if err != nil {
 		return nil
 	}
 	defer f.Close()
+	return parseMountinfo(f)
+}
+
+// parseMountinfo reads a mount table: mount point, filesystem type, optional fields and the
+// filesystem's own options (an overlay's lowerdir, upperdir and workdir).
+func parseMountinfo(r io.Reader) []mount {
 	var out []mount
-	s := bufio.NewScanner(f)
+	s := bufio.NewScanner(r)
+	s.Buffer(nil, 1<<20) // an overlay of many layers makes a long line
 	for s.Scan() {
 		pre, post, ok := strings.Cut(s.Text(), " - ")
 		fields, after := strings.Fields(pre), strings.Fields(post)
 		if !ok || len(fields) < 6 || len(after) < 1 {
 			continue
 		}
-		out = append(out, mount{point: fields[4], fstype: after[0], optional: strings.Join(fields[6:], " ")})
+		m := mount{point: fields[4], fstype: after[0], optional: strings.Join(fields[6:], " ")}
+		if len(after) > 2 {
+			m.options = after[2]
+		}
+		out = append(out, m)
 	}
 	return out
 }
