@@ -1,8 +1,10 @@
 package workspace
 
 import (
+	"io"
 	"os"
 
+	"github.com/opencontainers/go-digest"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -16,6 +18,7 @@ var Seams struct {
 	WhiteoutTarget     func(name string) (target string, opaque, ok bool, err error)            // lab 07
 	IsWhiteout         func(fi os.FileInfo) bool                                                // lab 07
 	ReadDockerManifest func(manifest []byte, configs map[string][]byte) ([]ArchiveImage, error) // lab 13
+	VerifyBlob         func(blob io.Reader, want digest.Digest, size int64) io.Reader           // lab 14
 }
 
 // ParseVolumeFlag reads a -v value as the command lines do: with the learner's ParseVolume in

@@ -193,16 +193,20 @@ func historyCommand() *cli.Command {
 	}
 }
 
-func pullCommand() *cli.Command {
-	return registryCommand("pull", "pull an image from a registry (NAME[:TAG] or NAME@sha256:...)", "NAME[:TAG|@DIGEST]", "print only the image's name")
+func (p Program) pullCommand() *cli.Command {
+	return p.registryCommand("pull", "pull an image from a registry (NAME[:TAG] or NAME@sha256:...)", "NAME[:TAG|@DIGEST]", "print only the image's name")
 }
 
-func pushCommand() *cli.Command {
-	return registryCommand("push", "push an image to a registry", "NAME[:TAG]", "print nothing")
+func (p Program) pushCommand() *cli.Command {
+	return p.registryCommand("push", "push an image to a registry", "NAME[:TAG]", "print nothing")
 }
+
+// registryName is the registry client's program (registrycli.Name, which this package does
+// not import: it would link the client into mydocker).
+const registryName = "mydocker-registry"
 
 // registryCommand runs pull or push in mydocker-registry (see runRegistry).
-func registryCommand(op, usage, args, quiet string) *cli.Command {
+func (p Program) registryCommand(op, usage, args, quiet string) *cli.Command {
 	return &cli.Command{
 		Name:         op,
 		Usage:        usage,
@@ -219,12 +223,12 @@ func registryCommand(op, usage, args, quiet string) *cli.Command {
 			if cmd.Bool("quiet") {
 				argv = append([]string{"-q"}, argv...)
 			}
-			return runRegistry(cmd, nil, argv...)
+			return p.runRegistry(cmd, nil, argv...)
 		},
 	}
 }
 
-func loginCommand() *cli.Command {
+func (p Program) loginCommand() *cli.Command {
 	return &cli.Command{
 		Name:         "login",
 		Usage:        "log in to a registry (credentials kept where docker login keeps them)",
@@ -270,19 +274,19 @@ func loginCommand() *cli.Command {
 			if user == "" || password == "" {
 				return errors.New("username and password are required")
 			}
-			return runRegistry(cmd, strings.NewReader(password), "login", cmd.Args().First(), user)
+			return p.runRegistry(cmd, strings.NewReader(password), "login", cmd.Args().First(), user)
 		},
 	}
 }
 
-func logoutCommand() *cli.Command {
+func (p Program) logoutCommand() *cli.Command {
 	return &cli.Command{
 		Name:         "logout",
 		Usage:        "log out from a registry",
 		ArgsUsage:    "[SERVER]",
 		OnUsageError: onUsageError,
 		Action: func(_ context.Context, cmd *cli.Command) error {
-			return runRegistry(cmd, nil, "logout", cmd.Args().First())
+			return p.runRegistry(cmd, nil, "logout", cmd.Args().First())
 		},
 	}
 }
@@ -313,22 +317,28 @@ func prompt(question string, echo bool) (string, error) {
 }
 
 // runRegistry runs mydocker-registry, beside this binary, where make builds it: the registry
-// client is a program of its own (see package workspace/registry). The registries named by
-// --insecure-registry go with it.
-func runRegistry(cmd *cli.Command, stdin io.Reader, args ...string) error {
-	exe, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	helper := filepath.Join(filepath.Dir(exe), "mydocker-registry")
-	if _, err := os.Stat(helper); err != nil {
-		return fmt.Errorf("%s needs mydocker-registry beside %s (make builds it): %w", cmd.Name, exe, err)
+// client is a program of its own (see package workspace/registry). A program that is its own
+// registry client (SelfRegistry) executes itself under that name instead. The registries
+// named by --insecure-registry go with it.
+func (p Program) runRegistry(cmd *cli.Command, stdin io.Reader, args ...string) error {
+	helper, argv0 := "/proc/self/exe", registryName
+	if !p.SelfRegistry {
+		exe, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		helper = filepath.Join(filepath.Dir(exe), registryName)
+		if _, err := os.Stat(helper); err != nil {
+			return fmt.Errorf("%s needs %s beside %s (make builds it): %w", cmd.Name, registryName, exe, err)
+		}
+		argv0 = helper
 	}
 	var argv []string
 	for _, r := range cmd.Root().StringSlice("insecure-registry") {
 		argv = append(argv, "--insecure-registry", r)
 	}
 	c := exec.Command(helper, append(argv, args...)...)
+	c.Args[0] = argv0
 	c.Stdin, c.Stdout, c.Stderr = stdin, os.Stdout, os.Stderr
 	if err := c.Run(); err != nil {
 		var ee *exec.ExitError

@@ -25,6 +25,10 @@ type Program struct {
 	// the whole engine. Before chapter 12, which teaches confinement, a container keeps every
 	// capability the host has and no seccomp filter, as in the earlier chapters.
 	Chapter int
+	// SelfRegistry: the program is its own registry client (chapter 14's, which runs
+	// registrycli.Main when started as mydocker-registry): pull, push, login and logout
+	// execute it again under that name, not the mydocker-registry beside it.
+	SelfRegistry bool
 }
 
 // Mydocker is the complete engine.
@@ -132,10 +136,10 @@ func (p Program) commands() []command {
 		{"save", 13, saveCommand},
 		{"load", 13, loadCommand},
 		{"history", 13, historyCommand},
-		{"pull", 8, pullCommand},
-		{"push", 8, pushCommand},
-		{"login", 8, loginCommand},
-		{"logout", 8, logoutCommand},
+		{"pull", 14, p.pullCommand},
+		{"push", 14, p.pushCommand},
+		{"login", 14, p.loginCommand},
+		{"logout", 14, p.logoutCommand},
 		{"rmi", 5, rmiCommand},
 		{"network", 10, networkCommand},
 		{"doctor", 12, doctorCommand},

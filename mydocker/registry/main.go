@@ -1,95 +1,11 @@
 // Command mydocker-registry is what mydocker's pull, push, login and logout run: the registry
-// client (package workspace/registry) in a program of its own, so that mydocker itself links
-// no HTTP or TLS and starts as fast without it. make builds it beside mydocker.
-//
-//	mydocker-registry [--insecure-registry R]... [-q] pull|push ROOT REF
-//	mydocker-registry [--insecure-registry R]... login SERVER USER   (the password on stdin)
-//	mydocker-registry logout SERVER
+// client in a program of its own (see package registrycli). make builds it beside mydocker.
 package main
 
 import (
-	"errors"
-	"flag"
-	"fmt"
-	"io"
-	"net/http"
 	"os"
-	"strings"
 
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
-
-	"github.com/mydocker/mydocker/internal/bars"
-	"github.com/mydocker/mydocker/workspace"
-	"github.com/mydocker/mydocker/workspace/registry"
+	"github.com/mydocker/mydocker/mydocker/registrycli"
 )
 
-type list []string
-
-func (l *list) String() string     { return strings.Join(*l, ",") }
-func (l *list) Set(v string) error { *l = append(*l, v); return nil }
-
-func main() {
-	var access registry.Access
-	flag.Var((*list)(&access.Insecure), "insecure-registry", "a registry (HOST[:PORT] or CIDR) that may answer over http")
-	quiet := flag.Bool("q", false, "no progress")
-	flag.Parse()
-	args := flag.Args()
-	switch {
-	case len(args) == 3 && (args[0] == "pull" || args[0] == "push"):
-		store, err := workspace.Open(args[1])
-		if err != nil {
-			fail(err)
-		}
-		progress := bars.New(os.Stdout, *quiet)
-		if args[0] == "pull" {
-			d, err := access.Pull(store, args[1], args[2], progress)
-			if err != nil {
-				fail(err)
-			}
-			progress.Printf("Digest: %s\n", d)
-			fmt.Println(args[2])
-			return
-		}
-		if _, err := access.Push(store, args[1], args[2], progress); err != nil {
-			fail(err)
-		}
-	case len(args) == 3 && args[0] == "login":
-		password, err := io.ReadAll(os.Stdin)
-		if err != nil {
-			fail(err)
-		}
-		if err := access.Login(args[1], args[2], strings.TrimRight(string(password), "\r\n")); err != nil {
-			fail(err)
-		}
-		fmt.Println("Login Succeeded")
-	case len(args) == 2 && args[0] == "logout":
-		had, err := access.Logout(args[1])
-		if err != nil {
-			fail(err)
-		}
-		if !had {
-			fmt.Printf("Not logged in to %s\n", serverName(args[1]))
-			return
-		}
-		fmt.Printf("Removing login credentials for %s\n", serverName(args[1]))
-	default:
-		fmt.Fprintln(os.Stderr, "usage: mydocker-registry [--insecure-registry R]... [-q] pull|push ROOT REF | login SERVER USER | logout SERVER (mydocker runs it)")
-		os.Exit(125)
-	}
-}
-
-func serverName(s string) string {
-	if s == "" {
-		return "https://index.docker.io/v1/"
-	}
-	return s
-}
-
-func fail(err error) {
-	var te *transport.Error
-	if errors.As(err, &te) && te.StatusCode == http.StatusUnauthorized {
-		err = fmt.Errorf("%w: unauthorized: authentication required (mydocker login %s)", err, te.Request.URL.Host)
-	}
-	fmt.Fprintln(os.Stderr, "mydocker:", err)
-	os.Exit(1)
-}
+func main() { registrycli.Main(os.Args[1:]) }

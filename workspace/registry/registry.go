@@ -37,10 +37,12 @@ func (a Access) remoteOptions() []remote.Option {
 	}
 }
 
-// Pull fetches the image ref (NAME[:TAG] or NAME@sha256:...) into the store: each layer it
-// lacks is downloaded, its digest checked as it ends, unpacked (gzip, zstd or plain tar) and
-// checked against the diff id the config names; then the config and the tag are recorded.
-// What a failed pull added goes again. It returns the manifest's digest.
+// Pull fetches the image ref (NAME[:TAG] or NAME@sha256:...) into the store: the manifest
+// first (go-containerregistry's remote.Image: GET /v2/NAME/manifests/REF), then each layer the
+// store lacks (a layer it has is skipped: "Already exists"), downloaded and unpacked at once,
+// its blob checked against the manifest's digest and size before the layer is committed
+// (AddBlob), and the layer against the diff id the config names; then the config and the tag
+// are recorded. What a failed pull added goes again. It returns the manifest's digest.
 func (a Access) Pull(s *workspace.Store, root, ref string, progress *bars.Progress) (digest.Digest, error) {
 	r, err := a.parse(ref)
 	if err != nil {
@@ -59,6 +61,10 @@ func (a Access) Pull(s *workspace.Store, root, ref string, progress *bars.Progre
 		return "", fmt.Errorf("pull %s: config: %w", ref, err)
 	}
 	layers, err := img.Layers()
+	if err != nil {
+		return "", fmt.Errorf("pull %s: %w", ref, err)
+	}
+	blobs, err := a.blobsOf(r.Context())
 	if err != nil {
 		return "", fmt.Errorf("pull %s: %w", ref, err)
 	}
@@ -87,7 +93,7 @@ func (a Access) Pull(s *workspace.Store, root, ref string, progress *bars.Progre
 		}
 		size, _ := l.Size()
 		bar := progress.Layer(short, "Downloading", size)
-		got, err := unpack(lease, l, bar)
+		got, err := unpack(lease, blobs, l, bar)
 		if err == nil && got != want {
 			err = fmt.Errorf("it unpacked to the diff id %s", got)
 		}
@@ -123,29 +129,23 @@ func (a Access) Pull(s *workspace.Store, root, ref string, progress *bars.Progre
 	return digest.Digest(md.String()), err
 }
 
-// unpack downloads layer l into the store and returns its diff id: the blob's digest is
-// checked when it ends (go-containerregistry's reader), before the layer is committed.
-func unpack(lease *workspace.Lease, l v1.Layer, bar *bars.Layer) (digest.Digest, error) {
-	blob, err := l.Compressed()
+// unpack downloads layer l (its digest and size as the manifest gives them) into the store,
+// held by lease, and returns its diff id: see AddBlob.
+func unpack(lease *workspace.Lease, blobs *blobs, l v1.Layer, bar *bars.Layer) (digest.Digest, error) {
+	d, err := l.Digest()
+	if err != nil {
+		return "", err
+	}
+	size, err := l.Size()
+	if err != nil {
+		return "", err
+	}
+	blob, err := blobs.get(digest.Digest(d.String()))
 	if err != nil {
 		return "", err
 	}
 	defer blob.Close()
-	compressed := bufio.NewReaderSize(bar.Reader(blob), 1<<16)
-	tar, err := decompress(compressed)
-	if err != nil {
-		return "", err
-	}
-	defer tar.Close()
-	d, err := lease.AddLayer(&drainAfter{tar: tar, blob: compressed})
-	if err != nil {
-		// A blob damaged on its way most often breaks its tar before the blob's end, where
-		// its digest is checked: when that fails too, it says what went wrong.
-		if _, derr := io.Copy(io.Discard, compressed); derr != nil {
-			return "", fmt.Errorf("%w (its tar: %v)", derr, err)
-		}
-	}
-	return d, err
+	return AddBlob(lease, bar.Reader(blob), digest.Digest(d.String()), size)
 }
 
 // drainAfter reads the tar, then what is left of its blob: the blob's digest is checked at
