@@ -29,6 +29,7 @@ import (
 	ports "github.com/mydocker/mydocker/labs/11-port-mapping"
 	hardening "github.com/mydocker/mydocker/labs/12-hardening"
 	layers "github.com/mydocker/mydocker/labs/13-layers"
+	blobs "github.com/mydocker/mydocker/labs/14-registry"
 	"github.com/mydocker/mydocker/network"
 	"github.com/mydocker/mydocker/runconfig"
 	"github.com/mydocker/mydocker/subsystems"
@@ -151,5 +152,8 @@ var labs = map[int]func(){
 	},
 	13: func() { // layers
 		workspace.Seams.ReadDockerManifest = layers.ReadDockerManifest
+	},
+	14: func() { // registry
+		workspace.Seams.VerifyBlob = blobs.VerifyBlob
 	},
 }
