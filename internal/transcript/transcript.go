@@ -1,7 +1,8 @@
 // Package transcript checks a chapter's lesson against its program: the README's "run it"
 // transcript is run, command by command, and each output must match what the README shows.
 //
-// A transcript is a fenced block with the info string "console". A line starting with "$ " is
+// A transcript is a fenced block with the info string "console" ("console TAG" marks a block
+// that needs what a test may lack: see Needs). A line starting with "$ " is
 // a command (a trailing backslash continues it on the next line); the lines up to the next
 // command are its expected output, standard output and error together. Variable parts are
 // matched loosely: "[...]" within a line matches any text, and a line of just "..." matches
@@ -18,6 +19,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -34,6 +36,7 @@ type Step struct {
 	Line    int // of the command in the README, for messages
 	Command string
 	Output  []string
+	Tag     string // of its block ("console TAG"), "" for none
 }
 
 // Parse returns the steps of every console block in a README.
@@ -42,13 +45,16 @@ func Parse(readme []byte) []Step {
 		steps   []Step
 		inBlock bool
 		cont    bool
+		tag     string
 	)
 	s := bufio.NewScanner(bytes.NewReader(readme))
 	for n := 1; s.Scan(); n++ {
 		line := strings.TrimRight(s.Text(), " \t")
 		switch {
 		case !inBlock:
-			inBlock = line == "```console"
+			info, ok := strings.CutPrefix(line, "```console")
+			inBlock = ok && (info == "" || strings.HasPrefix(info, " "))
+			tag = strings.TrimSpace(info)
 		case line == "```":
 			inBlock = false
 		case cont:
@@ -57,7 +63,7 @@ func Parse(readme []byte) []Step {
 			cont = strings.HasSuffix(line, "\\")
 		case strings.HasPrefix(line, "$ "):
 			cmd := strings.TrimPrefix(strings.TrimPrefix(line, "$ "), "sudo ")
-			steps = append(steps, Step{Line: n, Command: cmd})
+			steps = append(steps, Step{Line: n, Command: cmd, Tag: tag})
 			cont = strings.HasSuffix(line, "\\")
 		case len(steps) > 0:
 			last := &steps[len(steps)-1]
@@ -119,9 +125,10 @@ func Main(m *testing.M, program string, main func()) {
 type Option func(*options)
 
 type options struct {
-	engine  string   // the program, when it is the engine's command line with its store in ./state
-	cleanup []string // shell commands, run after the transcript
-	env     []string // added to each command's environment
+	engine  string              // the program, when it is the engine's command line with its store in ./state
+	cleanup []string            // shell commands, run after the transcript
+	env     []string            // added to each command's environment
+	needs   map[string][]string // a block's tag: the programs it needs
 }
 
 // EngineCleanup says the program is the engine's command line (chapter 08 on) with its store
@@ -136,8 +143,8 @@ func EngineCleanup(program string) Option {
 	return func(o *options) { o.engine = program }
 }
 
-// Cleanup runs a shell command in the transcript's directory after it, passed or failed; a
-// failure is reported.
+// Cleanup runs a shell command in the transcript's directory after it, passed or failed, on
+// the engine's own functions (MYDOCKER_LABS_OFF=1): a failure is reported.
 func Cleanup(command string) Option {
 	return func(o *options) { o.cleanup = append(o.cleanup, command) }
 }
@@ -146,6 +153,17 @@ func Cleanup(command string) Option {
 // say, that the test chose and the lesson names as a variable).
 func Env(nameValue string) Option {
 	return func(o *options) { o.env = append(o.env, nameValue) }
+}
+
+// Needs says that the blocks tagged tag ("console tag") need the programs tools: where one is
+// missing (the cgroup v2 VM has none of containerd), they are left out, and the test says so.
+func Needs(tag string, tools ...string) Option {
+	return func(o *options) {
+		if o.needs == nil {
+			o.needs = map[string][]string{}
+		}
+		o.needs[tag] = tools
+	}
 }
 
 // labsOff runs a chapter's program on the engine's own functions, whatever it was built with
@@ -175,17 +193,20 @@ func Test(t *testing.T, program string, readme []byte, opts ...Option) {
 	if err := os.Symlink(self, filepath.Join(dir, program)); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		if o.engine != "" {
-			engineCleanup(t, dir, o.engine)
-		}
-		for _, c := range o.cleanup {
-			if out, err := run(dir, c, o.env); err != nil {
-				t.Errorf("cleanup %q: %v\n%s", c, err, out)
+	t.Cleanup(func() { cleanup(t, dir, &o) })
+	skipped := map[string]bool{}
+	for tag, tools := range o.needs {
+		for _, tool := range tools {
+			if _, err := exec.LookPath(tool); err != nil && !skipped[tag] {
+				t.Logf("the README's %q part is left out: it needs %s, which is not installed", tag, tool)
+				skipped[tag] = true
 			}
 		}
-	})
+	}
 	for _, step := range steps {
+		if skipped[step.Tag] {
+			continue
+		}
 		got, err := run(dir, step.Command, o.env)
 		if err != nil {
 			t.Fatalf("README line %d: $ %s\n%v\noutput:\n%s", step.Line, step.Command, err, got)
@@ -197,6 +218,34 @@ func Test(t *testing.T, program string, readme []byte, opts ...Option) {
 		if !Match(step.Output, lines) {
 			t.Fatalf("README line %d: $ %s\nthe README shows:\n%s\nthe program printed:\n%s",
 				step.Line, step.Command, indent(step.Output), indent(lines))
+		}
+	}
+}
+
+// cleanup removes what the transcript in dir may have left, passed or failed, in order: the
+// engine's containers and networks by its own commands, the test's cleanup commands, then
+// whatever still runs from dir (see sweepProcesses) and in the engine's containers' cgroups.
+// What it could not do is reported; what it had to kill fails a test that had passed.
+func cleanup(t *testing.T, dir string, o *options) {
+	env := append([]string{labsOff}, o.env...)
+	if o.engine != "" {
+		engineCleanup(t, dir, o.engine)
+	}
+	for _, c := range o.cleanup {
+		if out, err := run(dir, c, env); err != nil {
+			t.Errorf("cleanup %q: %v\n%s", c, err, out)
+		}
+	}
+	left := sweepProcesses(dir)
+	if o.engine != "" {
+		left = append(left, sweepCgroups(filepath.Join(dir, "state"))...)
+	}
+	if len(left) > 0 {
+		msg := "cleanup: left running after the transcript, now killed:\n    " + strings.Join(left, "\n    ")
+		if t.Failed() {
+			t.Log(msg) // what a failing program leaves; its failure is already reported
+		} else {
+			t.Error(msg)
 		}
 	}
 }
@@ -230,38 +279,61 @@ func engineCleanup(t *testing.T, dir, program string) {
 			report("remove the network "+name, err, out)
 		}
 	}
-	if left := sweep(state); len(left) > 0 {
-		msg := "cleanup: left running after the transcript, now killed:\n    " + strings.Join(left, "\n    ")
-		if t.Failed() {
-			t.Log(msg) // what a failing program leaves; its failure is already reported
-		} else {
-			t.Error(msg)
-		}
-	}
 }
 
-// sweep kills any other process of this test's binary (a container's monitor, an init that
-// never executed its command) and whatever still runs in the cgroups of the containers in
-// state, removes those cgroups, and says what it found.
-func sweep(state string) []string {
-	var left []string
-	// The processes first: a monitor could otherwise start its container again.
+// sweepProcesses kills what still runs from the transcript's directory: any other process of
+// this test's binary (a container's monitor, an init that never executed its command), and any
+// process whose working directory or root is in dir (a registry, a containerd, a shim, a
+// container of the runtime). A process on its way out (a kill the transcript sent) gets two
+// seconds to go first; a zombie is gone already.
+func sweepProcesses(dir string) []string {
 	self, err := os.Stat("/proc/self/exe")
 	if err != nil {
 		return []string{err.Error()}
 	}
-	procs, _ := os.ReadDir("/proc")
-	for _, p := range procs {
-		pid, err := strconv.Atoi(p.Name())
-		if err != nil || pid == os.Getpid() {
-			continue
+	ours := func(pid int) bool {
+		if st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err != nil || zombie(st) {
+			return false
 		}
 		if exe, err := os.Stat(fmt.Sprintf("/proc/%d/exe", pid)); err == nil && os.SameFile(exe, self) {
-			cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-			left = append(left, fmt.Sprintf("process %d (%s)", pid, strings.ReplaceAll(strings.TrimRight(string(cmdline), "\x00"), "\x00", " ")))
-			syscall.Kill(pid, syscall.SIGKILL)
+			return true
+		}
+		for _, link := range []string{"cwd", "root"} {
+			if p, err := os.Readlink(fmt.Sprintf("/proc/%d/%s", pid, link)); err == nil && (p == dir || strings.HasPrefix(p, dir+"/")) {
+				return true
+			}
+		}
+		return false
+	}
+	var found []int
+	procs, _ := os.ReadDir("/proc")
+	for _, p := range procs {
+		if pid, err := strconv.Atoi(p.Name()); err == nil && pid != os.Getpid() && ours(pid) {
+			found = append(found, pid)
 		}
 	}
+	for deadline := time.Now().Add(2 * time.Second); len(found) > 0 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		found = slices.DeleteFunc(found, func(pid int) bool { return !ours(pid) })
+	}
+	var left []string
+	for _, pid := range found {
+		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		left = append(left, fmt.Sprintf("process %d (%s)", pid, strings.ReplaceAll(strings.TrimRight(string(cmdline), "\x00"), "\x00", " ")))
+		syscall.Kill(pid, syscall.SIGKILL)
+	}
+	return left
+}
+
+// zombie reports whether /proc/PID/stat is a zombie's: it has exited, and waits to be reaped.
+func zombie(stat []byte) bool {
+	_, after, ok := bytes.Cut(stat, []byte(") "))
+	return ok && len(after) > 0 && after[0] == 'Z'
+}
+
+// sweepCgroups kills whatever still runs in the cgroups of the engine's containers in state,
+// removes those cgroups, and says what it found.
+func sweepCgroups(state string) []string {
+	var left []string
 	entries, _ := os.ReadDir(filepath.Join(state, "containers"))
 	for _, e := range entries {
 		if !e.IsDir() {

@@ -6,7 +6,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -16,11 +18,13 @@ import (
 )
 
 func TestParse(t *testing.T) {
-	readme := "text\n$ not a command\n```console\n$ sudo ./ch01 run sh -c 'echo $$'\n1\n$ echo a \\\n  b\na b\n```\n```sh\n$ ignored\n```\n"
+	readme := "text\n$ not a command\n```console\n$ sudo ./ch01 run sh -c 'echo $$'\n1\n$ echo a \\\n  b\na b\n```\n```sh\n$ ignored\n```\n" +
+		"```console containerd\n$ ctr version\n```\n```consoles\n$ ignored\n```\n"
 	steps := Parse([]byte(readme))
 	assert.Equal(t, []Step{
 		{Line: 4, Command: "./ch01 run sh -c 'echo $$'", Output: []string{"1"}},
 		{Line: 6, Command: "echo a \\\n  b", Output: []string{"a b"}},
+		{Line: 14, Command: "ctr version", Tag: "containerd"},
 	}, steps)
 }
 
@@ -56,11 +60,12 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// What a broken program leaves — a process of its own binary, a container in its cgroup — the
-// sweep finds, kills and removes.
+// What a broken program leaves — a process of its own binary, a process working in the
+// transcript's directory, a container in its cgroup — the sweeps find, kill and remove.
 func TestSweep(t *testing.T) {
 	testutil.RequiresRoot(t)
-	state := t.TempDir()
+	dir := t.TempDir()
+	state := filepath.Join(dir, "state")
 	id := testutil.UniqueName("sweep")
 	require.NoError(t, os.MkdirAll(filepath.Join(state, "containers", id), 0o700))
 
@@ -74,7 +79,12 @@ func TestSweep(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "waiting\n", line)
 
-	inside := exec.Command("sleep", "1000")
+	server := exec.Command("sleep", "1000") // a registry the transcript started
+	server.Dir = dir
+	require.NoError(t, server.Start())
+	t.Cleanup(func() { server.Process.Kill(); server.Wait() })
+
+	inside := exec.Command("sleep", "1001")
 	require.NoError(t, inside.Start())
 	t.Cleanup(func() { inside.Process.Kill(); inside.Wait() })
 	cg, err := cgroups.New(id)
@@ -82,11 +92,15 @@ func TestSweep(t *testing.T) {
 	t.Cleanup(func() { cg.Destroy() })
 	require.NoError(t, cg.Apply(inside.Process.Pid))
 
-	left := sweep(state)
-	require.Len(t, left, 2, "%q", left)
-	assert.Contains(t, left[0], fmt.Sprintf("process %d (/proc/self/exe)", monitor.Process.Pid))
-	assert.Contains(t, left[1], fmt.Sprintf("processes [%d] in ", inside.Process.Pid))
-	for _, c := range []*exec.Cmd{monitor, inside} {
+	left := sweepProcesses(dir)
+	assert.ElementsMatch(t, []string{
+		fmt.Sprintf("process %d (/proc/self/exe)", monitor.Process.Pid),
+		fmt.Sprintf("process %d (sleep 1000)", server.Process.Pid),
+	}, left)
+	left = sweepCgroups(state)
+	require.Len(t, left, 1, "%q", left)
+	assert.Contains(t, left[0], fmt.Sprintf("processes [%d] in ", inside.Process.Pid))
+	for _, c := range []*exec.Cmd{monitor, server, inside} {
 		err := c.Wait()
 		var ee *exec.ExitError
 		require.ErrorAs(t, err, &ee)
@@ -95,5 +109,44 @@ func TestSweep(t *testing.T) {
 	for _, d := range cg.Paths() {
 		assert.NoDirExists(t, d)
 	}
-	assert.Empty(t, sweep(state), "nothing left the second time")
+	assert.Empty(t, sweepProcesses(dir), "nothing left the second time")
+	assert.Empty(t, sweepCgroups(state))
 }
+
+// A process the transcript has just told to go gets its moment; a zombie is gone already.
+func TestSweepWaitsForWhatIsEnding(t *testing.T) {
+	testutil.RequiresRoot(t)
+	dir := t.TempDir()
+	ending := exec.Command("sh", "-c", "trap 'sleep 0.3; exit 0' TERM; echo ready; while :; do sleep 0.05; done")
+	ending.Dir = dir
+	out, err := ending.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, ending.Start())
+	line, err := bufio.NewReader(out).ReadString('\n')
+	require.NoError(t, err)
+	require.Equal(t, "ready\n", line, "its trap is set")
+	done := make(chan error, 1)
+	go func() { done <- ending.Wait() }()
+	require.NoError(t, ending.Process.Signal(syscall.SIGTERM))
+	assert.Empty(t, sweepProcesses(dir))
+	select {
+	case err := <-done:
+		require.NoError(t, err, "it exited by itself")
+	case <-time.After(5 * time.Second):
+		ending.Process.Kill()
+		t.Fatal("the shell did not exit on its SIGTERM")
+	}
+
+	zombie := exec.Command("true")
+	zombie.Dir = dir
+	require.NoError(t, zombie.Start())
+	t.Cleanup(func() { zombie.Wait() })
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", zombie.Process.Pid)); err == nil && zombieStat(st) {
+			break
+		}
+	}
+	assert.Empty(t, sweepProcesses(dir))
+}
+
+func zombieStat(st []byte) bool { return zombie(st) }
