@@ -1,83 +1,11 @@
-// Command mydocker-runc is the runtime (package container) behind runc's command line, so
-// that the engines people run at scale can drive it: containerd's shim (ctr run --runc-binary,
-// Kubernetes through CRI) and dockerd (--add-runtime). It keeps each container's state under
-// --root, as runc does, and nothing else: images, names and networks are its caller's.
-//
-//	mydocker-runc [--root DIR] [--log FILE] [--log-format text|json] COMMAND ...
-//
-// create leaves the container's init waiting on a fifo (exec.fifo) until start: the two-step
-// start the OCI runtime spec asks for. make builds it beside mydocker.
+// Command mydocker-runc is the runtime (package container) behind runc's command line (package
+// runccli), so that the engines people run at scale can drive it: containerd's shim (ctr run
+// --runc-binary, Kubernetes through CRI) and dockerd (--add-runtime). make builds it beside
+// mydocker.
 package main
 
-import (
-	"context"
-	"fmt"
-	"os"
-	"path/filepath"
-
-	"github.com/sirupsen/logrus"
-	"github.com/urfave/cli/v3"
-
-	"github.com/mydocker/mydocker/container"
-)
+import "github.com/mydocker/mydocker/mydocker/runccli"
 
 func main() {
-	if container.Reexec() {
-		return
-	}
-	app := &cli.Command{
-		Name:  "mydocker-runc",
-		Usage: "run containers from OCI bundles, with runc's command line",
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "root", Value: "/run/mydocker-runc", Usage: "directory of the containers' state"},
-			&cli.StringFlag{Name: "log", Usage: "write the log to this file (default stderr)"},
-			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "text or json"},
-			&cli.BoolFlag{Name: "debug", Usage: "log debug messages"},
-			&cli.BoolFlag{Name: "systemd-cgroup", Usage: "not supported: cgroups are managed through cgroupfs"},
-			&cli.StringFlag{Name: "rootless", Usage: "ignored"},
-			&cli.StringFlag{Name: "criu", Usage: "ignored: checkpoints are not supported"},
-		},
-		Before: setup,
-		Commands: []*cli.Command{
-			createCommand(), startCommand(), runCommand(), stateCommand(), killCommand(), deleteCommand(),
-			execCommand(), psCommand(), listCommand(), specCommand(), featuresCommand(),
-			pauseCommand(), resumeCommand(), updateCommand(), eventsCommand(),
-		},
-		Version: "1.1.0-mydocker (runtime-spec " + specVersion() + ")",
-	}
-	if err := app.Run(context.Background(), os.Args); err != nil {
-		// containerd reads the reason from the log; a person reads it on stderr.
-		logrus.Error(err)
-		if logrus.StandardLogger().Out != os.Stderr {
-			fmt.Fprintln(os.Stderr, "mydocker-runc:", err)
-		}
-		os.Exit(1)
-	}
-}
-
-// setup sends the log where the caller asked, in its format, and uses mydocker-init (beside
-// this binary, where make builds it) for the containers' init when it is there.
-func setup(ctx context.Context, cmd *cli.Command) (context.Context, error) {
-	if path := cmd.String("log"); path != "" {
-		f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND|os.O_SYNC, 0o644)
-		if err != nil {
-			return ctx, fmt.Errorf("open the log %s: %w", path, err)
-		}
-		logrus.SetOutput(f)
-	}
-	if cmd.String("log-format") == "json" {
-		logrus.SetFormatter(&logrus.JSONFormatter{})
-	}
-	if cmd.Bool("debug") {
-		logrus.SetLevel(logrus.DebugLevel)
-	}
-	if cmd.Bool("systemd-cgroup") {
-		return ctx, fmt.Errorf("--systemd-cgroup is not supported: mydocker-runc manages cgroups through cgroupfs (configure the runtime with SystemdCgroup = false)")
-	}
-	if exe, err := os.Executable(); err == nil {
-		if helper := filepath.Join(filepath.Dir(exe), "mydocker-init"); fileExists(helper) {
-			container.UseHelper(helper)
-		}
-	}
-	return ctx, nil
+	runccli.Program{Name: "mydocker-runc", Helper: true, DefaultRoot: "/run/mydocker-runc"}.Main()
 }

@@ -1,4 +1,4 @@
-package main
+package runccli
 
 import (
 	"encoding/json"
@@ -66,18 +66,7 @@ func validID(id string) error {
 }
 
 // status is the container's state as the runtime spec names it.
-func (s store) status(r *record) specs.ContainerState {
-	if !r.Init.Running() {
-		return specs.StateStopped
-	}
-	if fileExists(s.fifo(r.ID)) {
-		return specs.StateCreated
-	}
-	if cg := r.cgroups(); cg != nil && cg.Frozen() {
-		return "paused"
-	}
-	return specs.StateRunning
-}
+func (s store) status(r *record) specs.ContainerState { return s.ociState(r).Status }
 
 // cgroups is the container's cgroups manager, nil when it has none.
 func (r *record) cgroups() cgroups.Manager {
@@ -92,14 +81,51 @@ func fileExists(path string) bool {
 	return err == nil
 }
 
-// ociState is the state the runtime spec defines (runc's state adds a few fields).
+// ociState is the state the runtime spec defines (runc's state adds a few fields): State, or
+// lab 17's in a chapter built with -tags lab.
 func (s store) ociState(r *record) specs.State {
-	st := specs.State{Version: specs.Version, ID: r.ID, Status: s.status(r), Bundle: r.Bundle}
-	if st.Status != specs.StateStopped {
-		st.Pid = r.Init.Pid
-	}
+	c := Container{ID: r.ID, Bundle: r.Bundle, Init: r.Init, ExecFifo: s.fifo(r.ID), Frozen: func() bool {
+		cg := r.cgroups()
+		return cg != nil && cg.Frozen()
+	}}
 	if r.Spec != nil {
-		st.Annotations = r.Spec.Annotations
+		c.Annotations = r.Spec.Annotations
+	}
+	if f := Seams.State; f != nil {
+		return f(c)
+	}
+	return State(c)
+}
+
+// Container is what the runtime knows of a container when it tells its state.
+type Container struct {
+	ID, Bundle  string
+	Init        container.Process // its init: a pid and that process's start time
+	Annotations map[string]string // the spec's
+	ExecFifo    string            // the path of its exec fifo, there from create until start
+	Frozen      func() bool       // whether its cgroups are frozen (pause)
+}
+
+// State is the container's state as the runtime spec defines it, what `state` prints and
+// hooks read on their stdin. Its status follows the init: stopped once the init is not
+// running (gone, or a zombie nobody reaped yet, or its pid now another process's: the start
+// time tells); created while the exec fifo is there (the init waits on it); paused while its
+// cgroups are frozen; running otherwise. The pid is the init's, but for a stopped container,
+// which has none.
+func State(c Container) specs.State {
+	st := specs.State{Version: specs.Version, ID: c.ID, Bundle: c.Bundle, Annotations: c.Annotations}
+	switch {
+	case !c.Init.Running():
+		st.Status = specs.StateStopped
+	case fileExists(c.ExecFifo):
+		st.Status = specs.StateCreated
+	case c.Frozen():
+		st.Status = "paused"
+	default:
+		st.Status = specs.StateRunning
+	}
+	if st.Status != specs.StateStopped {
+		st.Pid = c.Init.Pid
 	}
 	return st
 }

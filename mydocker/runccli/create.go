@@ -1,4 +1,4 @@
-package main
+package runccli
 
 import (
 	"context"
@@ -306,18 +306,12 @@ func start(s store, id string) error {
 	if st := s.status(r); st != specs.StateCreated {
 		return fmt.Errorf("cannot start a container that is %s", st)
 	}
-	// The init holds the fifo open to read: without it (an init that died) the open fails.
-	fifo, err := os.OpenFile(s.fifo(id), os.O_WRONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("the container's init is gone before its command ran: %w", err)
-	}
 	initExe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", r.Init.Pid))
-	_, err = fifo.Write([]byte{0})
-	fifo.Close()
-	if err != nil {
-		return fmt.Errorf("write the exec fifo: %w", err)
+	release := ReleaseInit
+	if f := Seams.ReleaseInit; f != nil {
+		release = f
 	}
-	if err := os.Remove(s.fifo(id)); err != nil {
+	if err := release(s.fifo(id)); err != nil {
 		return err
 	}
 	// As runc, start returns once the command runs: a signal sent right after must reach the
@@ -335,6 +329,25 @@ func start(s store, id string) error {
 		}
 	}
 	return nil
+}
+
+// ReleaseInit lets a created container's command run, the second step of the two-step start:
+// it writes a byte to the exec fifo, which the init opened before it changed root and reads
+// last, right before it executes the command; then it removes the fifo, so that the container
+// is no longer created. The open does not wait: the init holds the fifo open to read, and
+// without a reader (an init that died) the kernel refuses a non-blocking open for writing
+// (ENXIO) where a blocking one would wait for ever.
+func ReleaseInit(fifo string) error {
+	f, err := os.OpenFile(fifo, os.O_WRONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("the container's init is gone before its command ran: %w", err)
+	}
+	_, err = f.Write([]byte{0})
+	f.Close()
+	if err != nil {
+		return fmt.Errorf("write the exec fifo: %w", err)
+	}
+	return os.Remove(fifo)
 }
 
 // sendConsole sends the terminal's master side to the unix socket path, as runc does: the
