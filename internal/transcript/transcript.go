@@ -14,6 +14,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -372,9 +373,15 @@ func run(dir, command string, env []string) (string, error) {
 	// Its own process group, so a timeout kills what it started too.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	// A process the command left running with its output (a container's init given the
+	// runtime's stdout) would keep Wait waiting for the pipe's end.
+	cmd.WaitDelay = 10 * time.Second
 	err := cmd.Run()
-	if ctx.Err() != nil {
+	switch {
+	case ctx.Err() != nil:
 		err = fmt.Errorf("still running after 2 minutes")
+	case errors.Is(err, exec.ErrWaitDelay):
+		err = fmt.Errorf("it ended, but a process it started still holds its output 10 seconds later (give a container's output a file)")
 	}
 	return out.String(), err
 }

@@ -30,6 +30,8 @@ import (
 	hardening "github.com/mydocker/mydocker/labs/12-hardening"
 	layers "github.com/mydocker/mydocker/labs/13-layers"
 	blobs "github.com/mydocker/mydocker/labs/14-registry"
+	ociruntime "github.com/mydocker/mydocker/labs/17-oci-runtime"
+	"github.com/mydocker/mydocker/mydocker/runccli"
 	"github.com/mydocker/mydocker/network"
 	"github.com/mydocker/mydocker/runconfig"
 	"github.com/mydocker/mydocker/subsystems"
@@ -155,5 +157,9 @@ var labs = map[int]func(){
 	},
 	14: func() { // registry
 		workspace.Seams.VerifyBlob = blobs.VerifyBlob
+	},
+	17: func() { // oci-runtime
+		runccli.Seams.State = ociruntime.State
+		runccli.Seams.ReleaseInit = ociruntime.ReleaseInit
 	},
 }
