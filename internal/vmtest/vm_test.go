@@ -26,8 +26,10 @@ var initScript []byte
 // vmTests are the test binaries the VM runs, their packages and the tests of each it runs: the
 // cgroup tests, the engine's privileged tests that need no network tools, and the chapters whose
 // output depends on the cgroup version, which must read the same on v1 and v2 — 04 (limits),
-// 08 (the monitor, the state store), 12 (the device controller, an eBPF program on v2) — with
-// their labs (labs are built with their reference solutions).
+// 08 (the monitor, the state store), 12 (the device controller, an eBPF program on v2), 17 (the
+// runtime's cgroups at linux.cgroupsPath, its state; its containerd part is left out, the VM
+// has no containerd) — with their labs (labs are built with their reference solutions).
+// Chapter 14 needs docker-registry and curl, which the VM has not, and no cgroup of its own.
 var vmTests = []struct{ binary, pkg, filter string }{
 	{"cgroups.test", "./cgroups", "."},
 	{"subsystems.test", "./subsystems", "."},
@@ -43,6 +45,8 @@ var vmTests = []struct{ binary, pkg, filter string }{
 	{"lab08.test", "./labs/08-detach", "."},
 	{"ch12.test", "./chapters/12-hardening", "TestTranscript"},
 	{"lab12.test", "./labs/12-hardening", "."},
+	{"ch17.test", "./chapters/17-oci-runtime", "TestTranscript"},
+	{"lab17.test", "./labs/17-oci-runtime", "."},
 }
 
 // selectedTests are vmTests, or, when MYDOCKER_VM_RUN is BINARY:REGEXP (mydocker.test:TestInit),
