@@ -43,8 +43,8 @@ func main() {
 		if _, err := os.Stat(lab); err == nil {
 			labState = result(goTest("./"+lab), "passes", "to do")
 			runs = result(goTest("-tags", "lab", "./"+ch), "yes", "not yet")
-			if runs == "not yet" && len(todo) > 0 {
-				runs = blocked(ch, nn, labState == "passes", todo)
+			if runs == "not yet" && labState == "passes" && len(todo) > 0 {
+				runs = blocked(ch, nn, todo)
 			}
 			if labState != "passes" {
 				todo = append(todo, nn)
@@ -70,18 +70,18 @@ func main() {
 	tw.Flush()
 }
 
-// blocked says why chapter ch does not run on the learner's labs when earlier labs (todo) do
-// not pass: with its own lab passing, it runs the chapter on that lab alone to tell whether
-// the earlier ones are all that stop it.
-func blocked(ch, nn string, ownPasses bool, todo []string) string {
-	first := "lab " + todo[0]
+// blocked says why chapter ch, whose own lab passes, does not run on the learner's labs while
+// earlier ones (todo) do not pass: it runs the chapter on its own lab alone to tell whether the
+// earlier ones are all that stop it.
+func blocked(ch, nn string, todo []string) string {
+	first := "lab " + todo[0] + " is to do"
 	if len(todo) > 1 {
-		first = "labs " + strings.Join(todo, ", ")
+		first += fmt.Sprintf(", and %d more", len(todo)-1)
 	}
-	if ownPasses && goTest("-tags", "lab", "-ldflags", onlyFlag+nn, "./"+ch) == nil {
-		return fmt.Sprintf("not yet: %s to do first; on lab %s alone, yes (make chapter-test N=%s LAB=%s)", first, nn, nn, nn)
+	if goTest("-tags", "lab", "-ldflags", onlyFlag+nn, "./"+ch) == nil {
+		return fmt.Sprintf("not yet: %s; on lab %s alone, yes (make chapter-test N=%s LAB=%s)", first, nn, nn, nn)
 	}
-	return fmt.Sprintf("not yet (%s to do too)", first)
+	return fmt.Sprintf("not yet, on lab %s alone either (%s)", nn, first)
 }
 
 func goTest(args ...string) error {
