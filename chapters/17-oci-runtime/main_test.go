@@ -29,5 +29,8 @@ func TestTranscript(t *testing.T) {
 		transcript.Cleanup("for c in $(./ch17 --root run list -q 2>/dev/null); do ./ch17 --root run delete -f $c; done; true"),
 		transcript.Cleanup("for c in $(ls /run/containerd/runc/ch17 2>/dev/null); do ./ch17 --root /run/containerd/runc/ch17 delete -f $c; done; "+
 			"if [ -f containerd.pid ]; then kill $(cat containerd.pid) 2>/dev/null; fi; "+
-			"rmdir /run/containerd/runc/ch17 /sys/fs/cgroup/ch17 /sys/fs/cgroup/*/ch17 2>/dev/null; true"))
+			"rmdir /run/containerd/runc/ch17 /sys/fs/cgroup/ch17 /sys/fs/cgroup/*/ch17 2>/dev/null; true"),
+		// A shim's socket, should it be killed: named by the sha256 of containerd's address,
+		// the namespace and the container's id.
+		transcript.Cleanup(`for c in c2 c3; do rm -f /run/containerd/s/$(printf '%s' "$PWD/containerd/containerd.sock/ch17/$c" | sha256sum | cut -c1-64); done`))
 }
