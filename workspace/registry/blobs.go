@@ -3,6 +3,7 @@ package registry
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -70,8 +71,9 @@ func AddBlob(lease *workspace.Lease, blob io.Reader, want digest.Digest, size in
 	d, err := lease.AddLayer(&drainAfter{tar: tar, blob: checked})
 	if err != nil {
 		// A blob damaged on its way most often breaks its tar before the blob's end, where
-		// its digest is checked: when that fails too, it says what went wrong.
-		if _, derr := io.Copy(io.Discard, checked); derr != nil {
+		// its digest is checked: when that fails too, it says what went wrong (unless that
+		// is already what stopped the store).
+		if _, derr := io.Copy(io.Discard, checked); derr != nil && !errors.Is(err, derr) {
 			return "", fmt.Errorf("%w (its tar: %v)", derr, err)
 		}
 	}
