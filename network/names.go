@@ -244,22 +244,24 @@ func LoadNames(dnsDir string) (map[string]*Names, error) {
 	return all, nil
 }
 
-// Lookup answers a query for name that came to the resolver of network `on` from asker (an
-// address on that network): the address of the container that answers to name on `on`, or
-// else on another network the asker is on — never on a network the asker is not on. ok is
-// false for a name no such container has (the resolver then asks upstream).
-func Lookup(all map[string]*Names, on string, asker netip.Addr, name string) (ip netip.Addr, ok bool) {
-	name = strings.ToLower(strings.TrimSuffix(name, "."))
+// ErrNoSuchName is returned by Lookup for a name no container the asker sees answers to.
+var ErrNoSuchName = errors.New("no container has this name")
+
+// Lookup answers a query for name (as DNS writes it: any case, a trailing dot) that came to the
+// resolver of network `on` from asker (an address on that network): the address of the
+// container that answers to name on `on`, or else on another network the asker is on — never
+// on a network the asker is not on. A name no such container has is an error wrapping
+// ErrNoSuchName (the resolver then asks upstream).
+func Lookup(all map[string]*Names, on string, asker netip.Addr, name string) (netip.Addr, error) {
+	name = strings.TrimSuffix(name, ".")
 	for _, network := range askersNetworks(all, on, asker) {
 		for _, ep := range all[network].Endpoints {
 			if slices.ContainsFunc(ep.Names, func(n string) bool { return strings.EqualFold(n, name) }) {
-				if addr, err := netip.ParseAddr(ep.IP); err == nil {
-					return addr, true
-				}
+				return netip.ParseAddr(ep.IP)
 			}
 		}
 	}
-	return netip.Addr{}, false
+	return netip.Addr{}, fmt.Errorf("%s on %s: %w", name, on, ErrNoSuchName)
 }
 
 // askersNetworks are the networks whose names asker sees: `on` first, then the others it has

@@ -47,12 +47,12 @@ func TestLookup(t *testing.T) {
 		{"no such network", "side", web, "web", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ip, ok := Lookup(all, tc.on, tc.asker, tc.q)
+			ip, err := Lookup(all, tc.on, tc.asker, tc.q)
 			if tc.want == "" {
-				require.False(t, ok, "got %s", ip)
+				require.ErrorIs(t, err, ErrNoSuchName, "got %s", ip)
 				return
 			}
-			require.True(t, ok)
+			require.NoError(t, err)
 			require.Equal(t, tc.want, ip.String())
 		})
 	}

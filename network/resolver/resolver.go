@@ -240,7 +240,7 @@ func (s *server) answer(on string, w dns.ResponseWriter, r *dns.Msg) {
 		q := r.Question[0]
 		switch q.Qtype {
 		case dns.TypeA, dns.TypeAAAA, dns.TypeANY:
-			if ip, ok := network.Resolve(all, on, asker, q.Name); ok {
+			if ip, ok := lookup(all, on, asker, q.Name); ok {
 				m := new(dns.Msg).SetReply(r)
 				m.Authoritative = true
 				if q.Qtype != dns.TypeAAAA { // no IPv6 here: a name with no AAAA, not an unknown one
@@ -277,6 +277,16 @@ func (s *server) forward(upstreams []string, w dns.ResponseWriter, r *dns.Msg) {
 	w.WriteMsg(new(dns.Msg).SetRcode(r, dns.RcodeServerFailure))
 }
 
+// lookup is network.Resolve, with what is not a name that no container has said in the
+// resolver's log (a lab's "not implemented", say): the query then goes upstream.
+func lookup(all map[string]*network.Names, on string, asker netip.Addr, name string) (netip.Addr, bool) {
+	ip, err := network.Resolve(all, on, asker, name)
+	if err != nil && !errors.Is(err, network.ErrNoSuchName) {
+		fmt.Fprintf(os.Stderr, "mydocker-dns: %s for %s on %s: %v\n", name, asker, on, err)
+	}
+	return ip, err == nil
+}
+
 // reverse answers a PTR query (d.c.b.a.in-addr.arpa.) for an address of a container the asker
 // sees: its first name.
 func reverse(all map[string]*network.Names, on string, asker netip.Addr, qname string) (string, bool) {
@@ -292,7 +302,7 @@ func reverse(all map[string]*network.Names, on string, asker netip.Addr, qname s
 	for _, n := range all {
 		for _, ep := range n.Endpoints {
 			if ep.IP == ip && len(ep.Names) > 0 {
-				if found, ok := network.Resolve(all, on, asker, ep.Names[0]); ok && found.String() == ip {
+				if found, ok := lookup(all, on, asker, ep.Names[0]); ok && found.String() == ip {
 					return ep.Names[0], true
 				}
 			}

@@ -144,6 +144,7 @@ var labs = map[int]func(){
 	10: func() { // networks
 		network.Seams.Allocate = ipam.Allocate
 		network.Seams.Release = ipam.Release
+		network.Seams.Lookup = ipam.Lookup
 	},
 	11: func() { // port-mapping
 		network.Seams.PortRules = ports.PortRules
