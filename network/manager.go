@@ -285,6 +285,7 @@ func (m *Manager) Remove(name string) error {
 	if err := os.Remove(m.netPath(name)); err != nil {
 		return fmt.Errorf("remove network %s: %w", name, err)
 	}
+	m.reloadResolver(true) // nothing of the network left: no resolver either, if it served only it
 	return nil
 }
 

@@ -22,7 +22,8 @@ import (
 // one resolver process for the whole root (package resolver, this binary re-executed as
 // mydocker-dns, as podman's aardvark-dns serves netavark's networks) listening on each
 // network's gateway, port 53. The engine starts it with the first container on a user network,
-// has it reload the files at each change, and it exits with the last. The default bridge
+// has it reload the files at each change; with no container left on any network it goes
+// (a few seconds later, or at once when a network is removed). The default bridge
 // network has no names, as Docker's: there, --link writes /etc/hosts.
 //
 // A names file, one line each:
@@ -59,10 +60,11 @@ func (m *Manager) DNSDir() string { return m.dnsDir() }
 
 // Resolver starts and reloads the root's resolver, set by the engine (nil: no resolver, the
 // names files are still kept). Reload is called after every change of a names file and returns
-// once the resolver answers from the files as they are; it starts the resolver when none runs,
-// and the resolver exits once no network has a container.
+// once the resolver answers from the files as they are; it starts the resolver when none runs.
+// The resolver goes a while after no network has a container, at once when a network is
+// removed (removed) and none has.
 var Resolver interface {
-	Reload(dnsDir string) error
+	Reload(dnsDir string, removed bool) error
 	Running(dnsDir string) bool
 }
 
@@ -107,19 +109,20 @@ func (m *Manager) namesChanged(n *Network) error {
 			return err
 		}
 	}
-	m.reloadResolver()
+	m.reloadResolver(false)
 	return nil
 }
 
-// reloadResolver has the resolver answer from the names files as they are now. What goes
+// reloadResolver has the resolver answer from the names files as they are now (removed: after
+// a network's removal, when it goes at once if it has nothing left to answer). What goes
 // wrong is logged, not returned: a container whose names cannot be answered (a resolver that
 // cannot listen on a gateway another program holds) still starts, as under Docker, and
 // mydocker doctor says what is down.
-func (m *Manager) reloadResolver() {
+func (m *Manager) reloadResolver(removed bool) {
 	if Resolver == nil {
 		return
 	}
-	if err := Resolver.Reload(m.dnsDir()); err != nil {
+	if err := Resolver.Reload(m.dnsDir(), removed); err != nil {
 		logrus.WithError(err).Warn("the names on user networks are not answered")
 	}
 }

@@ -20,8 +20,9 @@ type Control struct {
 }
 
 // Reload has the resolver of dnsDir answer from the names files as they are: it starts one
-// when none runs and a network has names; the reply comes once the resolver has reloaded.
-func (c Control) Reload(dnsDir string) error {
+// when none runs and a network has names; the reply comes once the resolver has reloaded. After
+// a network's removal (removed), a resolver left with no names goes at once, before it replies.
+func (c Control) Reload(dnsDir string, removed bool) error {
 	conn, err := net.Dial("unix", socketName(dnsDir))
 	if err != nil {
 		if names, _ := filepath.Glob(filepath.Join(dnsDir, "*.names")); len(names) == 0 {
@@ -36,7 +37,11 @@ func (c Control) Reload(dnsDir string) error {
 	}
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(30 * time.Second))
-	if _, err := fmt.Fprintln(conn, "reload"); err != nil {
+	request := "reload"
+	if removed {
+		request = "reload removed"
+	}
+	if _, err := fmt.Fprintln(conn, request); err != nil {
 		return fmt.Errorf("reload the resolver: %w", err)
 	}
 	reply, err := bufio.NewReader(conn).ReadString('\n')

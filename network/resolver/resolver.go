@@ -8,7 +8,9 @@
 // reload the files over a unix socket after each change: the reply comes once the resolver
 // answers from the files as they are, so a container never asks before its network's names are
 // there (podman's aardvark-dns reloads on a signal, which says nothing about when it is done).
-// With no container left on any user network, the resolver exits.
+// With no container left on any user network it stops listening, and goes a little later
+// (idleExit: a network whose containers come and go one at a time would otherwise start one
+// with each), or at once when a network is removed.
 package resolver
 
 import (
@@ -64,10 +66,16 @@ type gateway struct {
 	udp, tcp *dns.Server
 }
 
+// idleExit is how long the resolver stays with no names to answer before it goes: a network
+// whose containers come and go one at a time (run --rm in a loop) would otherwise start and stop
+// a resolver with each of them. A network removed (Control.Reload with removed) ends it at once.
+const idleExit = 10 * time.Second
+
 // Main is the resolver's process: mydocker-dns serve DNSDIR, with a pipe on fd 3 on which it
-// says "ready" once it listens (or what stopped it); it runs until no network has a container,
-// or SIGTERM. mydocker-dns start DNSDIR starts it and exits (Control.start): the resolver is
-// then nobody's child, and no process of the engine's has a zombie to reap when it exits.
+// says "ready" once it listens (or what stopped it); it runs until it has had no names to answer
+// for a while (idleExit), or SIGTERM. mydocker-dns start DNSDIR starts it and exits
+// (Control.start): the resolver is then nobody's child, and no process of the engine's has a
+// zombie to reap when it exits.
 func Main() {
 	ready := os.NewFile(3, "ready")
 	if len(os.Args) != 3 || (os.Args[1] != "start" && os.Args[1] != "serve") {
@@ -125,47 +133,109 @@ func serve(dnsDir string, ready *os.File) error {
 	fmt.Fprintln(ready, "ready")
 	ready.Close()
 
+	requests := make(chan net.Conn)
+	go func() {
+		for {
+			conn, err := control.Accept()
+			if err != nil {
+				close(requests)
+				return
+			}
+			requests <- conn
+		}
+	}()
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGTERM)
-	go func() { <-stop; control.Close() }()
+	var idle <-chan time.Time
 	for {
-		conn, err := control.Accept()
-		if err != nil {
-			release() // SIGTERM
+		select {
+		case <-stop:
+			release()
 			return nil
-		}
-		if done := s.command(conn, release); done {
-			return nil
+		case conn, ok := <-requests:
+			if !ok {
+				release()
+				return nil
+			}
+			switch s.command(conn, release) {
+			case done:
+				return nil
+			case empty:
+				if idle == nil {
+					idle = time.After(idleExit)
+				}
+			default:
+				idle = nil
+			}
+		case <-idle:
+			if s.idleExit(release) {
+				return nil
+			}
+			idle = nil
 		}
 	}
 }
 
-// command serves one request of the engine: "reload", answered "ok" once the files are
-// reloaded, or with what went wrong. With nothing left to serve, it lets go of everything
-// (release) before it answers, and reports that the resolver is done.
-func (s *server) command(conn net.Conn, release func()) (done bool) {
+// outcome is what a request left the resolver with.
+type outcome int
+
+const (
+	serving outcome = iota // names to answer
+	empty                  // none, for now
+	done                   // none, and a network was removed: the resolver has let go of all
+)
+
+// command serves one request of the engine: "reload", or "reload removed" after a network was
+// removed, answered "ok" once the files are reloaded, or with what went wrong. With nothing left
+// to serve after a network's removal, it lets go of everything (release) before it answers.
+func (s *server) command(conn net.Conn, release func()) outcome {
 	defer conn.Close()
 	if !peercred.FromRoot(conn) {
-		return false
+		return serving
 	}
 	conn.SetDeadline(time.Now().Add(30 * time.Second))
 	line, err := bufio.NewReader(conn).ReadString('\n')
-	if err != nil || strings.TrimSpace(line) != "reload" {
+	request := strings.TrimSpace(line)
+	if err != nil || (request != "reload" && request != "reload removed") {
 		fmt.Fprintf(conn, "unknown request %q\n", line)
-		return false
+		return serving
 	}
 	if err := s.reload(); err != nil {
 		fmt.Fprintln(conn, err)
-		return false
+		return serving
 	}
-	s.mu.RLock()
-	done = len(s.all) == 0
-	s.mu.RUnlock()
-	if done {
-		release()
+	result := serving
+	if s.empty() {
+		result = empty
+		if request == "reload removed" {
+			release()
+			result = done
+		}
 	}
 	fmt.Fprintln(conn, "ok")
-	return done
+	return result
+}
+
+// idleExit ends a resolver left with nothing to answer, under the network manager's lock (the
+// directory above dnsDir): an engine that connects a container meanwhile reloads before the
+// resolver looks again, or after it is gone and starts another. It reports whether it ended.
+func (s *server) idleExit(release func()) bool {
+	l, err := fsutil.LockFileInDir(filepath.Join(filepath.Dir(s.dir), "lock"))
+	if err != nil {
+		return false
+	}
+	defer l.Unlock()
+	if err := s.reload(); err != nil || !s.empty() {
+		return false
+	}
+	release()
+	return true
+}
+
+func (s *server) empty() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.all) == 0
 }
 
 // reload reads the names files and listens on the gateway of each network they name, no
