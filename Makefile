@@ -24,6 +24,7 @@ build:
 	$(GO) build -o $(BIN)-shim ./mydocker/shim
 	$(GO) build -o $(BIN)-registry ./mydocker/registry
 	$(GO) build -o $(BIN)-runc ./mydocker/runc
+	$(GO) build -o $(BIN)-serve ./mydocker/serve
 
 # The OCI runtime test suite (runtime-tools v0.9.0, pinned in internal/ocivalidation) against
 # mydocker-runc, alone: its programs give a container seconds to act on a signal, which a

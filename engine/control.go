@@ -2,6 +2,8 @@ package engine
 
 import (
 	"fmt"
+
+	"github.com/moby/moby/api/types/events"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -33,6 +35,7 @@ func (e *Engine) Pause(ref string) error {
 	if err := cgroups.Load(st.Cgroups).Freeze(); err != nil {
 		return fmt.Errorf("pause container %s: %w", container.ShortID(st.ID), err)
 	}
+	e.containerEvent(st, events.ActionPause, nil)
 	return nil
 }
 
@@ -48,6 +51,7 @@ func (e *Engine) Unpause(ref string) error {
 	if err := cgroups.Load(st.Cgroups).Thaw(); err != nil {
 		return fmt.Errorf("unpause container %s: %w", container.ShortID(st.ID), err)
 	}
+	e.containerEvent(st, events.ActionUnPause, nil)
 	return nil
 }
 
@@ -74,8 +78,13 @@ func (e *Engine) Rename(ref, name string) error {
 	if err := e.containers.Rename(st.ID, name); err != nil {
 		return err
 	}
-	if st, err = e.containers.Load(st.ID); err != nil || st.Status != Running {
+	old := st.Name
+	if st, err = e.containers.Load(st.ID); err != nil {
 		return err
+	}
+	e.containerEvent(st, events.ActionRename, map[string]string{"oldName": "/" + old})
+	if st.Status != Running {
+		return nil
 	}
 	// Found by its new name on its networks at once.
 	spec, err := e.containers.Spec(st.ID)

@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"syscall"
+
+	"golang.org/x/sys/unix"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
@@ -25,45 +28,92 @@ type ExecOptions struct {
 }
 
 // Exec runs a command inside a running container — in all its namespaces and its cgroups —
-// and returns the command's exit status.
+// and returns the command's exit status. The caller's signals go to it, and with a terminal,
+// the caller's keys and screen.
 func (e *Engine) Exec(ref string, opts ExecOptions, stdio container.Stdio) (int, error) {
-	st, err := e.Get(ref)
-	if err != nil {
-		return 0, err
-	}
-	if st.Status != Running {
-		return 0, fmt.Errorf("container %s is not running", st.ID)
-	}
-	spec, err := e.containers.Spec(st.ID)
-	if err != nil {
-		return 0, err
-	}
-	proc, err := execProcessSpec(spec.Process, opts)
-	if err != nil {
-		return 0, err
-	}
-	profile := spec.Linux.Seccomp
-	if opts.Privileged {
-		all, err := container.HostCapabilities()
-		if err != nil {
-			return 0, err
-		}
-		proc.Capabilities = &specs.LinuxCapabilities{Bounding: all, Effective: all, Permitted: all}
-		profile = nil
-	}
-	if opts.User != "" {
-		if err := e.setExecUser(st, proc, opts.User); err != nil {
-			return 0, err
-		}
-	}
-	filter, err := e.seccompFilter(profile)
+	pid, cg, proc, filter, err := e.execProcess(ref, opts)
 	if err != nil {
 		return 0, err
 	}
 	if !opts.Interactive {
 		stdio.Stdin = nil
 	}
-	return container.Exec(st.Pid, cgroups.Load(st.Cgroups), proc, filter, stdio)
+	return container.Exec(pid, cg, proc, filter, stdio)
+}
+
+// StartExec is Exec up to the command running: it returns its handle, whose terminal (with
+// opts.Tty) the caller serves and for which it waits (the API's exec start).
+func (e *Engine) StartExec(ref string, opts ExecOptions, stdio container.Stdio) (*container.Init, error) {
+	pid, cg, proc, filter, err := e.execProcess(ref, opts)
+	if err != nil {
+		return nil, err
+	}
+	if !opts.Interactive {
+		stdio.Stdin = nil
+	}
+	return container.StartExec(pid, cg, proc, filter, stdio)
+}
+
+// execProcess is what an exec of opts in the container ref runs: in the namespaces of its
+// init (pid), its cgroups, the process and the seccomp filter.
+func (e *Engine) execProcess(ref string, opts ExecOptions) (int, cgroups.Manager, *specs.Process, *container.Seccomp, error) {
+	st, err := e.Get(ref)
+	if err != nil {
+		return 0, nil, nil, nil, err
+	}
+	if st.Status != Running {
+		return 0, nil, nil, nil, fmt.Errorf("container %s is not running", st.ID)
+	}
+	spec, err := e.containers.Spec(st.ID)
+	if err != nil {
+		return 0, nil, nil, nil, err
+	}
+	proc, err := execProcessSpec(spec.Process, opts)
+	if err != nil {
+		return 0, nil, nil, nil, err
+	}
+	profile := spec.Linux.Seccomp
+	if opts.Privileged {
+		all, err := container.HostCapabilities()
+		if err != nil {
+			return 0, nil, nil, nil, err
+		}
+		proc.Capabilities = &specs.LinuxCapabilities{Bounding: all, Effective: all, Permitted: all}
+		profile = nil
+	}
+	if opts.User != "" {
+		if err := e.setExecUser(st, proc, opts.User); err != nil {
+			return 0, nil, nil, nil, err
+		}
+	}
+	filter, err := e.seccompFilter(profile)
+	if err != nil {
+		return 0, nil, nil, nil, err
+	}
+	return st.Pid, cgroups.Load(st.Cgroups), proc, filter, nil
+}
+
+// ResizeTerminal gives a running container's terminal the size rows x cols (the API's
+// resize; the command line's keeps the user's own terminal's). The terminal is its init's
+// stdin, opened again through /proc: whoever holds the other side (its monitor, mydocker-shim)
+// need not take part.
+func (e *Engine) ResizeTerminal(ref string, rows, cols uint16) error {
+	st, err := e.Get(ref)
+	if err != nil {
+		return err
+	}
+	if st.Status != Running {
+		return fmt.Errorf("container %s is not running", st.ID)
+	}
+	tty, err := os.OpenFile("/proc/"+strconv.Itoa(st.Pid)+"/fd/0", os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		return fmt.Errorf("open the terminal of %s: %w", container.ShortID(st.ID), err)
+	}
+	defer tty.Close()
+	if err := unix.IoctlSetWinsize(int(tty.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: rows, Col: cols}); err != nil {
+		return fmt.Errorf("container %s has no terminal to resize: %w", container.ShortID(st.ID), err)
+	}
+	return nil
 }
 
 // setExecUser resolves user against the running container's /etc/passwd and /etc/group.

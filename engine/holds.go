@@ -48,7 +48,7 @@ func (e *Engine) holdImageAndVolumes(id, ref string, vols []NamedVolume) (img *w
 					isNew = true
 				}
 			}
-			v, err := e.volumeCreate(nv.Name)
+			v, err := e.volumeCreate(nv.Name, nil)
 			if err != nil {
 				return err
 			}

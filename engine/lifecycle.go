@@ -4,7 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"time"
+
+	"github.com/moby/moby/api/types/events"
 
 	"golang.org/x/sys/unix"
 
@@ -64,7 +67,11 @@ func (e *Engine) Stop(ref string, timeout *time.Duration) error {
 			st.process().Kill(5 * time.Second)
 		}
 	}
-	return e.waitRecorded(st.ID)
+	if err := e.waitRecorded(st.ID); err != nil {
+		return err
+	}
+	e.containerEvent(st, events.ActionStop, nil)
+	return nil
 }
 
 // Kill sends sig to the container's init.
@@ -79,6 +86,7 @@ func (e *Engine) Kill(ref string, sig unix.Signal) error {
 	if err := st.process().Signal(sig); err != nil {
 		return err
 	}
+	e.containerEvent(st, events.ActionKill, map[string]string{"signal": strconv.Itoa(int(sig))})
 	if sig == unix.SIGKILL {
 		e.thaw(st) // a paused container dies of it only once thawed, as with Docker
 	}
@@ -121,7 +129,11 @@ func (e *Engine) Remove(ref string, force bool) error {
 	if err != nil {
 		return err
 	}
-	return e.removeFiles(st)
+	if err := e.removeFiles(st); err != nil {
+		return err
+	}
+	e.containerEvent(st, events.ActionDestroy, nil)
+	return nil
 }
 
 // Wait blocks until the container stops and returns its exit status, as `docker wait`.

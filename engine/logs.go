@@ -83,6 +83,9 @@ type LogOptions struct {
 	Tail       int       // only the last Tail lines of what is logged so far; < 0: all
 	Timestamps bool      // each line after the time it was logged (RFC 3339, nanoseconds)
 	Since      time.Time // only what was logged from then on; zero: all
+	Until      time.Time // only what was logged before then; zero: all
+	// Done ends a Follow early (the API's client went away); nil: only the container's end.
+	Done <-chan struct{}
 }
 
 // Logs writes the container's log to stdout and stderr, each piece to the stream it came
@@ -92,7 +95,7 @@ func (e *Engine) Logs(ref string, opts LogOptions, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	out := &logPrinter{stdout: stdout, stderr: stderr, timestamps: opts.Timestamps, since: opts.Since}
+	out := &logPrinter{stdout: stdout, stderr: stderr, timestamps: opts.Timestamps, since: opts.Since, until: opts.Until}
 	emit := out.print
 	var tail []jsonlog.Entry // the last opts.Tail entries so far, when tailing
 	if opts.Tail >= 0 {
@@ -112,13 +115,9 @@ func (e *Engine) Logs(ref string, opts LogOptions, stdout, stderr io.Writer) err
 			return err
 		}
 	}
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		// A foreground container with a terminal printed to it, and has no log.
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("open log: %w", err)
+	f, err := e.openLog(st.ID, path, opts)
+	if err != nil || f == nil {
+		return err
 	}
 	r := &logReader{f: f, br: bufio.NewReader(f), emit: emit}
 	defer func() { r.f.Close() }()
@@ -138,7 +137,11 @@ func (e *Engine) Logs(ref string, opts LogOptions, stdout, stderr io.Writer) err
 		if err := r.followRotation(path); err != nil {
 			return err
 		}
-		time.Sleep(100 * time.Millisecond)
+		select {
+		case <-opts.Done:
+			return nil
+		case <-time.After(100 * time.Millisecond):
+		}
 		if err := r.readAvailable(); err != nil {
 			return err
 		}
@@ -146,15 +149,40 @@ func (e *Engine) Logs(ref string, opts LogOptions, stdout, stderr io.Writer) err
 	return nil
 }
 
+// openLog opens the container's log; nil when it has none: a foreground container with a
+// terminal printed to it. Following a container that has not started yet (attach before
+// start, as docker run does), it makes the log its monitor will append to (jsonlog.Open), so
+// that not a line is missed, even of a --rm container whose log goes with it at once.
+func (e *Engine) openLog(id, path string, opts LogOptions) (*os.File, error) {
+	f, err := os.Open(path)
+	if err == nil {
+		return f, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("open log: %w", err)
+	}
+	if cur, err := e.containers.Load(id); !opts.Follow || err != nil || cur.Status != Created {
+		return nil, nil
+	}
+	f, err = os.OpenFile(path, os.O_CREATE|os.O_RDONLY, 0o600)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil // removed meanwhile
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open log: %w", err)
+	}
+	return f, nil
+}
+
 // logPrinter writes log entries to the stream each came from.
 type logPrinter struct {
 	stdout, stderr io.Writer
 	timestamps     bool
-	since          time.Time
+	since, until   time.Time
 }
 
 func (p *logPrinter) print(entry jsonlog.Entry) {
-	if entry.Time.Before(p.since) {
+	if entry.Time.Before(p.since) || (!p.until.IsZero() && !entry.Time.Before(p.until)) {
 		return
 	}
 	w := p.stdout

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/moby/moby/api/types/events"
 	mobynet "github.com/moby/moby/api/types/network"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
@@ -276,6 +277,29 @@ func closeHeld(files []*os.File) {
 	}
 }
 
+// NetworkCreate makes a bridge network (network create).
+func (e *Engine) NetworkCreate(name string, o network.CreateOptions) (*network.Network, error) {
+	n, err := e.networks.Create(name, o)
+	if err != nil {
+		return nil, err
+	}
+	e.emit(events.NetworkEventType, events.ActionCreate, n.ID, map[string]string{"name": n.Name, "type": n.Driver})
+	return n, nil
+}
+
+// NetworkRemove removes a bridge network no container is on (network rm).
+func (e *Engine) NetworkRemove(name string) error {
+	n, err := e.networks.Get(name)
+	if err != nil {
+		return err
+	}
+	if err := e.networks.Remove(name); err != nil {
+		return err
+	}
+	e.emit(events.NetworkEventType, events.ActionDestroy, n.ID, map[string]string{"name": n.Name, "type": n.Driver})
+	return nil
+}
+
 // NetworkInspect describes a network as Docker's network inspect does, with the containers on
 // it.
 func (e *Engine) NetworkInspect(name string) (mobynet.Inspect, error) {
@@ -290,9 +314,12 @@ func (e *Engine) NetworkInspect(name string) (mobynet.Inspect, error) {
 			Name: n.Name, ID: n.ID, Created: n.Created, Scope: "local", Driver: n.Driver, EnableIPv4: true,
 			IPAM:    mobynet.IPAM{Driver: "default", Options: map[string]string{}, Config: []mobynet.IPAMConfig{{Subnet: subnet, Gateway: gw}}},
 			Options: map[string]string{"com.docker.network.bridge.name": n.Bridge},
-			Labels:  map[string]string{},
+			Labels:  n.Labels,
 		},
 		Containers: map[string]mobynet.EndpointResource{},
+	}
+	if out.Labels == nil {
+		out.Labels = map[string]string{}
 	}
 	eps, err := e.networks.NetworkEndpoints(name)
 	if err != nil {

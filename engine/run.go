@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/moby/moby/api/types/events"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/sirupsen/logrus"
 
@@ -242,6 +243,7 @@ func (e *Engine) create(opts *Options, p *container.Init) (_ *created, retErr er
 	if err := e.containers.Publish(st); err != nil {
 		return nil, err
 	}
+	e.containerEvent(st, events.ActionCreate, nil)
 	filter, err := e.seccompFilter(spec.Linux.Seccomp)
 	if err != nil {
 		return nil, err
@@ -400,24 +402,31 @@ func (e *Engine) start(c *created, p *container.Init) (retErr error) {
 		return err
 	}
 	proc, ip, ports, attached := p.Process(), st.IP, st.Ports, st.Networks
-	return e.record(st, func(st *State) {
+	if err := e.record(st, func(st *State) {
 		st.Status, st.Waiting, st.Error, st.ExitCode = Running, false, "", 0
 		st.Pid, st.PidStart = proc.Pid, proc.Start
 		st.IP, st.Ports = ip, ports
 		st.Networks = withEndpoints(st.attachments(), attached)
 		st.StartedAt = time.Now().UTC()
-	})
+	}); err != nil {
+		return err
+	}
+	e.containerEvent(st, events.ActionStart, nil)
+	return nil
 }
 
 // finish records the exit, gives back what the container held and, for --rm, removes it.
 // What it cannot do is logged, and kept in the state of a container that stays.
 func (e *Engine) finish(st *State, code int) {
+	e.containerEvent(st, events.ActionDie, map[string]string{"exitCode": strconv.Itoa(code)})
 	if st.AutoRemove {
 		// No record stays to keep the exit in; removeFiles gives back what the container held.
 		faults.Point("finish:removing")
 		if err := e.removeFiles(st); err != nil {
 			logFor(st.ID).WithError(err).Warn("could not remove the container after it exited (--rm)")
+			return
 		}
+		e.containerEvent(st, events.ActionDestroy, nil)
 		return
 	}
 	stats, err := cgroups.Load(st.Cgroups).Stats()

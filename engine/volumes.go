@@ -10,6 +10,9 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/moby/moby/api/types/events"
+	"github.com/moby/moby/api/types/volume"
+
 	"github.com/mydocker/mydocker/internal/fsutil"
 )
 
@@ -20,6 +23,7 @@ type Volume struct {
 	Driver     string
 	Mountpoint string
 	CreatedAt  time.Time
+	Labels     map[string]string
 }
 
 // ErrNoSuchVolume is returned for a volume name that does not exist.
@@ -49,22 +53,26 @@ func (e *Engine) volume(name string) (Volume, error) {
 	if err != nil {
 		return Volume{}, err
 	}
-	return Volume{Name: name, Driver: "local", Mountpoint: filepath.Join(dir, "_data"), CreatedAt: fi.ModTime().UTC()}, nil
+	v := Volume{Name: name, Driver: "local", Mountpoint: filepath.Join(dir, "_data"), CreatedAt: fi.ModTime().UTC()}
+	if err := fsutil.ReadJSON(filepath.Join(dir, "labels.json"), &v.Labels); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return Volume{}, err
+	}
+	return v, nil
 }
 
-// VolumeCreate makes a named volume (a random name when name is empty); one that exists is
-// returned as it is, as Docker does.
-func (e *Engine) VolumeCreate(name string) (Volume, error) {
+// VolumeCreate makes a named volume (a random name when name is empty), with labels; one that
+// exists is returned as it is, as Docker does.
+func (e *Engine) VolumeCreate(name string, labels map[string]string) (Volume, error) {
 	l, err := e.volumesLock()
 	if err != nil {
 		return Volume{}, err
 	}
 	defer l.Unlock()
-	return e.volumeCreate(name)
+	return e.volumeCreate(name, labels)
 }
 
 // volumeCreate is VolumeCreate under the volumes' lock.
-func (e *Engine) volumeCreate(name string) (Volume, error) {
+func (e *Engine) volumeCreate(name string, labels map[string]string) (Volume, error) {
 	if name == "" {
 		b := make([]byte, 32)
 		rand.Read(b)
@@ -85,12 +93,18 @@ func (e *Engine) volumeCreate(name string) (Volume, error) {
 	if err := os.Mkdir(filepath.Join(tmp, "_data"), 0o755); err != nil {
 		return Volume{}, fmt.Errorf("create volume %s: %w", name, err)
 	}
+	if len(labels) > 0 {
+		if err := fsutil.WriteJSON(filepath.Join(tmp, "labels.json"), labels); err != nil {
+			return Volume{}, err
+		}
+	}
 	if err := os.Rename(tmp, filepath.Join(e.volumesDir(), name)); err != nil {
 		return Volume{}, fmt.Errorf("create volume %s: %w", name, err)
 	}
 	if err := fsutil.SyncDir(e.volumesDir()); err != nil {
 		return Volume{}, err
 	}
+	e.emit(events.VolumeEventType, events.ActionCreate, name, map[string]string{"driver": "local"})
 	return e.volume(name)
 }
 
@@ -181,6 +195,7 @@ func (e *Engine) removeVolume(name string) error {
 	if err := fsutil.SyncDir(e.volumesDir()); err != nil {
 		return err
 	}
+	e.emit(events.VolumeEventType, events.ActionDestroy, name, map[string]string{"driver": "local"})
 	leftovers, _ := filepath.Glob(filepath.Join(e.volumesDir(), ".removing-*"))
 	for _, dir := range leftovers {
 		if err := os.RemoveAll(dir); err != nil {
@@ -199,4 +214,15 @@ func (e *Engine) discardVolumes(id string, made []string) {
 			logFor(id).WithError(err).Warn("could not remove a volume made for a container that did not start")
 		}
 	}
+}
+
+// API is the volume in the Engine API's type, as both fronts show it (volume inspect, the
+// API's volume list).
+func (v Volume) API() volume.Volume {
+	labels := v.Labels
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	return volume.Volume{Name: v.Name, Driver: v.Driver, Mountpoint: v.Mountpoint, CreatedAt: v.CreatedAt.Format(time.RFC3339),
+		Labels: labels, Scope: "local", Options: map[string]string{}}
 }

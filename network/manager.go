@@ -25,13 +25,22 @@ var (
 
 // Network is a bridge network.
 type Network struct {
-	Name    string    `json:"name"`
-	ID      string    `json:"id"`
-	Driver  string    `json:"driver"`
-	Subnet  string    `json:"subnet"`
-	Gateway string    `json:"gateway"`
-	Bridge  string    `json:"bridge"`
-	Created time.Time `json:"created"`
+	Name    string            `json:"name"`
+	ID      string            `json:"id"`
+	Driver  string            `json:"driver"`
+	Subnet  string            `json:"subnet"`
+	Gateway string            `json:"gateway"`
+	Bridge  string            `json:"bridge"`
+	Created time.Time         `json:"created"`
+	Labels  map[string]string `json:"labels,omitempty"`
+}
+
+// CreateOptions are what network create takes beside the name: the driver ("" or bridge), the
+// subnet ("": a free one of Docker's pools) and gateway ("": the subnet's first address), and
+// labels (compose finds its networks by theirs).
+type CreateOptions struct {
+	Driver, Subnet, Gateway string
+	Labels                  map[string]string
 }
 
 // Manager keeps the networks and endpoints under <root>/network.
@@ -82,15 +91,16 @@ var ErrSubnetTaken = errors.New("subnet taken")
 // NAT rules. subnet "" is the first of Docker's default pools (172.17-31.0.0/16, then
 // 192.168.0-240.0/20) that overlaps no other network and no route of the host; gateway "" is
 // the subnet's first address. On failure nothing of it is left.
-func (m *Manager) Create(name, driver, subnet, gateway string) (*Network, error) {
-	if subnet != "" {
-		return m.create(name, driver, subnet, gateway)
+func (m *Manager) Create(name string, o CreateOptions) (*Network, error) {
+	if o.Subnet != "" {
+		return m.create(name, o)
 	}
-	if gateway != "" {
+	if o.Gateway != "" {
 		return nil, fmt.Errorf("invalid network %s: a gateway needs its subnet (--subnet)", name)
 	}
 	for _, pool := range defaultPools() {
-		n, err := m.create(name, driver, pool, "")
+		o.Subnet = pool
+		n, err := m.create(name, o)
 		if !errors.Is(err, ErrSubnetTaken) {
 			return n, err
 		}
@@ -110,7 +120,8 @@ func defaultPools() []string {
 	return pools
 }
 
-func (m *Manager) create(name, driver, subnet, gateway string) (_ *Network, retErr error) {
+func (m *Manager) create(name string, o CreateOptions) (_ *Network, retErr error) {
+	driver, subnet, gateway := o.Driver, o.Subnet, o.Gateway
 	if err := names.Validate("network", name); err != nil {
 		return nil, err
 	}
@@ -167,7 +178,7 @@ func (m *Manager) create(name, driver, subnet, gateway string) (_ *Network, retE
 
 	id := randomHex(32)
 	n := &Network{Name: name, ID: id, Driver: "bridge", Subnet: prefix.String(), Gateway: gw.String(),
-		Bridge: "br-" + id[:12], Created: time.Now().UTC()}
+		Bridge: "br-" + id[:12], Created: time.Now().UTC(), Labels: o.Labels}
 	var undo []func()
 	defer func() {
 		if retErr != nil {
@@ -204,7 +215,7 @@ func (m *Manager) EnsureDefault() (*Network, error) {
 	if n, err := m.Get(DefaultName); err == nil {
 		return n, nil
 	}
-	n, err := m.Create(DefaultName, "bridge", "", "")
+	n, err := m.Create(DefaultName, CreateOptions{Driver: "bridge"})
 	if err != nil {
 		if existing, gerr := m.Get(DefaultName); gerr == nil {
 			return existing, nil // another mydocker made it meanwhile

@@ -92,7 +92,7 @@ func TestBridgeNetworkEndToEnd(t *testing.T) {
 	requiresNet(t)
 	m := newManager(t)
 	name := testutil.UniqueName("t")
-	n, err := m.Create(name, "bridge", "10.199.41.0/24", "")
+	n, err := m.Create(name, CreateOptions{Driver: "bridge", Subnet: "10.199.41.0/24"})
 	require.NoError(t, err)
 	require.Equal(t, "10.199.41.1", n.Gateway, "the gateway defaults to the first address")
 	br, err := netlink.LinkByName(n.Bridge)
@@ -192,7 +192,7 @@ func TestOutboundNATAndPublishedPorts(t *testing.T) {
 	m := newManager(t)
 	remote := remoteHost(t)
 	name := testutil.UniqueName("t")
-	_, err := m.Create(name, "", "10.199.42.0/24", "")
+	_, err := m.Create(name, CreateOptions{Subnet: "10.199.42.0/24"})
 	require.NoError(t, err)
 
 	// Outbound: the remote host only knows the host; its replies come back only if the
@@ -237,7 +237,7 @@ func TestParallelConnectsGetDistinctAddresses(t *testing.T) {
 	requiresNet(t)
 	m := newManager(t)
 	name := testutil.UniqueName("t")
-	_, err := m.Create(name, "", "10.199.43.0/29", "")
+	_, err := m.Create(name, CreateOptions{Subnet: "10.199.43.0/29"})
 	require.NoError(t, err)
 	var wg sync.WaitGroup
 	ips := make(chan string, 6)
@@ -280,7 +280,7 @@ func TestCreateRefusesBadInput(t *testing.T) {
 	requiresNet(t)
 	m := newManager(t)
 	name := testutil.UniqueName("t")
-	_, err := m.Create(name, "", "10.199.44.0/24", "")
+	_, err := m.Create(name, CreateOptions{Subnet: "10.199.44.0/24"})
 	require.NoError(t, err)
 	for _, tc := range []struct{ name, driver, subnet, gateway, msg string }{
 		{testutil.UniqueName("t"), "", "300.1.1.0/24", "", "invalid subnet"},
@@ -291,7 +291,7 @@ func TestCreateRefusesBadInput(t *testing.T) {
 		{"bad name", "", "10.199.49.0/24", "", "invalid network name"},
 		{testutil.UniqueName("t"), "", "192.0.2.0/25", "", "overlaps with the host's route"},
 	} {
-		_, err := m.Create(tc.name, tc.driver, tc.subnet, tc.gateway)
+		_, err := m.Create(tc.name, CreateOptions{Driver: tc.driver, Subnet: tc.subnet, Gateway: tc.gateway})
 		if tc.msg == "overlaps with the host's route" && err == nil {
 			m.Remove(tc.name) // this host has no such route: nothing to check
 			continue
@@ -333,7 +333,7 @@ func TestContainerCannotReachHostLoopback(t *testing.T) {
 	requiresNet(t)
 	m := newManager(t)
 	name := testutil.UniqueName("t")
-	n, err := m.Create(name, "", "10.199.43.0/24", "")
+	n, err := m.Create(name, CreateOptions{Subnet: "10.199.43.0/24"})
 	require.NoError(t, err)
 	pid, id := fakeContainer(t)
 	_, err = m.Connect(name, id, pid, Attachment{DefaultRoute: true})

@@ -36,7 +36,7 @@ type Options struct {
 	Mounts      []specs.Mount         // volumes, already parsed
 	Tty         bool                  // allocate a pseudo-terminal
 	HostNetwork bool                  // share the host's network namespace
-	Entrypoint  *string               // --entrypoint: nil keeps the image's, "" clears it
+	Entrypoint  []string              // nil keeps the image's; empty, not nil, clears it (--entrypoint "")
 	Labels      map[string]string     // added to the image's labels
 	StopSignal  string                // the signal stop sends; empty: the image's, else SIGTERM
 	Tmpfs       []string              // --tmpfs PATH[:OPTIONS]: a tmpfs mounted there
@@ -56,8 +56,8 @@ func (o *Options) Spec(id string, img ocispec.ImageConfig) (*specs.Spec, ocispec
 		// As Docker: an entrypoint given to run drops the image's command along with its
 		// entrypoint, which were written for each other.
 		config.Entrypoint, config.Cmd = nil, nil
-		if *o.Entrypoint != "" {
-			config.Entrypoint = []string{*o.Entrypoint}
+		if len(o.Entrypoint) > 0 {
+			config.Entrypoint = o.Entrypoint
 		}
 	}
 	if len(o.Cmd) > 0 {

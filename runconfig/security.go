@@ -37,6 +37,35 @@ type Security struct {
 	Devices         []DeviceMapping     // ParseDevice
 }
 
+// AddSecurityOpt adds one --security-opt value, as the Engine API carries it:
+// seccomp=unconfined, seccomp=PROFILE (the profile's JSON: a command line reads a file's
+// first, as Docker's client does), no-new-privileges[=true|false] (or the older :true).
+func (s *Security) AddSecurityOpt(opt string) error {
+	key, value, _ := strings.Cut(opt, "=")
+	if k, v, ok := strings.Cut(opt, ":"); ok && key == opt {
+		key, value = k, v // the older form, no-new-privileges:true
+	}
+	switch key {
+	case "seccomp":
+		if value == "" {
+			return fmt.Errorf("invalid --security-opt %q: want seccomp=unconfined or seccomp=PROFILE.json", opt)
+		}
+		s.Seccomp = value
+	case "no-new-privileges":
+		switch value {
+		case "", "true":
+			s.NoNewPrivileges = true
+		case "false":
+			s.NoNewPrivileges = false
+		default:
+			return fmt.Errorf("invalid --security-opt %q: no-new-privileges takes true or false", opt)
+		}
+	default:
+		return fmt.Errorf("invalid --security-opt %q: mydocker knows seccomp= and no-new-privileges (no AppArmor or SELinux)", opt)
+	}
+	return nil
+}
+
 // Unconfined is what the course's containers keep until chapter 12 takes it away: every
 // capability the host has, and no seccomp filter. The engine (mydocker) confines by default.
 func Unconfined() Security { return Security{CapAdd: []string{"ALL"}, Seccomp: "unconfined"} }

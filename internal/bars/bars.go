@@ -25,6 +25,7 @@ type Progress struct {
 	out   io.Writer
 	quiet bool
 	tty   bool
+	json  func(status, id string) // the Engine API's progress messages, in place of lines
 
 	mu     sync.Mutex
 	layers []*Layer // on a terminal: the lines drawn at the bottom, in order
@@ -55,8 +56,18 @@ func newProgress(out *os.File, quiet, barsOnly bool) *Progress {
 	return p
 }
 
+// Messages shows progress as the Engine API streams it, one message each (a line printed, a
+// layer started, a layer done): msg writes one, with the layer's id or "".
+func Messages(msg func(status, id string)) *Progress { return &Progress{json: msg} }
+
 // Printf prints a line: above the bars on a terminal.
 func (p *Progress) Printf(format string, args ...any) {
+	if p.json != nil {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		p.json(strings.TrimSuffix(fmt.Sprintf(format, args...), "\n"), "")
+		return
+	}
 	if p.quiet {
 		return
 	}
@@ -76,6 +87,11 @@ func (p *Progress) Printf(format string, args ...any) {
 // Layer starts the progress of one layer: "ID: ACTION [===>   ] 1.2MB/3.4MB".
 func (p *Progress) Layer(id, action string, size int64) *Layer {
 	l := &Layer{p: p, id: id, action: action, size: size}
+	if p.json != nil && action != "" {
+		p.mu.Lock()
+		p.json(action, id)
+		p.mu.Unlock()
+	}
 	if p.quiet || !p.tty {
 		return l
 	}
@@ -188,6 +204,12 @@ func (l *Layer) Set(n int64) { l.done.Store(n) }
 // Done ends the layer with a status ("Pull complete", "Already exists").
 func (l *Layer) Done(status string) {
 	l.status.Store(&status)
+	if l.p.json != nil {
+		l.p.mu.Lock()
+		l.p.json(status, l.id)
+		l.p.mu.Unlock()
+		return
+	}
 	if !l.p.quiet && !l.p.tty {
 		fmt.Fprintf(l.p.out, "%s: %s\n", l.id, status)
 	}

@@ -112,7 +112,7 @@ func host() error {
 	if err != nil {
 		return err
 	}
-	n, err := m.Create("labnet", "bridge", "10.77.11.0/24", "")
+	n, err := m.Create("labnet", network.CreateOptions{Driver: "bridge", Subnet: "10.77.11.0/24"})
 	if err != nil {
 		return fmt.Errorf("test setup: create the network: %w", err)
 	}

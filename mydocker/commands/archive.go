@@ -15,6 +15,7 @@ import (
 	"github.com/urfave/cli/v3"
 	"golang.org/x/sys/unix"
 
+	"github.com/mydocker/mydocker/engine"
 	"github.com/mydocker/mydocker/internal/bars"
 )
 
@@ -180,7 +181,7 @@ func historyCommand() *cli.Command {
 				}
 				created := "N/A"
 				if h[i].Created != nil {
-					created = humanDuration(time.Since(*h[i].Created)) + " ago"
+					created = engine.HumanDuration(time.Since(*h[i].Created)) + " ago"
 				}
 				by := h[i].CreatedBy
 				if r := []rune(by); !cmd.Bool("no-trunc") && len(r) > 45 {

@@ -2,7 +2,7 @@ package commands
 
 import (
 	"bufio"
-	"cmp"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,6 +17,7 @@ import (
 
 	"github.com/mydocker/mydocker/container"
 	"github.com/mydocker/mydocker/engine"
+	"github.com/mydocker/mydocker/internal/compat"
 )
 
 func psCommand() *cli.Command {
@@ -36,7 +37,7 @@ func psCommand() *cli.Command {
 			&cli.BoolFlag{Name: "size", Aliases: []string{"s"}, Usage: "display total file sizes"},
 		},
 		Action: func(_ context.Context, cmd *cli.Command) error {
-			filter, err := parseContainerFilter(cmd.StringSlice("filter"))
+			filter, err := engine.ParseContainerFilter(cmd.StringSlice("filter"))
 			if err != nil {
 				return &statusError{code: 125, err: err}
 			}
@@ -70,11 +71,11 @@ func psCommand() *cli.Command {
 				if last >= 0 && len(rows) == last {
 					break
 				}
-				if st.Status != engine.Running && !cmd.Bool("all") && last < 0 && !filter.has("status") {
+				if st.Status != engine.Running && !cmd.Bool("all") && last < 0 && !filter.Has("status") {
 					continue
 				}
 				paused := e.Paused(st)
-				if !filter.match(st, paused) {
+				if !filter.Match(st, paused) {
 					continue
 				}
 				row := newPsRow(st, paused, now, cmd.Bool("no-trunc"))
@@ -124,72 +125,11 @@ func newPsRow(st *engine.State, paused bool, now time.Time, noTrunc bool) psRow 
 	return psRow{
 		ID: id, Image: st.Image, Command: command,
 		CreatedAt:  st.Created.Local().Format("2006-01-02 15:04:05 -0700 MST"),
-		RunningFor: humanDuration(now.Sub(st.Created)) + " ago",
-		Ports:      portsText(st), State: stateText(st, paused), Status: statusText(st, paused, now),
+		RunningFor: engine.HumanDuration(now.Sub(st.Created)) + " ago",
+		Ports:      portsText(st), State: string(engine.StateText(st, paused)), Status: engine.StatusText(st, paused, now),
 		Names: st.Name, Labels: strings.Join(labels, ","), Networks: st.Network,
 		labels: st.Config.Labels,
 	}
-}
-
-// containerFilter is ps --filter: the values of one key match if any does; every key must.
-type containerFilter map[string][]string
-
-var containerFilterKeys = []string{"name", "id", "status", "label", "ancestor", "exited"}
-
-func parseContainerFilter(args []string) (containerFilter, error) {
-	f := containerFilter{}
-	for _, a := range args {
-		k, v, ok := strings.Cut(a, "=")
-		if !ok {
-			return nil, fmt.Errorf("bad format of filter (expected name=value): %s", a)
-		}
-		if !slices.Contains(containerFilterKeys, k) {
-			return nil, fmt.Errorf("invalid filter '%s'", k)
-		}
-		if k == "status" && !slices.Contains([]string{"created", "restarting", "running", "removing", "paused", "exited", "dead"}, v) {
-			return nil, fmt.Errorf("invalid filter 'status=%s'", v)
-		}
-		if k == "exited" {
-			if _, err := strconv.Atoi(v); err != nil {
-				return nil, fmt.Errorf("invalid filter 'exited=%s'", v)
-			}
-		}
-		f[k] = append(f[k], v)
-	}
-	return f, nil
-}
-
-func (f containerFilter) has(key string) bool { return len(f[key]) > 0 }
-
-func (f containerFilter) match(st *engine.State, paused bool) bool {
-	for key, values := range f {
-		if !slices.ContainsFunc(values, func(v string) bool { return matchOne(st, paused, key, v) }) {
-			return false
-		}
-	}
-	return true
-}
-
-func matchOne(st *engine.State, paused bool, key, v string) bool {
-	switch key {
-	case "name":
-		return strings.Contains(st.Name, strings.TrimPrefix(v, "/"))
-	case "id":
-		return strings.HasPrefix(st.ID, v)
-	case "status":
-		return stateText(st, paused) == v
-	case "label":
-		k, want, hasValue := strings.Cut(v, "=")
-		got, ok := st.Config.Labels[k]
-		return ok && (!hasValue || got == want)
-	case "ancestor":
-		return st.Image == v || strings.TrimSuffix(st.Image, ":latest") == strings.TrimSuffix(v, ":latest") ||
-			strings.HasPrefix(strings.TrimPrefix(st.ImageID, "sha256:"), strings.TrimPrefix(v, "sha256:"))
-	case "exited":
-		code, _ := strconv.Atoi(v)
-		return st.Status == engine.Exited && st.ExitCode == code
-	}
-	return false
 }
 
 func waitCommand() *cli.Command {
@@ -449,85 +389,11 @@ func inspectOne(e *engine.Engine, ref, kind string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	spec, err := e.Containers().Spec(st.ID)
+	resp, err := e.Inspect(st.ID)
 	if err != nil {
 		return nil, err
 	}
-	var mounts []map[string]any
-	for _, m := range spec.Mounts {
-		if m.Type != "bind" || slices.Contains([]string{"/etc/hosts", "/etc/hostname", "/etc/resolv.conf"}, m.Destination) {
-			continue
-		}
-		mounts = append(mounts, map[string]any{
-			"Type": "bind", "Source": m.Source, "Destination": m.Destination,
-			"Mode": "", "RW": !slices.Contains(m.Options, "ro"), "Propagation": "rprivate",
-		})
-	}
-	user := st.Config.User
-	paused := e.Paused(st)
-	return map[string]any{
-		"Id":      st.ID,
-		"Created": st.Created,
-		"Path":    spec.Process.Args[0],
-		"Args":    spec.Process.Args[1:],
-		"State": map[string]any{
-			"Status":       stateText(st, paused),
-			"Running":      st.Status == engine.Running,
-			"Paused":       paused,
-			"Restarting":   false,
-			"Dead":         st.Status == engine.Dead,
-			"Pid":          st.Pid,
-			"ExitCode":     st.ExitCode,
-			"OOMKilled":    st.OOMKilled,
-			"Error":        st.Error,
-			"CleanupError": st.CleanupError,
-			"StartedAt":    st.StartedAt,
-			"FinishedAt":   st.FinishedAt,
-		},
-		"Image":        st.ImageID,
-		"Name":         "/" + st.Name,
-		"RestartCount": st.RestartCount,
-		"Driver":       st.Driver,
-		"Config": map[string]any{
-			"Hostname":   spec.Hostname,
-			"User":       user,
-			"Env":        st.Config.Env,
-			"Cmd":        st.Config.Cmd,
-			"Entrypoint": st.Config.Entrypoint,
-			"WorkingDir": spec.Process.Cwd,
-			"Image":      st.Image,
-			"Labels":     labelsOrEmpty(st.Config.Labels),
-			"StopSignal": st.Config.StopSignal,
-			"Tty":        spec.Process.Terminal,
-		},
-		"HostConfig": map[string]any{
-			"AutoRemove":  st.AutoRemove,
-			"Init":        st.Init,
-			"NetworkMode": st.Network,
-			"CapAdd":      st.HostConfig.CapAdd,
-			"CapDrop":     st.HostConfig.CapDrop,
-			"Privileged":  st.HostConfig.Privileged,
-			"SecurityOpt": st.HostConfig.SecurityOpt,
-			"RestartPolicy": map[string]any{
-				"Name":              cmp.Or(st.RestartPolicy.Name, "no"),
-				"MaximumRetryCount": st.RestartPolicy.MaxRetries,
-			},
-		},
-		"NetworkSettings": map[string]any{
-			"IPAddress": st.IP,
-			"Ports":     st.Ports,
-			"Networks":  e.EndpointSettings(st),
-		},
-		"Mounts": mounts,
-	}, nil
-}
-
-// labelsOrEmpty is a container's labels as Docker's inspect shows them: {} when there are none.
-func labelsOrEmpty(labels map[string]string) map[string]string {
-	if labels == nil {
-		return map[string]string{}
-	}
-	return labels
+	return compat.Container(resp, compat.CLIVersion, st.CleanupError)
 }
 
 func commitCommand() *cli.Command {

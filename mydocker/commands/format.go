@@ -7,44 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
-	"time"
-
-	"github.com/mydocker/mydocker/engine"
 )
-
-// humanDuration writes a duration the way Docker's ps and images do.
-func humanDuration(d time.Duration) string {
-	seconds := int(d.Seconds())
-	switch {
-	case seconds < 1:
-		return "Less than a second"
-	case seconds == 1:
-		return "1 second"
-	case seconds < 60:
-		return fmt.Sprintf("%d seconds", seconds)
-	}
-	minutes := int(d.Minutes())
-	switch {
-	case minutes == 1:
-		return "About a minute"
-	case minutes < 60:
-		return fmt.Sprintf("%d minutes", minutes)
-	}
-	hours := int(d.Hours() + 0.5)
-	switch {
-	case hours == 1:
-		return "About an hour"
-	case hours < 48:
-		return fmt.Sprintf("%d hours", hours)
-	case hours < 24*7*2:
-		return fmt.Sprintf("%d days", hours/24)
-	case hours < 24*30*2:
-		return fmt.Sprintf("%d weeks", hours/24/7)
-	case hours < 24*365*2:
-		return fmt.Sprintf("%d months", hours/24/30)
-	}
-	return fmt.Sprintf("%d years", int(d.Hours())/24/365)
-}
 
 // humanSize writes a byte count the way Docker's images does (decimal units, 4 digits).
 func humanSize(n int64) string {
@@ -56,30 +19,6 @@ func humanSize(n int64) string {
 		i++
 	}
 	return fmt.Sprintf("%.4g%s", size, units[i])
-}
-
-// stateText is a container's state as Docker names it: its status, or paused.
-func stateText(st *engine.State, paused bool) string {
-	if paused {
-		return "paused"
-	}
-	return string(st.Status)
-}
-
-// statusText is ps's STATUS column.
-func statusText(st *engine.State, paused bool, now time.Time) string {
-	switch st.Status {
-	case engine.Running:
-		if paused {
-			return "Up " + humanDuration(now.Sub(st.StartedAt)) + " (Paused)"
-		}
-		return "Up " + humanDuration(now.Sub(st.StartedAt))
-	case engine.Exited:
-		return fmt.Sprintf("Exited (%d) %s ago", st.ExitCode, humanDuration(now.Sub(st.FinishedAt)))
-	case engine.Dead:
-		return "Dead"
-	}
-	return "Created"
 }
 
 // commandText is ps's COMMAND column as Docker writes it: arguments with a space in single

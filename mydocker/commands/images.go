@@ -126,7 +126,7 @@ func imagesCommand() *cli.Command {
 				}
 				created, createdAt := "N/A", ""
 				if c := img.Config.Created; c != nil {
-					created = humanDuration(now.Sub(*c)) + " ago"
+					created = engine.HumanDuration(now.Sub(*c)) + " ago"
 					createdAt = c.Local().Format("2006-01-02 15:04:05 -0700 MST")
 				}
 				for _, t := range tags {

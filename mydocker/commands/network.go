@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/mydocker/mydocker/engine"
+	"github.com/mydocker/mydocker/network"
 	"github.com/urfave/cli/v3"
 )
 
@@ -23,16 +24,21 @@ func networkCommand() *cli.Command {
 					&cli.StringFlag{Name: "driver", Aliases: []string{"d"}, Value: "bridge", Usage: "network driver (bridge)"},
 					&cli.StringFlag{Name: "subnet", Usage: "subnet in CIDR form, e.g. 172.30.0.0/24 (default: a free one of Docker's pools)"},
 					&cli.StringFlag{Name: "gateway", Usage: "gateway address (default: the subnet's first)"},
+					&cli.StringSliceFlag{Name: "label", Usage: "set a label on the network (KEY=VALUE)"},
 				},
 				Action: func(_ context.Context, cmd *cli.Command) error {
 					if err := needArgs(cmd, 1, "network create [OPTIONS] NAME"); err != nil {
+						return err
+					}
+					labels, err := parseLabels(cmd)
+					if err != nil {
 						return err
 					}
 					e, err := openEngine(cmd)
 					if err != nil {
 						return err
 					}
-					n, err := e.Networks().Create(cmd.Args().First(), cmd.String("driver"), cmd.String("subnet"), cmd.String("gateway"))
+					n, err := e.NetworkCreate(cmd.Args().First(), network.CreateOptions{Driver: cmd.String("driver"), Subnet: cmd.String("subnet"), Gateway: cmd.String("gateway"), Labels: labels})
 					if err != nil {
 						return err
 					}
@@ -136,7 +142,7 @@ func networkCommand() *cli.Command {
 				ArgsUsage: "NAME [NAME...]",
 				Action: func(_ context.Context, cmd *cli.Command) error {
 					return eachArg(cmd, "network rm NAME [NAME...]", func(e *engine.Engine, name string) (string, error) {
-						return name, e.Networks().Remove(name)
+						return name, e.NetworkRemove(name)
 					})
 				},
 			},

@@ -8,13 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v3"
 
-	"github.com/mydocker/mydocker/container"
 	"github.com/mydocker/mydocker/engine"
 )
 
@@ -38,28 +36,12 @@ var Mydocker = Program{Name: "mydocker"}
 // monitor) first, then the command line. It exits with the command's status.
 func (p Program) Main() {
 	if p.Chapter == 0 {
-		useHelpers()
+		engine.UseHelpers()
 	}
 	if engine.Reexec() {
 		return
 	}
 	os.Exit(p.Run(os.Args))
-}
-
-// useHelpers has the runtime start containers' inits and exec'd processes from mydocker-init,
-// and monitors hand detached containers to mydocker-shim, beside this binary where make builds
-// them; without them, this binary serves.
-func useHelpers() {
-	exe, err := os.Executable()
-	if err != nil {
-		return
-	}
-	for name, use := range map[string]func(string){"mydocker-init": container.UseHelper, "mydocker-shim": engine.UseShim} {
-		path := filepath.Join(filepath.Dir(exe), name)
-		if st, err := os.Stat(path); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
-			use(path)
-		}
-	}
 }
 
 // Run runs the command line args and returns the exit status.

@@ -6,10 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/urfave/cli/v3"
 
 	"github.com/mydocker/mydocker/cgroups"
@@ -193,101 +191,6 @@ func runFlags() []cli.Flag {
 	}
 }
 
-// parseMount reads --mount type=bind|volume|tmpfs,source=...,target=...[,readonly] into a
-// bind mount, a named volume or a --tmpfs value, by kind. Unlike -v, a bind's source must exist.
-func parseMount(s string) (kind string, m specs.Mount, nv engine.NamedVolume, tmpfs string, err error) {
-	kind = "volume"
-	var source, target, size, mode string
-	readonly := false
-	for _, field := range strings.Split(s, ",") {
-		k, v, hasValue := strings.Cut(field, "=")
-		switch strings.ToLower(k) {
-		case "type":
-			kind = v
-		case "source", "src":
-			source = v
-		case "target", "destination", "dst":
-			target = v
-		case "readonly", "ro":
-			readonly = !hasValue || v == "true" || v == "1"
-		case "tmpfs-size":
-			size = v
-		case "tmpfs-mode":
-			mode = v
-		case "bind-propagation", "consistency", "volume-nocopy":
-		default:
-			return "", m, nv, "", fmt.Errorf("invalid argument %q for \"--mount\" flag: unknown option %q", s, k)
-		}
-	}
-	if !filepath.IsAbs(target) {
-		return "", m, nv, "", fmt.Errorf("invalid argument %q for \"--mount\" flag: target must be an absolute path", s)
-	}
-	rw := "rw"
-	if readonly {
-		rw = "ro"
-	}
-	switch kind {
-	case "bind":
-		if !filepath.IsAbs(source) {
-			return "", m, nv, "", fmt.Errorf("invalid argument %q for \"--mount\" flag: a bind's source must be an absolute path", s)
-		}
-		if _, err := os.Stat(source); err != nil {
-			return "", m, nv, "", fmt.Errorf("invalid mount config for type \"bind\": bind source path does not exist: %s", source)
-		}
-		m = specs.Mount{Type: "bind", Source: filepath.Clean(source), Destination: filepath.Clean(target), Options: []string{"rbind", "rprivate", rw}}
-	case "volume":
-		// No source: an anonymous volume, named by VolumeCreate.
-		if source != "" && !engine.IsVolumeName(source) {
-			return "", m, nv, "", fmt.Errorf("invalid argument %q for \"--mount\" flag: %q is not a volume name", s, source)
-		}
-		nv = engine.NamedVolume{Name: source, Destination: filepath.Clean(target), ReadOnly: readonly}
-	case "tmpfs":
-		var opts []string
-		if size != "" {
-			n, err := cgroups.RAMInBytes(size)
-			if err != nil {
-				return "", m, nv, "", fmt.Errorf("invalid argument %q for \"--mount\" flag: tmpfs-size: %w", s, err)
-			}
-			opts = append(opts, fmt.Sprintf("size=%dk", (n+1023)/1024))
-		}
-		if mode != "" {
-			opts = append(opts, "mode="+mode)
-		}
-		if readonly {
-			opts = append(opts, "ro")
-		}
-		tmpfs = target
-		if len(opts) > 0 {
-			tmpfs += ":" + strings.Join(opts, ",")
-		}
-	default:
-		return "", m, nv, "", fmt.Errorf("invalid argument %q for \"--mount\" flag: type must be bind, volume or tmpfs", s)
-	}
-	return kind, m, nv, tmpfs, nil
-}
-
-// parseNamedVolume reads -v NAME:/path[:ro|rw], a named volume; ok is false for a host path.
-func parseNamedVolume(s string) (nv engine.NamedVolume, ok bool, err error) {
-	parts := strings.Split(s, ":")
-	if len(parts) < 2 || len(parts) > 3 || filepath.IsAbs(parts[0]) {
-		return nv, false, nil
-	}
-	if !engine.IsVolumeName(parts[0]) {
-		return nv, true, fmt.Errorf("invalid volume %q: %q is neither an absolute host path nor a volume name ([a-zA-Z0-9][a-zA-Z0-9_.-]+)", s, parts[0])
-	}
-	nv = engine.NamedVolume{Name: parts[0], Destination: filepath.Clean(parts[1])}
-	if !filepath.IsAbs(parts[1]) || nv.Destination == "/" {
-		return nv, true, fmt.Errorf("invalid volume %q: the container path %q must be absolute, and not /", s, parts[1])
-	}
-	if len(parts) == 3 {
-		if parts[2] != "ro" && parts[2] != "rw" {
-			return nv, true, fmt.Errorf("invalid volume %q: unknown mode %q, want ro or rw", s, parts[2])
-		}
-		nv.ReadOnly = parts[2] == "ro"
-	}
-	return nv, true, nil
-}
-
 // readKeyValueFile reads an --env-file or --label-file as Docker does: one KEY=VALUE (or KEY)
 // per line, leading blanks dropped, blank lines and # comments skipped.
 func readKeyValueFile(flag, path string) ([]string, error) {
@@ -378,37 +281,18 @@ func (p Program) containerToMake(cmd *cli.Command, usage string) (*engine.Engine
 
 // containerOptions reads what run and create share: the container to make.
 func (p Program) containerOptions(cmd *cli.Command) (*engine.Options, error) {
-	var mounts []specs.Mount
-	var named []engine.NamedVolume
-	for _, v := range cmd.StringSlice("volume") {
-		if nv, ok, err := parseNamedVolume(v); ok || err != nil {
-			if err != nil {
-				return nil, &statusError{code: 125, err: err}
-			}
-			named = append(named, nv)
-			continue
-		}
-		m, err := workspace.ParseVolumeFlag(v)
-		if err != nil {
+	var v engine.Volumes
+	for _, s := range cmd.StringSlice("volume") {
+		if err := v.AddVolumeFlag(s); err != nil {
 			return nil, &statusError{code: 125, err: err}
 		}
-		mounts = append(mounts, m)
 	}
-	var tmpfs []string
-	for _, m := range cmd.StringSlice("mount") {
-		kind, mount, nv, tm, err := parseMount(m)
-		if err != nil {
+	for _, s := range cmd.StringSlice("mount") {
+		if err := v.AddMountFlag(s); err != nil {
 			return nil, &statusError{code: 125, err: err}
 		}
-		switch kind {
-		case "bind":
-			mounts = append(mounts, mount)
-		case "volume":
-			named = append(named, nv)
-		case "tmpfs":
-			tmpfs = append(tmpfs, tm)
-		}
 	}
+	mounts, named, tmpfs := v.Binds, v.Named, v.Tmpfs
 	resources, err := cgroups.ParseResources(cgroups.Limits{
 		Memory:     cmd.String("memory"),
 		MemorySwap: cmd.String("memory-swap"),
@@ -452,10 +336,12 @@ func (p Program) containerOptions(cmd *cli.Command) (*engine.Options, error) {
 	if err != nil {
 		return nil, &statusError{code: 125, err: err}
 	}
-	var entrypoint *string
+	var entrypoint []string
 	if cmd.IsSet("entrypoint") {
-		ep := cmd.String("entrypoint")
-		entrypoint = &ep
+		entrypoint = []string{}
+		if ep := cmd.String("entrypoint"); ep != "" {
+			entrypoint = []string{ep}
+		}
 	}
 	var shmSize int64
 	if v := cmd.String("shm-size"); v != "" {

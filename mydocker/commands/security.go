@@ -31,35 +31,16 @@ func securityOptions(cmd *cli.Command) (runconfig.Security, error) {
 		Privileged: cmd.Bool("privileged"),
 	}
 	for _, opt := range cmd.StringSlice("security-opt") {
-		key, value, _ := strings.Cut(opt, "=")
-		if k, v, ok := strings.Cut(opt, ":"); ok && key == opt {
-			key, value = k, v // the older form, no-new-privileges:true
+		// A profile's file is read here, as Docker's client does: the engine takes its JSON.
+		if path, ok := strings.CutPrefix(opt, "seccomp="); ok && path != "unconfined" && path != "" {
+			data, err := os.ReadFile(path)
+			if err != nil {
+				return s, fmt.Errorf("opening seccomp profile (%s) failed: %w", path, err)
+			}
+			opt = "seccomp=" + string(data)
 		}
-		switch key {
-		case "seccomp":
-			switch value {
-			case "unconfined":
-				s.Seccomp = "unconfined"
-			case "":
-				return s, fmt.Errorf("invalid --security-opt %q: want seccomp=unconfined or seccomp=PROFILE.json", opt)
-			default:
-				data, err := os.ReadFile(value)
-				if err != nil {
-					return s, fmt.Errorf("opening seccomp profile (%s) failed: %w", value, err)
-				}
-				s.Seccomp = string(data)
-			}
-		case "no-new-privileges":
-			switch value {
-			case "", "true":
-				s.NoNewPrivileges = true
-			case "false":
-				s.NoNewPrivileges = false
-			default:
-				return s, fmt.Errorf("invalid --security-opt %q: no-new-privileges takes true or false", opt)
-			}
-		default:
-			return s, fmt.Errorf("invalid --security-opt %q: mydocker knows seccomp= and no-new-privileges (no AppArmor or SELinux)", opt)
+		if err := s.AddSecurityOpt(opt); err != nil {
+			return s, err
 		}
 	}
 	for _, u := range cmd.StringSlice("ulimit") {

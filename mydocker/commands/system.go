@@ -1,22 +1,20 @@
 package commands
 
 import (
-	"bufio"
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
-	"strings"
+	"strconv"
 	"text/template"
 
+	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v3"
-	"golang.org/x/sys/unix"
-
-	"github.com/mydocker/mydocker/cgroups"
-	"github.com/mydocker/mydocker/engine"
-	"github.com/mydocker/mydocker/workspace"
 )
 
 // Version is mydocker's version, and GitCommit the commit it was built from: make sets it
@@ -73,17 +71,6 @@ func versionCommand() *cli.Command {
 	}
 }
 
-// systemInfo is what info prints, with the field names of Docker's info (--format).
-type systemInfo struct {
-	ID                                                         string
-	Containers, ContainersRunning, ContainersStopped, Images   int
-	Driver, CgroupDriver, CgroupVersion, KernelVersion         string
-	OperatingSystem, OSType, Architecture, DockerRootDir, Name string
-	ServerVersion                                              string
-	NCPU                                                       int
-	MemTotal                                                   int64
-}
-
 func infoCommand() *cli.Command {
 	return &cli.Command{
 		Name:         "info",
@@ -97,40 +84,9 @@ func infoCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			info := systemInfo{
-				ServerVersion: Version, CgroupDriver: "cgroupfs", CgroupVersion: "1",
-				OSType: runtime.GOOS, Architecture: runtime.GOARCH, NCPU: runtime.NumCPU(),
-				DockerRootDir: cmd.Root().String("root"), OperatingSystem: osName(),
-			}
-			if cgroups.DetectMode() == cgroups.Unified {
-				info.CgroupVersion = "2"
-			}
-			var uts unix.Utsname
-			if unix.Uname(&uts) == nil {
-				info.KernelVersion = unix.ByteSliceToString(uts.Release[:])
-				info.Name = unix.ByteSliceToString(uts.Nodename[:])
-			}
-			var si unix.Sysinfo_t
-			if unix.Sysinfo(&si) == nil {
-				info.MemTotal = int64(si.Totalram) * int64(si.Unit)
-			}
-			if d, err := workspace.NewDriver(""); err == nil {
-				info.Driver = d.Name()
-			}
-			all, err := e.List()
+			info, err := e.Info(Version)
 			if err != nil {
 				return err
-			}
-			info.Containers = len(all)
-			for _, st := range all {
-				if st.Status == engine.Running {
-					info.ContainersRunning++
-				} else {
-					info.ContainersStopped++
-				}
-			}
-			if imgs, err := e.Images().List(); err == nil {
-				info.Images = len(imgs)
 			}
 			if f := cmd.String("format"); f != "" {
 				return executeOn(os.Stdout, f, info)
@@ -161,27 +117,12 @@ var infoText = template.Must(template.New("info").Funcs(template.FuncMap{
  Docker Root Dir: {{.DockerRootDir}}
 `))
 
-// osName is the host's PRETTY_NAME from os-release.
-func osName() string {
-	f, err := os.Open("/etc/os-release")
-	if err != nil {
-		return "unknown"
-	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		if v, ok := strings.CutPrefix(s.Text(), "PRETTY_NAME="); ok {
-			return strings.Trim(v, `"`)
-		}
-	}
-	return "unknown"
-}
-
 func systemCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "system",
 		Usage: "manage mydocker",
 		Commands: []*cli.Command{
+			serviceCommand(),
 			{
 				Name:         "df",
 				Usage:        "show the disk images, containers and volumes use",
@@ -207,6 +148,52 @@ func systemCommand() *cli.Command {
 					return tw.Flush()
 				},
 			},
+		},
+	}
+}
+
+// serviceCommand is system service: the Docker Engine API on a socket, served by
+// mydocker-serve beside this binary (where make builds it), which calls the engine as this
+// command line does. It runs in the foreground, as podman system service does.
+func serviceCommand() *cli.Command {
+	return &cli.Command{
+		Name:         "service",
+		Usage:        "serve the Docker Engine API (unix:///run/mydocker.sock unless told a URI): the docker CLI and docker-compose drive mydocker through it",
+		ArgsUsage:    "[URI]",
+		OnUsageError: onUsageError,
+		Flags: []cli.Flag{
+			&cli.IntFlag{Name: "time", Aliases: []string{"t"}, Value: 5, Usage: "seconds without a request before it exits; 0: never"},
+			&cli.StringFlag{Name: "group", Value: "docker", Usage: "the group of the unix socket (mode 0660), when it exists"},
+			&cli.BoolFlag{Name: "tlsverify", Usage: "on tcp://, require TLS and a client certificate signed by --tlscacert"},
+			&cli.StringFlag{Name: "tlscacert", Usage: "the CA that signs the clients' certificates"},
+			&cli.StringFlag{Name: "tlscert", Usage: "the server's certificate"},
+			&cli.StringFlag{Name: "tlskey", Usage: "the server's key"},
+		},
+		Action: func(_ context.Context, cmd *cli.Command) error {
+			exe, err := os.Executable()
+			if err != nil {
+				return err
+			}
+			serve := filepath.Join(filepath.Dir(exe), "mydocker-serve")
+			if _, err := os.Stat(serve); err != nil {
+				return fmt.Errorf("system service needs mydocker-serve beside %s (make builds it): %w", exe, err)
+			}
+			args := []string{"--root", cmd.Root().String("root"), "--time", strconv.Itoa(cmd.Int("time")), "--group", cmd.String("group"),
+				"--version", Version, "--log-level", logrus.GetLevel().String()}
+			if cmd.Bool("tlsverify") {
+				args = append(args, "--tlsverify", "--tlscacert", cmd.String("tlscacert"), "--tlscert", cmd.String("tlscert"), "--tlskey", cmd.String("tlskey"))
+			}
+			args = append(args, cmd.Args().Slice()...)
+			c := exec.Command(serve, args...)
+			c.Stdin, c.Stdout, c.Stderr = os.Stdin, os.Stdout, os.Stderr
+			if err := c.Run(); err != nil {
+				var ee *exec.ExitError
+				if errors.As(err, &ee) {
+					return &statusError{code: ee.ExitCode()}
+				}
+				return err
+			}
+			return nil
 		},
 	}
 }

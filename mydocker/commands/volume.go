@@ -22,12 +22,19 @@ func volumeCommand() *cli.Command {
 				Usage:        "create a volume",
 				ArgsUsage:    "[NAME]",
 				OnUsageError: onUsageError,
+				Flags: []cli.Flag{
+					&cli.StringSliceFlag{Name: "label", Usage: "set a label on the volume (KEY=VALUE)"},
+				},
 				Action: func(_ context.Context, cmd *cli.Command) error {
+					labels, err := parseLabels(cmd)
+					if err != nil {
+						return err
+					}
 					e, err := openEngine(cmd)
 					if err != nil {
 						return err
 					}
-					v, err := e.VolumeCreate(cmd.Args().First())
+					v, err := e.VolumeCreate(cmd.Args().First(), labels)
 					if err != nil {
 						return err
 					}

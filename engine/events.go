@@ -1,0 +1,166 @@
+package engine
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/moby/moby/api/types/events"
+	"github.com/sirupsen/logrus"
+
+	"github.com/mydocker/mydocker/internal/fsutil"
+)
+
+// The engine's events, as docker events lists them: what happened to containers, images,
+// networks and volumes. With no daemon to hold them, whichever mydocker process makes a thing
+// happen (a run, a container's monitor, the API server) appends it, one JSON line, to
+// events.log in the root; the API server's /events reads the log back and follows it. The log
+// is kept to about a megabyte: past that, it becomes events.log.1 (the one before goes).
+
+const eventsLogMax = 1 << 20
+
+func (e *Engine) eventsPath() string { return filepath.Join(e.root, "events.log") }
+
+// emit records an event. An event that cannot be recorded is logged: what the user asked for
+// happened all the same.
+func (e *Engine) emit(typ events.Type, action events.Action, id string, attrs map[string]string) {
+	now := time.Now()
+	m := events.Message{Type: typ, Action: action, Actor: events.Actor{ID: id, Attributes: attrs},
+		Scope: "local", Time: now.Unix(), TimeNano: now.UnixNano()}
+	if err := e.appendEvent(m); err != nil {
+		logrus.WithError(err).Warnf("could not record the event %s %s", typ, action)
+	}
+}
+
+func (e *Engine) appendEvent(m events.Message) error {
+	line, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	l, err := fsutil.LockFile(filepath.Join(e.root, "events.lock"))
+	if err != nil {
+		return err
+	}
+	defer l.Unlock()
+	if fi, err := os.Stat(e.eventsPath()); err == nil && fi.Size() > eventsLogMax {
+		if err := os.Rename(e.eventsPath(), e.eventsPath()+".1"); err != nil {
+			return fmt.Errorf("rotate the events: %w", err)
+		}
+	}
+	f, err := os.OpenFile(e.eventsPath(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("record an event: %w", err)
+	}
+	_, err = f.Write(append(line, '\n'))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// containerEvent records an event of container st, with its name, image and labels as
+// attributes (compose finds its containers' events by label), and more.
+func (e *Engine) containerEvent(st *State, action events.Action, more map[string]string) {
+	attrs := map[string]string{"name": st.Name, "image": st.Image}
+	maps.Copy(attrs, st.Config.Labels)
+	maps.Copy(attrs, more)
+	e.emit(events.ContainerEventType, action, st.ID, attrs)
+}
+
+// EventOptions choose the events Events reads: from Since on (zero: only those to come), up to
+// Until (zero: none, and the log is followed until Done is closed).
+type EventOptions struct {
+	Since, Until time.Time
+	Done         <-chan struct{}
+}
+
+// Events passes the events the options choose to fn, in the order they were recorded, and,
+// without Until, the ones recorded after, until Done is closed or fn fails.
+func (e *Engine) Events(opts EventOptions, fn func(events.Message) error) error {
+	from := opts.Since
+	if from.IsZero() {
+		from = time.Now()
+	}
+	pass := func(m events.Message) error {
+		t := time.Unix(0, m.TimeNano)
+		if t.Before(from) || (!opts.Until.IsZero() && t.After(opts.Until)) {
+			return nil
+		}
+		return fn(m)
+	}
+	if old, err := os.Open(e.eventsPath() + ".1"); err == nil {
+		err := (&eventReader{br: bufio.NewReader(old)}).readAvailable(pass)
+		old.Close()
+		if err != nil {
+			return err
+		}
+	}
+	f, err := os.OpenFile(e.eventsPath(), os.O_CREATE|os.O_RDONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("read the events: %w", err)
+	}
+	defer func() { f.Close() }()
+	r := &eventReader{br: bufio.NewReader(f)}
+	for {
+		if err := r.readAvailable(pass); err != nil {
+			return err
+		}
+		if !opts.Until.IsZero() && time.Now().After(opts.Until) {
+			return nil
+		}
+		select {
+		case <-opts.Done:
+			return nil
+		case <-time.After(100 * time.Millisecond):
+		}
+		// Rotated: what is left of the old file, then the new one.
+		if named, err := os.Stat(e.eventsPath()); err == nil {
+			if open, err := f.Stat(); err == nil && !os.SameFile(open, named) {
+				if err := r.readAvailable(pass); err != nil {
+					return err
+				}
+				nf, err := os.Open(e.eventsPath())
+				if err != nil {
+					return fmt.Errorf("read the events: %w", err)
+				}
+				f.Close()
+				f, r = nf, &eventReader{br: bufio.NewReader(nf)}
+			}
+		}
+	}
+}
+
+// eventReader reads event lines as they are written.
+type eventReader struct {
+	br      *bufio.Reader
+	pending []byte // a line whose end is not written yet
+}
+
+// readAvailable passes fn each whole event up to the end of what is written.
+func (r *eventReader) readAvailable(fn func(events.Message) error) error {
+	for {
+		chunk, err := r.br.ReadBytes('\n')
+		r.pending = append(r.pending, chunk...)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read the events: %w", err)
+		}
+		var m events.Message
+		ok := json.Unmarshal(r.pending, &m) == nil
+		r.pending = r.pending[:0]
+		if !ok {
+			continue
+		}
+		if err := fn(m); err != nil {
+			return err
+		}
+	}
+}
