@@ -74,6 +74,16 @@ func (l *Lease) HoldImage(ref string) (*Image, error) {
 	return l.s.Use(ref, func(img *Image) error { return l.holdImage(img.ID) })
 }
 
+// TempDir makes a directory of the lease's own in the store's tmp/ (a build's context sent on
+// stdin): the caller removes it; if its process dies first, Sweep does.
+func (l *Lease) TempDir(what string) (string, error) {
+	dir, err := os.MkdirTemp(filepath.Join(l.s.dir, "tmp"), l.name+"-"+what+"-")
+	if err != nil {
+		return "", fmt.Errorf("lease %s: %w", l.name, err)
+	}
+	return dir, nil
+}
+
 // AddLayer unpacks a layer tar into the store, held by the lease, and returns its diff id (a
 // layer already there is reused, and held).
 func (l *Lease) AddLayer(r io.Reader) (digest.Digest, error) { return l.s.addLayer(l, r) }
