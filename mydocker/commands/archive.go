@@ -161,13 +161,17 @@ func historyCommand() *cli.Command {
 			}
 			h := img.Config.History
 			layer := len(img.Config.RootFS.DiffIDs) - 1
-			for i := len(h) - 1; i >= 0; i-- { // newest first, as docker history
+			// Newest first, as docker history: each line's image is the next one down the
+			// chain of parents a build made, while there is one.
+			chain := img.ID
+			for i := len(h) - 1; i >= 0; i-- {
 				id := "<missing>"
-				if i == len(h)-1 {
-					id = img.ID.Encoded()[:12]
+				if chain != "" {
+					id = chain.Encoded()[:12]
 					if cmd.Bool("no-trunc") {
-						id = img.ID.String()
+						id = chain.String()
 					}
+					chain = e.Images().Parent(chain)
 				}
 				var size int64
 				if !h[i].EmptyLayer && layer >= 0 {
