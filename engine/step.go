@@ -79,8 +79,11 @@ func (e *Engine) stepChanges(st *State, mounts []specs.Mount, keep func(io.Reade
 	if err != nil {
 		return err
 	}
+	if empty {
+		return keep(nil, true)
+	}
 	defer r.Close()
-	return keep(r, empty)
+	return keep(r, false)
 }
 
 // stepLayer is the layer a step's changes make, as Docker's builder commits it: without the

@@ -100,6 +100,7 @@ func TestCgroupV2VM(t *testing.T) {
 	goBuild(t, repo, "build", "-o", filepath.Join(root, "bin/mydocker-init"), "./mydocker/init")
 	goBuild(t, repo, "build", "-o", filepath.Join(root, "bin/mydocker-shim"), "./mydocker/shim")
 	goBuild(t, repo, "build", "-o", filepath.Join(root, "bin/mydocker-runc"), "./mydocker/runc")
+	goBuild(t, repo, "build", "-o", filepath.Join(root, "bin/mydocker-build"), "./mydocker/build")
 	var list []string
 	for _, vt := range selectedTests() {
 		args := []string{"test", "-c", "-o", filepath.Join(root, "tests", vt.binary), vt.pkg}
