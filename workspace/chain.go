@@ -16,14 +16,17 @@ import (
 
 // A build makes one image per step, each on the one before, as Docker's classic builder does;
 // the store keeps beside each such image what its config cannot say (Docker keeps the same in
-// imagedb/metadata): the image it was built on, and the cache key of the step that made it.
-// That is the build cache: a step whose parent and key match an image's is that image
-// (Cached). The chain also decides what rmi and prune may delete: an image others were built
-// on stays while they do, and an untagged parent goes with its last child. An image pulled,
-// loaded or imported has no such record.
+// imagedb/metadata): the image it was built on, the cache key of the step that made it and
+// when (meta/sha256/ID.json), and, under its parent, that it is one of its children
+// (children/PARENT/ID; PARENT "scratch" for FROM scratch). That is the build cache: a step
+// whose parent and key match an image's is that image (Cached), found among the parent's
+// children alone. The chain also decides what rmi and prune may delete: an image others were
+// built on stays while they do, and an untagged parent goes with its last child. An image
+// pulled, loaded or imported has no such record.
 type imageMeta struct {
 	Parent   digest.Digest `json:"parent,omitempty"`
 	CacheKey string        `json:"cache_key,omitempty"`
+	Created  int64         `json:"created,omitempty"` // Unix nanoseconds
 }
 
 // CacheEntry is one image the build cache can answer with: its id, when it was made, and
@@ -36,6 +39,37 @@ type CacheEntry struct {
 
 func (s *Store) metaPath(id digest.Digest) string {
 	return filepath.Join(s.dir, "meta", id.Algorithm().String(), id.Encoded()+".json")
+}
+
+// childrenDir holds an entry for each image built on parent ("" for FROM scratch).
+func (s *Store) childrenDir(parent digest.Digest) string {
+	name := "scratch"
+	if parent != "" {
+		name = parent.Encoded()
+	}
+	return filepath.Join(s.dir, "children", name)
+}
+
+// children are the images built on parent whose config is still there. Under the store's lock.
+func (s *Store) children(parent digest.Digest) ([]digest.Digest, error) {
+	entries, err := os.ReadDir(s.childrenDir(parent))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read the images built on %s: %w", parent, err)
+	}
+	var out []digest.Digest
+	for _, e := range entries {
+		if !isHex(e.Name()) {
+			continue
+		}
+		id := digest.NewDigestFromEncoded(digest.SHA256, e.Name())
+		if _, err := os.Stat(s.configPath(id)); err == nil {
+			out = append(out, id)
+		}
+	}
+	return out, nil
 }
 
 // metas reads the records of the images built here, by image id. A record whose image is
@@ -98,7 +132,19 @@ func (s *Store) AddChild(l *Lease, parent digest.Digest, config ocispec.Image, e
 	if err := os.MkdirAll(filepath.Dir(s.metaPath(id)), 0o700); err != nil {
 		return nil, fmt.Errorf("record image: %w", err)
 	}
-	if err := fsutil.WriteJSON(s.metaPath(id), imageMeta{Parent: parent, CacheKey: key}); err != nil {
+	// Not waited for on the disk: lost in a host crash, the image is only no step's cache
+	// and no child's parent any more.
+	m := imageMeta{Parent: parent, CacheKey: key}
+	if config.Created != nil {
+		m.Created = config.Created.UnixNano()
+	}
+	if err := fsutil.UpdateJSON(s.metaPath(id), m); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(s.childrenDir(parent), 0o700); err != nil {
+		return nil, fmt.Errorf("record image: %w", err)
+	}
+	if err := fsutil.UpdateFile(filepath.Join(s.childrenDir(parent), id.Encoded()), nil, 0o600); err != nil {
 		return nil, err
 	}
 	if err := l.holdImage(id); err != nil {
@@ -115,36 +161,30 @@ func (s *Store) Cached(l *Lease, parent digest.Digest, key string) (*Image, erro
 		return nil, err
 	}
 	defer sl.Unlock()
-	metas, err := s.metas()
+	children, err := s.children(parent)
 	if err != nil {
 		return nil, err
 	}
 	var entries []CacheEntry
-	for id, m := range metas {
-		if m.Parent != parent {
+	for _, id := range children {
+		var m imageMeta
+		if err := fsutil.ReadJSON(s.metaPath(id), &m); err != nil {
 			continue
 		}
-		img, err := s.load(id)
-		if err != nil {
-			continue
-		}
-		if _, err := s.LayerDirs(img); err != nil {
-			continue // a layer went missing: no hit, the step runs again
-		}
-		var created int64
-		if img.Config.Created != nil {
-			created = img.Config.Created.UnixNano()
-		}
-		entries = append(entries, CacheEntry{ID: id, Parent: m.Parent, Key: m.CacheKey, Created: created})
+		entries = append(entries, CacheEntry{ID: id, Parent: m.Parent, Key: m.CacheKey, Created: m.Created})
 	}
 	id := pickCached(entries, parent, key)
 	if id == "" {
 		return nil, nil
 	}
-	if err := l.holdImage(id); err != nil {
+	img, err := s.load(id)
+	if err != nil {
 		return nil, err
 	}
-	return s.load(id)
+	if _, err := s.LayerDirs(img); err != nil {
+		return nil, nil // a layer went missing: no hit, the step runs again
+	}
+	return img, l.holdImage(id)
 }
 
 // PickCached is the cache's rule, Docker's classic builder's (image/cache): of the images
@@ -183,11 +223,26 @@ func (s *Store) WithChildren() (map[digest.Digest]bool, error) {
 		return nil, err
 	}
 	defer sl.Unlock()
-	metas, err := s.metas()
-	if err != nil {
-		return nil, err
+	entries, err := os.ReadDir(filepath.Join(s.dir, "children"))
+	if errors.Is(err, os.ErrNotExist) {
+		return map[digest.Digest]bool{}, nil
 	}
-	return parentsIn(metas), nil
+	if err != nil {
+		return nil, fmt.Errorf("read image records: %w", err)
+	}
+	out := map[digest.Digest]bool{}
+	for _, e := range entries {
+		if !isHex(e.Name()) {
+			continue
+		}
+		parent := digest.NewDigestFromEncoded(digest.SHA256, e.Name())
+		if children, err := s.children(parent); err != nil {
+			return nil, err
+		} else if len(children) > 0 {
+			out[parent] = true
+		}
+	}
+	return out, nil
 }
 
 // parentsIn is the set of images metas names as a parent.
@@ -201,8 +256,14 @@ func parentsIn(metas map[digest.Digest]imageMeta) map[digest.Digest]bool {
 	return out
 }
 
-// removeConfig deletes the config of image id and its record. Under the store's lock.
+// removeConfig deletes the config of image id and its records. Under the store's lock.
 func (s *Store) removeConfig(id digest.Digest) error {
+	var m imageMeta
+	if err := fsutil.ReadJSON(s.metaPath(id), &m); err == nil {
+		os.Remove(filepath.Join(s.childrenDir(m.Parent), id.Encoded()))
+		os.Remove(s.childrenDir(m.Parent)) // when it was the last
+	}
+	os.Remove(s.childrenDir(id)) // none left, or it would not be removed
 	if err := os.Remove(s.metaPath(id)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("remove image %s: %w", id, err)
 	}

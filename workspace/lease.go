@@ -346,8 +346,25 @@ func (s *Store) Sweep() ([]digest.Digest, error) {
 }
 
 // sweepMetas removes the records (chain.go) of images whose config is gone: a crash between
-// the two removals. Under the store's lock.
+// the removals. Under the store's lock.
 func (s *Store) sweepMetas() error {
+	parents, err := os.ReadDir(filepath.Join(s.dir, "children"))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("sweep the image store: %w", err)
+	}
+	for _, p := range parents {
+		dir := filepath.Join(s.dir, "children", p.Name())
+		children, err := os.ReadDir(dir)
+		if err != nil {
+			return fmt.Errorf("sweep the image store: %w", err)
+		}
+		for _, c := range children {
+			if _, err := os.Stat(s.configPath(digest.NewDigestFromEncoded(digest.SHA256, c.Name()))); errors.Is(err, os.ErrNotExist) {
+				os.Remove(filepath.Join(dir, c.Name()))
+			}
+		}
+		os.Remove(dir) // if empty
+	}
 	dir := filepath.Join(s.dir, "meta", "sha256")
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, os.ErrNotExist) {

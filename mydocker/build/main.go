@@ -14,6 +14,7 @@ import (
 
 	"github.com/mydocker/mydocker/container"
 	"github.com/mydocker/mydocker/engine"
+	_ "github.com/mydocker/mydocker/internal/prefault"
 	"github.com/mydocker/mydocker/mydocker/buildcli"
 	"github.com/mydocker/mydocker/mydocker/commands"
 )
