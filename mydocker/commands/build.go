@@ -57,7 +57,7 @@ func (p Program) buildCommand() *cli.Command {
 				Tags:       cmd.StringSlice("tag"),
 				Target:     cmd.String("target"),
 				NoCache:    cmd.Bool("no-cache"),
-				Network:    cmd.String("network"),
+				Network:    p.buildNetwork(cmd),
 				Remove:     cmd.Bool("rm") || cmd.Bool("force-rm"),
 				Quiet:      cmd.Bool("quiet"),
 			}
@@ -123,4 +123,13 @@ func runBuilder(root string, req BuildRequest) error {
 		return err
 	}
 	return nil
+}
+
+// buildNetwork is the RUN containers' network: --network, else Docker's default (the bridge
+// network); a chapter's program keeps none as its default, as its run does.
+func (p Program) buildNetwork(cmd *cli.Command) string {
+	if n := cmd.String("network"); n != "" || p.Chapter == 0 {
+		return n
+	}
+	return "none"
 }
