@@ -87,6 +87,12 @@ HEALTHCHECK --interval=5s --retries=3 CMD wget -q -O- http://localhost/ || exit 
 ONBUILD RUN echo triggered > /triggered
 ENTRYPOINT top -b
 `},
+		{name: "ONBUILD triggered by FROM of its stage", dockerfile: `FROM busybox AS base
+ONBUILD RUN echo triggered > /triggered
+ONBUILD ENV TRIGGERED=yes
+FROM base
+RUN cat /triggered
+`},
 		{name: "relative WORKDIR and destinations", dockerfile: `FROM busybox
 WORKDIR /app
 WORKDIR src
@@ -249,6 +255,21 @@ type imageConfig struct {
 	Labels               map[string]string
 	StopSignal           string
 	Volumes              map[string]struct{}
+	Healthcheck          *healthcheck
+	OnBuild, Shell       []string
+}
+
+type healthcheck struct {
+	Test                           []string
+	Interval, Timeout, StartPeriod int64
+	Retries                        int
+}
+
+func (h *healthcheck) String() string {
+	if h == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("%+v", *h)
 }
 
 // inspectConfig reads the config of the image an inspect printed.
@@ -265,7 +286,7 @@ func inspectConfig(t *testing.T, out string) imageConfig {
 	if len(c.Labels) == 0 {
 		c.Labels = nil
 	}
-	for _, l := range []*[]string{&c.Env, &c.Cmd, &c.Entrypoint} {
+	for _, l := range []*[]string{&c.Env, &c.Cmd, &c.Entrypoint, &c.OnBuild, &c.Shell} {
 		if len(*l) == 0 {
 			*l = nil
 		}

@@ -99,11 +99,9 @@ func TestBuildFailingRunLeavesNothing(t *testing.T) {
 	// Every layer of the store is an image's: none half made, none of the failed step.
 	named := map[string]bool{}
 	for _, id := range strings.Fields(e.must("images", "-aq", "--no-trunc")) {
-		var rootfs struct {
-			DiffIDs []string `json:"diff_ids"`
-		}
+		var rootfs struct{ Layers []string }
 		require.NoError(t, json.Unmarshal([]byte(e.must("inspect", "-f", "{{json .RootFS}}", id)), &rootfs))
-		for _, d := range rootfs.DiffIDs {
+		for _, d := range rootfs.Layers {
 			named[strings.TrimPrefix(d, "sha256:")] = true
 		}
 	}
@@ -308,4 +306,19 @@ func TestBuildahParity(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestBuildFromARegistry builds FROM an image the store lacks, named with a registry on
+// loopback: the build pulls it first.
+func TestBuildFromARegistry(t *testing.T) {
+	e := newEngine(t)
+	reg := startRegistry(t, registryOptions{})
+	ref := reg.addr + "/base:1"
+	e.must("tag", "busybox", ref)
+	e.must("push", "-q", ref)
+	e.must("rmi", ref)
+	dir := writeContext(t, buildCase{dockerfile: "FROM " + ref + "\nRUN echo pulled > /p\n"})
+	e.build("-t", "frompull", dir)
+	require.Equal(t, "pulled\n", e.must("run", "--rm", "frompull", "cat", "/p"))
+	e.must("inspect", ref)
 }
