@@ -54,6 +54,8 @@ func (e *Engine) RunStep(opts *Options, stdio container.Stdio, created func(id s
 	if !c.st.AutoRemove && (code != 0 || retErr != nil) {
 		if err := e.removeFiles(c.st); err != nil {
 			logFor(c.st.ID).WithError(err).Warn("could not remove the container of a build step that failed")
+		} else {
+			e.discardVolumes(c.st.ID, c.st.AnonymousVolumes)
 		}
 	}
 	return code, retErr

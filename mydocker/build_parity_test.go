@@ -78,7 +78,12 @@ ARG GREETING=hello
 ARG TARGETED
 ENV FROM_ENV=$GREETING
 RUN echo "$GREETING $TARGETED" > /greeting
-`, flags: []string{"--build-arg", "TARGETED=world"}},
+`, flags: []string{"--build-arg", "TARGETED=world", "--label", "built.by=parity", "--label", "a=1"}},
+		{name: "VOLUME, then RUN writes into it", dockerfile: `FROM busybox
+RUN mkdir /data && echo before > /data/before
+VOLUME /data
+RUN echo after > /data/after && echo outside > /outside
+`},
 		{name: "SHELL, HEALTHCHECK, ONBUILD, MAINTAINER", dockerfile: `FROM busybox
 MAINTAINER someone <someone@example.com>
 SHELL ["/bin/sh", "-ec"]

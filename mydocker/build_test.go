@@ -59,9 +59,10 @@ CMD ["cat", "/both"]
 	require.Equal(t, []bool{false, false, false, false, false, false}, steps(first), first)
 	id := builtShortID(t, first)
 
-	again := e.build("-t", "cached", dir)
+	again := e.build("-t", "cached", "-t", "cached:v2", dir)
 	require.Equal(t, []bool{false, true, true, true, true, true}, steps(again), "a second build hits every step after FROM:\n%s", again)
 	require.Equal(t, id, builtShortID(t, again), "and gives the same image")
+	require.Contains(t, again, "Successfully tagged cached:latest\nSuccessfully tagged cached:v2\n", "-t is repeatable")
 
 	later := time.Now().Add(time.Hour)
 	require.NoError(t, os.Chtimes(filepath.Join(dir, "a.txt"), later, later))

@@ -24,6 +24,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/opencontainers/go-digest"
@@ -201,8 +202,7 @@ func (b *builder) stageByRef(ref string) (*workspace.Image, bool, error) {
 	if img, ok := b.stages[strings.ToLower(ref)]; ok {
 		return img, true, nil
 	}
-	var i int
-	if _, err := fmt.Sscanf(ref, "%d", &i); err == nil && fmt.Sprint(i) == ref {
+	if i, err := strconv.Atoi(ref); err == nil {
 		if i < 0 || i >= len(b.built) {
 			if i == len(b.built) {
 				return nil, false, fmt.Errorf("invalid from flag value %s: refers to current build stage", ref)

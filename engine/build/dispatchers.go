@@ -1,6 +1,7 @@
 package build
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"maps"
@@ -262,7 +263,7 @@ func (b *builder) dispatchExpose(s *stageState, c *instructions.ExposeCommand, e
 // portSpecs reads one EXPOSE word: PORT[-END][/tcp|udp|sctp].
 func portSpecs(p string) ([]string, error) {
 	num, proto, _ := strings.Cut(p, "/")
-	proto = strings.ToLower(cmpOr(proto, "tcp"))
+	proto = strings.ToLower(cmp.Or(proto, "tcp"))
 	if proto != "tcp" && proto != "udp" && proto != "sctp" {
 		return nil, fmt.Errorf("invalid proto: %s", proto)
 	}
@@ -402,11 +403,4 @@ func cloneConfig(c ocispec.ImageConfig) ocispec.ImageConfig {
 	c.Volumes = maps.Clone(c.Volumes)
 	c.Labels = maps.Clone(c.Labels)
 	return c
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
