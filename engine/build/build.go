@@ -55,6 +55,9 @@ type Options struct {
 // it prints is what Docker's classic builder prints ("Step 2/5 : RUN ...", " ---> Using
 // cache", "Successfully built ...").
 func Build(e *engine.Engine, opts Options) (img *workspace.Image, retErr error) {
+	if opts.Out == nil {
+		return nil, errors.New("build: Options.Out is where the build's output goes, and must be set")
+	}
 	store := e.Images()
 	var tags []string
 	for _, t := range opts.Tags {
@@ -84,7 +87,7 @@ func Build(e *engine.Engine, opts Options) (img *workspace.Image, retErr error) 
 		return nil, err
 	}
 	defer ctx.close()
-	df, err := parseDockerfile(ctx.dockerfile, ctx.dockerfileName, opts.Target, opts.Labels)
+	df, err := parseDockerfile(ctx.dockerfile, ctx.dockerfileName, opts.Target, opts.Labels, opts.Out)
 	if err != nil {
 		return nil, err
 	}

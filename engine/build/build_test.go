@@ -43,7 +43,7 @@ func TestParseErrorsNameFileAndLine(t *testing.T) {
 		{"RUN true\n", "dockerfile parse error on line 1 of Dockerfile.dev"},
 		{"FROM busybox\nCOPY <<EOF /x\nhi\nEOF\n", "dockerfile parse error on line 2 of Dockerfile.dev: here-documents are not supported"},
 	} {
-		_, err := parseDockerfile([]byte(tc.dockerfile), "Dockerfile.dev", "", nil)
+		_, err := parseDockerfile([]byte(tc.dockerfile), "Dockerfile.dev", "", nil, io.Discard)
 		var pe *ParseError
 		require.True(t, errors.As(err, &pe), "%q: %v", tc.dockerfile, err)
 		require.Contains(t, err.Error(), tc.want)
@@ -52,16 +52,16 @@ func TestParseErrorsNameFileAndLine(t *testing.T) {
 
 func TestStepsTargetAndLabels(t *testing.T) {
 	df := "ARG V=1\nFROM busybox AS a\nRUN true\nFROM busybox AS b\nRUN true\nRUN true\nFROM a\n"
-	d, err := parseDockerfile([]byte(df), "Dockerfile", "", map[string]string{"b": "2", "a": "1"})
+	d, err := parseDockerfile([]byte(df), "Dockerfile", "", map[string]string{"b": "2", "a": "1"}, io.Discard)
 	require.NoError(t, err)
 	require.Equal(t, 1+3+3+2, d.steps(), "ARG before FROM, each FROM, each instruction, the --label LABELs")
 	last := d.stages[len(d.stages)-1].Commands
 	require.Equal(t, "LABEL a=1", last[0].(*instructions.LabelCommand).String(), "labels in key order, on the last stage")
 
-	d, err = parseDockerfile([]byte(df), "Dockerfile", "B", nil)
+	d, err = parseDockerfile([]byte(df), "Dockerfile", "B", nil, io.Discard)
 	require.NoError(t, err)
 	require.Len(t, d.stages, 2, "--target stops at the stage named (case-insensitively)")
-	_, err = parseDockerfile([]byte(df), "Dockerfile", "nope", nil)
+	_, err = parseDockerfile([]byte(df), "Dockerfile", "nope", nil, io.Discard)
 	require.EqualError(t, err, "failed to reach build target nope in Dockerfile")
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 
@@ -47,12 +48,13 @@ func (e *ParseError) Unwrap() error { return e.Err }
 
 // parseDockerfile parses data (the Dockerfile named name) with buildkit's parser into stages,
 // the last one target (when set), the --label labels added to it as LABEL instructions, as
-// Docker's classic builder does.
-func parseDockerfile(data []byte, name, target string, labels map[string]string) (*dockerfile, error) {
+// Docker's classic builder does. The parser's warnings (an empty continuation line) go to warn.
+func parseDockerfile(data []byte, name, target string, labels map[string]string, warn io.Writer) (*dockerfile, error) {
 	res, err := parser.Parse(bytes.NewReader(data))
 	if err != nil {
 		return nil, parseError(name, err)
 	}
+	res.PrintWarnings(warn)
 	stages, metaArgs, err := instructions.Parse(res.AST, nil)
 	if err != nil {
 		return nil, parseError(name, err)
