@@ -144,7 +144,7 @@ func resolveScoped(lstat func(string) (fs.FileInfo, error), readlink func(string
 			continue
 		}
 		if len(rest) > 0 && !fi.IsDir() {
-			if slicesHasPath(rest) {
+			if namesMore(rest) {
 				return "", &os.PathError{Op: "resolve", Path: name, Err: unix.ENOTDIR}
 			}
 		}
@@ -153,8 +153,8 @@ func resolveScoped(lstat func(string) (fs.FileInfo, error), readlink func(string
 	return "/" + current, nil
 }
 
-// slicesHasPath reports whether the components left name anything ("a/" leaves [""]).
-func slicesHasPath(rest []string) bool {
+// namesMore reports whether the components left name anything ("a/" leaves [""]).
+func namesMore(rest []string) bool {
 	for _, p := range rest {
 		if p != "" && p != "." {
 			return true
