@@ -327,6 +327,11 @@ func copyOne(w *layerWriter, t tree, src copySource, dest string, own owner, mod
 			return err
 		}
 		return walk(t, src.p, func(rel string, fi fs.FileInfo) error {
+			// A directory .dockerignore leaves out, entered for an exception below it, is
+			// not copied: made on the way, as Docker's context makes it (0755).
+			if err := w.mkdirAll(path.Dir(path.Join(target, rel)), own.uid, own.gid); err != nil {
+				return err
+			}
 			return w.copyEntry(t, path.Join(src.p, rel), fi, path.Join(target, rel), own, mode)
 		})
 	}
