@@ -16,13 +16,14 @@ all: build
 
 # mydocker, and beside it the small program it starts as each container's init (mydocker/init),
 # the one that watches a detached container while it runs (mydocker/shim), the registry client
-# pull and push run (mydocker/registry) and the runtime with runc's command line, for
-# containerd and dockerd (mydocker/runc).
+# pull and push run (mydocker/registry), the builder build runs (mydocker/build) and the
+# runtime with runc's command line, for containerd and dockerd (mydocker/runc).
 build:
 	$(GO) build -ldflags "-X github.com/mydocker/mydocker/mydocker/commands.GitCommit=$$(git rev-parse --short HEAD 2>/dev/null)" -o $(BIN) ./mydocker
 	$(GO) build -o $(BIN)-init ./mydocker/init
 	$(GO) build -o $(BIN)-shim ./mydocker/shim
 	$(GO) build -o $(BIN)-registry ./mydocker/registry
+	$(GO) build -o $(BIN)-build ./mydocker/build
 	$(GO) build -o $(BIN)-runc ./mydocker/runc
 	$(GO) build -o $(BIN)-serve ./mydocker/serve
 

@@ -3,8 +3,11 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/opencontainers/go-digest"
@@ -29,19 +32,28 @@ type holds struct {
 
 func (s *Store) holdsPath(id string) string { return filepath.Join(s.dir, id, "holds.json") }
 
-// holdImageAndVolumes records that container id, whose directory is made, uses the image ref
-// names and the volumes vols name, making the volumes that do not exist yet (an empty name is
-// an anonymous volume, given a random one). It returns the image, and the volumes as named:
-// made are those it made, for the rollback of a failed create (discardVolumes).
-func (e *Engine) holdImageAndVolumes(id, ref string, vols []NamedVolume) (img *workspace.Image, named []NamedVolume, made []string, err error) {
-	img, err = e.images.Use(ref, func(img *workspace.Image) error {
+// held is what holdImageAndVolumes found and made for a container.
+type held struct {
+	image   *workspace.Image
+	volumes []NamedVolume // as they are mounted, each with its name
+	// made are the volumes it made, for the rollback of a failed create (discardVolumes);
+	// anonymous, those without a name of the user's, which go with a --rm container.
+	made, anonymous []string
+}
+
+// holdImageAndVolumes records that container id, whose directory is made, uses the image
+// opts name and its volumes, making those that do not exist yet: opts' named volumes (an
+// empty name is an anonymous volume, given a random one) and, as Docker does, an anonymous
+// volume for each VOLUME of the image that no mount of opts covers.
+func (e *Engine) holdImageAndVolumes(id string, opts *Options) (h held, err error) {
+	h.image, err = e.images.Use(opts.Image, func(img *workspace.Image) error {
 		vl, err := e.volumesLock()
 		if err != nil {
 			return err
 		}
 		defer vl.Unlock()
-		h := holds{Image: img.ID}
-		for _, nv := range vols {
+		record := holds{Image: img.ID}
+		for _, nv := range append(slices.Clone(opts.NamedVolumes), imageVolumes(img, opts)...) {
 			isNew := nv.Name == ""
 			if !isNew {
 				if _, err := e.volume(nv.Name); errors.Is(err, ErrNoSuchVolume) {
@@ -53,20 +65,47 @@ func (e *Engine) holdImageAndVolumes(id, ref string, vols []NamedVolume) (img *w
 				return err
 			}
 			if isNew {
-				made = append(made, v.Name)
+				h.made = append(h.made, v.Name)
+			}
+			if nv.Name == "" {
+				h.anonymous = append(h.anonymous, v.Name)
 			}
 			nv.Name = v.Name
-			named = append(named, nv)
-			h.Volumes = append(h.Volumes, v.Name)
+			h.volumes = append(h.volumes, nv)
+			record.Volumes = append(record.Volumes, v.Name)
 		}
-		return fsutil.WriteJSON(e.containers.holdsPath(id), h)
+		return fsutil.WriteJSON(e.containers.holdsPath(id), record)
 	})
 	if err != nil {
 		// Made under the lock above and held by nobody: the locks are let go, they can go.
-		e.discardVolumes(id, made)
-		return nil, nil, nil, err
+		e.discardVolumes(id, h.made)
+		return held{}, err
 	}
-	return img, named, made, nil
+	return h, nil
+}
+
+// imageVolumes are the anonymous volumes the image's VOLUMEs ask for, those that no bind
+// mount, tmpfs or volume of opts is mounted on, in path order.
+func imageVolumes(img *workspace.Image, opts *Options) []NamedVolume {
+	covered := map[string]bool{}
+	for _, m := range opts.Mounts {
+		covered[path.Clean(m.Destination)] = true
+	}
+	for _, t := range opts.Tmpfs {
+		dest, _, _ := strings.Cut(t, ":")
+		covered[path.Clean(dest)] = true
+	}
+	for _, nv := range opts.NamedVolumes {
+		covered[path.Clean(nv.Destination)] = true
+	}
+	var out []NamedVolume
+	for _, dest := range slices.Sorted(maps.Keys(img.Config.Config.Volumes)) {
+		if d := path.Clean("/" + dest); !covered[d] && d != "/" {
+			out = append(out, NamedVolume{Destination: d})
+			covered[d] = true
+		}
+	}
+	return out
 }
 
 // holders reads what every container holds: for each image id and each volume name, the

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"slices"
 
 	"github.com/opencontainers/go-digest"
 
@@ -30,37 +31,49 @@ func (e *Engine) PruneContainers() ([]string, error) {
 	return removed, errors.Join(errs...)
 }
 
-// PruneImages removes the images no container uses: the untagged (dangling) ones, or with
-// all every one. It returns what was untagged and deleted, as rmi does.
+// PruneImages removes the images no container uses: the dangling ones (untagged, and no
+// image built on them), or with all every one. Deleting an image deletes the intermediate
+// images of its build with it (workspace.Store.Remove). It returns what was untagged and
+// deleted, as rmi does.
 func (e *Engine) PruneImages(all bool) (untagged []string, deleted []digest.Digest, err error) {
-	imgs, err := e.images.List()
-	if err != nil {
-		return nil, nil, err
-	}
-	held, _, err := e.holders()
-	if err != nil {
-		return nil, nil, err
-	}
 	var errs []error
-	for _, img := range imgs {
-		if (len(img.RepoTags) > 0 && !all) || len(held[img.ID]) > 0 {
-			continue
+	// With all, an image others were built on goes once they have: pass after pass, while
+	// one deletes anything.
+	for pass := true; pass; {
+		pass = false
+		imgs, err := e.images.List()
+		if err != nil {
+			return untagged, deleted, err
 		}
-		refs := img.RepoTags
-		if len(refs) == 0 {
-			refs = []string{img.ID.String()}
+		held, _, err := e.holders()
+		if err != nil {
+			return untagged, deleted, err
 		}
-		for _, ref := range refs { // each tag goes; the last takes the image with it
-			// Asked again under the store's lock: a container may take it meanwhile.
-			u, d, err := e.images.Remove(ref, false, e.imageUser)
-			if errors.Is(err, workspace.ErrImageInUse) || errors.Is(err, workspace.ErrImageNotFound) {
-				break
+		parents, err := e.images.WithChildren()
+		if err != nil {
+			return untagged, deleted, err
+		}
+		for _, img := range imgs {
+			if (len(img.RepoTags) > 0 && !all) || len(held[img.ID]) > 0 || parents[img.ID] || slices.Contains(deleted, img.ID) {
+				continue
 			}
-			if err != nil {
-				errs = append(errs, err)
-				break
+			refs := img.RepoTags
+			if len(refs) == 0 {
+				refs = []string{img.ID.String()}
 			}
-			untagged, deleted = append(untagged, u...), append(deleted, d...)
+			for _, ref := range refs { // each tag goes; the last takes the image with it
+				// Asked again under the store's lock: a container may take it meanwhile.
+				u, d, err := e.images.Remove(ref, false, e.imageUser)
+				if errors.Is(err, workspace.ErrImageInUse) || errors.Is(err, workspace.ErrImageNotFound) {
+					break
+				}
+				if err != nil {
+					errs = append(errs, err)
+					break
+				}
+				untagged, deleted = append(untagged, u...), append(deleted, d...)
+				pass = pass || (all && len(d) > 0)
+			}
 		}
 	}
 	// What crashed imports, loads and pulls left: layers no image names.

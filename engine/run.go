@@ -134,12 +134,14 @@ func (e *Engine) failed(st *State, err error) {
 //
 //  1. check the options, which touch nothing;
 //  2. reserve: the container's id, its directory, owner lock and name;
-//  3. hold what it uses, its image and named volumes, so that no rmi, prune or volume rm takes
-//     them from now on (holdImageAndVolumes);
-//  4. the spec: the image's config and the options merged, the user resolved in the image,
+//  3. hold what it uses, its image and volumes (those the image declares included), so that
+//     no rmi, prune or volume rm takes them from now on (holdImageAndVolumes);
+//  4. fill the volumes that are empty with what the image has where they are mounted
+//     (fillVolumes), as Docker does;
+//  5. the spec: the image's config and the options merged, the user resolved in the image,
 //     the /etc files;
-//  5. the root filesystem on the image's layers, the spec and the bind sources on disk;
-//  6. publish the state: from here the container is listed.
+//  6. the root filesystem on the image's layers, the spec and the bind sources on disk;
+//  7. publish the state: from here the container is listed.
 //
 // Given the container's init, already forked (a foreground run), it puts it in its cgroups
 // meanwhile: the cgroup filesystem's calls are a good part of a start, and they overlap with
@@ -210,17 +212,21 @@ func (e *Engine) create(opts *Options, p *container.Init) (_ *created, retErr er
 			owner.Unlock()
 		}
 	}()
-	img, volumes, madeVolumes, err := e.holdImageAndVolumes(id, opts.Image, opts.NamedVolumes)
+	h, err := e.holdImageAndVolumes(id, opts)
 	if err != nil {
 		return nil, err
 	}
 	faults.Point("create:held")
-	st.ImageID, st.NewVolumes = img.ID.String(), madeVolumes
+	img := h.image
+	st.ImageID, st.NewVolumes, st.AnonymousVolumes = img.ID.String(), h.made, h.anonymous
 	layers, err := e.images.LayerDirs(img)
 	if err != nil {
 		return nil, err
 	}
-	spec, err := e.buildSpec(st, opts, img, volumes, layers)
+	if err := e.fillVolumes(workspace.NewUnion(layers), h.volumes); err != nil {
+		return nil, err
+	}
+	spec, err := e.buildSpec(st, opts, img, h.volumes, layers)
 	if err != nil {
 		return nil, err
 	}
@@ -328,7 +334,8 @@ func (e *Engine) buildSpec(st *State, opts *Options, img *workspace.Image, volum
 			st.PortBindings = append(st.PortBindings, network.PortMapping{ContainerPort: uint16(port), Proto: cmp.Or(proto, "tcp")})
 		}
 	}
-	if err := setUser(spec, opts.User, layers); err != nil {
+	// -u, else the image's USER, resolved in the image.
+	if err := setUser(spec, cmp.Or(opts.User, config.User), layers); err != nil {
 		return nil, err
 	}
 	etcMounts, err := e.writeEtcFiles(st, spec.Hostname)
@@ -426,6 +433,7 @@ func (e *Engine) finish(st *State, code int) {
 			logFor(st.ID).WithError(err).Warn("could not remove the container after it exited (--rm)")
 			return
 		}
+		e.discardVolumes(st.ID, st.AnonymousVolumes)
 		e.containerEvent(st, events.ActionDestroy, nil)
 		return
 	}

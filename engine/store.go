@@ -91,6 +91,9 @@ type State struct {
 	// NewVolumes are the named volumes made for this container (first used by it): removed
 	// with it when it does not start, kept once it has.
 	NewVolumes []string `json:"new_volumes,omitempty"`
+	// AnonymousVolumes are the volumes made for it without a name of the user's (-v /path,
+	// the image's VOLUMEs): removed with a --rm container, as Docker does.
+	AnonymousVolumes []string `json:"anonymous_volumes,omitempty"`
 	// Waiting marks a container made by create, or one start is starting again: it runs
 	// under no watcher, and a start that fails leaves it here (run's containers are removed).
 	Waiting bool `json:"waiting,omitempty"`

@@ -128,9 +128,16 @@ func parseMount(s string) (kind string, m specs.Mount, nv NamedVolume, tmpfs str
 	return kind, m, nv, tmpfs, nil
 }
 
-// parseNamedVolume reads -v NAME:/path[:ro|rw], a named volume; ok is false for a host path.
+// parseNamedVolume reads -v NAME:/path[:ro|rw], a named volume, or -v /path, an anonymous
+// one; ok is false for a host path.
 func parseNamedVolume(s string) (nv NamedVolume, ok bool, err error) {
 	parts := strings.Split(s, ":")
+	if len(parts) == 1 && filepath.IsAbs(s) {
+		if nv.Destination = filepath.Clean(s); nv.Destination == "/" {
+			return nv, true, fmt.Errorf("invalid volume %q: cannot mount a volume over the container's root", s)
+		}
+		return nv, true, nil
+	}
 	if len(parts) < 2 || len(parts) > 3 || filepath.IsAbs(parts[0]) {
 		return nv, false, nil
 	}

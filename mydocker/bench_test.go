@@ -285,3 +285,81 @@ func writeBigLayer(b *testing.B, path string, n, size int) {
 	require.NoError(b, tw.Close())
 	require.NoError(b, w.Flush())
 }
+
+// tenSteps is the Dockerfile BenchmarkBuild builds: ten steps, two of them RUNs, two COPYs.
+const tenSteps = `FROM busybox
+ENV APP=/app
+WORKDIR /app
+COPY a.txt .
+COPY dir/ ./dir/
+RUN echo one > one.txt
+RUN echo two > two.txt
+LABEL version=1
+EXPOSE 8080
+CMD ["cat", "one.txt"]
+`
+
+// BenchmarkBuild: a first build of a ten-step Dockerfile (--no-cache) and a rebuild all from
+// the cache; and a RUN step, a build of FROM and one RUN, beside run --rm of the same command,
+// the two run in turn (-bench.pairs pairs): on a busy machine, medians taken apart drift.
+// BenchmarkDockerBuild times the same builds by Docker 20.10's classic builder.
+func BenchmarkBuild(b *testing.B) {
+	testutil.RequiresRoot(b)
+	root := b.TempDir()
+	importBusybox(b, root)
+	ctx := buildBenchContext(b)
+	mydocker := func(args ...string) func() *exec.Cmd {
+		return func() *exec.Cmd { return exec.Command(binary, append([]string{"--root", root}, args...)...) }
+	}
+	b.Run("build-first", func(b *testing.B) { benchCommand(b, mydocker("build", "-q", "--no-cache", "--network", "none", ctx)) })
+	b.Run("build-cached", func(b *testing.B) { benchCommand(b, mydocker("build", "-q", "--network", "none", ctx)) })
+	step, run := benchPairs(b, *benchPairCount, mydocker("build", "-q", "--no-cache", "--network", "none", filepath.Join(ctx, "run")),
+		mydocker("run", "--rm", "--net", "none", "busybox", "touch", "/x"))
+	b.Run("build-run-step", func(b *testing.B) { reportMedian(b, step) })
+	b.Run("run-rm-touch", func(b *testing.B) { reportMedian(b, run) })
+}
+
+var benchPairCount = flag.Int("bench.pairs", 20, "pairs of commands BenchmarkBuild times in turn")
+
+// benchPairs runs a then b, n times, and returns the times of each.
+func benchPairs(tb testing.TB, n int, a, b func() *exec.Cmd) (ta, tb2 []time.Duration) {
+	for range n {
+		for i, cmd := range []func() *exec.Cmd{a, b} {
+			c := cmd()
+			start := time.Now()
+			out, err := c.CombinedOutput()
+			require.NoError(tb, err, "%s", out)
+			if i == 0 {
+				ta = append(ta, time.Since(start))
+			} else {
+				tb2 = append(tb2, time.Since(start))
+			}
+		}
+	}
+	return ta, tb2
+}
+
+func BenchmarkDockerBuild(b *testing.B) {
+	testutil.RequiresRoot(b)
+	root := b.TempDir()
+	importBusybox(b, root)
+	ctx := buildBenchContext(b)
+	d := startDockerd(b)
+	d.loadImageFrom(b, root)
+	docker := func(args ...string) func() *exec.Cmd {
+		return func() *exec.Cmd { return d.cmdEnv(args, "DOCKER_BUILDKIT=0") }
+	}
+	b.Run("docker-build-first", func(b *testing.B) { benchCommand(b, docker("build", "-q", "--no-cache", "--network", "none", ctx)) })
+	b.Run("docker-build-cached", func(b *testing.B) { benchCommand(b, docker("build", "-q", "--network", "none", ctx)) })
+}
+
+// buildBenchContext writes the contexts BenchmarkBuild builds: tenSteps, and in run/ a
+// Dockerfile of one RUN.
+func buildBenchContext(b *testing.B) string {
+	ctx := b.TempDir()
+	for name, body := range map[string]string{"Dockerfile": tenSteps, "a.txt": "a\n", "dir/b": "b\n", "run/Dockerfile": "FROM busybox\nRUN touch /x\n"} {
+		require.NoError(b, os.MkdirAll(filepath.Dir(filepath.Join(ctx, name)), 0o755))
+		require.NoError(b, os.WriteFile(filepath.Join(ctx, name), []byte(body), 0o644))
+	}
+	return ctx
+}

@@ -39,7 +39,7 @@ type dockerd struct {
 
 // cleanRunContainerd removes, after the test, what containerd's shims keep in /run/containerd
 // (sockets, fifos, runc's state) whatever a private daemon's config says, when the test made it.
-func cleanRunContainerd(t *testing.T) {
+func cleanRunContainerd(t testing.TB) {
 	if _, err := os.Stat("/run/containerd"); os.IsNotExist(err) {
 		t.Cleanup(func() { os.RemoveAll("/run/containerd") })
 	}
@@ -47,7 +47,7 @@ func cleanRunContainerd(t *testing.T) {
 
 // cleanCgroupParent removes, after the test, the cgroup parent (and what is left below it)
 // that a daemon's containers had in every hierarchy, when the test made it.
-func cleanCgroupParent(t *testing.T, parent string) {
+func cleanCgroupParent(t testing.TB, parent string) {
 	if dirs, _ := filepath.Glob("/sys/fs/cgroup/*/" + parent); len(dirs) > 0 {
 		return
 	}
@@ -67,7 +67,7 @@ func cleanCgroupParent(t *testing.T, parent string) {
 	})
 }
 
-func startDockerd(t *testing.T, extra ...string) *dockerd {
+func startDockerd(t testing.TB, extra ...string) *dockerd {
 	t.Helper()
 	testutil.RequiresRoot(t)
 	cleanRunContainerd(t)
@@ -113,9 +113,12 @@ func startDockerd(t *testing.T, extra ...string) *dockerd {
 }
 
 // loadImage gives dockerd the busybox image of e, saved by our own code as a docker-archive.
-func (d *dockerd) loadImage(t *testing.T, e *engineEnv) {
+func (d *dockerd) loadImage(t *testing.T, e *engineEnv) { d.loadImageFrom(t, e.root) }
+
+// loadImageFrom gives dockerd the busybox image of the mydocker root.
+func (d *dockerd) loadImageFrom(t testing.TB, root string) {
 	t.Helper()
-	store, err := workspace.Open(e.root)
+	store, err := workspace.Open(root)
 	require.NoError(t, err)
 	archive := filepath.Join(t.TempDir(), "busybox.tar")
 	f, err := os.Create(archive)
@@ -135,7 +138,7 @@ func (d *dockerd) docker(stdin string, args ...string) result {
 
 // stop removes the daemon's containers, stops it (and the containerd it started), and
 // removes everything it made.
-func (d *dockerd) stop(t *testing.T) {
+func (d *dockerd) stop(t testing.TB) {
 	if out, err := exec.Command(d.client, "-H", d.host(), "ps", "-aq").Output(); err == nil {
 		for _, id := range strings.Fields(string(out)) {
 			exec.Command(d.client, "-H", d.host(), "rm", "-f", id).Run()

@@ -118,3 +118,12 @@ func parseID(s string) uint32 {
 	n, _ := strconv.ParseUint(s, 10, 32)
 	return uint32(n)
 }
+
+// LookupName is the id (the third field) of the entry of a passwd- or group-style file named
+// name.
+func LookupName(file []byte, name string) (int, bool) {
+	if e := findEntry(file, 0, name); e != nil {
+		return int(parseID(e[2])), true
+	}
+	return 0, false
+}

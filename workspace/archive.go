@@ -165,6 +165,29 @@ type unionEntry struct {
 }
 
 func unionDir(rel string, layers []string, fn func(path, name string, fi os.FileInfo) error) error {
+	names, byName, err := mergeDir(rel, layers)
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		e := byName[name]
+		child := filepath.Join(rel, name)
+		if err := fn(e.path, child, e.fi); err != nil {
+			return err
+		}
+		if e.fi.IsDir() {
+			if err := unionDir(child, e.layers, fn); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// mergeDir lists the directory rel of the merged view of layers (top-most first, those in
+// which rel merges): each name once, from the highest layer that has it, whiteouts applied;
+// names sorted.
+func mergeDir(rel string, layers []string) ([]string, map[string]*unionEntry, error) {
 	byName := map[string]*unionEntry{}
 	deleted := map[string]bool{}
 	var names []string
@@ -175,7 +198,7 @@ func unionDir(rel string, layers []string, fn func(path, name string, fi os.File
 			continue
 		}
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		var hidden []string
 		for _, de := range entries {
@@ -192,7 +215,7 @@ func unionDir(rel string, layers []string, fn func(path, name string, fi os.File
 			path := filepath.Join(dir, name)
 			fi, err := os.Lstat(path)
 			if err != nil {
-				return err
+				return nil, nil, err
 			}
 			if isWhiteoutDevice(fi) {
 				hidden = append(hidden, name)
@@ -219,19 +242,7 @@ func unionDir(rel string, layers []string, fn func(path, name string, fi os.File
 		}
 	}
 	sort.Strings(names)
-	for _, name := range names {
-		e := byName[name]
-		child := filepath.Join(rel, name)
-		if err := fn(e.path, child, e.fi); err != nil {
-			return err
-		}
-		if e.fi.IsDir() {
-			if err := unionDir(child, e.layers, fn); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return names, byName, nil
 }
 
 func exists(path string) bool {

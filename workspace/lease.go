@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/opencontainers/go-digest"
@@ -20,15 +21,20 @@ import (
 // A Lease holds layers for an import, a load, a pull or a commit while it runs, as containerd's
 // leases hold content: from the moment the lease stores a layer, or finds it in the store,
 // until the image that names the layer is recorded, no rmi, prune or failed fetch of another
-// process deletes it. A lease is a file in image/leases that its process keeps locked, one
-// diff id a line: the kernel drops the lock when the process dies, so a lease nobody holds is
-// over, and what only it held is swept (Sweep).
+// process deletes it. A build's lease holds images too, for as long as the build runs: its base
+// images and each step's image, which the next step builds on. A lease is a file in
+// image/leases that its process keeps locked, one diff id a line (an image's id after
+// "image "): the kernel drops the lock when the process dies, so a lease nobody holds is over,
+// and what only it held is swept (Sweep).
 type Lease struct {
 	s    *Store
 	name string
 	lock *fsutil.Lock
 	held []digest.Digest
 }
+
+// imageLine starts the line of a lease file that holds an image.
+const imageLine = "image "
 
 func (s *Store) leasesDir() string { return filepath.Join(s.dir, "leases") }
 
@@ -52,6 +58,30 @@ func (l *Lease) hold(d digest.Digest) error {
 	}
 	l.held = append(l.held, d)
 	return nil
+}
+
+// holdImage records that the lease holds image id. Under the store's lock.
+func (l *Lease) holdImage(id digest.Digest) error {
+	if _, err := l.lock.File().WriteString(imageLine + id.String() + "\n"); err != nil {
+		return fmt.Errorf("lease %s: hold image %s: %w", l.name, id, err)
+	}
+	return nil
+}
+
+// HoldImage finds the image ref names and holds it, under the store's lock: from then until
+// the lease ends, no rmi or prune deletes it (rmi -f only untags it).
+func (l *Lease) HoldImage(ref string) (*Image, error) {
+	return l.s.Use(ref, func(img *Image) error { return l.holdImage(img.ID) })
+}
+
+// TempDir makes a directory of the lease's own in the store's tmp/ (a build's context sent on
+// stdin): the caller removes it; if its process dies first, Sweep does.
+func (l *Lease) TempDir(what string) (string, error) {
+	dir, err := os.MkdirTemp(filepath.Join(l.s.dir, "tmp"), l.name+"-"+what+"-")
+	if err != nil {
+		return "", fmt.Errorf("lease %s: %w", l.name, err)
+	}
+	return dir, nil
 }
 
 // AddLayer unpacks a layer tar into the store, held by the lease, and returns its diff id (a
@@ -94,7 +124,7 @@ func (l *Lease) Discard() error {
 	if err := l.end(); err != nil {
 		return err
 	}
-	unused, err := l.s.unusedLayers(l.held, "")
+	unused, err := l.s.unusedLayers(l.held)
 	if err != nil {
 		return err
 	}
@@ -111,17 +141,32 @@ func (l *Lease) end() error {
 	return nil
 }
 
+// leases is what the live leases hold: layers and images, by digest.
+type leases struct {
+	layers, images map[digest.Digest]bool
+	live           map[string]bool // the names of the leases
+}
+
 // leasedLayers reads the live leases: the layers they hold, and the names of the leases.
-// A lease whose lock nobody holds is over (its process died): its file goes. Under the store's
-// lock. An error reading a live lease is returned: a delete must not guess what it holds.
 func (s *Store) leasedLayers() (held map[digest.Digest]bool, live map[string]bool, err error) {
-	held, live = map[digest.Digest]bool{}, map[string]bool{}
+	ls, err := s.leases()
+	if err != nil {
+		return nil, nil, err
+	}
+	return ls.layers, ls.live, nil
+}
+
+// leases reads the live leases. A lease whose lock nobody holds is over (its process died):
+// its file goes. Under the store's lock. An error reading a live lease is returned: a delete
+// must not guess what it holds.
+func (s *Store) leases() (leases, error) {
+	ls := leases{layers: map[digest.Digest]bool{}, images: map[digest.Digest]bool{}, live: map[string]bool{}}
 	entries, err := os.ReadDir(s.leasesDir())
 	if errors.Is(err, os.ErrNotExist) {
-		return held, live, nil
+		return ls, nil
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("read leases: %w", err)
+		return ls, fmt.Errorf("read leases: %w", err)
 	}
 	for _, e := range entries {
 		path := filepath.Join(s.leasesDir(), e.Name())
@@ -130,26 +175,26 @@ func (s *Store) leasedLayers() (held map[digest.Digest]bool, live map[string]boo
 			continue // ended meanwhile
 		}
 		if err != nil {
-			return nil, nil, fmt.Errorf("read lease %s: %w", e.Name(), err)
+			return ls, fmt.Errorf("read lease %s: %w", e.Name(), err)
 		}
 		if free {
 			err := os.Remove(path)
 			l.Unlock()
 			if err != nil && !errors.Is(err, os.ErrNotExist) {
-				return nil, nil, fmt.Errorf("remove the lease %s of a process that died: %w", e.Name(), err)
+				return ls, fmt.Errorf("remove the lease %s of a process that died: %w", e.Name(), err)
 			}
 			continue
 		}
-		live[e.Name()] = true
-		if err := readLease(path, held); err != nil {
-			return nil, nil, err
+		ls.live[e.Name()] = true
+		if err := readLease(path, ls); err != nil {
+			return ls, err
 		}
 	}
-	return held, live, nil
+	return ls, nil
 }
 
-// readLease adds the diff ids of the lease file at path to held.
-func readLease(path string, held map[digest.Digest]bool) error {
+// readLease adds what the lease file at path holds to ls.
+func readLease(path string, ls leases) error {
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
@@ -160,7 +205,11 @@ func readLease(path string, held map[digest.Digest]bool) error {
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		d, err := digest.Parse(sc.Text())
+		held, line := ls.layers, sc.Text()
+		if id, ok := strings.CutPrefix(line, imageLine); ok {
+			held, line = ls.images, id
+		}
+		d, err := digest.Parse(line)
 		if err != nil {
 			return fmt.Errorf("read lease %s: %w", filepath.Base(path), err)
 		}
@@ -172,15 +221,16 @@ func readLease(path string, held map[digest.Digest]bool) error {
 	return nil
 }
 
-// namedLayers are the layers the store's images (but except) name. Under the store's lock.
-func (s *Store) namedLayers(except digest.Digest) (map[digest.Digest]bool, error) {
+// namedLayers are the layers the store's images (but those of except) name. Under the
+// store's lock.
+func (s *Store) namedLayers(except ...digest.Digest) (map[digest.Digest]bool, error) {
 	ids, err := s.ids()
 	if err != nil {
 		return nil, err
 	}
 	named := map[digest.Digest]bool{}
 	for _, id := range ids {
-		if id == except {
+		if slices.Contains(except, id) {
 			continue
 		}
 		var c ocispec.Image
@@ -194,13 +244,13 @@ func (s *Store) namedLayers(except digest.Digest) (map[digest.Digest]bool, error
 	return named, nil
 }
 
-// unusedLayers are those of layers that no image but except names and no live lease holds.
-// Under the store's lock.
-func (s *Store) unusedLayers(layers []digest.Digest, except digest.Digest) ([]digest.Digest, error) {
+// unusedLayers are those of layers that no image but those of except names and no live lease
+// holds. Under the store's lock.
+func (s *Store) unusedLayers(layers []digest.Digest, except ...digest.Digest) ([]digest.Digest, error) {
 	if len(layers) == 0 {
 		return nil, nil
 	}
-	named, err := s.namedLayers(except)
+	named, err := s.namedLayers(except...)
 	if err != nil {
 		return nil, err
 	}
@@ -244,8 +294,9 @@ func (s *Store) removeLayer(d digest.Digest) error {
 }
 
 // Sweep removes what crashed processes left in the store: the files of leases nobody holds,
-// half-unpacked layers and half-removed ones in tmp/ that no live lease is working on, and
-// the layers that no image names and no live lease holds. It returns the layers it removed.
+// half-unpacked layers and half-removed ones in tmp/ that no live lease is working on, the
+// records of built images whose config is gone, and the layers that no image names and no
+// live lease holds. It returns the layers it removed.
 func (s *Store) Sweep() ([]digest.Digest, error) {
 	l, err := s.lock()
 	if err != nil {
@@ -269,7 +320,10 @@ func (s *Store) Sweep() ([]digest.Digest, error) {
 			return nil, fmt.Errorf("sweep the image store: %w", err)
 		}
 	}
-	named, err := s.namedLayers("")
+	if err := s.sweepMetas(); err != nil {
+		return nil, err
+	}
+	named, err := s.namedLayers()
 	if err != nil {
 		return nil, err
 	}
@@ -289,4 +343,43 @@ func (s *Store) Sweep() ([]digest.Digest, error) {
 		removed = append(removed, d)
 	}
 	return removed, nil
+}
+
+// sweepMetas removes the records (chain.go) of images whose config is gone: a crash between
+// the removals. Under the store's lock.
+func (s *Store) sweepMetas() error {
+	parents, err := os.ReadDir(filepath.Join(s.dir, "children"))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("sweep the image store: %w", err)
+	}
+	for _, p := range parents {
+		dir := filepath.Join(s.dir, "children", p.Name())
+		children, err := os.ReadDir(dir)
+		if err != nil {
+			return fmt.Errorf("sweep the image store: %w", err)
+		}
+		for _, c := range children {
+			if _, err := os.Stat(s.configPath(digest.NewDigestFromEncoded(digest.SHA256, c.Name()))); errors.Is(err, os.ErrNotExist) {
+				os.Remove(filepath.Join(dir, c.Name()))
+			}
+		}
+		os.Remove(dir) // if empty
+	}
+	dir := filepath.Join(s.dir, "meta", "sha256")
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("sweep the image store: %w", err)
+	}
+	for _, e := range entries {
+		hex, _ := strings.CutSuffix(e.Name(), ".json")
+		if _, err := os.Stat(s.configPath(digest.NewDigestFromEncoded(digest.SHA256, hex))); errors.Is(err, os.ErrNotExist) {
+			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
+				return fmt.Errorf("sweep the image store: %w", err)
+			}
+		}
+	}
+	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
@@ -34,8 +35,11 @@ const defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbi
 
 // Image is one image of the store.
 type Image struct {
-	ID       digest.Digest // sha256 of the config JSON as stored
-	Config   ocispec.Image
+	ID     digest.Digest // sha256 of the config JSON as stored
+	Config ocispec.Image
+	// Docker is what Docker's image configs hold beyond the OCI's (HEALTHCHECK, ONBUILD,
+	// SHELL): kept with the image, and handed on to the images made from it.
+	Docker   dockerspec.DockerOCIImageConfigExt
 	RepoTags []string // "busybox:latest"
 	Size     int64    // bytes of file content in its layers
 }
@@ -99,7 +103,7 @@ func (s *Store) Import(r io.Reader, ref string, changes []string) (*Image, error
 			RootFS:   ocispec.RootFS{Type: "layers", DiffIDs: []digest.Digest{diffID}},
 			History:  []ocispec.History{{Created: &now, CreatedBy: "mydocker import", Comment: "Imported from tarball"}},
 		}
-		return s.addImage(img, ref)
+		return s.addImage(img, dockerspec.DockerOCIImageConfigExt{}, ref)
 	})
 }
 
@@ -131,7 +135,7 @@ func (s *Store) CommitBy(parent *Image, changes io.Reader, ref string, config oc
 		img.RootFS.DiffIDs = append(append([]digest.Digest{}, parent.Config.RootFS.DiffIDs...), diffID)
 		img.History = append(append([]ocispec.History{}, parent.Config.History...),
 			ocispec.History{Created: &now, CreatedBy: "mydocker commit", Comment: comment, Author: author})
-		return s.addImage(img, ref)
+		return s.addImage(img, parent.Docker, ref)
 	})
 }
 
@@ -231,10 +235,10 @@ func (s *Store) placeLayer(l *Lease, diffID digest.Digest, tmp string) error {
 }
 
 // addImage stores an image config under its digest and points ref at it.
-func (s *Store) addImage(config ocispec.Image, ref string) (*Image, error) {
-	data, err := json.Marshal(config)
+func (s *Store) addImage(config ocispec.Image, ext dockerspec.DockerOCIImageConfigExt, ref string) (*Image, error) {
+	data, err := encodeConfig(config, ext)
 	if err != nil {
-		return nil, fmt.Errorf("encode image config: %w", err)
+		return nil, err
 	}
 	id := digest.FromBytes(data)
 	l, err := s.lock()
@@ -242,10 +246,8 @@ func (s *Store) addImage(config ocispec.Image, ref string) (*Image, error) {
 		return nil, err
 	}
 	defer l.Unlock()
-	if _, err := os.Stat(s.configPath(id)); err != nil {
-		if err := fsutil.WriteFileAtomic(s.configPath(id), data, 0o644); err != nil {
-			return nil, err
-		}
+	if err := s.writeConfig(id, data); err != nil {
+		return nil, err
 	}
 	if ref != "" {
 		repos, err := s.readRepos()
@@ -258,6 +260,28 @@ func (s *Store) addImage(config ocispec.Image, ref string) (*Image, error) {
 		}
 	}
 	return s.load(id)
+}
+
+// encodeConfig is an image's config as stored: the OCI's, with Docker's additions when there
+// are any (an image without them keeps the OCI's form, byte for byte).
+func encodeConfig(config ocispec.Image, ext dockerspec.DockerOCIImageConfigExt) ([]byte, error) {
+	var v any = config
+	if ext.Healthcheck != nil || len(ext.OnBuild) > 0 || len(ext.Shell) > 0 {
+		v = dockerspec.DockerOCIImage{Image: config, Config: dockerspec.DockerOCIImageConfig{ImageConfig: config.Config, DockerOCIImageConfigExt: ext}}
+	}
+	data, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("encode image config: %w", err)
+	}
+	return data, nil
+}
+
+// writeConfig stores the config data of image id, unless the store has it. Under the store's lock.
+func (s *Store) writeConfig(id digest.Digest, data []byte) error {
+	if _, err := os.Stat(s.configPath(id)); err == nil {
+		return nil
+	}
+	return fsutil.WriteFileAtomic(s.configPath(id), data, 0o644)
 }
 
 // Tag points ref at the image id.
@@ -297,10 +321,12 @@ func (s *Store) load(id digest.Digest) (*Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("image %s: %w", id, ErrImageNotFound)
 	}
-	img := &Image{ID: id}
-	if err := json.Unmarshal(data, &img.Config); err != nil {
+	var c dockerspec.DockerOCIImage
+	if err := json.Unmarshal(data, &c); err != nil {
 		return nil, fmt.Errorf("decode image config %s: %w", id, err)
 	}
+	img := &Image{ID: id, Config: c.Image, Docker: c.Config.DockerOCIImageConfigExt}
+	img.Config.Config = c.Config.ImageConfig
 	repos, err := s.readRepos()
 	if err != nil {
 		return nil, err
@@ -406,11 +432,14 @@ func (s *Store) LayerDirs(img *Image) ([]string, error) {
 	return dirs, nil
 }
 
-// Remove untags ref and, when no tag is left and no container uses the image (inUse names
-// one that does, or ""), deletes it with the layers no other image or lease holds. Removing
-// one of several tags only untags. force untags an image in use; it is deleted once no
-// container uses it and rmi is run again. inUse is asked under the store's lock: whoever
-// records a use under that lock (Use) is seen, and an error from it refuses the removal.
+// Remove untags ref and, when no tag is left and nothing uses the image (inUse names a
+// container that does, or ""; a build's lease may hold it too), deletes it with the layers no
+// other image or lease holds, and then its parents that a build left (Parent) as Docker's rmi
+// does: those with no tag, no other child and no user. Removing one of several tags only
+// untags. An image others were built on is only untagged by its last tag, and not deleted by
+// its id. force untags an image in use; it is deleted once nothing uses it and rmi is run
+// again. inUse is asked under the store's lock: whoever records a use under that lock (Use) is
+// seen, and an error from it refuses the removal.
 func (s *Store) Remove(ref string, force bool, inUse func(id digest.Digest) (string, error)) (untagged []string, deleted []digest.Digest, err error) {
 	img, err := s.Get(ref)
 	if err != nil {
@@ -428,30 +457,47 @@ func (s *Store) Remove(ref string, force bool, inUse func(id digest.Digest) (str
 	if err != nil {
 		return nil, nil, err
 	}
-	img.RepoTags = img.RepoTags[:0]
-	for t, id := range repos {
-		if id == img.ID {
-			img.RepoTags = append(img.RepoTags, t)
-		}
-	}
+	img.RepoTags = tagsOf(repos, img.ID)
 	norm, _ := normalizeRef(ref)
 	byTag := repos[norm] == img.ID
 	if byTag && len(img.RepoTags) > 1 {
 		delete(repos, norm)
 		return []string{norm}, nil, fsutil.WriteJSON(s.reposPath(), repos)
 	}
-	user, err := inUse(img.ID)
+	metas, err := s.metas()
 	if err != nil {
-		return nil, nil, fmt.Errorf("unable to remove %s: cannot tell which containers use it: %w", ref, err)
+		return nil, nil, fmt.Errorf("unable to remove %s: %w", ref, err)
+	}
+	if parentsIn(metas)[img.ID] {
+		if !byTag {
+			return nil, nil, fmt.Errorf("conflict: unable to delete %s (cannot be forced) - image has dependent child images: %w", ref, ErrImageInUse)
+		}
+		delete(repos, norm) // it stays, untagged, under the images built on it
+		return []string{norm}, nil, fsutil.WriteJSON(s.reposPath(), repos)
+	}
+	user, err := s.user(img.ID, inUse)
+	if err != nil {
+		return nil, nil, fmt.Errorf("unable to remove %s: cannot tell what uses it: %w", ref, err)
 	}
 	if user != "" && !force {
-		return nil, nil, fmt.Errorf("unable to remove %s (must be forced) - container %s is using it: %w", ref, user, ErrImageInUse)
+		return nil, nil, fmt.Errorf("unable to remove %s (must be forced) - %s is using it: %w", ref, user, ErrImageInUse)
 	}
-	var unused []digest.Digest
 	if user == "" {
-		if unused, err = s.unusedLayers(img.Config.RootFS.DiffIDs, img.ID); err != nil {
+		if deleted, err = s.withUnusedParents(img.ID, metas, repos, inUse); err != nil {
 			return nil, nil, fmt.Errorf("unable to remove %s: %w", ref, err)
 		}
+	}
+	var layers []digest.Digest
+	for _, id := range deleted {
+		c, err := s.load(id)
+		if err != nil {
+			return nil, nil, err
+		}
+		layers = append(layers, c.Config.RootFS.DiffIDs...)
+	}
+	unused, err := s.unusedLayers(layers, deleted...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("unable to remove %s: %w", ref, err)
 	}
 	for _, t := range img.RepoTags {
 		delete(repos, t)
@@ -461,17 +507,61 @@ func (s *Store) Remove(ref string, force bool, inUse func(id digest.Digest) (str
 	if err := fsutil.WriteJSON(s.reposPath(), repos); err != nil {
 		return nil, nil, err
 	}
-	if user != "" {
-		return untagged, nil, nil
+	for i, id := range deleted {
+		if err := s.removeConfig(id); err != nil {
+			return untagged, deleted[:i], err
+		}
 	}
-	if err := os.Remove(s.configPath(img.ID)); err != nil {
-		return untagged, nil, fmt.Errorf("remove image %s: %w", img.ID, err)
-	}
-	if err := fsutil.SyncDir(filepath.Dir(s.configPath(img.ID))); err != nil {
-		return untagged, nil, err
-	}
-	deleted = append(deleted, img.ID)
 	return untagged, deleted, s.removeLayers(unused)
+}
+
+// user names what uses image id: a container (inUse), or a build whose lease holds it; ""
+// when nothing does. Under the store's lock.
+func (s *Store) user(id digest.Digest, inUse func(id digest.Digest) (string, error)) (string, error) {
+	user, err := inUse(id)
+	if err != nil || user != "" {
+		return "container " + user, err
+	}
+	ls, err := s.leases()
+	if err != nil {
+		return "", err
+	}
+	if ls.images[id] {
+		return "a build", nil
+	}
+	return "", nil
+}
+
+// withUnusedParents is image id, which is to be deleted, and after it each parent up its
+// chain that then has no tag, no other child and no user. Under the store's lock.
+func (s *Store) withUnusedParents(id digest.Digest, metas map[digest.Digest]imageMeta, repos map[string]digest.Digest, inUse func(id digest.Digest) (string, error)) ([]digest.Digest, error) {
+	out := []digest.Digest{id}
+	for {
+		parent := metas[id].Parent
+		delete(metas, id)
+		if parent == "" || len(tagsOf(repos, parent)) > 0 || parentsIn(metas)[parent] {
+			return out, nil
+		}
+		if _, err := os.Stat(s.configPath(parent)); err != nil {
+			return out, nil
+		}
+		if user, err := s.user(parent, inUse); err != nil || user != "" {
+			return out, err
+		}
+		out = append(out, parent)
+		id = parent
+	}
+}
+
+// tagsOf are the tags repos gives image id.
+func tagsOf(repos map[string]digest.Digest, id digest.Digest) []string {
+	var tags []string
+	for t, target := range repos {
+		if target == id {
+			tags = append(tags, t)
+		}
+	}
+	return tags
 }
 
 // Use finds the image ref names and, under the store's lock, hands it to record, which records

@@ -30,7 +30,7 @@ func main() {
 		}
 		v, _ := strconv.ParseFloat(m[3], 64)
 		name := m[1]
-		for _, group := range []string{"Start/", "Scale/", "Unpack/"} {
+		for _, group := range []string{"Start/", "Scale/", "Unpack/", "Build/", "DockerBuild/"} {
 			name = strings.TrimPrefix(name, group)
 		}
 		values[name], units[name] = v, m[4]
@@ -77,6 +77,9 @@ func main() {
 			ratio(fmt.Sprintf("ps -a over %s / over 1", strings.TrimPrefix(n, "ps-")), n, "ps-1", 4)
 		}
 	}
+	ratio("build / docker build (10 steps)", "build-first", "docker-build-first", 0.5)
+	ratio("cached build / docker's", "build-cached", "docker-build-cached", 0.5)
+	ratio("build of a RUN / run --rm of it", "build-run-step", "run-rm-touch", 1.5)
 	if v, ok := values["WatcherRSS"]; ok {
 		verdict := "ok"
 		if v > 4096 {

@@ -24,7 +24,8 @@ import (
 var initScript []byte
 
 // vmTests are the test binaries the VM runs, their packages and the tests of each it runs: the
-// cgroup tests, the engine's privileged tests that need no network tools, and the chapters whose
+// cgroup tests, the engine's privileged tests that need no network tools (builds, whose RUNs
+// are containers, among them), and the chapters whose
 // output depends on the cgroup version, which must read the same on v1 and v2 — 04 (limits),
 // 08 (the monitor, the state store), 12 (the device controller, an eBPF program on v2), 17 (the
 // runtime's cgroups at linux.cgroupsPath, its state; its containerd part is left out, the VM
@@ -38,7 +39,7 @@ var vmTests = []struct{ binary, pkg, filter string }{
 		"TestParallelNames|TestInspect|TestLimits|TestOOMKill|TestPidsLimit|TestCPULimit|TestBadLimits|TestNetworkModes|" +
 		"TestContainerSeesItsOwnCgroups|TestDefaultConfinement|TestConfinementOptions|TestPrivileged|TestInherited|TestExecIsConfined|" +
 		"TestContainerCannotOverwrite|TestPauseUnpause|TestRestartPolicies|TestInit|TestCreateStartRestart|TestSizeAttachAndStats|" +
-		"TestOCIRuntimeCommandLine"},
+		"TestOCIRuntimeCommandLine|TestBuildCache|TestBuildFailingRun|TestBuildContextSymlinks|TestBuildErrors|TestBuildFromStdin|TestBuildRunIsConfined"},
 	{"ch04.test", "./chapters/04-cgroups", "TestTranscript"},
 	{"lab04.test", "./labs/04-cgroups", "."},
 	{"ch08.test", "./chapters/08-detach", "TestTranscript"},
@@ -100,6 +101,7 @@ func TestCgroupV2VM(t *testing.T) {
 	goBuild(t, repo, "build", "-o", filepath.Join(root, "bin/mydocker-init"), "./mydocker/init")
 	goBuild(t, repo, "build", "-o", filepath.Join(root, "bin/mydocker-shim"), "./mydocker/shim")
 	goBuild(t, repo, "build", "-o", filepath.Join(root, "bin/mydocker-runc"), "./mydocker/runc")
+	goBuild(t, repo, "build", "-o", filepath.Join(root, "bin/mydocker-build"), "./mydocker/build")
 	var list []string
 	for _, vt := range selectedTests() {
 		args := []string{"test", "-c", "-o", filepath.Join(root, "tests", vt.binary), vt.pkg}

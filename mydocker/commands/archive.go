@@ -142,9 +142,18 @@ func historyCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "no-trunc", Usage: "don't truncate output"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "only show image ids"},
+			&cli.StringFlag{Name: "format", Usage: "format output with a Go template (.ID, .CreatedSince, .CreatedAt, .CreatedBy, .Size, .Comment)"},
 		},
 		Action: func(_ context.Context, cmd *cli.Command) error {
 			if err := needArgs(cmd, 1, "history [OPTIONS] IMAGE"); err != nil {
+				return err
+			}
+			format := cmd.String("format")
+			if cmd.Bool("quiet") {
+				format = "{{.ID}}"
+			}
+			f, err := parseRowFormat(format, historyTable, historyHeaders)
+			if err != nil {
 				return err
 			}
 			e, err := openEngine(cmd)
@@ -156,42 +165,55 @@ func historyCommand() *cli.Command {
 				return err
 			}
 			sizes := e.Images().LayerSizes(img)
-			tw := newTable()
-			if !cmd.Bool("quiet") {
-				fmt.Fprintln(tw, "IMAGE\tCREATED\tCREATED BY\tSIZE\tCOMMENT")
-			}
 			h := img.Config.History
 			layer := len(img.Config.RootFS.DiffIDs) - 1
-			for i := len(h) - 1; i >= 0; i-- { // newest first, as docker history
-				id := "<missing>"
-				if i == len(h)-1 {
-					id = img.ID.Encoded()[:12]
+			// Newest first, as docker history: each line's image is the next one down the
+			// chain of parents a build made, while there is one.
+			chain := img.ID
+			var rows []any
+			for i := len(h) - 1; i >= 0; i-- {
+				row := historyRow{ID: "<missing>", CreatedSince: "N/A", CreatedBy: h[i].CreatedBy, Comment: h[i].Comment}
+				if chain != "" {
+					row.ID = chain.Encoded()[:12]
 					if cmd.Bool("no-trunc") {
-						id = img.ID.String()
+						row.ID = chain.String()
 					}
+					chain = e.Images().Parent(chain)
 				}
 				var size int64
 				if !h[i].EmptyLayer && layer >= 0 {
 					size = sizes[layer]
 					layer--
 				}
-				if cmd.Bool("quiet") {
-					fmt.Fprintln(tw, id)
-					continue
+				row.Size = humanSize(size)
+				if c := h[i].Created; c != nil {
+					row.CreatedSince = engine.HumanDuration(time.Since(*c)) + " ago"
+					row.CreatedAt = c.Local().Format(time.RFC3339)
 				}
-				created := "N/A"
-				if h[i].Created != nil {
-					created = engine.HumanDuration(time.Since(*h[i].Created)) + " ago"
+				if r := []rune(row.CreatedBy); !cmd.Bool("no-trunc") && len(r) > 45 {
+					row.CreatedBy = string(r[:44]) + "…"
 				}
-				by := h[i].CreatedBy
-				if r := []rune(by); !cmd.Bool("no-trunc") && len(r) > 45 {
-					by = string(r[:44]) + "…"
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", id, created, by, humanSize(size), h[i].Comment)
+				rows = append(rows, row)
 			}
-			return tw.Flush()
+			out := bufio.NewWriter(os.Stdout)
+			if err := f.write(out, rows); err != nil {
+				return err
+			}
+			return out.Flush()
 		},
 	}
+}
+
+const historyTable = "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}"
+
+var historyHeaders = map[string]string{
+	"ID": "IMAGE", "CreatedSince": "CREATED", "CreatedAt": "CREATED AT", "CreatedBy": "CREATED BY",
+	"Size": "SIZE", "Comment": "COMMENT",
+}
+
+// historyRow is one line of history as --format reads it.
+type historyRow struct {
+	ID, CreatedSince, CreatedAt, CreatedBy, Size, Comment string
 }
 
 func (p Program) pullCommand() *cli.Command {

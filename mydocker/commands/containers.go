@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	"github.com/urfave/cli/v3"
 
 	"github.com/mydocker/mydocker/container"
@@ -381,7 +382,7 @@ func inspectOne(e *engine.Engine, ref, kind string) (any, error) {
 			"Author":       img.Config.Author,
 			"Architecture": img.Config.Architecture,
 			"Os":           img.Config.OS,
-			"Config":       img.Config.Config,
+			"Config":       dockerspec.DockerOCIImageConfig{ImageConfig: img.Config.Config, DockerOCIImageConfigExt: img.Docker},
 			"RootFS":       map[string]any{"Type": img.Config.RootFS.Type, "Layers": img.Config.RootFS.DiffIDs}, // Docker's names
 			"Size":         img.Size,
 		}, nil

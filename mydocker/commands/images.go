@@ -69,6 +69,7 @@ func imagesCommand() *cli.Command {
 		UseShortOptionHandling: true,
 		OnUsageError:           onUsageError,
 		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "show all images (default hides intermediate images)"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "only show image ids"},
 			&cli.StringFlag{Name: "format", Usage: "format output with a Go template (table for columns)"},
 			&cli.BoolFlag{Name: "no-trunc", Usage: "don't truncate output"},
@@ -85,6 +86,7 @@ func imagesCommand() *cli.Command {
 				table = imagesDigestsTable
 			}
 			keep, err := parseImageFilter(cmd.StringSlice("filter"))
+			dangling := slices.Contains(cmd.StringSlice("filter"), "dangling=true")
 			if err != nil {
 				return &statusError{code: 125, err: err}
 			}
@@ -97,6 +99,12 @@ func imagesCommand() *cli.Command {
 				return err
 			}
 			imgs, err := e.Images().List()
+			if err != nil {
+				return err
+			}
+			// A build's intermediate images, untagged under the images built on them, show
+			// with -a only; a dangling image is untagged with nothing built on it.
+			parents, err := e.Images().WithChildren()
 			if err != nil {
 				return err
 			}
@@ -113,8 +121,11 @@ func imagesCommand() *cli.Command {
 				if !cmd.Bool("no-trunc") {
 					id = img.ID.Encoded()[:12]
 				}
+				if len(img.RepoTags) == 0 && parents[img.ID] && !cmd.Bool("all") {
+					continue
+				}
 				tags := slices.DeleteFunc(slices.Clone(img.RepoTags), func(t string) bool { return !keep(t) })
-				if len(img.RepoTags) == 0 && keep("<none>:<none>") {
+				if len(img.RepoTags) == 0 && keep("<none>:<none>") && (!parents[img.ID] || !dangling) {
 					tags = []string{"<none>:<none>"}
 				}
 				if cmd.Bool("quiet") { // one id per image, however many tags

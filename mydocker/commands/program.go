@@ -27,6 +27,10 @@ type Program struct {
 	// registrycli.Main when started as mydocker-registry): pull, push, login and logout
 	// execute it again under that name, not the mydocker-registry beside it.
 	SelfRegistry bool
+	// Build runs a build in this process (a chapter's program, whose learner's code the
+	// builder then runs), returning the exit status; nil: mydocker-build beside this binary
+	// does, so that mydocker itself links no Dockerfile parser.
+	Build func(root string, req BuildRequest) int
 }
 
 // Mydocker is the complete engine.
@@ -111,6 +115,7 @@ func (p Program) commands() []command {
 		{"rm", 8, rmCommand},
 		{"inspect", 8, inspectCommand},
 		{"commit", 7, commitCommand},
+		{"build", 15, p.buildCommand},
 		{"export", 7, exportCommand},
 		{"import", 5, importCommand},
 		{"images", 5, imagesCommand},

@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/mydocker/mydocker/container"
+	"github.com/mydocker/mydocker/engine/build"
 	"github.com/mydocker/mydocker/internal/fsutil"
 	namespaces "github.com/mydocker/mydocker/labs/01-namespaces"
 	chroot "github.com/mydocker/mydocker/labs/02-chroot"
@@ -30,6 +31,7 @@ import (
 	hardening "github.com/mydocker/mydocker/labs/12-hardening"
 	layers "github.com/mydocker/mydocker/labs/13-layers"
 	blobs "github.com/mydocker/mydocker/labs/14-registry"
+	cache "github.com/mydocker/mydocker/labs/15-build"
 	ociruntime "github.com/mydocker/mydocker/labs/17-oci-runtime"
 	"github.com/mydocker/mydocker/mydocker/runccli"
 	"github.com/mydocker/mydocker/network"
@@ -158,6 +160,10 @@ var labs = map[int]func(){
 	},
 	14: func() { // registry
 		workspace.Seams.VerifyBlob = blobs.VerifyBlob
+	},
+	15: func() { // build
+		build.Seams.HashFile = cache.HashFile
+		workspace.Seams.PickCached = cache.PickCached
 	},
 	17: func() { // oci-runtime
 		runccli.Seams.State = ociruntime.State
