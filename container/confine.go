@@ -175,7 +175,9 @@ func switchUser(u specs.User) error {
 	for i, g := range u.AdditionalGids {
 		gids[i] = int(g)
 	}
-	if err := unix.Setgroups(gids); err != nil {
+	// A user namespace that maps only the user who made it denies setgroups(2): with no
+	// groups to set, there is nothing to do.
+	if err := unix.Setgroups(gids); err != nil && !(len(gids) == 0 && errors.Is(err, unix.EPERM) && setgroupsDenied()) {
 		return fmt.Errorf("setgroups %v: %w", gids, err)
 	}
 	if _, _, errno := unix.RawSyscall(unix.SYS_SETRESGID, uintptr(u.GID), uintptr(u.GID), uintptr(u.GID)); errno != 0 {

@@ -18,13 +18,21 @@ import (
 // prepareRoot builds the container's filesystem under Spec.Root.Path, still seen from the
 // host's root: rootfs, then the spec's mounts, then the device nodes. A root of "/" keeps the
 // host's filesystem (chapter 01): the mounts are then made over the host's paths, in the
-// container's own mount namespace.
-func prepareRoot(b *Bundle) error {
+// container's own mount namespace. A root filesystem the parent made (detachedRootfs, open as
+// made; -1 for none) is attached and made the working directory: Spec.Root.Path is "." from
+// then on.
+func prepareRoot(b *Bundle, made int) error {
 	if err := makeMountsPrivate(); err != nil {
 		return err
 	}
 	rootfs := b.Spec.Root.Path
-	if rootfs != "/" {
+	switch {
+	case made >= 0:
+		if err := attachRootfs(made); err != nil {
+			return err
+		}
+		rootfs, b.Spec.Root.Path = ".", "."
+	case rootfs != "/":
 		if err := MountRootfs(rootfs, b.RootfsMount); err != nil {
 			return err
 		}

@@ -315,7 +315,7 @@ func (e *Engine) runOnce(st *State, cfg *container.Bundle) (*watched, error) {
 		stdio.Stdin, stdinW = r, w
 		defer r.Close() // the container has its own
 	}
-	p, err := container.StartInit(cfg.Spec.Linux.Namespaces, cfg.Spec.Process.Terminal, stdio)
+	p, err := container.StartInit(cfg.Spec.Linux, cfg.Spec.Process.Terminal, stdio)
 	if err != nil {
 		if stdinW != nil {
 			stdinW.Close()

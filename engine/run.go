@@ -58,7 +58,7 @@ func (e *Engine) Run(opts *Options, stdio container.Stdio) (id string, exitCode 
 	}
 	// Fork the init first: its Go runtime starts up while we prepare the container. Signals to
 	// relay are caught meanwhile (it takes a millisecond), before the container starts.
-	p, err := container.StartInit(opts.Namespaces(), opts.Tty, initStdio)
+	p, err := container.StartInit(opts.InitLinux(), opts.Tty, initStdio)
 	if tee != nil {
 		tee.started()
 	}
