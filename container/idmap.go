@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strconv"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -66,6 +68,35 @@ func detachedRootfs(pid int, b *Bundle) (*os.File, error) {
 		return nil, fmt.Errorf("a %s root filesystem cannot be seen through the container's mappings", m.Type)
 	}
 }
+
+// detachedBinds makes the sources of the spec's bind mounts (volumes, the /etc files) detached
+// binds, for an init with a user namespace of its own: it may not reach them itself. Volumes
+// stay as the host has them, not idmapped: their owners are their users' business, as with
+// Docker.
+func detachedBinds(mounts []specs.Mount) (map[int]*os.File, error) {
+	out := map[int]*os.File{}
+	for i, m := range mounts {
+		if !isBind(m) {
+			continue
+		}
+		flags := uint(unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC)
+		if slices.Contains(m.Options, "rbind") {
+			flags |= unix.AT_RECURSIVE
+		}
+		fd, err := unix.OpenTree(unix.AT_FDCWD, m.Source, flags)
+		if err != nil {
+			for _, f := range out {
+				f.Close()
+			}
+			return nil, fmt.Errorf("clone the mount of %s for %s: %w", m.Source, m.Destination, err)
+		}
+		out[i] = os.NewFile(uintptr(fd), m.Source)
+	}
+	return out, nil
+}
+
+// bindFdName names the source of the spec's mount i in the "go" message.
+func bindFdName(i int) string { return "bind:" + strconv.Itoa(i) }
 
 // cloneTree returns a detached bind of the mount tree at path.
 func cloneTree(path string) (*os.File, error) {

@@ -128,7 +128,17 @@ func initContainer(warmed <-chan struct{}) error {
 		}
 	}
 
-	if err := prepareRoot(&cfg, made); err != nil {
+	binds := map[int]int{}
+	for name, fd := range given {
+		if i, ok := strings.CutPrefix(name, "bind:"); ok {
+			n, err := strconv.Atoi(i)
+			if err != nil {
+				return fmt.Errorf("bad descriptor name %q from the parent", name)
+			}
+			binds[n] = fd
+		}
+	}
+	if err := prepareRoot(&cfg, made, binds); err != nil {
 		return err
 	}
 	if spec.Hooks != nil {

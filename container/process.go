@@ -36,8 +36,10 @@ type Init struct {
 	config *os.File // write end of the config pipe
 	sync   *os.File // parent end of the sync socket
 	// What the init gets with the word to go on (nil: nothing): its exec fifo, opened here,
-	// and its root filesystem as a detached mount (see idmap.go).
+	// its root filesystem as a detached mount (see idmap.go), and the sources of its bind
+	// mounts as detached mounts, by their place in the spec's mounts.
 	fifo, rootfs *os.File
+	binds        map[int]*os.File
 	pty          *os.File // the terminal's master side, when the spec asks for one
 	proc         Process  // the init, named for good
 	// The cgroups JoinCgroups put the init in, and the limits Start sets once it is ready.
@@ -228,6 +230,9 @@ func (p *Init) Send(b *Bundle) error {
 			return err
 		}
 		p.rootfs = f
+		if p.binds, err = detachedBinds(b.Spec.Mounts); err != nil {
+			return err
+		}
 	}
 	return p.send(&wireBundle{Bundle: sent, Spec: OnLinux(sent.Spec)})
 }
@@ -249,6 +254,10 @@ func (p *Init) Start() error {
 			fds = append(fds, int(d.f.Fd()))
 		}
 	}
+	for i, f := range p.binds {
+		goOn.Fds = append(goOn.Fds, bindFdName(i))
+		fds = append(fds, int(f.Fd()))
+	}
 	err := sendMsg(int(p.sync.Fd()), goOn, fds...)
 	p.closeFds() // the init has its own now
 	if err != nil {
@@ -269,6 +278,10 @@ func (p *Init) closeFds() {
 			*f = nil
 		}
 	}
+	for _, f := range p.binds {
+		f.Close()
+	}
+	p.binds = nil
 }
 
 // setLimits sets the limits JoinCgroups left for when the init is ready.

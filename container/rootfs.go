@@ -20,8 +20,8 @@ import (
 // host's filesystem (chapter 01): the mounts are then made over the host's paths, in the
 // container's own mount namespace. A root filesystem the parent made (detachedRootfs, open as
 // made; -1 for none) is attached and made the working directory: Spec.Root.Path is "." from
-// then on.
-func prepareRoot(b *Bundle, made int) error {
+// then on; so are the sources of bind mounts it made (binds, by their place in the mounts).
+func prepareRoot(b *Bundle, made int, binds map[int]int) error {
 	if err := makeMountsPrivate(); err != nil {
 		return err
 	}
@@ -37,9 +37,15 @@ func prepareRoot(b *Bundle, made int) error {
 			return err
 		}
 	}
-	for _, m := range b.Spec.Mounts {
+	for i, m := range b.Spec.Mounts {
+		if fd, ok := binds[i]; ok {
+			if err := attachBind(rootfs, m, fd); err != nil {
+				return err
+			}
+			continue
+		}
 		mount := MountInto
-		if m.Type == "bind" || slices.Contains(m.Options, "bind") || slices.Contains(m.Options, "rbind") {
+		if isBind(m) {
 			mount = mountVolume
 		}
 		if err := mount(rootfs, m); err != nil {
@@ -198,6 +204,46 @@ func mountInto(rootfs string, m specs.Mount, flags uintptr, data string) error {
 	}
 	if err != nil {
 		return fmt.Errorf("mount %s on %s: %w", m.Type, m.Destination, err)
+	}
+	return nil
+}
+
+// isBind reports whether a spec mount is a bind mount.
+func isBind(m specs.Mount) bool {
+	return m.Type == "bind" || slices.Contains(m.Options, "bind") || slices.Contains(m.Options, "rbind")
+}
+
+// attachBind performs a bind mount whose source the parent made, a detached mount open as fd
+// (see detachedBinds), as MountInto performs one from a path.
+func attachBind(rootfs string, m specs.Mount, fd int) error {
+	defer unix.Close(fd)
+	flags, propagation, _ := mountOptions(m.Options)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return fmt.Errorf("bind mount %s on %s: %w", m.Source, m.Destination, err)
+	}
+	target, err := openMountpoint(rootfs, m.Destination, st.Mode&unix.S_IFMT != unix.S_IFDIR)
+	if err != nil {
+		return fmt.Errorf("create mount point %s: %w", m.Destination, err)
+	}
+	defer target.Close()
+	if err := unix.MoveMount(fd, "", int(target.Fd()), "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
+		return fmt.Errorf("attach the bind mount of %s on %s: %w", m.Source, m.Destination, err)
+	}
+	if rest := flags &^ (unix.MS_BIND | unix.MS_REC); rest != 0 {
+		if err := remountBind(rootfs, m.Destination, rest); err != nil {
+			return fmt.Errorf("remount %s with %v: %w", m.Destination, m.Options, err)
+		}
+	}
+	if propagation != 0 {
+		f, err := openInRoot(rootfs, m.Destination)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := unix.Mount("", fmt.Sprintf("/proc/self/fd/%d", f.Fd()), "", propagation, ""); err != nil {
+			return fmt.Errorf("set the propagation of %s (%v): %w", m.Destination, m.Options, err)
+		}
 	}
 	return nil
 }

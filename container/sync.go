@@ -64,14 +64,17 @@ func sendMsg(sock int, m syncMsg, fds ...int) error {
 	return unix.Sendmsg(sock, data, oob, nil, 0)
 }
 
+// maxFds is the most descriptors one message carries: the kernel's limit (SCM_MAX_FD).
+const maxFds = 253
+
 // recvMsg reads one message and the descriptors that came with it; ok=false when the peer
 // closed the socket, which for the init means it executed the command (the socket is
 // close-on-exec).
 func recvMsg(sock int) (m syncMsg, fds []int, ok bool, err error) {
 	buf := make([]byte, 64*1024)
-	oob := make([]byte, unix.CmsgSpace(4*4))
+	oob := make([]byte, unix.CmsgSpace(4*maxFds))
 	for {
-		n, oobn, _, _, err := unix.Recvmsg(sock, buf, oob, unix.MSG_CMSG_CLOEXEC)
+		n, oobn, flags, _, err := unix.Recvmsg(sock, buf, oob, unix.MSG_CMSG_CLOEXEC)
 		if errors.Is(err, unix.EINTR) {
 			continue
 		}
@@ -86,6 +89,10 @@ func recvMsg(sock int) (m syncMsg, fds []int, ok bool, err error) {
 			if err == nil && len(cmsgs) > 0 {
 				fds, _ = unix.ParseUnixRights(&cmsgs[0])
 			}
+		}
+		if flags&unix.MSG_CTRUNC != 0 {
+			closeAll(fds)
+			return m, nil, false, errors.New("read from init: descriptors were cut off")
 		}
 		if err := json.Unmarshal(buf[:n], &m); err != nil {
 			closeAll(fds)

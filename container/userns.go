@@ -196,3 +196,25 @@ func enterUserNamespace(cmd *exec.Cmd, userns string) error {
 	cmd.Path = nsenter
 	return nil
 }
+
+// OwnMappings reads this process's user namespace's mappings: file is "uid_map" or "gid_map".
+// In the host's namespace, the identity of every id.
+func OwnMappings(file string) []specs.LinuxIDMapping {
+	data, err := os.ReadFile("/proc/self/" + file)
+	if err != nil {
+		return nil
+	}
+	var out []specs.LinuxIDMapping
+	for _, line := range strings.Split(string(data), "\n") {
+		var e specs.LinuxIDMapping
+		if n, _ := fmt.Sscan(line, &e.ContainerID, &e.HostID, &e.Size); n == 3 {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// IsIdentity reports whether m maps every id to itself: the host's user namespace.
+func IsIdentity(m []specs.LinuxIDMapping) bool {
+	return len(m) == 1 && m[0].ContainerID == 0 && m[0].HostID == 0 && m[0].Size == 4294967295
+}

@@ -23,6 +23,7 @@ import (
 	"github.com/mydocker/mydocker/internal/fsutil"
 	"github.com/mydocker/mydocker/network"
 	"github.com/mydocker/mydocker/network/resolver"
+	"github.com/mydocker/mydocker/userns"
 	"github.com/mydocker/mydocker/workspace"
 )
 
@@ -36,6 +37,9 @@ type Engine struct {
 	images     *workspace.Store
 	networks   *network.Manager
 	ports      heldPorts // the ports of the containers this process watches
+	// remap, when set, is the user namespace of the containers this engine makes
+	// (--userns-remap, RemapUsers).
+	remap *userns.IDs
 }
 
 // The names of containers on user networks are answered by a resolver that is this binary

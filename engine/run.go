@@ -32,6 +32,10 @@ import (
 // signal n). An error means the container did not start, and nothing of it is left.
 func (e *Engine) Run(opts *Options, stdio container.Stdio) (id string, exitCode int, err error) {
 	opts.HostNetwork = len(opts.Networks) > 0 && opts.Networks[0] == "host"
+	// Before the init is forked, which gets the user namespace at once.
+	if err := e.chooseUserNS(opts); err != nil {
+		return "", 0, err
+	}
 	if opts.CIDFile != "" {
 		if _, err := os.Stat(opts.CIDFile); err == nil {
 			return "", 0, fmt.Errorf("container ID file found, make sure the other container isn't running or delete %s", opts.CIDFile)
@@ -148,6 +152,9 @@ func (e *Engine) create(opts *Options, p *container.Init) (_ *created, retErr er
 	if err != nil {
 		return nil, err
 	}
+	if err := e.chooseUserNS(opts); err != nil {
+		return nil, err
+	}
 	driver, err := workspace.NewDriver(opts.Driver)
 	if err != nil {
 		return nil, err
@@ -182,6 +189,7 @@ func (e *Engine) create(opts *Options, p *container.Init) (_ *created, retErr er
 			CapDrop:     opts.CapDrop,
 			Privileged:  opts.Privileged,
 			SecurityOpt: opts.SecurityOpt,
+			UsernsMode:  opts.UsernsMode,
 		},
 	}
 	for i, n := range netNames {
@@ -251,7 +259,7 @@ func (e *Engine) create(opts *Options, p *container.Init) (_ *created, retErr er
 			return nil, err
 		}
 	}
-	b := &container.Bundle{Spec: spec, RootfsMount: rootfs.Mount, NoPivot: opts.NoPivot, Init: opts.Init, Seccomp: filter}
+	b := &container.Bundle{Spec: spec, RootfsMount: rootfs.Mount, IDMapRootfs: opts.UserNS != nil, NoPivot: opts.NoPivot, Init: opts.Init, Seccomp: filter}
 	return &created{st: st, bundle: b, owner: owner, joined: joined}, nil
 }
 
@@ -331,6 +339,21 @@ func (e *Engine) buildSpec(st *State, opts *Options, img *workspace.Image, volum
 	}
 	etcMounts, err := e.writeEtcFiles(st, spec.Hostname)
 	if err != nil {
+		return nil, err
+	}
+	// Its root writes them, and a new volume, as root of its own user namespace.
+	var owned []string
+	for _, m := range etcMounts {
+		owned = append(owned, m.Source)
+	}
+	for _, v := range st.NewVolumes {
+		nv, err := e.volume(v)
+		if err != nil {
+			return nil, err
+		}
+		owned = append(owned, nv.Mountpoint)
+	}
+	if err := giveToRoot(spec, owned...); err != nil {
 		return nil, err
 	}
 	// Docker's order: the default mounts, the /etc files, then the volumes (Spec put last).
@@ -530,7 +553,7 @@ func (e *Engine) bundleOf(st *State) (*container.Bundle, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &container.Bundle{Spec: spec, RootfsMount: st.Rootfs, NoPivot: st.NoPivot, Init: st.Init, Seccomp: filter}, nil
+	return &container.Bundle{Spec: spec, RootfsMount: st.Rootfs, IDMapRootfs: hasUserNS(spec), NoPivot: st.NoPivot, Init: st.Init, Seccomp: filter}, nil
 }
 
 // repairNameHolder repairs the container that holds name if its watcher died: a run that

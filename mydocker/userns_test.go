@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -183,4 +184,124 @@ func TestRuntimeUserNamespaceOrdinaryUser(t *testing.T) {
 	require.Equal(t, 1, r.code, "%s", r)
 	require.Contains(t, r.stderr, "cannot limit memory")
 	require.Empty(t, u.Processes(), "nothing of the user's left running")
+}
+
+// remapped runs mydocker with --userns-remap remap (MYDOCKER_USERNS_REMAP, as dockerd's flag
+// is set for a daemon) and args.
+func (e *engineEnv) remapped(remap string, args ...string) result {
+	e.t.Helper()
+	c := e.cmd(args...)
+	c.Env = append(os.Environ(), "MYDOCKER_USERNS_REMAP="+remap)
+	r := runBounded(c, "")
+	if r.code == -1 {
+		e.t.Fatalf("mydocker %s: %s", strings.Join(args, " "), r.stderr)
+	}
+	return r
+}
+
+func (e *engineEnv) mustRemapped(remap string, args ...string) string {
+	e.t.Helper()
+	r := e.remapped(remap, args...)
+	require.Equal(e.t, 0, r.code, "mydocker %s: %s", strings.Join(args, " "), r)
+	return r.stdout
+}
+
+// pidOf is the host pid of a running container's init.
+func (e *engineEnv) pidOf(t *testing.T, name string) int {
+	t.Helper()
+	return int(e.stateOf(t, name)["State"].(map[string]any)["Pid"].(float64))
+}
+
+// A remapped root's containers (--userns-remap USER) run as USER's subordinate ids on the
+// host, root inside: their processes, and the files they write as seen through their root;
+// the image's layers serve them and unremapped containers alike (idmapped), what they write is
+// stored in the container's own ids, so a commit is an ordinary image; exec joins their user
+// namespace; --userns=host opts one out; privileged and host-network containers must opt out.
+// Nothing of the remapped user's is left after rm.
+func TestUsernsRemap(t *testing.T) {
+	u := testutil.NewUser(t)
+	e := newEngine(t)
+	sub := int(u.SubID)
+	layers := func() int {
+		entries, err := os.ReadDir(filepath.Join(e.root, "image/layers/sha256"))
+		require.NoError(t, err)
+		return len(entries)
+	}
+	before := layers()
+
+	e.mustRemapped(u.Name, "run", "-d", "--name", "remapped", "-v", "vol:/data", "busybox", "sleep", "1000")
+	pid := e.pidOf(t, "remapped")
+	require.Equal(t, mapping(0, sub, int(u.SubIDs)), readFile(fmt.Sprintf("/proc/%d/uid_map", pid)))
+	require.Equal(t, sub, hostUID(t, pid), "the container's root is the user's first subordinate uid")
+	require.Equal(t, "0\n", e.must("exec", "remapped", "id", "-u"), "root inside, for exec too (no --userns-remap needed: the container has its namespace)")
+	require.Equal(t, mapping(0, sub, int(u.SubIDs)), e.must("exec", "remapped", "cat", "/proc/self/uid_map"))
+	e.must("exec", "remapped", "sh", "-c", "echo x > /written && chown 1000 /written && touch /data/v")
+	require.Equal(t, sub+1000, ownerOf(t, fmt.Sprintf("/proc/%d/root/written", pid)), "seen through its root, its uid 1000 is the host's %d", sub+1000)
+	id := e.stateOf(t, "remapped")["Id"].(string)
+	if _, err := os.Stat(filepath.Join(e.root, "containers", id, "fs/upper")); err == nil {
+		require.Equal(t, 1000, ownerOf(t, filepath.Join(e.root, "containers", id, "fs/upper/written")), "stored in the container's own ids (an idmapped overlay)")
+	}
+	require.Equal(t, sub, ownerOf(t, fmt.Sprintf("/proc/%d/root/data/v", pid)), "a new volume is its root's")
+	require.Equal(t, "0\n", e.must("exec", "remapped", "stat", "-c", "%u", "/bin/busybox"), "the image's files are root's inside")
+
+	// Opted out: the host's user namespace, on the same image's same layers.
+	e.mustRemapped(u.Name, "run", "-d", "--name", "host", "--userns", "host", "busybox", "sleep", "1000")
+	hostPid := e.pidOf(t, "host")
+	require.Equal(t, mapping(0, 0, 4294967295), readFile(fmt.Sprintf("/proc/%d/uid_map", hostPid)))
+	require.Equal(t, 0, hostUID(t, hostPid))
+	require.Equal(t, "host", e.stateOf(t, "host")["HostConfig"].(map[string]any)["UsernsMode"])
+	require.Equal(t, before, layers(), "no copy of a layer per mapping")
+
+	// A commit holds the container's ids: an ordinary image, for any container.
+	e.must("commit", "remapped", "committed")
+	require.Equal(t, "1000\n", e.must("run", "--rm", "committed", "stat", "-c", "%u", "/written"))
+
+	for _, bad := range []struct{ flag, want string }{
+		{"--privileged", "privileged mode is incompatible with user namespaces"},
+		{"--net=host", "cannot share the host's network namespace"},
+	} {
+		r := e.remapped(u.Name, "run", "--rm", bad.flag, "busybox", "true")
+		require.Equal(t, 125, r.code, "%s: %s", bad.flag, r)
+		require.Contains(t, r.stderr, bad.want)
+	}
+	r := e.remapped(u.Name, "run", "--rm", "--userns", "private", "busybox", "true")
+	require.Equal(t, 125, r.code, "%s", r)
+	require.Contains(t, r.stderr, "invalid --userns")
+
+	e.must("rm", "-f", "remapped", "host")
+	require.Empty(t, u.Processes(), "nothing of the remapped user's left running")
+}
+
+// --userns-remap default makes Docker's dockremap user with a range of its own when it is
+// missing, and remaps to it.
+func TestUsernsRemapDefault(t *testing.T) {
+	testutil.RequiresRoot(t)
+	if _, err := user.Lookup("dockremap"); err == nil {
+		t.Skip("a dockremap user exists already on this machine: the test would not remove it")
+	}
+	e := newEngine(t)
+	t.Cleanup(func() {
+		if out, err := exec.Command("userdel", "dockremap").CombinedOutput(); err != nil {
+			t.Errorf("userdel dockremap: %v: %s", err, out)
+		}
+	})
+	out := e.mustRemapped("default", "run", "--rm", "busybox", "cat", "/proc/self/uid_map")
+	u, err := user.Lookup("dockremap")
+	require.NoError(t, err, "made")
+	subuid := readFile("/etc/subuid")
+	require.Regexp(t, `(?m)^dockremap:\d+:65536$`, subuid)
+	require.Regexp(t, `(?m)^dockremap:\d+:65536$`, readFile("/etc/subgid"))
+	var start int
+	for _, line := range strings.Split(subuid, "\n") {
+		if rest, ok := strings.CutPrefix(line, "dockremap:"); ok {
+			start, err = strconv.Atoi(strings.Split(rest, ":")[0])
+			require.NoError(t, err)
+		}
+	}
+	require.GreaterOrEqual(t, start, 100000)
+	require.Equal(t, mapping(0, start, 65536), out)
+	require.NotEqual(t, "0", u.Uid)
+	// Again: the same user and range, nothing added.
+	e.mustRemapped("default", "run", "--rm", "busybox", "true")
+	require.Equal(t, subuid, readFile("/etc/subuid"))
 }

@@ -52,7 +52,8 @@ func NewUser(t testing.TB) *User {
 	u.Home = home
 	t.Cleanup(func() { os.RemoveAll(home) })
 	span := fmt.Sprintf("%d-%d", u.SubID, u.SubID+u.SubIDs-1)
-	if out, err := exec.Command("useradd", "--no-create-home", "--home-dir", home, "--shell", "/bin/sh", "--user-group", u.Name).CombinedOutput(); err != nil {
+	// A system user: useradd gives an ordinary one a range of its own choosing too.
+	if out, err := exec.Command("useradd", "--system", "--no-create-home", "--home-dir", home, "--shell", "/bin/sh", "--user-group", u.Name).CombinedOutput(); err != nil {
 		t.Fatalf("useradd %s: %v: %s", u.Name, err, out)
 	}
 	t.Cleanup(func() {

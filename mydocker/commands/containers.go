@@ -508,6 +508,7 @@ func inspectOne(e *engine.Engine, ref, kind string) (any, error) {
 			"CapDrop":     st.HostConfig.CapDrop,
 			"Privileged":  st.HostConfig.Privileged,
 			"SecurityOpt": st.HostConfig.SecurityOpt,
+			"UsernsMode":  st.HostConfig.UsernsMode,
 			"RestartPolicy": map[string]any{
 				"Name":              cmp.Or(st.RestartPolicy.Name, "no"),
 				"MaximumRetryCount": st.RestartPolicy.MaxRetries,

@@ -168,7 +168,7 @@ func (p Program) commands() []command {
 // container's init can be started. So app gives it only the command args name, when that is
 // one of the program's; all of them otherwise (help, completion, a mistyped name).
 func (p Program) app(args []string) *cli.Command {
-	flags := globalFlags()
+	flags := p.globalFlags()
 	name := invokedCommand(flags, args)
 	var commands []*cli.Command
 	for _, c := range p.commands() {
@@ -204,9 +204,9 @@ func (p Program) app(args []string) *cli.Command {
 	return root
 }
 
-// globalFlags are the flags given before the command.
-func globalFlags() []cli.Flag {
-	return []cli.Flag{
+// globalFlags are the flags given before the command, those the program has taught.
+func (p Program) globalFlags() []cli.Flag {
+	flags := []cli.Flag{
 		&cli.StringFlag{
 			Name:    "root",
 			Usage:   "directory that holds all of the engine's state",
@@ -217,6 +217,14 @@ func globalFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "debug", Aliases: []string{"D"}, Usage: "enable debug output"},
 		&cli.StringSliceFlag{Name: "insecure-registry", Usage: "a registry (HOST[:PORT] or CIDR) pull, push and login may reach over plain http"},
 	}
+	if p.taught(16) {
+		flags = append(flags, &cli.StringFlag{
+			Name:    "userns-remap",
+			Usage:   "give containers a user namespace of their own, root inside an unprivileged user outside: default (the dockremap user, made if missing) or USER[:GROUP] with ranges in /etc/subuid and /etc/subgid",
+			Sources: cli.EnvVars("MYDOCKER_USERNS_REMAP"),
+		})
+	}
+	return flags
 }
 
 // invokedCommand is the command args name (args[0] is the program): the first argument that
@@ -265,6 +273,8 @@ func (p Program) runFlagTaught(name string) bool {
 		return p.taught(10)
 	case "publish", "publish-all", "expose":
 		return p.taught(11)
+	case "userns":
+		return p.taught(16)
 	}
 	return true
 }
@@ -308,9 +318,29 @@ func onUsageError(_ context.Context, cmd *cli.Command, err error, _ bool) error 
 	return usageError{msg: fmt.Sprintf("%v\nSee '%s %s --help'.", err, cmd.Root().Name, cmd.Name)}
 }
 
-// openEngine opens the engine at the --root the user chose.
+// openEngine opens the engine at the --root the user chose, remapping its containers' users
+// as --userns-remap says.
 func openEngine(cmd *cli.Command) (*engine.Engine, error) {
-	return engine.New(cmd.Root().String("root"))
+	e, err := engine.New(cmd.Root().String("root"))
+	if err != nil {
+		return nil, err
+	}
+	if remap := remapFlag(cmd); remap != "" {
+		if err := e.RemapUsers(remap); err != nil {
+			return nil, err
+		}
+	}
+	return e, nil
+}
+
+// remapFlag is --userns-remap, "" when not given or not taught.
+func remapFlag(cmd *cli.Command) string {
+	for _, f := range cmd.Root().Flags {
+		if f.Names()[0] == "userns-remap" {
+			return cmd.Root().String("userns-remap")
+		}
+	}
+	return ""
 }
 
 // needArgs checks the number of positional arguments, Docker-style.
