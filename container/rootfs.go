@@ -176,6 +176,11 @@ func mountInto(rootfs string, m specs.Mount, flags uintptr, data string) error {
 	dest := fmt.Sprintf("/proc/self/fd/%d", target.Fd())
 	switch m.Type {
 	case "cgroup":
+		if isMountPoint(int(target.Fd())) {
+			// The host's /sys, bound read-only in place of a sysfs the container could not
+			// mount (see below), came with the host's /sys/fs/cgroup: kept as it is.
+			return nil
+		}
 		return mountCgroups(rootfs, m.Destination, dest, slices.Contains(m.Options, "ro"))
 	case "proc":
 		return mountProc(dest)
@@ -246,6 +251,17 @@ func attachBind(rootfs string, m specs.Mount, fd int) error {
 		}
 	}
 	return nil
+}
+
+// isMountPoint reports whether the directory open as fd is the root of a mount: its mount
+// differs from its parent's.
+func isMountPoint(fd int) bool {
+	var self, parent unix.Statx_t
+	if unix.Statx(fd, "", unix.AT_EMPTY_PATH, unix.STATX_MNT_ID, &self) != nil ||
+		unix.Statx(fd, "..", 0, unix.STATX_MNT_ID, &parent) != nil {
+		return false
+	}
+	return self.Mnt_id != parent.Mnt_id
 }
 
 // remountBind remounts the bind now on dest (inside rootfs) with flags.

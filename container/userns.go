@@ -110,6 +110,26 @@ func sysProcIDMaps(m []specs.LinuxIDMapping) []syscall.SysProcIDMap {
 	return out
 }
 
+// WriteMappings writes the mappings of process pid's user namespace, made by this process's
+// user and not mapped yet: directly when they map only that user (setgroups(2) denied first, as
+// the kernel asks of a user), with newuidmap and newgidmap otherwise.
+func WriteMappings(pid int, uids, gids []specs.LinuxIDMapping) error {
+	if !mapsOnlySelf(uids, os.Geteuid()) || !mapsOnlySelf(gids, os.Getegid()) {
+		return writeMappingsWithHelpers(pid, uids, gids)
+	}
+	proc := fmt.Sprintf("/proc/%d/", pid)
+	for _, w := range []struct{ file, data string }{
+		{"setgroups", "deny"},
+		{"uid_map", fmt.Sprintf("%d %d 1\n", uids[0].ContainerID, uids[0].HostID)},
+		{"gid_map", fmt.Sprintf("%d %d 1\n", gids[0].ContainerID, gids[0].HostID)},
+	} {
+		if err := os.WriteFile(proc+w.file, []byte(w.data), 0); err != nil {
+			return fmt.Errorf("write the mappings of process %d: %w", pid, err)
+		}
+	}
+	return nil
+}
+
 // writeMappingsWithHelpers writes the mappings of process pid's user namespace with newuidmap
 // and newgidmap, which check them against /etc/subuid and /etc/subgid.
 func writeMappingsWithHelpers(pid int, uids, gids []specs.LinuxIDMapping) error {

@@ -229,7 +229,7 @@ func (e *Engine) removeBroken(id string) error {
 	var errs []error
 	if cg, err := cgroups.New(id); err == nil {
 		errs = append(errs, cg.Destroy())
-	} else {
+	} else if !errors.Is(err, cgroups.ErrNoDelegation) {
 		errs = append(errs, err)
 	}
 	owner, err := e.takeOwner(id)

@@ -40,7 +40,9 @@ func (st *State) attachments() []NetworkAttachment {
 
 // isBridgeNetwork reports whether a network mode is a bridge network (the default one or a
 // user's): not none or host.
-func isBridgeNetwork(name string) bool { return name != "" && name != "none" && name != "host" }
+func isBridgeNetwork(name string) bool {
+	return name != "" && name != "none" && name != "host" && name != network.UserModeName
+}
 
 // dnsNames are the names a container answers to on a network's resolver: its name, its short
 // id, its hostname when it has one of its own, and its aliases there.
@@ -59,6 +61,13 @@ func dnsNames(st *State, hostname string, aliases []string) []string {
 // network's resolver; then writes its /etc files with its addresses and links. none and host
 // need nothing here (the init brings its loopback up).
 func (e *Engine) connect(st *State, hostname string, pid int) error {
+	if st.Network == network.UserModeName {
+		if err := e.connectUserMode(st, pid); err != nil {
+			return err
+		}
+		_, err := e.writeEtcFiles(st, hostname)
+		return err
+	}
 	bindings := st.PortBindings
 	if bindings == nil {
 		bindings = st.Ports // a container recorded before PortBindings
@@ -123,6 +132,9 @@ func (e *Engine) writeEtcFiles(st *State, hostname string) ([]specs.Mount, error
 			ips = append(ips, a.IP)
 		}
 	}
+	if st.Network == network.UserModeName && st.IP != "" {
+		ips = append(ips, st.IP)
+	}
 	files := []struct {
 		name string
 		data []byte
@@ -146,6 +158,9 @@ func (e *Engine) writeEtcFiles(st *State, hostname string) ([]specs.Mount, error
 // root's resolver answers (three at most, as resolv.conf reads). None for a container on the
 // default bridge network alone, or none or host: it gets the host's, as with Docker.
 func (e *Engine) resolvers(st *State) []string {
+	if st.Network == network.UserModeName {
+		return []string{network.UserModeDNS} // slirp4netns asks the host's servers
+	}
 	var out []string
 	for _, a := range st.attachments() {
 		if a.Name == network.DefaultName || len(out) == 3 {

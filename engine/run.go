@@ -23,6 +23,7 @@ import (
 	"github.com/mydocker/mydocker/internal/faults"
 	"github.com/mydocker/mydocker/internal/fsutil"
 	"github.com/mydocker/mydocker/network"
+	"github.com/mydocker/mydocker/rootless"
 	"github.com/mydocker/mydocker/runconfig"
 	"github.com/mydocker/mydocker/workspace"
 )
@@ -160,13 +161,12 @@ func (e *Engine) create(opts *Options, p *container.Init) (_ *created, retErr er
 		return nil, err
 	}
 	id := container.NewID()
-	cg, err := cgroups.New(id)
+	cg, err := containerCgroups(id, opts)
 	if err != nil {
-		return nil, fmt.Errorf("find this process's cgroups: %w", err)
+		return nil, err
 	}
 	st := &State{
 		ID:            id,
-		Cgroups:       cg.Paths(),
 		Network:       netNames[0],
 		Links:         opts.Links,
 		PortBindings:  opts.Ports,
@@ -191,6 +191,9 @@ func (e *Engine) create(opts *Options, p *container.Init) (_ *created, retErr er
 			SecurityOpt: opts.SecurityOpt,
 			UsernsMode:  opts.UsernsMode,
 		},
+	}
+	if cg != nil {
+		st.Cgroups = cg.Paths()
 	}
 	for i, n := range netNames {
 		if isBridgeNetwork(n) {
@@ -231,7 +234,7 @@ func (e *Engine) create(opts *Options, p *container.Init) (_ *created, retErr er
 	if err != nil {
 		return nil, err
 	}
-	if p != nil {
+	if p != nil && cg != nil {
 		joined = sync.OnceValue(func() error { return p.JoinCgroups(cg, spec.Linux.Resources) })
 		go joined()
 	}
@@ -284,9 +287,14 @@ func (e *Engine) checkOptions(opts *Options) (netNames []string, err error) {
 	if netNames, err = opts.networkNames(); err != nil {
 		return nil, err
 	}
+	if rootless.Active() {
+		if netNames, err = rootlessNetworks(netNames); err != nil {
+			return nil, err
+		}
+	}
 	for _, n := range netNames {
 		switch n {
-		case "none", "host":
+		case "none", "host", network.UserModeName:
 		case network.DefaultName:
 			if _, err := e.networks.EnsureDefault(); err != nil {
 				return nil, err
@@ -410,10 +418,15 @@ func (e *Engine) start(c *created, p *container.Init) (retErr error) {
 		return err
 	}
 	joined := c.joined
-	if joined == nil {
+	if joined == nil && st.Cgroups != nil {
 		joined = func() error { return p.JoinCgroups(cgroups.Load(st.Cgroups), b.Spec.Linux.Resources) }
 	}
-	if err := joined(); err != nil {
+	if joined != nil {
+		if err := joined(); err != nil {
+			return err
+		}
+	}
+	if err := e.holdUserNamespace(st); err != nil {
 		return err
 	}
 	if err := e.connect(st, b.Spec.Hostname, p.Pid()); err != nil {
@@ -520,6 +533,7 @@ func (e *Engine) startMonitor(st *State, owner *fsutil.Lock) (retErr error) {
 // and the points where they stop it (faults.Env).
 func monitorEnv() []string {
 	env := []string{monitorPath(), "MYDOCKER_LOG_LEVEL=" + logrus.GetLevel().String(), "MYDOCKER_PREFAULT=off"}
+	env = append(env, rootless.Env()...)
 	if v, ok := os.LookupEnv(container.InitEnvVar); ok {
 		env = append(env, container.InitEnvVar+"="+v)
 	}

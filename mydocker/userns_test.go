@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/user"
@@ -124,7 +126,7 @@ func userBinaries(t *testing.T, u *testutil.User) string {
 	t.Helper()
 	dir := filepath.Join(u.Home, "bin")
 	require.NoError(t, os.MkdirAll(dir, 0o755))
-	for _, suffix := range []string{"", "-init", "-shim", "-runc"} {
+	for _, suffix := range []string{"", "-init", "-shim", "-runc", "-registry"} {
 		src, err := os.Open(binary + suffix)
 		require.NoError(t, err)
 		dst, err := os.OpenFile(filepath.Join(dir, "mydocker"+suffix), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
@@ -304,4 +306,160 @@ func TestUsernsRemapDefault(t *testing.T) {
 	// Again: the same user and range, nothing added.
 	e.mustRemapped("default", "run", "--rm", "busybox", "true")
 	require.Equal(t, subuid, readFile("/etc/subuid"))
+}
+
+// userEngine is mydocker run by an ordinary user, with its own root and runtime directory.
+type userEngine struct {
+	t   *testing.T
+	u   *testutil.User
+	bin string
+}
+
+func newUserEngine(t *testing.T) *userEngine {
+	u := testutil.NewUser(t)
+	for _, tool := range []string{"newuidmap", "newgidmap", "nsenter"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("needs %s (uidmap, util-linux)", tool)
+		}
+	}
+	ue := &userEngine{t: t, u: u, bin: userBinaries(t, u)}
+	t.Cleanup(func() {
+		out, _ := ue.cmd("ps", "-aq").Output()
+		for _, id := range strings.Fields(string(out)) {
+			ue.cmd("rm", "-f", id).Run()
+		}
+	})
+	return ue
+}
+
+func (ue *userEngine) cmd(args ...string) *exec.Cmd { return ue.u.Command(ue.bin, args...) }
+
+func (ue *userEngine) run(args ...string) result {
+	ue.t.Helper()
+	r := runBounded(ue.cmd(args...), "")
+	if r.code == -1 {
+		ue.t.Fatalf("mydocker %s: %s", strings.Join(args, " "), r.stderr)
+	}
+	return r
+}
+
+func (ue *userEngine) must(args ...string) string {
+	ue.t.Helper()
+	r := ue.run(args...)
+	require.Equal(ue.t, 0, r.code, "mydocker %s (as %s): %s", strings.Join(args, " "), ue.u.Name, r)
+	return r.stdout
+}
+
+// userCanUseTun opens /dev/net/tun to users for the test, when this host keeps it root's
+// (0600; distributions ship it 0666): user-mode networking opens it as the user. Its mode
+// comes back after.
+func userCanUseTun(t *testing.T) {
+	fi, err := os.Stat("/dev/net/tun")
+	if err != nil {
+		t.Skipf("needs /dev/net/tun: %v", err)
+	}
+	if mode := fi.Mode().Perm(); mode&0o006 != 0o006 {
+		require.NoError(t, os.Chmod("/dev/net/tun", mode|0o006))
+		t.Cleanup(func() { os.Chmod("/dev/net/tun", mode) })
+	}
+}
+
+// mydocker run by an ordinary user with a range in /etc/subuid: its own root in its home,
+// import, pull, run (root inside is the user, the user's range the rest), -d with a port
+// published on the host's loopback through slirp4netns, exec, logs, stop, rm, commit; a limit
+// it cannot have is refused with 125 (this host's cgroups are v1: nothing is delegated); and
+// nothing of the user's is left after.
+func TestRootless(t *testing.T) {
+	if _, err := exec.LookPath("slirp4netns"); err != nil {
+		t.Skip("needs slirp4netns (apt-get install slirp4netns)")
+	}
+	userCanUseTun(t)
+	ue := newUserEngine(t)
+	u := ue.u
+	sub := int(u.SubID)
+	tarball := filepath.Join(u.Home, "busybox.tar")
+	data, err := os.ReadFile(testutil.BusyboxTar(t))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(tarball, data, 0o644))
+
+	ue.must("import", tarball, "busybox")
+	root := filepath.Join(u.Home, "data/mydocker")
+	require.DirExists(t, filepath.Join(root, "image"), "the user's own root, in $XDG_DATA_HOME")
+	require.Equal(t, u.UID, ownerOf(t, root))
+	require.Equal(t, mapping(0, u.UID, 1)+mapping(1, sub, int(u.SubIDs))+"0\n",
+		ue.must("run", "--rm", "busybox", "sh", "-c", "cat /proc/self/uid_map; id -u"), "root inside is the user, its range the others")
+
+	// Detached, with a port on the host's loopback and a file of uid 1000's.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	id := strings.TrimSpace(ue.must("run", "-d", "--name", "web", "-p", fmt.Sprintf("127.0.0.1:%d:80", port), "busybox",
+		"sh", "-c", "echo hello from $(id -u) > /index.html && touch /owned && chown 1000 /owned && echo started && exec httpd -f -p 80 -h /"))
+	pid := ue.pidOf("web")
+	require.Equal(t, u.UID, hostUID(t, pid), "the container's root is the user on the host")
+	var body string
+	waitFor(t, 10*time.Second, "the published port to answer", func() bool {
+		resp, err := (&http.Client{Timeout: time.Second}).Get(fmt.Sprintf("http://127.0.0.1:%d/index.html", port))
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		body = string(b)
+		return resp.StatusCode == http.StatusOK
+	})
+	require.Equal(t, "hello from 0\n", body)
+	require.Equal(t, sub+999, ownerOf(t, filepath.Join(root, "containers", id, "fs/upper/owned")), "its uid 1000 is the user's subordinate uid on the host")
+	require.Equal(t, "0\n10.0.2.100\n", ue.must("exec", "web", "sh", "-c", "id -u; ip -4 -o addr show tap0 | sed 's/.*inet \\([0-9.]*\\).*/\\1/'"))
+	require.Equal(t, "started\n", ue.must("logs", "web"))
+	ue.must("commit", "web", "webimg")
+	require.Equal(t, "hello from 0\n", ue.must("run", "--rm", "--net", "none", "webimg", "cat", "/index.html"))
+	ue.must("stop", "-t", "1", "web")
+	ue.must("rm", "web")
+	require.NoDirExists(t, filepath.Join(root, "containers", id))
+
+	// --net host: the host's network, as the user.
+	require.Contains(t, ue.must("run", "--rm", "--net", "host", "busybox", "ip", "-o", "link"), "lo:")
+
+	// Limits need cgroups the user has none of here: refused, never run without.
+	r := ue.run("run", "--rm", "-m", "64m", "busybox", "true")
+	require.Equal(t, 125, r.code, "%s", r)
+	require.Contains(t, r.stderr, "cannot limit memory")
+	r = ue.run("network", "create", "mine")
+	require.NotEqual(t, 0, r.code)
+	require.Contains(t, r.stderr, "rootless")
+	r = ue.run("--userns-remap", "default", "ps")
+	require.NotEqual(t, 0, r.code)
+	require.Contains(t, r.stderr, "--userns-remap is root's")
+
+	require.Empty(t, strings.TrimSpace(ue.must("ps", "-aq")))
+	waitFor(t, 10*time.Second, "the user's processes to be gone (the namespace's holder last)", func() bool { return len(u.Processes()) == 0 })
+	entries, err := os.ReadDir(filepath.Join(root, "containers"))
+	require.NoError(t, err)
+	for _, e := range entries {
+		require.True(t, strings.HasPrefix(e.Name(), "."), "a container left: %s", e.Name())
+	}
+}
+
+// pidOf is the host pid of a running container of the user's.
+func (ue *userEngine) pidOf(name string) int {
+	ue.t.Helper()
+	out := ue.must("inspect", "--format", "{{.State.Pid}}", name)
+	pid, err := strconv.Atoi(strings.TrimSpace(out))
+	require.NoError(ue.t, err)
+	return pid
+}
+
+// An ordinary user pulls an image from a registry (here a local one, on the loopback) into its
+// own root and runs it.
+func TestRootlessPull(t *testing.T) {
+	reg := startRegistry(t, registryOptions{})
+	e := newEngine(t)
+	e.must("run", "--net", "none", "--name", "mk", "busybox", "sh", "-c", "echo pulled > /pulled && chown 42 /pulled")
+	e.must("commit", "mk", reg.addr+"/app:1")
+	e.must("push", reg.addr+"/app:1")
+	ue := newUserEngine(t)
+	ue.must("pull", reg.addr+"/app:1")
+	require.Equal(t, "pulled 42\n", ue.must("run", "--rm", "--net", "none", reg.addr+"/app:1", "sh", "-c", "echo $(cat /pulled) $(stat -c %u /pulled)"))
 }

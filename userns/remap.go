@@ -102,6 +102,14 @@ func ForUser(name string, uid, gid int) (*IDs, error) {
 	}, nil
 }
 
+// Single is the user namespace of one id: the user (uid, gid) as root, and no one else.
+func Single(uid, gid int) *IDs {
+	return &IDs{
+		UIDs: mappings([]IDRange{{Start: uint32(uid), Count: 1}}, nil),
+		GIDs: mappings([]IDRange{{Start: uint32(gid), Count: 1}}, nil),
+	}
+}
+
 // rangesIn reads name's (or id's) ranges in the subordinate id file path; none is an error
 // that says how to give some.
 func rangesIn(path, name string, id int) ([]IDRange, error) {

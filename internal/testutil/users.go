@@ -103,7 +103,7 @@ func (u *User) Command(name string, args ...string) *exec.Cmd {
 }
 
 // Processes are the pids of the user's processes, its subordinate ids' included (a
-// container's processes run as those).
+// container's processes run as those); not the zombies its init has yet to reap.
 func (u *User) Processes() []int {
 	entries, _ := os.ReadDir("/proc")
 	var out []int
@@ -114,6 +114,9 @@ func (u *User) Processes() []int {
 		}
 		status, err := os.ReadFile(filepath.Join("/proc", e.Name(), "status"))
 		if err != nil {
+			continue
+		}
+		if strings.Contains(string(status), "\nState:\tZ") {
 			continue
 		}
 		for _, line := range strings.Split(string(status), "\n") {
@@ -130,8 +133,16 @@ func (u *User) Processes() []int {
 	return out
 }
 
-// killLeftovers fails the test for each process of the user still running, and kills it.
+// killLeftovers fails the test for each process of the user still running, and kills it. A
+// process on its way out (a rootless engine's namespace holder goes a moment after the last
+// mydocker of the user) is given 5 seconds to go.
 func (u *User) killLeftovers(t testing.TB) {
+	for _, pid := range u.Processes() {
+		if fd, err := unix.PidfdOpen(pid, 0); err == nil {
+			unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, 5000)
+			unix.Close(fd)
+		}
+	}
 	for _, pid := range u.Processes() {
 		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
 		t.Errorf("a process of %s was left running: %d %q", u.Name, pid, strings.ReplaceAll(string(cmdline), "\x00", " "))

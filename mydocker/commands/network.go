@@ -32,7 +32,7 @@ func networkCommand() *cli.Command {
 					if err != nil {
 						return err
 					}
-					n, err := e.Networks().Create(cmd.Args().First(), cmd.String("driver"), cmd.String("subnet"), cmd.String("gateway"))
+					n, err := e.CreateNetwork(cmd.Args().First(), cmd.String("driver"), cmd.String("subnet"), cmd.String("gateway"))
 					if err != nil {
 						return err
 					}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/mydocker/mydocker/container"
 	"github.com/mydocker/mydocker/engine"
+	"github.com/mydocker/mydocker/rootless"
 )
 
 // Program is a command line over the engine: mydocker itself, or one chapter's program.
@@ -210,7 +211,7 @@ func (p Program) globalFlags() []cli.Flag {
 		&cli.StringFlag{
 			Name:    "root",
 			Usage:   "directory that holds all of the engine's state",
-			Value:   engine.DefaultRoot,
+			Value:   p.defaultRoot(),
 			Sources: cli.EnvVars("MYDOCKER_ROOT"),
 		},
 		&cli.StringFlag{Name: "log-level", Aliases: []string{"l"}, Value: "warn", Usage: `set the logging level ("debug", "info", "warn", "error", "fatal")`},
@@ -318,9 +319,34 @@ func onUsageError(_ context.Context, cmd *cli.Command, err error, _ bool) error 
 	return usageError{msg: fmt.Sprintf("%v\nSee '%s %s --help'.", err, cmd.Root().Name, cmd.Name)}
 }
 
+// defaultRoot is the engine's state directory unless --root says otherwise: an ordinary
+// user's engine keeps its own, $XDG_DATA_HOME/mydocker, as podman does.
+func (p Program) defaultRoot() string {
+	if p.taught(16) && (rootless.Needed() || rootless.Active()) {
+		return rootless.DataHome()
+	}
+	return engine.DefaultRoot
+}
+
+// enterRootless makes mydocker run by an ordinary user execute itself again as root of the
+// user's user namespace (rootless.Enter), where the engine's work is done: it returns there,
+// and at once for root.
+func enterRootless(cmd *cli.Command) error {
+	if !rootless.Needed() || !taughtRootless(cmd) {
+		return nil
+	}
+	if remapFlag(cmd) != "" {
+		return errors.New("--userns-remap is root's: run by an ordinary user, mydocker is rootless already (its containers' users are the user's subordinate ids)")
+	}
+	return rootless.Enter()
+}
+
 // openEngine opens the engine at the --root the user chose, remapping its containers' users
-// as --userns-remap says.
+// as --userns-remap says (rootless first, for an ordinary user: enterRootless).
 func openEngine(cmd *cli.Command) (*engine.Engine, error) {
+	if err := enterRootless(cmd); err != nil {
+		return nil, err
+	}
 	e, err := engine.New(cmd.Root().String("root"))
 	if err != nil {
 		return nil, err
@@ -331,6 +357,17 @@ func openEngine(cmd *cli.Command) (*engine.Engine, error) {
 		}
 	}
 	return e, nil
+}
+
+// taughtRootless reports whether the program has reached chapter 16, which runs mydocker as an
+// ordinary user: it defines --userns-remap.
+func taughtRootless(cmd *cli.Command) bool {
+	for _, f := range cmd.Root().Flags {
+		if f.Names()[0] == "userns-remap" {
+			return true
+		}
+	}
+	return false
 }
 
 // remapFlag is --userns-remap, "" when not given or not taught.
