@@ -19,6 +19,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mydocker/mydocker/cgroups"
 	"github.com/mydocker/mydocker/internal/testutil"
 )
 
@@ -128,6 +129,9 @@ func userBinaries(t *testing.T, u *testutil.User) string {
 	require.NoError(t, os.MkdirAll(dir, 0o755))
 	for _, suffix := range []string{"", "-init", "-shim", "-runc", "-registry"} {
 		src, err := os.Open(binary + suffix)
+		if suffix == "-registry" && os.IsNotExist(err) {
+			continue // the v2 VM has no registry client: its tests pull nothing
+		}
 		require.NoError(t, err)
 		dst, err := os.OpenFile(filepath.Join(dir, "mydocker"+suffix), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
 		require.NoError(t, err)
@@ -145,6 +149,7 @@ func userBinaries(t *testing.T, u *testutil.User) string {
 // that asks for a limit is refused.
 func TestRuntimeUserNamespaceOrdinaryUser(t *testing.T) {
 	u := testutil.NewUser(t)
+	requireRange(t, u)
 	for _, helper := range []string{"newuidmap", "newgidmap"} {
 		if _, err := exec.LookPath(helper); err != nil {
 			t.Skipf("needs %s (apt-get install uidmap)", helper)
@@ -222,6 +227,7 @@ func (e *engineEnv) pidOf(t *testing.T, name string) int {
 // Nothing of the remapped user's is left after rm.
 func TestUsernsRemap(t *testing.T) {
 	u := testutil.NewUser(t)
+	requireRange(t, u)
 	e := newEngine(t)
 	sub := int(u.SubID)
 	layers := func() int {
@@ -308,19 +314,31 @@ func TestUsernsRemapDefault(t *testing.T) {
 	require.Equal(t, subuid, readFile("/etc/subuid"))
 }
 
+// requireRange skips a test whose user has no subordinate ids (made without shadow's tools).
+func requireRange(t *testing.T, u *testutil.User) {
+	if u.SubIDs == 0 {
+		t.Skip("needs shadow's useradd and usermod, for a user with a range of subordinate ids")
+	}
+	for _, tool := range []string{"newuidmap", "newgidmap"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("needs %s (apt-get install uidmap)", tool)
+		}
+	}
+}
+
 // userEngine is mydocker run by an ordinary user, with its own root and runtime directory.
 type userEngine struct {
 	t   *testing.T
 	u   *testutil.User
 	bin string
+	// cgroup, when set, is the directory of the cgroup its processes start in (open).
+	cgroup *os.File
 }
 
 func newUserEngine(t *testing.T) *userEngine {
 	u := testutil.NewUser(t)
-	for _, tool := range []string{"newuidmap", "newgidmap", "nsenter"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("needs %s (uidmap, util-linux)", tool)
-		}
+	if _, err := exec.LookPath("nsenter"); err != nil {
+		t.Skip("needs nsenter (util-linux, or busybox's)")
 	}
 	ue := &userEngine{t: t, u: u, bin: userBinaries(t, u)}
 	t.Cleanup(func() {
@@ -332,7 +350,13 @@ func newUserEngine(t *testing.T) *userEngine {
 	return ue
 }
 
-func (ue *userEngine) cmd(args ...string) *exec.Cmd { return ue.u.Command(ue.bin, args...) }
+func (ue *userEngine) cmd(args ...string) *exec.Cmd {
+	c := ue.u.Command(ue.bin, args...)
+	if ue.cgroup != nil {
+		c.SysProcAttr.UseCgroupFD, c.SysProcAttr.CgroupFD = true, int(ue.cgroup.Fd())
+	}
+	return c
+}
 
 func (ue *userEngine) run(args ...string) result {
 	ue.t.Helper()
@@ -376,6 +400,7 @@ func TestRootless(t *testing.T) {
 	userCanUseTun(t)
 	ue := newUserEngine(t)
 	u := ue.u
+	requireRange(t, u)
 	sub := int(u.SubID)
 	tarball := filepath.Join(u.Home, "busybox.tar")
 	data, err := os.ReadFile(testutil.BusyboxTar(t))
@@ -460,6 +485,83 @@ func TestRootlessPull(t *testing.T) {
 	e.must("commit", "mk", reg.addr+"/app:1")
 	e.must("push", reg.addr+"/app:1")
 	ue := newUserEngine(t)
+	requireRange(t, ue.u) // the image has a file of uid 42
 	ue.must("pull", reg.addr+"/app:1")
 	require.Equal(t, "pulled 42\n", ue.must("run", "--rm", "--net", "none", reg.addr+"/app:1", "sh", "-c", "echo $(cat /pulled) $(stat -c %u /pulled)"))
+}
+
+// mydocker doctor run by an ordinary user says what rootless needs and is missing, and how to
+// get it: here, its subordinate ids, then their absence.
+func TestRootlessDoctor(t *testing.T) {
+	u := testutil.NewUser(t)
+	requireRange(t, u)
+	bin := userBinaries(t, u)
+	r := runBounded(u.Command(bin, "doctor"), "")
+	require.Contains(t, r.stdout, "rootless (see the checks below)")
+	require.Regexp(t, `(?m)^subordinate ids +65536 uids after your own \(`+strconv.Itoa(u.UID)+`\) +ok$`, r.stdout)
+	require.Regexp(t, `(?m)^cgroup limits +`, r.stdout)
+	require.Regexp(t, `(?m)^newuidmap +\S+ +(ok|MISSING)$`, r.stdout)
+	span := fmt.Sprintf("%d-%d", u.SubID, u.SubID+u.SubIDs-1)
+	out, err := exec.Command("usermod", "--del-subuids", span, "--del-subgids", span, u.Name).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	r = runBounded(u.Command(bin, "doctor"), "")
+	require.Regexp(t, `(?m)^subordinate ids +/etc/subuid gives `+u.Name+` no range of ids .* +warning$`, r.stdout)
+	require.Contains(t, r.stdout, "- subordinate ids: as root: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 "+u.Name)
+}
+
+// An ordinary user to whom the host delegates a cgroup v2 tree (as systemd does user@UID.service
+// with Delegate=yes; here the test, as root, chowns one to it and starts the user's mydocker in
+// a cgroup below it) gets limits: its containers' cgroups are made in its tree, beside its own
+// cgroup, with the limits it asks for; rm takes them away. This host is cgroup v1: the test runs
+// in the cgroup v2 VM (make test-vm), where the user has no subordinate ids (no shadow tools,
+// no newuidmap): one id, root, and busybox's files are all root's.
+func TestRootlessDelegatedCgroups(t *testing.T) {
+	testutil.RequiresRoot(t)
+	if cgroups.DetectMode() != cgroups.Unified {
+		t.Skip("needs cgroup v2 alone, to delegate a tree to a user: it runs in the cgroup v2 VM (make test-vm)")
+	}
+	ue := newUserEngine(t)
+	u := ue.u
+	tree := filepath.Join("/sys/fs/cgroup", u.Name)
+	session := filepath.Join(tree, "session")
+	for _, c := range []string{"memory", "pids", "cpu"} {
+		// The root hands them down, as systemd does to user.slice.
+		os.WriteFile("/sys/fs/cgroup/cgroup.subtree_control", []byte("+"+c), 0)
+	}
+	for _, d := range []string{tree, session} {
+		require.NoError(t, os.Mkdir(d, 0o755))
+		t.Cleanup(func() {
+			// The user's namespace holder may still be on its way out of the session.
+			waitFor(t, 5*time.Second, d+" to be empty", func() bool { return strings.TrimSpace(readFile(filepath.Join(d, "cgroup.procs"))) == "" })
+			if err := syscall.Rmdir(d); err != nil {
+				t.Errorf("remove the delegated cgroup %s: %v", d, err)
+			}
+		})
+		for _, f := range []string{"", "cgroup.procs", "cgroup.threads", "cgroup.subtree_control"} {
+			require.NoError(t, os.Chown(filepath.Join(d, f), u.UID, u.GID), "delegate %s", d)
+		}
+	}
+	dir, err := os.Open(session)
+	require.NoError(t, err)
+	defer dir.Close()
+	ue.cgroup = dir
+
+	tarball := filepath.Join(u.Home, "busybox.tar")
+	data, err := os.ReadFile(testutil.BusyboxTar(t))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(tarball, data, 0o644))
+	ue.must("import", tarball, "busybox")
+	id := strings.TrimSpace(ue.must("run", "-d", "--net", "none", "--storage-driver", "vfs", "-m", "64m", "--pids-limit", "50",
+		"busybox", "sleep", "1000"))
+	own := filepath.Join(tree, "mydocker", id)
+	require.Equal(t, "67108864\n", readFile(filepath.Join(own, "memory.max")), "the container's cgroup is in the user's tree")
+	require.Equal(t, "50\n", readFile(filepath.Join(own, "pids.max")))
+	require.Equal(t, u.UID, ownerOf(t, own))
+	require.Contains(t, readFile(fmt.Sprintf("/proc/%d/cgroup", ue.pidOf(id))), "/"+u.Name+"/mydocker/"+id)
+	require.Equal(t, "67108864\n", ue.must("exec", id, "cat", "/sys/fs/cgroup/memory.max"), "and its own /sys/fs/cgroup shows it")
+	ue.must("pause", id)
+	ue.must("unpause", id)
+	ue.must("rm", "-f", id)
+	require.NoDirExists(t, own)
+	require.NoDirExists(t, filepath.Join(tree, "mydocker"), "the parent goes with the last container")
 }

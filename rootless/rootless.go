@@ -22,6 +22,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/sirupsen/logrus"
@@ -131,7 +132,13 @@ func Enter() error {
 		return err
 	}
 	env := append(os.Environ(), uidEnv+"="+strconv.Itoa(os.Getuid()))
-	args := append([]string{"nsenter", fmt.Sprintf("--user=/proc/%d/ns/user", holder.Pid), "--", exe}, os.Args[1:]...)
+	args := []string{"nsenter", fmt.Sprintf("--user=/proc/%d/ns/user", holder.Pid)}
+	if data, err := os.ReadFile(fmt.Sprintf("/proc/%d/setgroups", holder.Pid)); err == nil && strings.TrimSpace(string(data)) == "deny" {
+		// A namespace of one id denies setgroups, which nsenter calls to become its root: the
+		// user is its root already (its one id maps to 0).
+		args = append(args, "--preserve-credentials")
+	}
+	args = append(append(args, "--", exe), os.Args[1:]...)
 	err = unix.Exec(nsenter, args, env)
 	unix.Close(users)
 	return fmt.Errorf("enter the user namespace (nsenter): %w", err)

@@ -150,6 +150,7 @@ func (o *Options) Spec(id string, img ocispec.ImageConfig) (*specs.Spec, ocispec
 	if err := o.setSysctls(spec); err != nil {
 		return nil, config, err
 	}
+	o.dropUnmappedGroups(spec)
 	if o.ShmSize > 0 {
 		for i, m := range spec.Mounts {
 			if m.Destination == "/dev/shm" {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -16,6 +17,24 @@ import (
 // (iputils' does when it lacks CAP_NET_RAW) works for any user. It changes only the
 // container's network namespace; the host's network keeps the host's setting.
 var PingGroupRange = map[string]string{"net.ipv4.ping_group_range": "0 2147483647"}
+
+// dropUnmappedGroups takes out of the spec's mounts a gid= option (devpts' gid=5, tty) that
+// names a group the container's user namespace does not map — one of an ordinary user with no
+// subordinate ids maps root alone — which the kernel refuses (EINVAL): the terminals are then
+// root's group.
+func (o *Options) dropUnmappedGroups(spec *specs.Spec) {
+	top, ok := o.lastGroup()
+	if !ok {
+		return
+	}
+	for i, m := range spec.Mounts {
+		spec.Mounts[i].Options = slices.DeleteFunc(slices.Clone(m.Options), func(opt string) bool {
+			v, isGid := strings.CutPrefix(opt, "gid=")
+			gid, err := strconv.ParseUint(v, 10, 32)
+			return isGid && err == nil && uint32(gid) > top
+		})
+	}
+}
 
 // lastGroup is the highest group id of a container that has a user namespace: its own (UserNS),
 // or the engine's, when the engine runs in one (rootless). ok is false in the host's.

@@ -29,42 +29,29 @@ type User struct {
 // NewUser adds an ordinary user with a unique name and a range of 65,536 subordinate uids and
 // gids at a random place high above any a system gives out, and removes them after the test,
 // with its home: useradd, usermod --add-subuids, and their undoing. A process of the user
-// still running then fails the test (and is killed, by its pid). It needs root and shadow's
-// tools (passwd, uidmap).
+// still running then fails the test (and is killed, by its pid). It needs root. Without
+// shadow's tools (the cgroup v2 VM, a busybox system), the user is written into /etc/passwd
+// and /etc/group, and has no range (SubIDs 0).
 func NewUser(t testing.TB) *User {
 	t.Helper()
 	RequiresRoot(t)
-	for _, tool := range []string{"useradd", "usermod", "userdel"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("needs %s (the passwd package)", tool)
-		}
-	}
 	var b [2]byte
 	rand.Read(b[:])
-	u := &User{Name: UniqueName("mdk"), SubIDs: 65536}
-	// 2^30 and up, in steps of a range: apart from the ranges useradd gives (from 100000),
-	// and apart from another test's but by bad luck (1 in 16,384).
-	u.SubID = 1<<30 + uint32(binary.BigEndian.Uint16(b[:])%16384)*u.SubIDs
+	u := &User{Name: UniqueName("mdk")}
 	home, err := os.MkdirTemp("", "mydocker-"+u.Name+"-")
 	if err != nil {
 		t.Fatal(err)
 	}
 	u.Home = home
 	t.Cleanup(func() { os.RemoveAll(home) })
-	span := fmt.Sprintf("%d-%d", u.SubID, u.SubID+u.SubIDs-1)
-	// A system user: useradd gives an ordinary one a range of its own choosing too.
-	if out, err := exec.Command("useradd", "--system", "--no-create-home", "--home-dir", home, "--shell", "/bin/sh", "--user-group", u.Name).CombinedOutput(); err != nil {
-		t.Fatalf("useradd %s: %v: %s", u.Name, err, out)
-	}
-	t.Cleanup(func() {
-		u.killLeftovers(t)
-		exec.Command("usermod", "--del-subuids", span, "--del-subgids", span, u.Name).Run()
-		if out, err := exec.Command("userdel", u.Name).CombinedOutput(); err != nil {
-			t.Errorf("userdel %s: %v: %s", u.Name, err, out)
-		}
-	})
-	if out, err := exec.Command("usermod", "--add-subuids", span, "--add-subgids", span, u.Name).CombinedOutput(); err != nil {
-		t.Fatalf("usermod --add-subuids %s %s: %v: %s", span, u.Name, err, out)
+	if _, err := exec.LookPath("useradd"); err == nil {
+		u.SubIDs = 65536
+		// 2^30 and up, in steps of a range: apart from the ranges useradd gives (from
+		// 100000), and apart from another test's but by bad luck (1 in 16,384).
+		u.SubID = 1<<30 + uint32(binary.BigEndian.Uint16(b[:])%16384)*u.SubIDs
+		addWithShadow(t, u)
+	} else {
+		addToFiles(t, u, 40000+int(binary.BigEndian.Uint16(b[:])%20000))
 	}
 	found, err := user.Lookup(u.Name)
 	if err != nil {
@@ -81,6 +68,57 @@ func NewUser(t testing.TB) *User {
 		}
 	}
 	return u
+}
+
+// addWithShadow adds u with shadow's tools, and its range.
+func addWithShadow(t testing.TB, u *User) {
+	span := fmt.Sprintf("%d-%d", u.SubID, u.SubID+u.SubIDs-1)
+	// A system user: useradd gives an ordinary one a range of its own choosing too.
+	if out, err := exec.Command("useradd", "--system", "--no-create-home", "--home-dir", u.Home, "--shell", "/bin/sh", "--user-group", u.Name).CombinedOutput(); err != nil {
+		t.Fatalf("useradd %s: %v: %s", u.Name, err, out)
+	}
+	t.Cleanup(func() {
+		u.killLeftovers(t)
+		exec.Command("usermod", "--del-subuids", span, "--del-subgids", span, u.Name).Run()
+		if out, err := exec.Command("userdel", u.Name).CombinedOutput(); err != nil {
+			t.Errorf("userdel %s: %v: %s", u.Name, err, out)
+		}
+	})
+	if out, err := exec.Command("usermod", "--add-subuids", span, "--add-subgids", span, u.Name).CombinedOutput(); err != nil {
+		t.Fatalf("usermod --add-subuids %s %s: %v: %s", span, u.Name, err, out)
+	}
+}
+
+// addToFiles adds u as uid and gid id with lines of its own in /etc/passwd and /etc/group,
+// taken out after.
+func addToFiles(t testing.TB, u *User, id int) {
+	lines := map[string]string{
+		"/etc/passwd": fmt.Sprintf("%s:x:%d:%d::%s:/bin/sh\n", u.Name, id, id, u.Home),
+		"/etc/group":  fmt.Sprintf("%s:x:%d:\n", u.Name, id),
+	}
+	for path, line := range lines {
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.WriteString(line)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() {
+		u.killLeftovers(t)
+		for path, line := range lines {
+			data, err := os.ReadFile(path)
+			if err == nil {
+				err = os.WriteFile(path, []byte(strings.Replace(string(data), line, "", 1)), 0o644)
+			}
+			if err != nil {
+				t.Errorf("take %s out of %s: %v", u.Name, path, err)
+			}
+		}
+	})
 }
 
 // Env is the user's environment: HOME, XDG_DATA_HOME and XDG_RUNTIME_DIR in its home, a PATH
