@@ -219,33 +219,47 @@ func idmappedOverlay(options []string, userns *os.File, uid, gid int) (*os.File,
 		f   *os.File
 		err error
 	}
-	done := make(chan result, 1)
+	var mount *os.File
+	err = WithFilesystemIDs(uid, gid, func() error {
+		var err error
+		mount, err = detachedOverlay(layers, dirs[0], dirs[1], rest)
+		return err
+	})
+	return mount, err
+}
+
+// WithFilesystemIDs runs fn on a thread of its own whose filesystem ids are uid and gid (a
+// remapped container's root's, on the host), with this process's capabilities kept: what fn
+// makes through an idmapped mount is then stored as the container's root's, where the
+// process's own ids, unmapped there, would be refused (EOVERFLOW). The thread is thrown away
+// after.
+func WithFilesystemIDs(uid, gid int, fn func() error) error {
+	done := make(chan error, 1)
 	go func() {
 		// Never unlocked: the thread, its ids changed, ends with the goroutine.
 		runtime.LockOSThread()
-		f, err := mountOverlayAs(uid, gid, layers, dirs[0], dirs[1], rest)
-		done <- result{f, err}
+		unix.Setfsgid(gid)
+		unix.Setfsuid(uid)
+		// A change of fsuid from 0 takes the filesystem capabilities out of the effective
+		// set: they are put back, from the permitted set, which keeps them.
+		hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+		var caps [2]unix.CapUserData
+		if err := unix.Capget(&hdr, &caps[0]); err != nil {
+			done <- fmt.Errorf("capget: %w", err)
+			return
+		}
+		caps[0].Effective, caps[1].Effective = caps[0].Permitted, caps[1].Permitted
+		if err := unix.Capset(&hdr, &caps[0]); err != nil {
+			done <- fmt.Errorf("capset: %w", err)
+			return
+		}
+		done <- fn()
 	}()
-	r := <-done
-	return r.f, r.err
+	return <-done
 }
 
-// mountOverlayAs makes the overlay as a detached mount, from the calling thread (locked, and
-// thrown away after) with its filesystem ids set to uid and gid and root's capabilities kept.
-func mountOverlayAs(uid, gid int, lower []*os.File, upper, work *os.File, rest [][2]string) (*os.File, error) {
-	unix.Setfsgid(gid)
-	unix.Setfsuid(uid)
-	// A change of fsuid from 0 takes the filesystem capabilities out of the effective set:
-	// they are put back, from the permitted set, which keeps them.
-	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
-	var caps [2]unix.CapUserData
-	if err := unix.Capget(&hdr, &caps[0]); err != nil {
-		return nil, fmt.Errorf("capget: %w", err)
-	}
-	caps[0].Effective, caps[1].Effective = caps[0].Permitted, caps[1].Permitted
-	if err := unix.Capset(&hdr, &caps[0]); err != nil {
-		return nil, fmt.Errorf("capset: %w", err)
-	}
+// detachedOverlay makes the overlay as a detached mount (from the thread WithFilesystemIDs set).
+func detachedOverlay(lower []*os.File, upper, work *os.File, rest [][2]string) (*os.File, error) {
 	fsfd, err := unix.Fsopen("overlay", unix.FSOPEN_CLOEXEC)
 	if err != nil {
 		return nil, fmt.Errorf("fsopen overlay: %w", err)

@@ -187,6 +187,17 @@ func sameUserNamespace(pid int) bool {
 		unix.Stat("/proc/self/ns/user", &b) == nil && a.Ino == b.Ino && a.Dev == b.Dev
 }
 
+// ContainerID is the id that host id is in the container under m; the overflow id (65534,
+// nobody) when m does not map it, as the kernel shows it.
+func ContainerID(m []specs.LinuxIDMapping, host uint32) uint32 {
+	for _, e := range m {
+		if host >= e.HostID && host-e.HostID < e.Size {
+			return e.ContainerID + host - e.HostID
+		}
+	}
+	return 65534
+}
+
 // HostID is the id that container id maps to on the host under m, and whether it is mapped.
 func HostID(m []specs.LinuxIDMapping, id uint32) (uint32, bool) {
 	for _, e := range m {

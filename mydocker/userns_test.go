@@ -1,6 +1,8 @@
 package main
 
 import (
+	"archive/tar"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -251,6 +253,17 @@ func TestUsernsRemap(t *testing.T) {
 	}
 	require.Equal(t, sub, ownerOf(t, fmt.Sprintf("/proc/%d/root/data/v", pid)), "a new volume is its root's")
 	require.Equal(t, "0\n", e.must("exec", "remapped", "stat", "-c", "%u", "/bin/busybox"), "the image's files are root's inside")
+	// cp speaks the container's ids both ways.
+	src := filepath.Join(t.TempDir(), "copied")
+	require.NoError(t, os.WriteFile(src, []byte("in\n"), 0o644))
+	e.must("cp", src, "remapped:/copied")
+	require.Equal(t, "0 in\n", e.must("exec", "remapped", "sh", "-c", "echo $(stat -c %u /copied) $(cat /copied)"))
+	out := e.cmd("cp", "remapped:/written", "-")
+	tarball, err := out.Output()
+	require.NoError(t, err)
+	hdr, err := tar.NewReader(bytes.NewReader(tarball)).Next()
+	require.NoError(t, err)
+	require.Equal(t, 1000, hdr.Uid, "cp out gives the container's uid, not the host's")
 
 	// Opted out: the host's user namespace, on the same image's same layers.
 	e.mustRemapped(u.Name, "run", "-d", "--name", "host", "--userns", "host", "busybox", "sleep", "1000")
