@@ -71,7 +71,15 @@ func RunBundle(id string, b *Bundle, stdio Stdio) (exitCode int, err error) {
 		p.Kill()
 		return 0, err
 	}
-	if b.Spec.Linux.Resources != nil {
+	// Without cgroups to limit anything (an ordinary user's: see cgroups.Needed), none are
+	// made: the device rules then have nothing to keep from a container that can make no
+	// device node.
+	needed, err := cgroups.Needed(b.Spec.Linux.Resources)
+	if err != nil {
+		p.Kill()
+		return 0, err
+	}
+	if b.Spec.Linux.Resources != nil && needed {
 		cg, err := cgroups.New(id)
 		if err != nil {
 			p.Kill()

@@ -80,7 +80,23 @@ func ForRemap(value string) (*IDs, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &IDs{UIDs: mappings(nil, uids), GIDs: mappings(nil, gids)}, nil
+	return idsOf(nil, uids, nil, gids)
+}
+
+// idsOf lays the container's uids over ownUIDs then uids, its gids over ownGIDs then gids.
+func idsOf(ownUIDs, uids, ownGIDs, gids []IDRange) (*IDs, error) {
+	u, err := mappings(ownUIDs, uids)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", SubUIDFile, err)
+	}
+	g, err := mappings(ownGIDs, gids)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", SubGIDFile, err)
+	}
+	if len(u) == 0 || len(g) == 0 {
+		return nil, errors.New("no id to map")
+	}
+	return &IDs{UIDs: u, GIDs: g}, nil
 }
 
 // ForUser is the user namespace of an ordinary user's containers (rootless): its root is the
@@ -96,18 +112,15 @@ func ForUser(name string, uid, gid int) (*IDs, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &IDs{
-		UIDs: mappings([]IDRange{{Start: uint32(uid), Count: 1}}, uids),
-		GIDs: mappings([]IDRange{{Start: uint32(gid), Count: 1}}, gids),
-	}, nil
+	return idsOf([]IDRange{{Start: uint32(uid), Count: 1}}, uids, []IDRange{{Start: uint32(gid), Count: 1}}, gids)
 }
 
 // Single is the user namespace of one id: the user (uid, gid) as root, and no one else.
 func Single(uid, gid int) *IDs {
-	return &IDs{
-		UIDs: mappings([]IDRange{{Start: uint32(uid), Count: 1}}, nil),
-		GIDs: mappings([]IDRange{{Start: uint32(gid), Count: 1}}, nil),
+	one := func(id int) []specs.LinuxIDMapping {
+		return []specs.LinuxIDMapping{{ContainerID: 0, HostID: uint32(id), Size: 1}}
 	}
+	return &IDs{UIDs: one(uid), GIDs: one(gid)}
 }
 
 // rangesIn reads name's (or id's) ranges in the subordinate id file path; none is an error

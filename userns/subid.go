@@ -51,15 +51,22 @@ func SubIDRanges(data []byte, name string, id int) ([]IDRange, error) {
 
 // Mappings lays a container's ids over host ids: first the ids own gives (the user itself, for
 // an ordinary user's container: its root is the user), then each range in order, so that
-// container ids 0, 1, 2... count up through them all, as Docker and podman map them.
-func Mappings(own []IDRange, ranges []IDRange) []specs.LinuxIDMapping {
+// container ids 0, 1, 2... count up through them all, as Docker and podman map them. Ranges
+// that add up past the last id (4294967294: -1 is no id) are an error.
+func Mappings(own []IDRange, ranges []IDRange) ([]specs.LinuxIDMapping, error) {
 	var out []specs.LinuxIDMapping
-	next := uint32(0)
+	next := uint64(0)
 	for _, r := range append(append([]IDRange{}, own...), ranges...) {
-		out = append(out, specs.LinuxIDMapping{ContainerID: next, HostID: r.Start, Size: r.Count})
-		next += r.Count
+		if r.Count == 0 {
+			continue
+		}
+		if next+uint64(r.Count) > 1<<32-1 {
+			return nil, fmt.Errorf("the ranges add up to more than the %d ids a namespace has", uint64(1<<32-1))
+		}
+		out = append(out, specs.LinuxIDMapping{ContainerID: uint32(next), HostID: r.Start, Size: r.Count})
+		next += uint64(r.Count)
 	}
-	return out
+	return out, nil
 }
 
 // Seams are the functions lab 16 asks a learner to write (see container.Seams for how a
@@ -67,8 +74,8 @@ func Mappings(own []IDRange, ranges []IDRange) []specs.LinuxIDMapping {
 // the function of the same name in lower case below; the lab's reference solution calls the
 // exported ones.
 var Seams struct {
-	SubIDRanges func(data []byte, name string, id int) ([]IDRange, error)    // lab 16
-	Mappings    func(own []IDRange, ranges []IDRange) []specs.LinuxIDMapping // lab 16
+	SubIDRanges func(data []byte, name string, id int) ([]IDRange, error)             // lab 16
+	Mappings    func(own []IDRange, ranges []IDRange) ([]specs.LinuxIDMapping, error) // lab 16
 }
 
 func subIDRanges(data []byte, name string, id int) ([]IDRange, error) {
@@ -78,7 +85,7 @@ func subIDRanges(data []byte, name string, id int) ([]IDRange, error) {
 	return SubIDRanges(data, name, id)
 }
 
-func mappings(own []IDRange, ranges []IDRange) []specs.LinuxIDMapping {
+func mappings(own []IDRange, ranges []IDRange) ([]specs.LinuxIDMapping, error) {
 	if f := Seams.Mappings; f != nil {
 		return f(own, ranges)
 	}

@@ -41,12 +41,25 @@ func TestSubIDRanges(t *testing.T) {
 }
 
 func TestMappings(t *testing.T) {
-	require.Equal(t, []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}},
-		Mappings(nil, []IDRange{{100000, 65536}}), "a remapped root: the range from 0")
-	require.Equal(t, []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 1}, {ContainerID: 1, HostID: 100000, Size: 65536}},
-		Mappings([]IDRange{{1000, 1}}, []IDRange{{100000, 65536}}), "an ordinary user: itself as root, its range after")
-	require.Equal(t, []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 10}, {ContainerID: 10, HostID: 200000, Size: 5}},
-		Mappings(nil, []IDRange{{100000, 10}, {200000, 5}}), "ranges one after the other")
+	for _, tc := range []struct {
+		name        string
+		own, ranges []IDRange
+		want        []specs.LinuxIDMapping
+	}{
+		{"a remapped root: the range from 0", nil, []IDRange{{100000, 65536}}, []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}},
+		{"an ordinary user: itself as root, its range after", []IDRange{{1000, 1}}, []IDRange{{100000, 65536}},
+			[]specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 1}, {ContainerID: 1, HostID: 100000, Size: 65536}}},
+		{"ranges one after the other", nil, []IDRange{{100000, 10}, {200000, 5}},
+			[]specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 10}, {ContainerID: 10, HostID: 200000, Size: 5}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := Mappings(tc.own, tc.ranges)
+			require.NoError(t, err)
+			require.Equal(t, tc.want, got)
+		})
+	}
+	_, err := Mappings(nil, []IDRange{{100000, 4294967295}, {1, 1}})
+	require.ErrorContains(t, err, "more than")
 }
 
 func TestFirstFree(t *testing.T) {

@@ -30,11 +30,13 @@ import (
 	hardening "github.com/mydocker/mydocker/labs/12-hardening"
 	layers "github.com/mydocker/mydocker/labs/13-layers"
 	blobs "github.com/mydocker/mydocker/labs/14-registry"
+	subid "github.com/mydocker/mydocker/labs/16-userns"
 	ociruntime "github.com/mydocker/mydocker/labs/17-oci-runtime"
 	"github.com/mydocker/mydocker/mydocker/runccli"
 	"github.com/mydocker/mydocker/network"
 	"github.com/mydocker/mydocker/runconfig"
 	"github.com/mydocker/mydocker/subsystems"
+	"github.com/mydocker/mydocker/userns"
 	"github.com/mydocker/mydocker/workspace"
 )
 
@@ -158,6 +160,10 @@ var labs = map[int]func(){
 	},
 	14: func() { // registry
 		workspace.Seams.VerifyBlob = blobs.VerifyBlob
+	},
+	16: func() { // userns
+		userns.Seams.SubIDRanges = subid.SubIDRanges
+		userns.Seams.Mappings = subid.Mappings
 	},
 	17: func() { // oci-runtime
 		runccli.Seams.State = ociruntime.State
