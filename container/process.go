@@ -163,8 +163,9 @@ func (p *Init) Process() Process { return p.proc }
 // Pty is the master side of the container's terminal, once Start has received it (nil without -t).
 func (p *Init) Pty() *os.File { return p.pty }
 
-// JoinCgroups puts the init in its cgroups (cg) and sets their device rules; the other
-// limits of r, Start sets once the init is ready to execute the command.
+// JoinCgroups puts the init in its cgroups (cg) and, for a privileged runtime, sets their
+// device rules; the other limits of r, Start sets once the init is ready to execute the
+// command.
 //
 // The limits on what a process uses count the init's own use too, and the init is a Go
 // program: pids.max counts its threads, and a limit below their number (which the kernel
@@ -184,7 +185,10 @@ func (p *Init) JoinCgroups(cg cgroups.Manager, r *specs.LinuxResources) error {
 	limits := *r
 	limits.Devices = nil
 	p.limits = &limits
-	if len(r.Devices) == 0 {
+	// The device rules are root's to set (on v2 an eBPF program, which the kernel lets only
+	// the host's root attach): an unprivileged runtime's container has no node it could
+	// make, only the host's nodes its spec binds in.
+	if len(r.Devices) == 0 || !cgroups.Privileged() {
 		return nil
 	}
 	return cg.Set(&specs.LinuxResources{Devices: r.Devices})

@@ -349,7 +349,11 @@ type userEngine struct {
 }
 
 func newUserEngine(t *testing.T) *userEngine {
-	u := testutil.NewUser(t)
+	return userEngineOf(t, testutil.NewUser(t))
+}
+
+// userEngineOf is u's mydocker; its containers are removed after the test.
+func userEngineOf(t *testing.T, u *testutil.User) *userEngine {
 	if _, err := exec.LookPath("nsenter"); err != nil {
 		t.Skip("needs nsenter (util-linux, or busybox's)")
 	}
@@ -533,8 +537,7 @@ func TestRootlessDelegatedCgroups(t *testing.T) {
 	if cgroups.DetectMode() != cgroups.Unified {
 		t.Skip("needs cgroup v2 alone, to delegate a tree to a user: it runs in the cgroup v2 VM (make test-vm)")
 	}
-	ue := newUserEngine(t)
-	u := ue.u
+	u := testutil.NewUser(t)
 	tree := filepath.Join("/sys/fs/cgroup", u.Name)
 	session := filepath.Join(tree, "session")
 	for _, c := range []string{"memory", "pids", "cpu"} {
@@ -557,6 +560,8 @@ func TestRootlessDelegatedCgroups(t *testing.T) {
 	dir, err := os.Open(session)
 	require.NoError(t, err)
 	defer dir.Close()
+	// Its containers go before its cgroups (cleanups run last first).
+	ue := userEngineOf(t, u)
 	ue.cgroup = dir
 
 	tarball := filepath.Join(u.Home, "busybox.tar")
