@@ -26,7 +26,7 @@ import (
 // An idmapped mount of a host filesystem takes the host's root (CAP_SYS_ADMIN over the
 // filesystem's user namespace), which the init, inside its user namespace, is not: the parent
 // makes the root filesystem as a detached mount (open_tree, mount_setattr, and for overlay
-// fsopen/fsconfig/fsmount with each layer given as a descriptor, Linux 6.13) and hands its
+// fsopen/fsconfig/fsmount with each layer given as an O_PATH descriptor, Linux 6.15) and hands its
 // descriptor to the init, which attaches it with move_mount (attachMount).
 //
 // overlayfs does its own work (its work directory, copy-up) with the credentials of whoever
@@ -267,7 +267,7 @@ func detachedOverlay(lower []*os.File, upper, work *os.File, rest [][2]string) (
 	defer unix.Close(fsfd)
 	for _, l := range lower { // top-most first, as lowerdir= lists them
 		if err := unix.FsconfigSetFd(fsfd, "lowerdir+", int(l.Fd())); err != nil {
-			return nil, fmt.Errorf("overlay: add the layer %s: %w (layers given as descriptors need Linux 6.13)", l.Name(), err)
+			return nil, fmt.Errorf("overlay: add the layer %s: %w (layers given as O_PATH descriptors need Linux 6.15)", l.Name(), err)
 		}
 	}
 	if err := unix.FsconfigSetFd(fsfd, "upperdir", int(upper.Fd())); err != nil {

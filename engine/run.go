@@ -156,7 +156,7 @@ func (e *Engine) create(opts *Options, p *container.Init) (_ *created, retErr er
 	if err := e.chooseUserNS(opts); err != nil {
 		return nil, err
 	}
-	driver, err := workspace.NewDriver(opts.Driver)
+	driver, err := remapDriver(opts)
 	if err != nil {
 		return nil, err
 	}

@@ -6,9 +6,11 @@ import (
 	"os"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/sirupsen/logrus"
 
 	"github.com/mydocker/mydocker/runconfig"
 	"github.com/mydocker/mydocker/userns"
+	"github.com/mydocker/mydocker/workspace"
 )
 
 // RemapUsers gives every container this engine makes from now on a user namespace of its own
@@ -50,6 +52,23 @@ func (e *Engine) chooseUserNS(opts *Options) error {
 	}
 	opts.UserNS = &runconfig.UserNS{UIDMappings: e.remap.UIDs, GIDMappings: e.remap.GIDs}
 	return nil
+}
+
+// remapDriver is the storage driver of a container made with opts. A remapped container's
+// overlay is made of idmapped layers given to the kernel as O_PATH descriptors, which Linux
+// takes from 6.15 on (6.13 took descriptors, not O_PATH ones): before, the container gets the
+// vfs driver's copy (its own, idmapped as a whole, from 5.12), unless overlay was asked for by
+// name.
+func remapDriver(opts *Options) (workspace.Driver, error) {
+	driver, err := workspace.NewDriver(opts.Driver)
+	if err != nil || opts.UserNS == nil || driver.Name() == "vfs" || workspace.KernelAtLeast(6, 15) {
+		return driver, err
+	}
+	if opts.Driver != "" {
+		return nil, fmt.Errorf("a remapped container's %s root filesystem needs Linux 6.15 (layers given to overlayfs as O_PATH descriptors): use --storage-driver vfs, or --userns=host", driver.Name())
+	}
+	logrus.Infof("a remapped container gets the vfs driver's copy: overlays of idmapped layers need Linux 6.15")
+	return workspace.NewDriver("vfs")
 }
 
 // giveToRoot makes the files at paths the container's root's on the host, when it has a user
