@@ -46,8 +46,16 @@ type Manager interface {
 }
 
 // New makes the manager of container id's cgroups, below this process's own cgroup in each
-// hierarchy, for the host's cgroup mode.
+// hierarchy, for the host's cgroup mode; for an unprivileged process, below the tree the host
+// delegated to its user (Delegation).
 func New(id string) (Manager, error) {
+	if !Privileged() {
+		root, err := Delegation()
+		if err != nil {
+			return nil, err
+		}
+		return &v2Manager{dir: filepath.Join(root, Parent, id)}, nil
+	}
 	mounts, own, err := readSelf()
 	if err != nil {
 		return nil, err
@@ -341,8 +349,18 @@ func RemoveEmptyParent(dir string) {
 // containers share and while that parent is removed once empty. Without it, one engine
 // removed the parent between another's mkdir of it and of the cgroup below (ENOENT), or a v1
 // cpuset parent came back without its CPUs (ENOSPC for the first process): 4 of 500 runs,
-// two at a time. In /run, a tmpfs: nothing of it outlives a boot.
-const parentsLock = "/run/mydocker-cgroups.lock"
+// two at a time. In /run, a tmpfs: nothing of it outlives a boot. An unprivileged user's
+// parent is its own, and so is the lock, in its runtime directory.
+func parentsLock() string {
+	if Privileged() {
+		return "/run/mydocker-cgroups.lock"
+	}
+	dir := os.Getenv("XDG_RUNTIME_DIR")
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	return filepath.Join(dir, "mydocker-cgroups.lock")
+}
 
 // createLocked makes a manager's cgroups under the parents' lock.
 func createLocked(m interface{ create() error }) error {
@@ -355,10 +373,11 @@ func createLocked(m interface{ create() error }) error {
 }
 
 func lockParents() (unlock func(), err error) {
-	if err := os.MkdirAll(filepath.Dir(parentsLock), 0o755); err != nil {
+	lock := parentsLock()
+	if err := os.MkdirAll(filepath.Dir(lock), 0o755); err != nil {
 		return nil, fmt.Errorf("lock the cgroup parents: %w", err)
 	}
-	f, err := os.OpenFile(parentsLock, os.O_CREATE|os.O_RDWR|unix.O_CLOEXEC, 0o600)
+	f, err := os.OpenFile(lock, os.O_CREATE|os.O_RDWR|unix.O_CLOEXEC, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("lock the cgroup parents: %w", err)
 	}

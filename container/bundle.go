@@ -18,13 +18,18 @@ type Bundle struct {
 	// namespace, so the rootfs dies with the container and is never mounted on the host.
 	// Nil: Spec.Root.Path is used as it is (a directory, or "/" for the host's filesystem).
 	RootfsMount *specs.Mount `json:"rootfs_mount,omitempty"`
+	// IDMapRootfs shows the root filesystem to a container with a user namespace of its own
+	// through its mappings: a file of uid 0 on disk is its root's, and what its root writes is
+	// uid 0's on disk, so that one image's layers serve containers of any mapping. The parent
+	// makes the mount (see idmap.go).
+	IDMapRootfs bool `json:"idmap_rootfs,omitempty"`
 	// NoPivot makes the root with chroot instead of pivot_root (see MoveRoot).
 	NoPivot bool `json:"no_pivot,omitempty"`
 	// Init keeps the init as the container's PID 1, with the command its child (run --init).
 	Init bool `json:"init,omitempty"`
-	// ExecFifo, when set, is a fifo (a host path) the init opens before it changes root and
-	// reads once it is ready to execute the command: it waits there for a byte. It is the OCI
-	// runtime spec's two-step start (create, then start), as runc's exec.fifo (which runc's
+	// ExecFifo, when set, is a fifo (a host path) the runtime opens and hands the init, which
+	// reads it once it is ready to execute the command: it waits there for a byte. It is the
+	// OCI runtime spec's two-step start (create, then start), as runc's exec.fifo (which runc's
 	// init writes and start reads): create returns while the init waits, start writes the byte.
 	ExecFifo string `json:"exec_fifo,omitempty"`
 	// HookState is the state (the runtime spec's JSON) the init gives the spec's
@@ -58,7 +63,7 @@ func (w *wireBundle) bundle() *Bundle {
 func RunBundle(id string, b *Bundle, stdio Stdio) (exitCode int, err error) {
 	sigs := CatchSignals()
 	defer sigs.Stop()
-	p, err := StartInit(b.Spec.Linux.Namespaces, b.Spec.Process.Terminal, stdio)
+	p, err := StartInit(b.Spec.Linux, b.Spec.Process.Terminal, stdio)
 	if err != nil {
 		return 0, err
 	}
@@ -66,7 +71,15 @@ func RunBundle(id string, b *Bundle, stdio Stdio) (exitCode int, err error) {
 		p.Kill()
 		return 0, err
 	}
-	if b.Spec.Linux.Resources != nil {
+	// Without cgroups to limit anything (an ordinary user's: see cgroups.Needed), none are
+	// made: the device rules then have nothing to keep from a container that can make no
+	// device node.
+	needed, err := cgroups.Needed(b.Spec.Linux.Resources)
+	if err != nil {
+		p.Kill()
+		return 0, err
+	}
+	if b.Spec.Linux.Resources != nil && needed {
 		cg, err := cgroups.New(id)
 		if err != nil {
 			p.Kill()

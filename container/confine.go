@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"unsafe"
 
@@ -175,7 +176,10 @@ func switchUser(u specs.User) error {
 	for i, g := range u.AdditionalGids {
 		gids[i] = int(g)
 	}
-	if err := unix.Setgroups(gids); err != nil {
+	// A user namespace that maps only the user who made it denies setgroups(2): with no
+	// group to set beyond the user's own, there is nothing it could do.
+	onlyOwn := !slices.ContainsFunc(u.AdditionalGids, func(g uint32) bool { return g != u.GID })
+	if err := unix.Setgroups(gids); err != nil && !(onlyOwn && errors.Is(err, unix.EPERM) && setgroupsDenied()) {
 		return fmt.Errorf("setgroups %v: %w", gids, err)
 	}
 	if _, _, errno := unix.RawSyscall(unix.SYS_SETRESGID, uintptr(u.GID), uintptr(u.GID), uintptr(u.GID)); errno != 0 {

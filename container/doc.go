@@ -16,11 +16,16 @@
 //	parent --- fd 3, a pipe ----------> init   the bundle (spec, rootfs mount, compiled seccomp
 //	                                             filter), which the init decodes while the parent
 //	                                             makes cgroups and networks (Send)
-//	parent <-> fd 4, a seqpacket socket  init   parent: "go" (Start); init: a pty master, or an
-//	                                             error with its exit code; init: "ready", its
-//	                                             work done, and the parent sets the container's
-//	                                             limits and says "go" again; EOF (close-on-exec)
-//	                                             means the command runs
+//	parent <-> fd 4, a seqpacket socket  init   parent: "go" (Start), with the exec fifo and a
+//	                                             root filesystem it made as descriptors; init: a
+//	                                             pty master, or an error with its exit code;
+//	                                             init: "ready", its work done, and the parent
+//	                                             sets the container's limits and says "go"
+//	                                             again; EOF (close-on-exec) means the command runs
+//
+// A container with a user namespace of its own gets it at the fork, its mappings written by
+// the parent while it waits (userns.go); the parent makes its root filesystem, seen through
+// its mappings if asked (idmap.go), and an exec'd process joins it through nsenter.
 //
 // Before execve the init confines itself (confine.go): resource limits, no_new_privs, the
 // seccomp filter, the capability sets, the user. Then it says it is ready, and from there to

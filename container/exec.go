@@ -62,7 +62,14 @@ func StartExec(pid int, cg cgroups.Manager, p *specs.Process, filter *Seccomp, s
 			cmd.Stdin = nil
 		}
 	}
-	child, err := startSealed(cmd, func() error { return joinNamespaces(pid) })
+	// A container with a user namespace of its own: the process joins it too, through nsenter,
+	// once the namespaces it owns are joined (a threaded Go program cannot join a user
+	// namespace, see enterUserNamespace).
+	var how launch
+	if !sameUserNamespace(pid) {
+		how = launch{byDescriptor: true, joinUserNS: fmt.Sprintf("/proc/%d/ns/user", pid)}
+	}
+	child, err := startSealed(cmd, func() error { return joinNamespaces(pid) }, how)
 	// Only the child may hold these ends, or the parent would never see the socket close.
 	cfgR.Close()
 	syncChild.Close()

@@ -37,6 +37,9 @@ func runInit() {
 	runtime.LockOSThread()
 	warmed := make(chan struct{})
 	go warmUpDecoders(warmed)
+	if err := awaitMappings(); err != nil {
+		reportStartFailure(err)
+	}
 	if err := closeInheritedFds(); err != nil {
 		reportStartFailure(fmt.Errorf("close inherited descriptors: %w", err))
 	}
@@ -76,7 +79,7 @@ func reportStartFailure(err error) {
 	if errors.As(err, &se) {
 		code = se.Code
 	}
-	sendMsg(initSyncFd, syncMsg{Type: "error", Code: code, Message: err.Error()}, -1)
+	sendMsg(initSyncFd, syncMsg{Type: "error", Code: code, Message: err.Error()})
 	os.Exit(code)
 }
 
@@ -92,18 +95,31 @@ func initContainer(warmed <-chan struct{}) error {
 	cfg := *sent.bundle()
 	spec := cfg.Spec
 	// Wait for the parent to have put it in its cgroups and networks.
-	goMsg, _, ok, err := recvMsg(initSyncFd)
+	goMsg, fds, ok, err := recvMsg(initSyncFd)
 	if err != nil || !ok || goMsg.Type != "go" {
 		return fmt.Errorf("wait for the word to go on: %v (message %q)", err, goMsg.Type)
 	}
-	execFifo := -1
-	if cfg.ExecFifo != "" {
-		// Opened while the host's filesystem is in reach, and as root. Read and write: the
-		// open does not wait for a writer, and the init, a writer itself, never reads an
-		// end of file from it, only the byte start writes. A plain descriptor, which read(2)
-		// blocks on, rather than an os.File, which waits in the runtime's poller.
-		if execFifo, err = unix.Open(cfg.ExecFifo, unix.O_RDWR|unix.O_CLOEXEC, 0); err != nil {
-			return fmt.Errorf("open the exec fifo %s: %w", cfg.ExecFifo, err)
+	given := map[string]int{}
+	for i, name := range goMsg.Fds {
+		if i < len(fds) {
+			given[name] = fds[i]
+		}
+	}
+	// The exec fifo, opened by the parent (where the host's filesystem is in reach, and with
+	// its user's rights), to read start's byte from.
+	execFifo, ok := given["fifo"]
+	if !ok {
+		execFifo = -1
+		if cfg.ExecFifo != "" {
+			return fmt.Errorf("the exec fifo %s did not come with the word to go on", cfg.ExecFifo)
+		}
+	}
+	// A root filesystem the parent made (detachedRootfs).
+	made, ok := given["rootfs"]
+	if !ok {
+		made = -1
+		if cfg.IDMapRootfs {
+			return errors.New("the root filesystem seen through the container's mappings did not come with the word to go on")
 		}
 	}
 	if hasNewNamespace(spec, specs.CgroupNamespace) {
@@ -112,7 +128,17 @@ func initContainer(warmed <-chan struct{}) error {
 		}
 	}
 
-	if err := prepareRoot(&cfg); err != nil {
+	binds := map[int]int{}
+	for name, fd := range given {
+		if i, ok := strings.CutPrefix(name, "bind:"); ok {
+			n, err := strconv.Atoi(i)
+			if err != nil {
+				return fmt.Errorf("bad descriptor name %q from the parent", name)
+			}
+			binds[n] = fd
+		}
+	}
+	if err := prepareRoot(&cfg, made, binds); err != nil {
 		return err
 	}
 	if spec.Hooks != nil {

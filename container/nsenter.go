@@ -68,7 +68,8 @@ func joinNamespacePaths(namespaces []specs.LinuxNamespace) error {
 		if err != nil {
 			return fmt.Errorf("open %s namespace: %w", ns.Type, err)
 		}
-		err = unix.Setns(int(f.Fd()), 0)
+		// setns with the type asked for: the kernel refuses a path to another kind.
+		err = unix.Setns(int(f.Fd()), int(cloneFlags[ns.Type]))
 		f.Close()
 		if err != nil {
 			return fmt.Errorf("join %s namespace %s: %w", ns.Type, ns.Path, err)

@@ -19,6 +19,9 @@ type Process struct {
 	Start uint64 // field 22 of /proc/PID/stat, see processStartTime
 }
 
+// StartTime is process pid's start time (see Process).
+func StartTime(pid int) (uint64, error) { return processStartTime(pid) }
+
 // processStartTime reads field 22 of /proc/PID/stat: the process's start time in clock ticks
 // since boot.
 func processStartTime(pid int) (uint64, error) {

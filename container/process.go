@@ -35,31 +35,57 @@ type Init struct {
 	err    error    // what cmd.Wait returned
 	config *os.File // write end of the config pipe
 	sync   *os.File // parent end of the sync socket
-	pty    *os.File // the terminal's master side, when the spec asks for one
-	proc   Process  // the init, named for good
+	// What the init gets with the word to go on (nil: nothing): its exec fifo, opened here,
+	// its root filesystem as a detached mount (see idmap.go), and the sources of its bind
+	// mounts as detached mounts, by their place in the spec's mounts.
+	fifo, rootfs *os.File
+	binds        map[int]*os.File
+	pty          *os.File // the terminal's master side, when the spec asks for one
+	proc         Process  // the init, named for good
 	// The cgroups JoinCgroups put the init in, and the limits Start sets once it is ready.
 	cgroups cgroups.Manager
 	limits  *specs.LinuxResources
 }
 
 // StartInit re-executes this binary as a container's init in new namespaces (those of
-// namespaces without a path). The init waits for its bundle, so the caller can fork it early —
-// its Go runtime then starts while the caller prepares the container — and put it in cgroups
-// and networks before it goes on.
+// linux.Namespaces without a path; a new user namespace gets linux's mappings, see userns.go).
+// The init waits for its bundle, so the caller can fork it early — its Go runtime then starts
+// while the caller prepares the container — and put it in cgroups and networks before it goes
+// on.
 //
 // The init dies with the thread that started it (the parent's watcher), unless detached.
-func StartInit(namespaces []specs.LinuxNamespace, terminal bool, stdio Stdio) (*Init, error) {
-	return startInit(namespaces, terminal, stdio, false)
+func StartInit(linux *specs.Linux, terminal bool, stdio Stdio) (*Init, error) {
+	return startInit(linux, terminal, stdio, false)
 }
 
 // StartDetachedInit is StartInit for an init that outlives its parent, as an OCI runtime's
 // create leaves it: the process that waits for it is the parent's own parent (containerd's
 // shim, a subreaper), to which the kernel hands it when the parent exits.
-func StartDetachedInit(namespaces []specs.LinuxNamespace, terminal bool, stdio Stdio) (*Init, error) {
-	return startInit(namespaces, terminal, stdio, true)
+func StartDetachedInit(linux *specs.Linux, terminal bool, stdio Stdio) (*Init, error) {
+	return startInit(linux, terminal, stdio, true)
 }
 
-func startInit(namespaces []specs.LinuxNamespace, terminal bool, stdio Stdio, detached bool) (*Init, error) {
+func startInit(linux *specs.Linux, terminal bool, stdio Stdio, detached bool) (*Init, error) {
+	namespaces := linux.Namespaces
+	flags, err := namespaceFlags(namespaces)
+	if err != nil {
+		return nil, fmt.Errorf("namespaces of the container: %w", err)
+	}
+	attr := &syscall.SysProcAttr{Cloneflags: flags}
+	var how mapper
+	if newUserNamespace(namespaces) {
+		if how, err = chooseMapper(linux.UIDMappings, linux.GIDMappings); err != nil {
+			return nil, err
+		}
+		if how == mapByGo {
+			// Go writes them between the fork and the execve, and makes the child the root of
+			// its namespace (as root, uid 0 is not the host's root there): it keeps its
+			// capabilities across the execve.
+			attr.UidMappings, attr.GidMappings = sysProcIDMaps(linux.UIDMappings), sysProcIDMaps(linux.GIDMappings)
+			attr.GidMappingsEnableSetgroups = mayMapAnything()
+			attr.Credential = &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: !attr.GidMappingsEnableSetgroups}
+		}
+	}
 	configR, configW, err := os.Pipe()
 	if err != nil {
 		return nil, fmt.Errorf("config pipe: %w", err)
@@ -72,19 +98,14 @@ func startInit(namespaces []specs.LinuxNamespace, terminal bool, stdio Stdio, de
 	}
 	defer syncChild.Close()
 
-	flags, err := namespaceFlags(namespaces)
-	if err != nil {
-		configW.Close()
-		syncParent.Close()
-		configR.Close()
-		syncChild.Close()
-		return nil, fmt.Errorf("namespaces of the container: %w", err)
-	}
 	cmd := &exec.Cmd{
 		Args:        []string{initName},
 		Env:         runtimeEnv(),
 		ExtraFiles:  []*os.File{configR, syncChild},
-		SysProcAttr: &syscall.SysProcAttr{Cloneflags: flags},
+		SysProcAttr: attr,
+	}
+	if how == mapByHelpers {
+		cmd.Args = append(cmd.Args, awaitMappingsArg)
 	}
 	if !detached {
 		// If the process that watches the container dies, so does the container: a later
@@ -97,7 +118,7 @@ func startInit(namespaces []specs.LinuxNamespace, terminal bool, stdio Stdio, de
 			cmd.Stdin = nil // exec.Cmd opens /dev/null
 		}
 	}
-	child, err := startSealed(cmd, func() error { return joinNamespacePaths(namespaces) })
+	child, err := startSealed(cmd, func() error { return joinNamespacePaths(namespaces) }, launch{byDescriptor: how != 0})
 	if err != nil {
 		configW.Close()
 		syncParent.Close()
@@ -106,6 +127,17 @@ func startInit(namespaces []specs.LinuxNamespace, terminal bool, stdio Stdio, de
 	p := &Init{cmd: cmd, child: child, config: configW, sync: syncParent}
 	p.proc.Pid = cmd.Process.Pid
 	p.proc.Start, _ = processStartTime(p.proc.Pid)
+	if how == mapByHelpers {
+		// The init waits, unmapped, for these (awaitMappings).
+		err := writeMappingsWithHelpers(p.proc.Pid, linux.UIDMappings, linux.GIDMappings)
+		if err == nil {
+			err = sendMsg(int(syncParent.Fd()), syncMsg{Type: "mapped"})
+		}
+		if err != nil {
+			p.Kill()
+			return nil, err
+		}
+	}
 	return p, nil
 }
 
@@ -131,8 +163,9 @@ func (p *Init) Process() Process { return p.proc }
 // Pty is the master side of the container's terminal, once Start has received it (nil without -t).
 func (p *Init) Pty() *os.File { return p.pty }
 
-// JoinCgroups puts the init in its cgroups (cg) and sets their device rules; the other
-// limits of r, Start sets once the init is ready to execute the command.
+// JoinCgroups puts the init in its cgroups (cg) and, for a privileged runtime, sets their
+// device rules; the other limits of r, Start sets once the init is ready to execute the
+// command.
 //
 // The limits on what a process uses count the init's own use too, and the init is a Go
 // program: pids.max counts its threads, and a limit below their number (which the kernel
@@ -152,14 +185,20 @@ func (p *Init) JoinCgroups(cg cgroups.Manager, r *specs.LinuxResources) error {
 	limits := *r
 	limits.Devices = nil
 	p.limits = &limits
-	if len(r.Devices) == 0 {
+	// The device rules are root's to set (on v2 an eBPF program, which the kernel lets only
+	// the host's root attach): an unprivileged runtime's container has no node it could
+	// make, only the host's nodes its spec binds in.
+	if len(r.Devices) == 0 || !cgroups.Privileged() {
 		return nil
 	}
 	return cg.Set(&specs.LinuxResources{Devices: r.Devices})
 }
 
 // Send hands the init its bundle: it decodes it while the caller goes on to put it in its
-// cgroups (JoinCgroups) and networks, and then waits for Start.
+// cgroups (JoinCgroups) and networks, and then waits for Start. The exec fifo is opened here,
+// and a root filesystem seen through the container's mappings (IDMapRootfs) is made here, as
+// a detached mount: the init gets both with the word to go on, as descriptors, for an init in
+// a user namespace of its own may not reach or make them (see idmap.go).
 func (p *Init) Send(b *Bundle) error {
 	if err := CheckSysctls(b.Spec); err != nil {
 		return err
@@ -180,6 +219,25 @@ func (p *Init) Send(b *Bundle) error {
 		spec.Linux = &linux
 		sent.Spec = &spec
 	}
+	if b.ExecFifo != "" {
+		// Read and write: the open does not wait for a writer, and the init, a writer itself,
+		// never reads an end of file from it, only the byte start writes.
+		f, err := os.OpenFile(b.ExecFifo, os.O_RDWR, 0)
+		if err != nil {
+			return fmt.Errorf("open the exec fifo: %w", err)
+		}
+		p.fifo = f
+	}
+	if b.IDMapRootfs || newUserNamespace(b.Spec.Linux.Namespaces) && b.Spec.Root.Path != "/" && mayMount() {
+		f, err := detachedRootfs(p.Pid(), b)
+		if err != nil {
+			return err
+		}
+		p.rootfs = f
+		if p.binds, err = detachedBinds(b.Spec.Mounts); err != nil {
+			return err
+		}
+	}
 	return p.send(&wireBundle{Bundle: sent, Spec: OnLinux(sent.Spec)})
 }
 
@@ -189,7 +247,24 @@ func (p *Init) Send(b *Bundle) error {
 // sets the container's limits (see JoinCgroups) and tells it to go on again. A failure before
 // then comes back as a *StartError.
 func (p *Init) Start() error {
-	if err := sendMsg(int(p.sync.Fd()), syncMsg{Type: "go"}, -1); err != nil {
+	goOn := syncMsg{Type: "go"}
+	var fds []int
+	for _, d := range []struct {
+		name string
+		f    *os.File
+	}{{"fifo", p.fifo}, {"rootfs", p.rootfs}} {
+		if d.f != nil {
+			goOn.Fds = append(goOn.Fds, d.name)
+			fds = append(fds, int(d.f.Fd()))
+		}
+	}
+	for i, f := range p.binds {
+		goOn.Fds = append(goOn.Fds, bindFdName(i))
+		fds = append(fds, int(f.Fd()))
+	}
+	err := sendMsg(int(p.sync.Fd()), goOn, fds...)
+	p.closeFds() // the init has its own now
+	if err != nil {
 		// An init that failed on its bundle has said why before it went away.
 		if werr := p.waitExec(p.setLimits); werr != nil {
 			return werr
@@ -197,6 +272,20 @@ func (p *Init) Start() error {
 		return fmt.Errorf("tell the init to go on: %w", err)
 	}
 	return p.waitExec(p.setLimits)
+}
+
+// closeFds closes the descriptors kept for the init.
+func (p *Init) closeFds() {
+	for _, f := range []**os.File{&p.fifo, &p.rootfs} {
+		if *f != nil {
+			(*f).Close()
+			*f = nil
+		}
+	}
+	for _, f := range p.binds {
+		f.Close()
+	}
+	p.binds = nil
 }
 
 // setLimits sets the limits JoinCgroups left for when the init is ready.
@@ -241,19 +330,23 @@ func (p *Init) send(config any) error {
 func (p *Init) waitExec(ready func() error) error {
 	defer p.sync.Close()
 	for {
-		m, fd, ok, err := recvMsg(int(p.sync.Fd()))
+		m, fds, ok, err := recvMsg(int(p.sync.Fd()))
 		if err != nil {
 			return err
 		}
 		if !ok {
 			return nil
 		}
+		if m.Type != "pty" {
+			closeAll(fds)
+		}
 		switch m.Type {
 		case "pty":
-			if fd < 0 {
+			if len(fds) != 1 {
+				closeAll(fds)
 				return fmt.Errorf("init sent a terminal without its fd")
 			}
-			p.pty = os.NewFile(uintptr(fd), "pty-master")
+			p.pty = os.NewFile(uintptr(fds[0]), "pty-master")
 		case "error":
 			return &StartError{Code: m.Code, Message: m.Message}
 		case "created":
@@ -265,7 +358,7 @@ func (p *Init) waitExec(ready func() error) error {
 			if err := ready(); err != nil {
 				return err
 			}
-			if err := sendMsg(int(p.sync.Fd()), syncMsg{Type: "go"}, -1); err != nil {
+			if err := sendMsg(int(p.sync.Fd()), syncMsg{Type: "go"}); err != nil {
 				return fmt.Errorf("tell the process to go on: %w", err)
 			}
 		default:
@@ -283,6 +376,7 @@ func (p *Init) Kill() {
 	p.reap()
 	p.config.Close()
 	p.sync.Close()
+	p.closeFds()
 	if p.pty != nil {
 		p.pty.Close()
 	}

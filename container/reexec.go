@@ -16,12 +16,21 @@ const (
 // Reexecuted reports whether this process was re-executed for one of the runtime's or the
 // engine's roles (argv[0] "mydocker-..."), not started by a user: a test binary that doubles
 // as a program hands such a start to the program's main, which sets up what the role needs.
-func Reexecuted() bool { return strings.HasPrefix(os.Args[0], "mydocker-") }
+func Reexecuted() bool { return strings.HasPrefix(role(), "mydocker-") }
+
+// role is the name this process was started under: argv[0], or for a process nsenter started
+// (enterUserNamespace), the role it was given in the environment.
+func role() string {
+	if r := os.Getenv(roleEnv); strings.HasPrefix(r, "mydocker-") {
+		return r
+	}
+	return os.Args[0]
+}
 
 // Reexec runs the runtime's re-executed role this process was started for, if any, and then
 // exits. It returns false for a normal start, when the caller should go on with its own main.
 func Reexec() bool {
-	switch os.Args[0] {
+	switch role() {
 	case initName:
 		runInit()
 	case execName:

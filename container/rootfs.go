@@ -18,20 +18,34 @@ import (
 // prepareRoot builds the container's filesystem under Spec.Root.Path, still seen from the
 // host's root: rootfs, then the spec's mounts, then the device nodes. A root of "/" keeps the
 // host's filesystem (chapter 01): the mounts are then made over the host's paths, in the
-// container's own mount namespace.
-func prepareRoot(b *Bundle) error {
+// container's own mount namespace. A root filesystem the parent made (detachedRootfs, open as
+// made; -1 for none) is attached and made the working directory: Spec.Root.Path is "." from
+// then on; so are the sources of bind mounts it made (binds, by their place in the mounts).
+func prepareRoot(b *Bundle, made int, binds map[int]int) error {
 	if err := makeMountsPrivate(); err != nil {
 		return err
 	}
 	rootfs := b.Spec.Root.Path
-	if rootfs != "/" {
+	switch {
+	case made >= 0:
+		if err := attachRootfs(made); err != nil {
+			return err
+		}
+		rootfs, b.Spec.Root.Path = ".", "."
+	case rootfs != "/":
 		if err := MountRootfs(rootfs, b.RootfsMount); err != nil {
 			return err
 		}
 	}
-	for _, m := range b.Spec.Mounts {
+	for i, m := range b.Spec.Mounts {
+		if fd, ok := binds[i]; ok {
+			if err := attachBind(rootfs, m, fd); err != nil {
+				return err
+			}
+			continue
+		}
 		mount := MountInto
-		if m.Type == "bind" || slices.Contains(m.Options, "bind") || slices.Contains(m.Options, "rbind") {
+		if isBind(m) {
 			mount = mountVolume
 		}
 		if err := mount(rootfs, m); err != nil {
@@ -162,6 +176,11 @@ func mountInto(rootfs string, m specs.Mount, flags uintptr, data string) error {
 	dest := fmt.Sprintf("/proc/self/fd/%d", target.Fd())
 	switch m.Type {
 	case "cgroup":
+		if isMountPoint(int(target.Fd())) {
+			// The host's /sys, bound read-only in place of a sysfs the container could not
+			// mount (see below), came with the host's /sys/fs/cgroup: kept as it is.
+			return nil
+		}
 		return mountCgroups(rootfs, m.Destination, dest, slices.Contains(m.Options, "ro"))
 	case "proc":
 		return mountProc(dest)
@@ -192,6 +211,57 @@ func mountInto(rootfs string, m specs.Mount, flags uintptr, data string) error {
 		return fmt.Errorf("mount %s on %s: %w", m.Type, m.Destination, err)
 	}
 	return nil
+}
+
+// isBind reports whether a spec mount is a bind mount.
+func isBind(m specs.Mount) bool {
+	return m.Type == "bind" || slices.Contains(m.Options, "bind") || slices.Contains(m.Options, "rbind")
+}
+
+// attachBind performs a bind mount whose source the parent made, a detached mount open as fd
+// (see detachedBinds), as MountInto performs one from a path.
+func attachBind(rootfs string, m specs.Mount, fd int) error {
+	defer unix.Close(fd)
+	flags, propagation, _ := mountOptions(m.Options)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return fmt.Errorf("bind mount %s on %s: %w", m.Source, m.Destination, err)
+	}
+	target, err := openMountpoint(rootfs, m.Destination, st.Mode&unix.S_IFMT != unix.S_IFDIR)
+	if err != nil {
+		return fmt.Errorf("create mount point %s: %w", m.Destination, err)
+	}
+	defer target.Close()
+	if err := unix.MoveMount(fd, "", int(target.Fd()), "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
+		return fmt.Errorf("attach the bind mount of %s on %s: %w", m.Source, m.Destination, err)
+	}
+	if rest := flags &^ (unix.MS_BIND | unix.MS_REC); rest != 0 {
+		if err := remountBind(rootfs, m.Destination, rest); err != nil {
+			return fmt.Errorf("remount %s with %v: %w", m.Destination, m.Options, err)
+		}
+	}
+	if propagation != 0 {
+		f, err := openInRoot(rootfs, m.Destination)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := unix.Mount("", fmt.Sprintf("/proc/self/fd/%d", f.Fd()), "", propagation, ""); err != nil {
+			return fmt.Errorf("set the propagation of %s (%v): %w", m.Destination, m.Options, err)
+		}
+	}
+	return nil
+}
+
+// isMountPoint reports whether the directory open as fd is the root of a mount: its mount
+// differs from its parent's.
+func isMountPoint(fd int) bool {
+	var self, parent unix.Statx_t
+	if unix.Statx(fd, "", unix.AT_EMPTY_PATH, unix.STATX_MNT_ID, &self) != nil ||
+		unix.Statx(fd, "..", 0, unix.STATX_MNT_ID, &parent) != nil {
+		return false
+	}
+	return self.Mnt_id != parent.Mnt_id
 }
 
 // remountBind remounts the bind now on dest (inside rootfs) with flags.

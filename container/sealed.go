@@ -1,6 +1,7 @@
 package container
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -33,19 +34,38 @@ import (
 // (sealedChild.wait), and a child nobody waits for is left, living or a zombie, to the
 // program a handoff runs or, when this process exits, to its own parent — as an OCI runtime's
 // exec --detach leaves it to its caller, a subreaper.
-func startSealed(cmd *exec.Cmd, prepare func() error) (*sealedChild, error) {
+func startSealed(cmd *exec.Cmd, prepare func() error, how launch) (*sealedChild, error) {
 	started := make(chan error, 1)
 	c := &sealedChild{cmd: cmd, done: make(chan struct{}), handoff: make(chan func() error),
 		handoffFailed: make(chan error, 1), noHandoff: make(chan struct{})}
 	go func() {
 		runtime.LockOSThread() // never unlocked: Go retires the thread when this goroutine ends
 		err := func() error {
-			exe, cleanup, err := sealSelf()
+			exe, mem, err := sealSelf()
 			if err != nil {
 				return err
 			}
-			defer cleanup()
+			if mem != nil {
+				defer mem.Close() // the child has it open once started
+			}
 			cmd.Path = exe
+			if how.byDescriptor && mem == nil {
+				f, err := os.OpenFile(exe, unix.O_PATH|unix.O_CLOEXEC, 0)
+				if err != nil {
+					return fmt.Errorf("open %s: %w", exe, err)
+				}
+				defer f.Close()
+				mem = f
+			}
+			if mem != nil {
+				cmd.ExtraFiles = append(cmd.ExtraFiles, mem)
+				cmd.Path = fmt.Sprintf("/proc/self/fd/%d", 2+len(cmd.ExtraFiles))
+			}
+			if how.joinUserNS != "" {
+				if err := enterUserNamespace(cmd, how.joinUserNS); err != nil {
+					return err
+				}
+			}
 			if prepare != nil {
 				if err := prepare(); err != nil {
 					return err
@@ -64,6 +84,17 @@ func startSealed(cmd *exec.Cmd, prepare func() error) (*sealedChild, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// launch says how startSealed starts its child.
+type launch struct {
+	// byDescriptor executes the program through a descriptor the child inherits rather than by
+	// its path: a child that has become another user on its way (a new user namespace's root)
+	// may have no right to the directories on the path.
+	byDescriptor bool
+	// joinUserNS is a user namespace (/proc/PID/ns/user) the child joins before its program
+	// runs, through nsenter (see enterUserNamespace).
+	joinUserNS string
 }
 
 // sealedChild is a child startSealed started.
@@ -131,13 +162,17 @@ func UseHelper(path string) { helper = path }
 // sealSelf makes this thread's view of the program to start read-only and returns the path to
 // execute: unshare a mount namespace (after the thread's own filesystem context, which a mount
 // namespace change needs), stop mount events from leaving it, bind the program on itself and
-// remount the bind read-only. cleanup releases what must live until the child has started.
-func sealSelf() (path string, cleanup func(), err error) {
+// remount the bind read-only. mem, when not nil, is the sealed copy path names (memfdSelf),
+// which must stay open until the child has started.
+func sealSelf() (path string, mem *os.File, err error) {
 	exe, err := os.Readlink("/proc/self/exe")
 	if err != nil {
 		return "", nil, fmt.Errorf("find this binary: %w", err)
 	}
 	if err := unix.Unshare(unix.CLONE_FS | unix.CLONE_NEWNS); err != nil {
+		if errors.Is(err, unix.EPERM) {
+			return memfdSelf() // an ordinary user: no mount namespace of its own to bind in
+		}
 		return "", nil, fmt.Errorf("unshare a mount namespace to seal the binary: %w", err)
 	}
 	if err := unix.Mount("", "/", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
@@ -161,11 +196,11 @@ func sealSelf() (path string, cleanup func(), err error) {
 }
 
 // sealed finishes sealSelf on the bind at path.
-func sealed(path string) (string, func(), error) {
+func sealed(path string) (string, *os.File, error) {
 	if err := remountReadonlyBind(path); err != nil {
 		return "", nil, err
 	}
-	return path, func() {}, nil
+	return path, nil, nil
 }
 
 // remountReadonlyBind makes the bind mount at path read-only, keeping the flags the mount it
@@ -190,7 +225,7 @@ func sameFile(a, b string) bool {
 
 // memfdSelf copies the binary into a sealed memfd: no write, no resize, no new seals. The
 // child executes it through /proc/self/fd, which it still has open when it calls execve.
-func memfdSelf() (string, func(), error) {
+func memfdSelf() (string, *os.File, error) {
 	fd, err := unix.MemfdCreate("mydocker", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
 	if err != nil {
 		return "", nil, fmt.Errorf("memfd for a sealed copy of this binary: %w", err)
@@ -211,5 +246,5 @@ func memfdSelf() (string, func(), error) {
 		mem.Close()
 		return "", nil, fmt.Errorf("seal the copy of this binary: %w", err)
 	}
-	return fmt.Sprintf("/proc/self/fd/%d", fd), func() { mem.Close() }, nil
+	return fmt.Sprintf("/proc/self/fd/%d", fd), mem, nil
 }

@@ -49,12 +49,14 @@ func requireSealed(t *testing.T, want string) {
 	done := make(chan result)
 	go func() {
 		runtime.LockOSThread()
-		path, cleanup, err := sealSelf()
+		path, mem, err := sealSelf()
 		if err != nil {
 			done <- result{err: err}
 			return
 		}
-		defer cleanup()
+		if mem != nil {
+			defer mem.Close()
+		}
 		var st unix.Statfs_t
 		err = unix.Statfs(path, &st)
 		done <- result{path: path, readonly: st.Flags&unix.ST_RDONLY != 0, err: err}

@@ -9,14 +9,16 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// syncMsg is what the parent and the init say over fd 4: the parent's "go"; the init's "pty"
-// (an fd rides along) or "error"; the init's "ready" (its work done, the command next), which
-// the parent answers with "go" once the container's limits are set; with an exec fifo, the
-// init's "created".
+// syncMsg is what the parent and the init say over fd 4: the parent's "go", with the
+// descriptors Fds names riding along ("fifo", "rootfs"); the init's "pty" (an fd rides along)
+// or "error"; the init's "ready" (its work done, the command next), which the parent answers
+// with "go" once the container's limits are set; with an exec fifo, the init's "created". An
+// init whose user namespace the parent maps with newuidmap first waits for "mapped".
 type syncMsg struct {
-	Type    string `json:"type"`
-	Code    int    `json:"code,omitempty"`
-	Message string `json:"message,omitempty"`
+	Type    string   `json:"type"`
+	Code    int      `json:"code,omitempty"`
+	Message string   `json:"message,omitempty"`
+	Fds     []string `json:"fds,omitempty"`
 }
 
 // StartError is a failure to start the container's command. Code is the exit status Docker
@@ -49,48 +51,61 @@ func startErrorCode(err error) int {
 	return 125
 }
 
-// sendMsg writes one message, with an optional fd as SCM_RIGHTS, on a seqpacket socket.
-func sendMsg(sock int, m syncMsg, fd int) error {
+// sendMsg writes one message, with descriptors as SCM_RIGHTS, on a seqpacket socket.
+func sendMsg(sock int, m syncMsg, fds ...int) error {
 	data, err := json.Marshal(m)
 	if err != nil {
 		return err
 	}
 	var oob []byte
-	if fd >= 0 {
-		oob = unix.UnixRights(fd)
+	if len(fds) > 0 {
+		oob = unix.UnixRights(fds...)
 	}
 	return unix.Sendmsg(sock, data, oob, nil, 0)
 }
 
-// recvMsg reads one message; io.EOF-like (ok=false) when the peer closed the socket, which
-// for the init means it executed the command (the socket is close-on-exec).
-func recvMsg(sock int) (m syncMsg, fd int, ok bool, err error) {
+// maxFds is the most descriptors one message carries: the kernel's limit (SCM_MAX_FD).
+const maxFds = 253
+
+// recvMsg reads one message and the descriptors that came with it; ok=false when the peer
+// closed the socket, which for the init means it executed the command (the socket is
+// close-on-exec).
+func recvMsg(sock int) (m syncMsg, fds []int, ok bool, err error) {
 	buf := make([]byte, 64*1024)
-	oob := make([]byte, unix.CmsgSpace(4))
+	oob := make([]byte, unix.CmsgSpace(4*maxFds))
 	for {
-		n, oobn, _, _, err := unix.Recvmsg(sock, buf, oob, unix.MSG_CMSG_CLOEXEC)
+		n, oobn, flags, _, err := unix.Recvmsg(sock, buf, oob, unix.MSG_CMSG_CLOEXEC)
 		if errors.Is(err, unix.EINTR) {
 			continue
 		}
 		if err != nil {
-			return m, -1, false, fmt.Errorf("read from init: %w", err)
+			return m, nil, false, fmt.Errorf("read from init: %w", err)
 		}
 		if n == 0 && oobn == 0 {
-			return m, -1, false, nil
+			return m, nil, false, nil
 		}
-		fd = -1
 		if oobn > 0 {
 			cmsgs, err := unix.ParseSocketControlMessage(oob[:oobn])
 			if err == nil && len(cmsgs) > 0 {
-				if fds, err := unix.ParseUnixRights(&cmsgs[0]); err == nil && len(fds) > 0 {
-					fd = fds[0]
-				}
+				fds, _ = unix.ParseUnixRights(&cmsgs[0])
 			}
 		}
-		if err := json.Unmarshal(buf[:n], &m); err != nil {
-			return m, fd, false, fmt.Errorf("bad message from init: %w", err)
+		if flags&unix.MSG_CTRUNC != 0 {
+			closeAll(fds)
+			return m, nil, false, errors.New("read from init: descriptors were cut off")
 		}
-		return m, fd, true, nil
+		if err := json.Unmarshal(buf[:n], &m); err != nil {
+			closeAll(fds)
+			return m, nil, false, fmt.Errorf("bad message from init: %w", err)
+		}
+		return m, fds, true, nil
+	}
+}
+
+// closeAll closes descriptors received with a message.
+func closeAll(fds []int) {
+	for _, fd := range fds {
+		unix.Close(fd)
 	}
 }
 

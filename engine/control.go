@@ -32,6 +32,9 @@ func (e *Engine) Pause(ref string) error {
 	if e.Paused(st) {
 		return fmt.Errorf("container %s is already paused", st.ID)
 	}
+	if st.Cgroups == nil {
+		return fmt.Errorf("container %s cannot be paused: %w", container.ShortID(st.ID), errNoCgroups)
+	}
 	if err := cgroups.Load(st.Cgroups).Freeze(); err != nil {
 		return fmt.Errorf("pause container %s: %w", container.ShortID(st.ID), err)
 	}
@@ -116,19 +119,54 @@ func (e *Engine) Top(ref string) ([]TopProcess, error) {
 	if st.Status != Running {
 		return nil, fmt.Errorf("container %s is not running", st.ID)
 	}
+	pids, err := containerPids(st)
+	if err != nil {
+		return nil, fmt.Errorf("list the processes of %s: %w", container.ShortID(st.ID), err)
+	}
+	var out []TopProcess
+	for _, pid := range pids {
+		p, err := readTopProcess(pid)
+		if err == nil {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// containerPids are the processes of a running container: those in its cgroup, or, for one
+// without cgroups of its own (rootless), those in its PID namespace.
+func containerPids(st *State) ([]string, error) {
+	if st.Cgroups == nil {
+		return pidNamespaceMembers(st.Pid)
+	}
 	dir := cgroups.Load(st.Cgroups).Dir("pids")
 	if dir == "" {
 		dir = cgroups.Load(st.Cgroups).Dir("memory")
 	}
 	data, err := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
 	if err != nil {
-		return nil, fmt.Errorf("list the processes of %s: %w", container.ShortID(st.ID), err)
+		return nil, err
 	}
-	var out []TopProcess
-	for _, pid := range strings.Fields(string(data)) {
-		p, err := readTopProcess(pid)
-		if err == nil {
-			out = append(out, p)
+	return strings.Fields(string(data)), nil
+}
+
+// pidNamespaceMembers are the processes in the PID namespace of process pid.
+func pidNamespaceMembers(pid int) ([]string, error) {
+	ns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", pid))
+	if err != nil {
+		return nil, err
+	}
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range entries {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		if other, err := os.Readlink("/proc/" + e.Name() + "/ns/pid"); err == nil && other == ns {
+			out = append(out, e.Name())
 		}
 	}
 	return out, nil

@@ -15,6 +15,7 @@ import (
 
 	"github.com/mydocker/mydocker/container"
 	"github.com/mydocker/mydocker/internal/fsutil"
+	"github.com/mydocker/mydocker/userns"
 )
 
 // cp reaches a running container's files through /proc/PID/root, the root its processes
@@ -61,19 +62,24 @@ func (e *Engine) PathStat(ref, p string) (exists, dir bool, err error) {
 }
 
 // CopyFrom writes a tar of the file or directory at src in a running container to w, its
-// entries named from src's last element, as docker cp does.
+// entries named from src's last element, as docker cp does. The owners are the container's
+// ids: for a container with a user namespace of its own, the host's are mapped back.
 func (e *Engine) CopyFrom(ref, src string, w io.Writer) error {
-	root, _, err := e.containerRoot(ref)
+	root, st, err := e.containerRoot(ref)
 	if err != nil {
 		return err
 	}
 	defer root.Close()
+	ids, err := e.idsOf(st)
+	if err != nil {
+		return err
+	}
 	h, err := fsutil.OpenInRoot(root, src)
 	if err != nil {
 		return fmt.Errorf("could not find the file %s in container %s: %w", src, ref, err)
 	}
 	defer h.Close()
-	tw := tar.NewWriter(w)
+	tw := &ownerWriter{Writer: tar.NewWriter(w), ids: ids}
 	name := path.Base(path.Clean("/" + src))
 	if name == "/" {
 		name = "."
@@ -84,9 +90,36 @@ func (e *Engine) CopyFrom(ref, src string, w io.Writer) error {
 	return tw.Close()
 }
 
+// ownerWriter writes tar entries with their owners as the container sees them (ids nil: as
+// they are).
+type ownerWriter struct {
+	*tar.Writer
+	ids *userns.IDs
+}
+
+func (w *ownerWriter) WriteHeader(hdr *tar.Header) error {
+	if w.ids != nil {
+		hdr.Uid = int(container.ContainerID(w.ids.UIDs, uint32(hdr.Uid)))
+		hdr.Gid = int(container.ContainerID(w.ids.GIDs, uint32(hdr.Gid)))
+	}
+	return w.Writer.WriteHeader(hdr)
+}
+
+// idsOf is the user namespace of a container that has one of its own (nil otherwise).
+func (e *Engine) idsOf(st *State) (*userns.IDs, error) {
+	spec, err := e.containers.Spec(st.ID)
+	if err != nil {
+		return nil, err
+	}
+	if !hasUserNS(spec) {
+		return nil, nil
+	}
+	return &userns.IDs{UIDs: spec.Linux.UIDMappings, GIDs: spec.Linux.GIDMappings}, nil
+}
+
 // addTree writes the file name in directory dir (or, with name "", dir's own O_PATH file as
 // entry as) and what it holds to tw, opening each file relative to its directory.
-func addTree(tw *tar.Writer, dir int, name, as string) error {
+func addTree(tw *ownerWriter, dir int, name, as string) error {
 	var st unix.Stat_t
 	flags := unix.AT_SYMLINK_NOFOLLOW
 	if name == "" {
@@ -156,13 +189,29 @@ func openAt(dir int, name string, flags int) (int, error) {
 
 // CopyTo extracts the tar r into the directory dst of a running container (made if missing).
 // Names must stay below dst; each entry is made in its directory held open, found inside the
-// container's root; nothing is written through a symlink.
+// container's root; nothing is written through a symlink. What it makes is the container's
+// root's: in a container with a user namespace of its own, it is made with the filesystem ids
+// of that root (its files are seen through an idmapped mount, where the host's root has no
+// place).
 func (e *Engine) CopyTo(ref, dst string, r io.Reader) error {
-	root, _, err := e.containerRoot(ref)
+	root, st, err := e.containerRoot(ref)
 	if err != nil {
 		return err
 	}
 	defer root.Close()
+	ids, err := e.idsOf(st)
+	if err != nil {
+		return err
+	}
+	if ids != nil {
+		uid, gid, _ := ids.Root()
+		return container.WithFilesystemIDs(int(uid), int(gid), func() error { return extract(root, dst, r) })
+	}
+	return extract(root, dst, r)
+}
+
+// extract extracts the tar r into the directory dst inside root.
+func extract(root *os.File, dst string, r io.Reader) error {
 	tr := tar.NewReader(r)
 	for {
 		hdr, err := tr.Next()

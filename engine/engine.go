@@ -23,6 +23,7 @@ import (
 	"github.com/mydocker/mydocker/internal/fsutil"
 	"github.com/mydocker/mydocker/network"
 	"github.com/mydocker/mydocker/network/resolver"
+	"github.com/mydocker/mydocker/userns"
 	"github.com/mydocker/mydocker/workspace"
 )
 
@@ -36,6 +37,9 @@ type Engine struct {
 	images     *workspace.Store
 	networks   *network.Manager
 	ports      heldPorts // the ports of the containers this process watches
+	// remap, when set, is the user namespace of the containers this engine makes
+	// (--userns-remap, RemapUsers).
+	remap *userns.IDs
 }
 
 // The names of containers on user networks are answered by a resolver that is this binary
@@ -225,7 +229,7 @@ func (e *Engine) removeBroken(id string) error {
 	var errs []error
 	if cg, err := cgroups.New(id); err == nil {
 		errs = append(errs, cg.Destroy())
-	} else {
+	} else if !errors.Is(err, cgroups.ErrNoDelegation) {
 		errs = append(errs, err)
 	}
 	owner, err := e.takeOwner(id)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/mydocker/mydocker/cgroups"
 	"github.com/mydocker/mydocker/container"
+	"github.com/mydocker/mydocker/rootless"
 	"github.com/mydocker/mydocker/workspace"
 )
 
@@ -84,10 +85,12 @@ func (e *Engine) Export(ref string, w io.Writer) error {
 // docker commit pauses it): files are read by path below its upper directory, and a process
 // that swapped a directory for a symlink meanwhile could make the reader follow it out to
 // the host. A container that does not run has nothing to swap. thaw lets it go on, unless it
-// was paused already.
+// was paused already. A rootless engine's container without cgroups cannot be frozen: it is
+// read running — what a swapped symlink could reach is the user's own, which the user may read
+// anyway.
 func (e *Engine) freezeWhileReading(st *State) (thaw func(), err error) {
 	cg := cgroups.Load(st.Cgroups)
-	if st.Status != Running || cg.Frozen() {
+	if st.Status != Running || cg.Frozen() || st.Cgroups == nil && rootless.Active() {
 		return func() {}, nil
 	}
 	if err := cg.Freeze(); err != nil {

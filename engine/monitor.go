@@ -22,6 +22,7 @@ import (
 	"github.com/mydocker/mydocker/internal/fsutil"
 	"github.com/mydocker/mydocker/internal/jsonlog"
 	"github.com/mydocker/mydocker/network/resolver"
+	"github.com/mydocker/mydocker/rootless"
 )
 
 // monitorName is the name this binary answers to (argv[0]) when it runs as a monitor.
@@ -37,7 +38,7 @@ func Reexec() bool {
 	case resolver.Name:
 		resolver.Main()
 	default:
-		return container.Reexec()
+		return rootless.Reexec() || container.Reexec()
 	}
 	return true
 }
@@ -331,7 +332,7 @@ func (e *Engine) runOnce(st *State, cfg *container.Bundle) (*watched, error) {
 		stdio.Stdin, stdinW = r, w
 		defer r.Close() // the container has its own
 	}
-	p, err := container.StartInit(cfg.Spec.Linux.Namespaces, cfg.Spec.Process.Terminal, stdio)
+	p, err := container.StartInit(cfg.Spec.Linux, cfg.Spec.Process.Terminal, stdio)
 	if err != nil {
 		if stdinW != nil {
 			stdinW.Close()

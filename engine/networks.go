@@ -15,6 +15,7 @@ import (
 
 	"github.com/mydocker/mydocker/container"
 	"github.com/mydocker/mydocker/network"
+	"github.com/mydocker/mydocker/rootless"
 )
 
 // NetworkAttachment is one bridge network a container joins (the default bridge or a user
@@ -41,7 +42,9 @@ func (st *State) attachments() []NetworkAttachment {
 
 // isBridgeNetwork reports whether a network mode is a bridge network (the default one or a
 // user's): not none or host.
-func isBridgeNetwork(name string) bool { return name != "" && name != "none" && name != "host" }
+func isBridgeNetwork(name string) bool {
+	return name != "" && name != "none" && name != "host" && name != network.UserModeName
+}
 
 // dnsNames are the names a container answers to on a network's resolver: its name, its short
 // id, its hostname when it has one of its own, and its aliases there.
@@ -60,6 +63,13 @@ func dnsNames(st *State, hostname string, aliases []string) []string {
 // network's resolver; then writes its /etc files with its addresses and links. none and host
 // need nothing here (the init brings its loopback up).
 func (e *Engine) connect(st *State, hostname string, pid int) error {
+	if st.Network == network.UserModeName {
+		if err := e.connectUserMode(st, pid); err != nil {
+			return err
+		}
+		_, err := e.writeEtcFiles(st, hostname)
+		return err
+	}
 	bindings := st.PortBindings
 	if bindings == nil {
 		bindings = st.Ports // a container recorded before PortBindings
@@ -124,6 +134,9 @@ func (e *Engine) writeEtcFiles(st *State, hostname string) ([]specs.Mount, error
 			ips = append(ips, a.IP)
 		}
 	}
+	if st.Network == network.UserModeName && st.IP != "" {
+		ips = append(ips, st.IP)
+	}
 	files := []struct {
 		name string
 		data []byte
@@ -147,6 +160,9 @@ func (e *Engine) writeEtcFiles(st *State, hostname string) ([]specs.Mount, error
 // root's resolver answers (three at most, as resolv.conf reads). None for a container on the
 // default bridge network alone, or none or host: it gets the host's, as with Docker.
 func (e *Engine) resolvers(st *State) []string {
+	if st.Network == network.UserModeName {
+		return []string{network.UserModeDNS} // slirp4netns asks the host's servers
+	}
 	var out []string
 	for _, a := range st.attachments() {
 		if a.Name == network.DefaultName || len(out) == 3 {
@@ -279,6 +295,9 @@ func closeHeld(files []*os.File) {
 
 // NetworkCreate makes a bridge network (network create).
 func (e *Engine) NetworkCreate(name string, o network.CreateOptions) (*network.Network, error) {
+	if rootless.Active() {
+		return nil, fmt.Errorf("network create %s: a rootless engine has no user-defined networks (a bridge in the host's network is root's); its containers get user-mode networking (%s), or --net none or --net host", name, network.UserModeName)
+	}
 	n, err := e.networks.Create(name, o)
 	if err != nil {
 		return nil, err

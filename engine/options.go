@@ -49,6 +49,9 @@ type Options struct {
 	RestartPolicy RestartPolicy
 	// NamedVolumes are -v NAME:/path mounts: the volume is made on first use.
 	NamedVolumes []NamedVolume
+	// UsernsMode is run --userns: "host" keeps the container in the host's user namespace
+	// when the engine remaps its containers' users (RemapUsers); "" lets it.
+	UsernsMode string
 }
 
 // NamedVolume is one -v NAME:/path[:ro]; an empty name is an anonymous volume (--mount

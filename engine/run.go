@@ -24,6 +24,7 @@ import (
 	"github.com/mydocker/mydocker/internal/faults"
 	"github.com/mydocker/mydocker/internal/fsutil"
 	"github.com/mydocker/mydocker/network"
+	"github.com/mydocker/mydocker/rootless"
 	"github.com/mydocker/mydocker/runconfig"
 	"github.com/mydocker/mydocker/workspace"
 )
@@ -33,6 +34,10 @@ import (
 // signal n). An error means the container did not start, and nothing of it is left.
 func (e *Engine) Run(opts *Options, stdio container.Stdio) (id string, exitCode int, err error) {
 	opts.HostNetwork = len(opts.Networks) > 0 && opts.Networks[0] == "host"
+	// Before the init is forked, which gets the user namespace at once.
+	if err := e.chooseUserNS(opts); err != nil {
+		return "", 0, err
+	}
 	if opts.CIDFile != "" {
 		if _, err := os.Stat(opts.CIDFile); err == nil {
 			return "", 0, fmt.Errorf("container ID file found, make sure the other container isn't running or delete %s", opts.CIDFile)
@@ -59,7 +64,7 @@ func (e *Engine) Run(opts *Options, stdio container.Stdio) (id string, exitCode 
 	}
 	// Fork the init first: its Go runtime starts up while we prepare the container. Signals to
 	// relay are caught meanwhile (it takes a millisecond), before the container starts.
-	p, err := container.StartInit(opts.Namespaces(), opts.Tty, initStdio)
+	p, err := container.StartInit(opts.InitLinux(), opts.Tty, initStdio)
 	if tee != nil {
 		tee.started()
 	}
@@ -151,18 +156,20 @@ func (e *Engine) create(opts *Options, p *container.Init) (_ *created, retErr er
 	if err != nil {
 		return nil, err
 	}
-	driver, err := workspace.NewDriver(opts.Driver)
+	if err := e.chooseUserNS(opts); err != nil {
+		return nil, err
+	}
+	driver, err := remapDriver(opts)
 	if err != nil {
 		return nil, err
 	}
 	id := container.NewID()
-	cg, err := cgroups.New(id)
+	cg, err := containerCgroups(id, opts)
 	if err != nil {
-		return nil, fmt.Errorf("find this process's cgroups: %w", err)
+		return nil, err
 	}
 	st := &State{
 		ID:            id,
-		Cgroups:       cg.Paths(),
 		Network:       netNames[0],
 		Links:         opts.Links,
 		PortBindings:  opts.Ports,
@@ -185,7 +192,11 @@ func (e *Engine) create(opts *Options, p *container.Init) (_ *created, retErr er
 			CapDrop:     opts.CapDrop,
 			Privileged:  opts.Privileged,
 			SecurityOpt: opts.SecurityOpt,
+			UsernsMode:  opts.UsernsMode,
 		},
+	}
+	if cg != nil {
+		st.Cgroups = cg.Paths()
 	}
 	for i, n := range netNames {
 		if isBridgeNetwork(n) {
@@ -230,7 +241,7 @@ func (e *Engine) create(opts *Options, p *container.Init) (_ *created, retErr er
 	if err != nil {
 		return nil, err
 	}
-	if p != nil {
+	if p != nil && cg != nil {
 		joined = sync.OnceValue(func() error { return p.JoinCgroups(cg, spec.Linux.Resources) })
 		go joined()
 	}
@@ -259,7 +270,7 @@ func (e *Engine) create(opts *Options, p *container.Init) (_ *created, retErr er
 			return nil, err
 		}
 	}
-	b := &container.Bundle{Spec: spec, RootfsMount: rootfs.Mount, NoPivot: opts.NoPivot, Init: opts.Init, Seccomp: filter}
+	b := &container.Bundle{Spec: spec, RootfsMount: rootfs.Mount, IDMapRootfs: opts.UserNS != nil, NoPivot: opts.NoPivot, Init: opts.Init, Seccomp: filter}
 	return &created{st: st, bundle: b, owner: owner, joined: joined}, nil
 }
 
@@ -284,9 +295,14 @@ func (e *Engine) checkOptions(opts *Options) (netNames []string, err error) {
 	if netNames, err = opts.networkNames(); err != nil {
 		return nil, err
 	}
+	if rootless.Active() {
+		if netNames, err = rootlessNetworks(netNames); err != nil {
+			return nil, err
+		}
+	}
 	for _, n := range netNames {
 		switch n {
-		case "none", "host":
+		case "none", "host", network.UserModeName:
 		case network.DefaultName:
 			if _, err := e.networks.EnsureDefault(); err != nil {
 				return nil, err
@@ -340,6 +356,21 @@ func (e *Engine) buildSpec(st *State, opts *Options, img *workspace.Image, volum
 	}
 	etcMounts, err := e.writeEtcFiles(st, spec.Hostname)
 	if err != nil {
+		return nil, err
+	}
+	// Its root writes them, and a new volume, as root of its own user namespace.
+	var owned []string
+	for _, m := range etcMounts {
+		owned = append(owned, m.Source)
+	}
+	for _, v := range st.NewVolumes {
+		nv, err := e.volume(v)
+		if err != nil {
+			return nil, err
+		}
+		owned = append(owned, nv.Mountpoint)
+	}
+	if err := giveToRoot(spec, owned...); err != nil {
 		return nil, err
 	}
 	// Docker's order: the default mounts, the /etc files, then the volumes (Spec put last).
@@ -396,10 +427,15 @@ func (e *Engine) start(c *created, p *container.Init) (retErr error) {
 		return err
 	}
 	joined := c.joined
-	if joined == nil {
+	if joined == nil && st.Cgroups != nil {
 		joined = func() error { return p.JoinCgroups(cgroups.Load(st.Cgroups), b.Spec.Linux.Resources) }
 	}
-	if err := joined(); err != nil {
+	if joined != nil {
+		if err := joined(); err != nil {
+			return err
+		}
+	}
+	if err := e.holdUserNamespace(st); err != nil {
 		return err
 	}
 	if err := e.connect(st, b.Spec.Hostname, p.Pid()); err != nil {
@@ -514,6 +550,7 @@ func (e *Engine) startMonitor(st *State, owner *fsutil.Lock) (retErr error) {
 // and the points where they stop it (faults.Env).
 func monitorEnv() []string {
 	env := []string{monitorPath(), "MYDOCKER_LOG_LEVEL=" + logrus.GetLevel().String(), "MYDOCKER_PREFAULT=off"}
+	env = append(env, rootless.Env()...)
 	if v, ok := os.LookupEnv(container.InitEnvVar); ok {
 		env = append(env, container.InitEnvVar+"="+v)
 	}
@@ -547,7 +584,7 @@ func (e *Engine) bundleOf(st *State) (*container.Bundle, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &container.Bundle{Spec: spec, RootfsMount: st.Rootfs, NoPivot: st.NoPivot, Init: st.Init, Seccomp: filter}, nil
+	return &container.Bundle{Spec: spec, RootfsMount: st.Rootfs, IDMapRootfs: hasUserNS(spec), NoPivot: st.NoPivot, Init: st.Init, Seccomp: filter}, nil
 }
 
 // repairNameHolder repairs the container that holds name if its watcher died: a run that

@@ -25,7 +25,7 @@ import (
 func (e *Engine) RunStep(opts *Options, stdio container.Stdio, created func(id string), keep func(changes io.Reader, empty bool) error) (code int, retErr error) {
 	opts.HostNetwork = len(opts.Networks) > 0 && opts.Networks[0] == "host"
 	opts.Detach, opts.Interactive, opts.Tty = false, false, false
-	p, err := container.StartInit(opts.Namespaces(), false, stdio)
+	p, err := container.StartInit(opts.InitLinux(), false, stdio)
 	if err != nil {
 		return 0, err
 	}

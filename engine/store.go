@@ -111,6 +111,7 @@ type HostConfig struct {
 	CapDrop     []string `json:"cap_drop,omitempty"`
 	Privileged  bool     `json:"privileged,omitempty"`
 	SecurityOpt []string `json:"security_opt,omitempty"`
+	UsernsMode  string   `json:"userns_mode,omitempty"`
 }
 
 // process names the container's init for good.

@@ -43,7 +43,16 @@ type Options struct {
 	Expose      []string              // --expose PORT[/PROTO]: added to the exposed ports
 	ShmSize     int64                 // bytes of /dev/shm; 0: Docker's 64 MB
 	Sysctls     map[string]string     // --sysctl, already parsed (ParseSysctls)
-	Security                          // capabilities, seccomp, devices, rlimits
+	// UserNS gives the container a user namespace of its own, with these mappings (the
+	// engine's --userns-remap); nil: the caller's.
+	UserNS   *UserNS
+	Security // capabilities, seccomp, devices, rlimits
+}
+
+// UserNS are the mappings of a container's own user namespace: container ids to host ids.
+type UserNS struct {
+	UIDMappings []specs.LinuxIDMapping `json:"uid_mappings"`
+	GIDMappings []specs.LinuxIDMapping `json:"gid_mappings"`
 }
 
 // Spec builds the container's runtime spec: DefaultSpec, then the image's config, then the
@@ -135,9 +144,13 @@ func (o *Options) Spec(id string, img ocispec.ImageConfig) (*specs.Spec, ocispec
 	}
 	spec.Linux.CgroupsPath = cgroups.Parent + "/" + id
 	spec.Linux.Namespaces = o.Namespaces()
+	if o.UserNS != nil {
+		spec.Linux.UIDMappings, spec.Linux.GIDMappings = o.UserNS.UIDMappings, o.UserNS.GIDMappings
+	}
 	if err := o.setSysctls(spec); err != nil {
 		return nil, config, err
 	}
+	o.dropUnmappedGroups(spec)
 	if o.ShmSize > 0 {
 		for i, m := range spec.Mounts {
 			if m.Destination == "/dev/shm" {
@@ -164,10 +177,23 @@ func (o *Options) Spec(id string, img ocispec.ImageConfig) (*specs.Spec, ocispec
 	return spec, config, nil
 }
 
-// Namespaces are the namespaces the container gets: Spec puts them in the spec, and a caller
-// that forks the init before the spec exists (container.StartInit) takes them from here.
+// InitLinux is what a caller that forks the init before the spec exists (container.StartInit)
+// needs of the spec's linux section: the namespaces, and a user namespace's mappings.
+func (o *Options) InitLinux() *specs.Linux {
+	l := &specs.Linux{Namespaces: o.Namespaces()}
+	if o.UserNS != nil {
+		l.UIDMappings, l.GIDMappings = o.UserNS.UIDMappings, o.UserNS.GIDMappings
+	}
+	return l
+}
+
+// Namespaces are the namespaces the container gets: Spec puts them in the spec.
 func (o *Options) Namespaces() []specs.LinuxNamespace {
 	var out []specs.LinuxNamespace
+	if o.UserNS != nil {
+		// First: the namespaces made with it are its own.
+		out = append(out, specs.LinuxNamespace{Type: specs.UserNamespace})
+	}
 	for _, ns := range container.DefaultSpec().Linux.Namespaces {
 		if ns.Type != specs.NetworkNamespace || !o.HostNetwork {
 			out = append(out, ns)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -16,6 +17,46 @@ import (
 // (iputils' does when it lacks CAP_NET_RAW) works for any user. It changes only the
 // container's network namespace; the host's network keeps the host's setting.
 var PingGroupRange = map[string]string{"net.ipv4.ping_group_range": "0 2147483647"}
+
+// dropUnmappedGroups takes out of the spec's mounts a gid= option (devpts' gid=5, tty) that
+// names a group the container's user namespace does not map — one of an ordinary user with no
+// subordinate ids maps root alone — which the kernel refuses (EINVAL): the terminals are then
+// root's group.
+func (o *Options) dropUnmappedGroups(spec *specs.Spec) {
+	top, ok := o.lastGroup()
+	if !ok {
+		return
+	}
+	for i, m := range spec.Mounts {
+		spec.Mounts[i].Options = slices.DeleteFunc(slices.Clone(m.Options), func(opt string) bool {
+			v, isGid := strings.CutPrefix(opt, "gid=")
+			gid, err := strconv.ParseUint(v, 10, 32)
+			return isGid && err == nil && uint32(gid) > top
+		})
+	}
+}
+
+// lastGroup is the highest group id of a container that has a user namespace: its own (UserNS),
+// or the engine's, when the engine runs in one (rootless). ok is false in the host's.
+func (o *Options) lastGroup() (uint32, bool) {
+	var m []specs.LinuxIDMapping
+	if o.UserNS != nil {
+		m = o.UserNS.GIDMappings
+	} else {
+		m = container.OwnMappings("gid_map")
+		if container.IsIdentity(m) {
+			return 0, false
+		}
+	}
+	if len(m) == 0 {
+		return 0, false
+	}
+	top := uint32(0)
+	for _, e := range m {
+		top = max(top, e.ContainerID+e.Size-1)
+	}
+	return top, true
+}
 
 // sysctlsDocker are the sysctls Docker's command line lets --sysctl set (its ValidateSysctl):
 // the IPC namespace's kernel.* settings, and prefixes for the network and mqueue namespaces.
@@ -47,6 +88,11 @@ func (o *Options) setSysctls(spec *specs.Spec) error {
 	sysctls := map[string]string{}
 	if !o.HostNetwork {
 		maps.Copy(sysctls, PingGroupRange)
+		if top, ok := o.lastGroup(); ok {
+			// In a user namespace the range must name mapped groups (EINVAL otherwise): its
+			// groups, all of them.
+			sysctls["net.ipv4.ping_group_range"] = fmt.Sprintf("0 %d", top)
+		}
 	}
 	maps.Copy(sysctls, o.Sysctls)
 	if len(sysctls) == 0 {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // Driver stacks a container's writable layer over an image's layers.
@@ -41,7 +42,7 @@ func Drivers() []string { return []string{"overlay", "aufs", "vfs"} }
 func NewDriver(name string) (Driver, error) {
 	if name == "" {
 		for _, n := range Drivers() {
-			if n == "vfs" || KernelHas(n) {
+			if n == "vfs" || KernelHas(n) && usable(n) {
 				name = n
 				break
 			}
@@ -56,6 +57,27 @@ func NewDriver(name string) (Driver, error) {
 		return vfsDriver{}, nil
 	}
 	return nil, fmt.Errorf("unknown storage driver %q: choose one of %s", name, strings.Join(Drivers(), ", "))
+}
+
+// usable reports whether this process can mount the filesystem fs for its containers: in a
+// user namespace of its own (a rootless engine), overlay mounts only from Linux 5.11, and
+// aufs never.
+func usable(fs string) bool {
+	if !inUserNamespace() {
+		return true
+	}
+	return fs == "overlay" && KernelAtLeast(5, 11)
+}
+
+// KernelAtLeast reports whether the running kernel's version is major.minor or later.
+func KernelAtLeast(major, minor int) bool {
+	var uts unix.Utsname
+	if err := unix.Uname(&uts); err != nil {
+		return false
+	}
+	var maj, min int
+	fmt.Sscanf(unix.ByteSliceToString(uts.Release[:]), "%d.%d", &maj, &min)
+	return maj > major || maj == major && min >= minor
 }
 
 // KernelHas reports whether /proc/filesystems lists the filesystem type fs.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -35,6 +36,11 @@ func (overlayDriver) Prepare(dir string, layers []string) (*Rootfs, error) {
 	opts, err := overlayOptions(dir, layers)
 	if err != nil {
 		return nil, fmt.Errorf("prepare overlay: %w", err)
+	}
+	if inUserNamespace() {
+		// Mounted by the container's init, in this engine's user namespace (rootless): its
+		// marks are user.overlay.* there (markOpaque).
+		opts = append(opts, "userxattr")
 	}
 	if n := len(strings.Join(opts, ",")); n >= maxMountData {
 		return nil, fmt.Errorf("prepare overlay: %d layers make mount options of %d bytes, over the kernel's %d", len(layers), n, maxMountData)
@@ -78,3 +84,13 @@ func (overlayDriver) Export(dir string, layers []string, w io.Writer) error {
 }
 
 func (overlayDriver) Remove(dir string) error { return os.RemoveAll(dir) }
+
+// inUserNamespace reports whether this process runs in a user namespace of its own (a
+// rootless engine's), not the host's: its uid_map is not the identity of every id.
+var inUserNamespace = sync.OnceValue(func() bool {
+	data, err := os.ReadFile("/proc/self/uid_map")
+	if err != nil {
+		return false
+	}
+	return strings.Join(strings.Fields(string(data)), " ") != "0 0 4294967295"
+})

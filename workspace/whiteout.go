@@ -16,6 +16,9 @@ const (
 	whiteoutPrefix = ".wh."
 	whiteoutOpaque = ".wh..wh..opq"
 	opaqueXattr    = "trusted.overlay.opaque"
+	// userOpaqueXattr is the mark overlayfs reads instead, mounted with userxattr in a user
+	// namespace (a rootless engine's), where trusted.* is root's alone.
+	userOpaqueXattr = "user.overlay.opaque"
 )
 
 // IsWhiteout reports whether fi is overlayfs's mark of a deleted file: a character device
@@ -25,11 +28,16 @@ func IsWhiteout(fi os.FileInfo) bool {
 	return ok && fi.Mode()&os.ModeCharDevice != 0 && st.Rdev == 0
 }
 
-// isOpaqueDir reports whether a directory hides everything below it in lower layers.
+// isOpaqueDir reports whether a directory hides everything below it in lower layers, by either
+// of overlay's marks.
 func isOpaqueDir(path string) bool {
 	buf := make([]byte, 1)
-	n, err := unix.Lgetxattr(path, opaqueXattr, buf)
-	return err == nil && n == 1 && buf[0] == 'y'
+	for _, name := range []string{opaqueXattr, userOpaqueXattr} {
+		if n, err := unix.Lgetxattr(path, name, buf); err == nil && n == 1 && buf[0] == 'y' {
+			return true
+		}
+	}
+	return false
 }
 
 // writeWhiteout records, in overlay's form, that name is deleted.
@@ -40,9 +48,21 @@ func writeWhiteout(path string) error {
 	return unix.Mknod(path, unix.S_IFCHR|0o000, 0)
 }
 
-// markOpaque records, in overlay's form, that dir hides what lower layers have below it.
+// markOpaque records, in overlay's form, that dir hides what lower layers have below it: with
+// both of overlay's marks, so that the layer serves an overlay mounted by root and one mounted
+// in a user namespace alike. Only root may set the trusted one: in a user namespace, the other
+// is enough.
 func markOpaque(dir string) error {
-	return unix.Lsetxattr(dir, opaqueXattr, []byte("y"), 0)
+	terr := unix.Lsetxattr(dir, opaqueXattr, []byte("y"), 0)
+	uerr := unix.Lsetxattr(dir, userOpaqueXattr, []byte("y"), 0)
+	switch {
+	case terr == nil:
+		return nil
+	case uerr == nil && errors.Is(terr, unix.EPERM):
+		return nil
+	default:
+		return terr
+	}
 }
 
 // WhiteoutTarget parses an OCI whiteout entry name: for "a/.wh.b" it returns "a/b"; for

@@ -8,6 +8,11 @@
 // matched loosely: "[...]" within a line matches any text, and a line of just "..." matches
 // any number of lines. A leading "sudo " is dropped: the tests run as root. Every command must
 // exit 0; a transcript shows a failure with `|| echo "exit status $?"`.
+//
+// A line starting with "user$ " is a command typed as an ordinary user (chapter 16 runs the
+// engine rootless): the test makes one, with a range of subordinate ids, and runs it as that
+// user in its home, which holds its own copy of the program and of busybox.tar. Every command,
+// root's or the user's, has the user's name in $LEARNER.
 package transcript
 
 import (
@@ -38,6 +43,7 @@ type Step struct {
 	Command string
 	Output  []string
 	Tag     string // of its block ("console TAG"), "" for none
+	User    bool   // typed as an ordinary user ("user$ "), not root
 }
 
 // Parse returns the steps of every console block in a README.
@@ -65,6 +71,9 @@ func Parse(readme []byte) []Step {
 		case strings.HasPrefix(line, "$ "):
 			cmd := strings.TrimPrefix(strings.TrimPrefix(line, "$ "), "sudo ")
 			steps = append(steps, Step{Line: n, Command: cmd, Tag: tag})
+			cont = strings.HasSuffix(line, "\\")
+		case strings.HasPrefix(line, "user$ "):
+			steps = append(steps, Step{Line: n, Command: strings.TrimPrefix(line, "user$ "), Tag: tag, User: true})
 			cont = strings.HasSuffix(line, "\\")
 		case len(steps) > 0:
 			last := &steps[len(steps)-1]
@@ -194,6 +203,13 @@ func Test(t *testing.T, program string, readme []byte, opts ...Option) {
 	if err := os.Symlink(self, filepath.Join(dir, program)); err != nil {
 		t.Fatal(err)
 	}
+	// Made first, removed last: the cleanups below end root's processes that run as its
+	// subordinate ids.
+	var learner *learnerShell
+	if slices.ContainsFunc(steps, func(s Step) bool { return s.User }) {
+		learner = newLearner(t, program, self, tar)
+		o.env = append(o.env, "LEARNER="+learner.u.Name)
+	}
 	t.Cleanup(func() { cleanup(t, dir, &o) })
 	skipped := map[string]bool{}
 	for tag, tools := range o.needs {
@@ -208,7 +224,13 @@ func Test(t *testing.T, program string, readme []byte, opts ...Option) {
 		if skipped[step.Tag] {
 			continue
 		}
-		got, err := run(dir, step.Command, o.env)
+		var got string
+		var err error
+		if step.User {
+			got, err = learner.run(step.Command)
+		} else {
+			got, err = run(dir, step.Command, o.env)
+		}
 		if err != nil {
 			t.Fatalf("README line %d: $ %s\n%v\noutput:\n%s", step.Line, step.Command, err, got)
 		}
@@ -360,18 +382,61 @@ func sweepCgroups(state string) []string {
 	return left
 }
 
+// learnerShell runs a transcript's "user$" commands: as an ordinary user, in its home.
+type learnerShell struct {
+	u *testutil.User
+}
+
+// newLearner makes the user, with its own copies of the program and the image, and removes
+// its containers after the test (before the user goes).
+func newLearner(t *testing.T, program, self, tar string) *learnerShell {
+	u := testutil.NewUser(t)
+	l := &learnerShell{u: u}
+	for _, f := range []struct {
+		src, name string
+		mode      os.FileMode
+	}{{self, program, 0o755}, {tar, "busybox.tar", 0o644}} {
+		data, err := os.ReadFile(f.src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(u.Home, f.name), data, f.mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() {
+		p := "./" + program
+		if out, err := l.run(p + " ps -aq | xargs -r " + p + " rm -f >/dev/null 2>&1; true"); err != nil {
+			t.Errorf("cleanup of %s's containers: %v\n%s", u.Name, err, out)
+		}
+	})
+	return l
+}
+
+// run runs one "user$" command.
+func (l *learnerShell) run(command string) (string, error) {
+	as := l.u.Command("sh")
+	return runAs(as.Dir, command, append(as.Env, "LC_ALL=C", "LEARNER="+l.u.Name), as.SysProcAttr.Credential)
+}
+
 // run runs one command with sh in dir, its environment env added to a minimal one, bounded in
 // time, and returns what it printed.
 func run(dir, command string, env []string) (string, error) {
+	return runAs(dir, command, append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "LC_ALL=C"}, env...), nil)
+}
+
+// runAs runs command with sh in dir with the environment env, as cred (nil: this process's
+// user), bounded in time, and returns what it printed.
+func runAs(dir, command string, env []string, cred *syscall.Credential) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "sh", "-c", command)
 	cmd.Dir = dir
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "LC_ALL=C"}, env...)
+	cmd.Env = env
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	// Its own process group, so a timeout kills what it started too.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: cred}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	// A process the command left running with its output (a container's init given the
 	// runtime's stdout) would keep Wait waiting for the pipe's end.

@@ -150,3 +150,10 @@ func TestSweepWaitsForWhatIsEnding(t *testing.T) {
 }
 
 func zombieStat(st []byte) bool { return zombie(st) }
+func TestParseUserCommands(t *testing.T) {
+	readme := "```console\n$ sudo ./ch16 ps\nuser$ ./ch16 run busybox id -u\n0\n```\n"
+	assert.Equal(t, []Step{
+		{Line: 2, Command: "./ch16 ps"},
+		{Line: 3, Command: "./ch16 run busybox id -u", Output: []string{"0"}, User: true},
+	}, Parse([]byte(readme)))
+}

@@ -39,7 +39,7 @@ var vmTests = []struct{ binary, pkg, filter string }{
 		"TestParallelNames|TestInspect|TestLimits|TestOOMKill|TestPidsLimit|TestCPULimit|TestBadLimits|TestNetworkModes|" +
 		"TestContainerSeesItsOwnCgroups|TestDefaultConfinement|TestConfinementOptions|TestPrivileged|TestInherited|TestExecIsConfined|" +
 		"TestContainerCannotOverwrite|TestPauseUnpause|TestRestartPolicies|TestInit|TestCreateStartRestart|TestSizeAttachAndStats|" +
-		"TestOCIRuntimeCommandLine|TestBuildCache|TestBuildFailingRun|TestBuildContextSymlinks|TestBuildErrors|TestBuildFromStdin|TestBuildRunIsConfined"},
+		"TestOCIRuntimeCommandLine|TestBuildCache|TestBuildFailingRun|TestBuildContextSymlinks|TestBuildErrors|TestBuildFromStdin|TestBuildRunIsConfined|TestRuntimeUserNamespace$|TestRootlessDelegatedCgroups"},
 	{"ch04.test", "./chapters/04-cgroups", "TestTranscript"},
 	{"lab04.test", "./labs/04-cgroups", "."},
 	{"ch08.test", "./chapters/08-detach", "TestTranscript"},

@@ -344,6 +344,9 @@ func prompt(question string, echo bool) (string, error) {
 // registry client (SelfRegistry) executes itself under that name instead. The registries
 // named by --insecure-registry go with it.
 func (p Program) runRegistry(cmd *cli.Command, stdin io.Reader, args ...string) error {
+	if err := enterRootless(cmd); err != nil { // it unpacks as the user namespace's root
+		return err
+	}
 	helper, argv0 := "/proc/self/exe", registryName
 	if !p.SelfRegistry {
 		exe, err := os.Executable()

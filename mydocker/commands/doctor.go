@@ -12,6 +12,7 @@ import (
 
 	"github.com/mydocker/mydocker/engine"
 	"github.com/mydocker/mydocker/internal/preflight"
+	"github.com/mydocker/mydocker/rootless"
 )
 
 func doctorCommand() *cli.Command {
@@ -20,8 +21,12 @@ func doctorCommand() *cli.Command {
 		Usage: "check that this machine can run containers, and say what is missing",
 		Action: func(_ context.Context, cmd *cli.Command) error {
 			checks := preflight.Run()
-			if e, err := openEngine(cmd); err == nil {
-				checks = append(checks, resolverCheck(e))
+			// An ordinary user is looked at as such, not from its user namespace; and its
+			// engine has no user networks to resolve names on.
+			if !rootless.Needed() {
+				if e, err := openEngine(cmd); err == nil {
+					checks = append(checks, resolverCheck(e))
+				}
 			}
 			tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
 			missing := 0

@@ -14,6 +14,7 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/mydocker/mydocker/engine"
+	"github.com/mydocker/mydocker/rootless"
 )
 
 // Program is a command line over the engine: mydocker itself, or one chapter's program.
@@ -155,7 +156,7 @@ func (p Program) commands() []command {
 // container's init can be started. So app gives it only the command args name, when that is
 // one of the program's; all of them otherwise (help, completion, a mistyped name).
 func (p Program) app(args []string) *cli.Command {
-	flags := globalFlags()
+	flags := p.globalFlags()
 	name := invokedCommand(flags, args)
 	var commands []*cli.Command
 	for _, c := range p.commands() {
@@ -191,19 +192,27 @@ func (p Program) app(args []string) *cli.Command {
 	return root
 }
 
-// globalFlags are the flags given before the command.
-func globalFlags() []cli.Flag {
-	return []cli.Flag{
+// globalFlags are the flags given before the command, those the program has taught.
+func (p Program) globalFlags() []cli.Flag {
+	flags := []cli.Flag{
 		&cli.StringFlag{
 			Name:    "root",
 			Usage:   "directory that holds all of the engine's state",
-			Value:   engine.DefaultRoot,
+			Value:   p.defaultRoot(),
 			Sources: cli.EnvVars("MYDOCKER_ROOT"),
 		},
 		&cli.StringFlag{Name: "log-level", Aliases: []string{"l"}, Value: "warn", Usage: `set the logging level ("debug", "info", "warn", "error", "fatal")`},
 		&cli.BoolFlag{Name: "debug", Aliases: []string{"D"}, Usage: "enable debug output"},
 		&cli.StringSliceFlag{Name: "insecure-registry", Usage: "a registry (HOST[:PORT] or CIDR) pull, push and login may reach over plain http"},
 	}
+	if p.taught(16) {
+		flags = append(flags, &cli.StringFlag{
+			Name:    "userns-remap",
+			Usage:   "give containers a user namespace of their own, root inside an unprivileged user outside: default (the dockremap user, made if missing) or USER[:GROUP] with ranges in /etc/subuid and /etc/subgid",
+			Sources: cli.EnvVars("MYDOCKER_USERNS_REMAP"),
+		})
+	}
+	return flags
 }
 
 // invokedCommand is the command args name (args[0] is the program): the first argument that
@@ -252,6 +261,8 @@ func (p Program) runFlagTaught(name string) bool {
 		return p.taught(10)
 	case "publish", "publish-all", "expose":
 		return p.taught(11)
+	case "userns":
+		return p.taught(16)
 	}
 	return true
 }
@@ -295,9 +306,65 @@ func onUsageError(_ context.Context, cmd *cli.Command, err error, _ bool) error 
 	return usageError{msg: fmt.Sprintf("%v\nSee '%s %s --help'.", err, cmd.Root().Name, cmd.Name)}
 }
 
-// openEngine opens the engine at the --root the user chose.
+// defaultRoot is the engine's state directory unless --root says otherwise: an ordinary
+// user's engine keeps its own, $XDG_DATA_HOME/mydocker, as podman does.
+func (p Program) defaultRoot() string {
+	if p.taught(16) && (rootless.Needed() || rootless.Active()) {
+		return rootless.DataHome()
+	}
+	return engine.DefaultRoot
+}
+
+// enterRootless makes mydocker run by an ordinary user execute itself again as root of the
+// user's user namespace (rootless.Enter), where the engine's work is done: it returns there,
+// and at once for root.
+func enterRootless(cmd *cli.Command) error {
+	if !rootless.Needed() || !taughtRootless(cmd) {
+		return nil
+	}
+	if remapFlag(cmd) != "" {
+		return errors.New("--userns-remap is root's: run by an ordinary user, mydocker is rootless already (its containers' users are the user's subordinate ids)")
+	}
+	return rootless.Enter()
+}
+
+// openEngine opens the engine at the --root the user chose, remapping its containers' users
+// as --userns-remap says (rootless first, for an ordinary user: enterRootless).
 func openEngine(cmd *cli.Command) (*engine.Engine, error) {
-	return engine.New(cmd.Root().String("root"))
+	if err := enterRootless(cmd); err != nil {
+		return nil, err
+	}
+	e, err := engine.New(cmd.Root().String("root"))
+	if err != nil {
+		return nil, err
+	}
+	if remap := remapFlag(cmd); remap != "" {
+		if err := e.RemapUsers(remap); err != nil {
+			return nil, err
+		}
+	}
+	return e, nil
+}
+
+// taughtRootless reports whether the program has reached chapter 16, which runs mydocker as an
+// ordinary user: it defines --userns-remap.
+func taughtRootless(cmd *cli.Command) bool {
+	for _, f := range cmd.Root().Flags {
+		if f.Names()[0] == "userns-remap" {
+			return true
+		}
+	}
+	return false
+}
+
+// remapFlag is --userns-remap, "" when not given or not taught.
+func remapFlag(cmd *cli.Command) string {
+	for _, f := range cmd.Root().Flags {
+		if f.Names()[0] == "userns-remap" {
+			return cmd.Root().String("userns-remap")
+		}
+	}
+	return ""
 }
 
 // needArgs checks the number of positional arguments, Docker-style.

@@ -24,7 +24,7 @@ func TestInvokedCommand(t *testing.T) {
 		"--help":                          "",
 		"--no-such-flag run":              "",
 	} {
-		assert.Equal(t, want, invokedCommand(globalFlags(), append([]string{"mydocker"}, strings.Fields(args)...)), args)
+		assert.Equal(t, want, invokedCommand(Mydocker.globalFlags(), append([]string{"mydocker"}, strings.Fields(args)...)), args)
 	}
 }
 

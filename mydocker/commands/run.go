@@ -188,6 +188,7 @@ func runFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "mount", Usage: "attach a filesystem: type=bind|volume|tmpfs,source=...,target=...[,readonly]"},
 		&cli.StringFlag{Name: "shm-size", Usage: "size of /dev/shm (b, k, m, g; default 64m)"},
 		&cli.StringSliceFlag{Name: "sysctl", Usage: "set a kernel parameter of the container's own namespaces (net.ipv4.ip_forward=1)"},
+		&cli.StringFlag{Name: "userns", Usage: "user namespace: host keeps the container in the host's when the engine remaps users (--userns-remap)"},
 	}
 }
 
@@ -407,6 +408,9 @@ func (p Program) containerOptions(cmd *cli.Command) (*engine.Options, error) {
 		RestartPolicy: restart,
 		PublishAll:    cmd.Bool("publish-all"),
 		Init:          cmd.Bool("init"),
+	}
+	if p.runFlagTaught("userns") {
+		opts.UsernsMode = cmd.String("userns")
 	}
 	return opts, nil
 }

@@ -112,6 +112,12 @@ func create(cmd *cli.Command, detached bool) (_ *container.Init, err error) {
 	if err != nil {
 		return nil, err
 	}
+	// An ordinary user's container limits nothing, or gets cgroups where the host delegates
+	// a tree to the user (cgroups.Needed).
+	needCgroups, err := cgroups.Needed(spec.Linux.Resources)
+	if err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(string(s), 0o711); err != nil {
 		return nil, err
 	}
@@ -143,7 +149,7 @@ func create(cmd *cli.Command, detached bool) (_ *container.Init, err error) {
 	if detached {
 		start = container.StartDetachedInit
 	}
-	if p, err = start(spec.Linux.Namespaces, spec.Process.Terminal, stdio()); err != nil {
+	if p, err = start(spec.Linux, spec.Process.Terminal, stdio()); err != nil {
 		return nil, err
 	}
 	state, err := json.Marshal(specs.State{Version: specs.Version, ID: id, Status: specs.StateCreating, Pid: p.Pid(), Bundle: bundle, Annotations: spec.Annotations})
@@ -153,15 +159,17 @@ func create(cmd *cli.Command, detached bool) (_ *container.Init, err error) {
 	if err := p.Send(&container.Bundle{Spec: spec, NoPivot: cmd.Bool("no-pivot"), ExecFifo: s.fifo(id), HookState: state}); err != nil {
 		return nil, err
 	}
-	path := spec.Linux.CgroupsPath
-	if path == "" {
-		path = filepath.Join(defaultCgroupParent, id)
-	}
-	if cg, err = cgroups.NewAt(path); err != nil {
-		return nil, fmt.Errorf("cgroups %s: %w", path, err)
-	}
-	if err := p.JoinCgroups(cg, spec.Linux.Resources); err != nil {
-		return nil, err
+	if needCgroups {
+		path := spec.Linux.CgroupsPath
+		if path == "" {
+			path = filepath.Join(defaultCgroupParent, id)
+		}
+		if cg, err = cgroups.NewAt(path); err != nil {
+			return nil, fmt.Errorf("cgroups %s: %w", path, err)
+		}
+		if err := p.JoinCgroups(cg, spec.Linux.Resources); err != nil {
+			return nil, err
+		}
 	}
 	if h := spec.Hooks; h != nil {
 		// In the runtime's namespaces, once the container's exist (prestart is the old name).
@@ -183,7 +191,10 @@ func create(cmd *cli.Command, detached bool) (_ *container.Init, err error) {
 			return nil, err
 		}
 	}
-	r := &record{ID: id, Bundle: bundle, Init: p.Process(), Created: time.Now().UTC(), Cgroups: cg.Paths(), Spec: spec}
+	r := &record{ID: id, Bundle: bundle, Init: p.Process(), Created: time.Now().UTC(), Spec: spec}
+	if cg != nil {
+		r.Cgroups = cg.Paths()
+	}
 	if err := s.save(r); err != nil {
 		return nil, err
 	}

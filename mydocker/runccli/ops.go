@@ -358,12 +358,9 @@ func specCommand() *cli.Command {
 		Usage: "write a starting config.json: the runtime's default spec running sh on a terminal",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "bundle", Aliases: []string{"b"}, Value: ".", Usage: "where to write it"},
-			&cli.BoolFlag{Name: "rootless", Usage: "not supported"},
+			&cli.BoolFlag{Name: "rootless", Usage: "a spec an ordinary user can run: a user namespace mapping root to the user, the host's network, no cgroup settings"},
 		},
 		Action: func(_ context.Context, cmd *cli.Command) error {
-			if cmd.Bool("rootless") {
-				return errors.New("--rootless is not supported")
-			}
 			spec := container.DefaultSpec()
 			spec.Process.Terminal = true
 			spec.Process.Env = append(spec.Process.Env, "TERM=xterm")
@@ -372,6 +369,9 @@ func specCommand() *cli.Command {
 			spec.Process.Rlimits = []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Hard: 1024, Soft: 1024}}
 			spec.Process.NoNewPrivileges = true
 			spec.Hostname = "mydocker"
+			if cmd.Bool("rootless") {
+				toRootless(spec)
+			}
 			path := filepath.Join(cmd.String("bundle"), "config.json")
 			if _, err := os.Stat(path); err == nil {
 				return fmt.Errorf("%s exists already: remove it first", path)
@@ -385,6 +385,35 @@ func specCommand() *cli.Command {
 	}
 }
 
+// toRootless makes spec one an ordinary user can run, as runc spec --rootless does: a user
+// namespace where the user is root (to map more, add a range of /etc/subuid: the runtime
+// writes it with newuidmap), the host's network (a user cannot make a network namespace
+// reach anything), the host's /sys bound read-only (sysfs is mounted only from the network
+// namespace's owner), no gid= on devpts (gid 5 is not mapped), no cgroup settings.
+func toRootless(spec *specs.Spec) {
+	var namespaces []specs.LinuxNamespace
+	for _, ns := range spec.Linux.Namespaces {
+		if ns.Type != specs.NetworkNamespace && ns.Type != specs.UserNamespace {
+			namespaces = append(namespaces, ns)
+		}
+	}
+	spec.Linux.Namespaces = append([]specs.LinuxNamespace{{Type: specs.UserNamespace}}, namespaces...)
+	spec.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: uint32(os.Geteuid()), Size: 1}}
+	spec.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: uint32(os.Getegid()), Size: 1}}
+	var mounts []specs.Mount
+	for _, m := range spec.Mounts {
+		if strings.HasPrefix(m.Destination, "/sys") {
+			continue
+		}
+		m.Options = slices.DeleteFunc(slices.Clone(m.Options), func(o string) bool {
+			return strings.HasPrefix(o, "gid=") || strings.HasPrefix(o, "uid=")
+		})
+		mounts = append(mounts, m)
+	}
+	spec.Mounts = append(mounts, specs.Mount{Destination: "/sys", Type: "none", Source: "/sys", Options: []string{"rbind", "nosuid", "noexec", "nodev", "ro"}})
+	spec.Linux.Resources = nil
+}
+
 func featuresCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "features",
@@ -392,7 +421,7 @@ func featuresCommand() *cli.Command {
 		Action: func(context.Context, *cli.Command) error {
 			yes := true
 			ns := []string{string(specs.PIDNamespace), string(specs.NetworkNamespace), string(specs.IPCNamespace),
-				string(specs.UTSNamespace), string(specs.MountNamespace), string(specs.CgroupNamespace)}
+				string(specs.UTSNamespace), string(specs.MountNamespace), string(specs.CgroupNamespace), string(specs.UserNamespace)}
 			return printJSON(features.Features{
 				OCIVersionMin: "1.0.0",
 				OCIVersionMax: specs.Version,

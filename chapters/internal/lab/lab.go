@@ -32,11 +32,13 @@ import (
 	layers "github.com/mydocker/mydocker/labs/13-layers"
 	blobs "github.com/mydocker/mydocker/labs/14-registry"
 	cache "github.com/mydocker/mydocker/labs/15-build"
+	subid "github.com/mydocker/mydocker/labs/16-userns"
 	ociruntime "github.com/mydocker/mydocker/labs/17-oci-runtime"
 	"github.com/mydocker/mydocker/mydocker/runccli"
 	"github.com/mydocker/mydocker/network"
 	"github.com/mydocker/mydocker/runconfig"
 	"github.com/mydocker/mydocker/subsystems"
+	"github.com/mydocker/mydocker/userns"
 	"github.com/mydocker/mydocker/workspace"
 )
 
@@ -164,6 +166,10 @@ var labs = map[int]func(){
 	15: func() { // build
 		build.Seams.HashFile = cache.HashFile
 		workspace.Seams.PickCached = cache.PickCached
+	},
+	16: func() { // userns
+		userns.Seams.SubIDRanges = subid.SubIDRanges
+		userns.Seams.Mappings = subid.Mappings
 	},
 	17: func() { // oci-runtime
 		runccli.Seams.State = ociruntime.State
