@@ -195,6 +195,7 @@ func (e *Engine) hostConfig(st *State, spec *specs.Spec, volumes []string) *moby
 		CapAdd:         st.HostConfig.CapAdd,
 		CapDrop:        st.HostConfig.CapDrop,
 		Privileged:     st.HostConfig.Privileged,
+		UsernsMode:     mobyctr.UsernsMode(st.HostConfig.UsernsMode),
 		SecurityOpt:    st.HostConfig.SecurityOpt,
 		DNSOptions:     st.Etc.DNSOptions,
 		DNSSearch:      st.Etc.DNSSearch,
