@@ -118,7 +118,7 @@ func (e *Engine) Remove(ref string, force bool) error {
 		st.process().Kill(5 * time.Second)
 	}
 	owner, err := e.takeOwner(st.ID)
-	if err != nil {
+	if err != nil || owner == nil { // nil: gone meanwhile, its --rm beat us to it
 		return err
 	}
 	defer owner.Unlock()
