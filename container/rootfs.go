@@ -540,7 +540,8 @@ func remountReadonly(p string) error {
 // mountCgroups gives the container its /sys/fs/cgroup as Docker does, read-only (but for a
 // privileged container), showing the container's own cgroup as the root, where programs look
 // for their limits. On cgroup v2 it is
-// a cgroup2 mount seen from the container's cgroup namespace. On v1 it is a tmpfs holding, for
+// a cgroup2 mount seen from the container's cgroup namespace (or the host's hierarchy bound,
+// where a user namespace may not mount it). On v1 it is a tmpfs holding, for
 // each hierarchy, a bind of the container's cgroup in it.
 func mountCgroups(rootfs, destination, dest string, readonly bool) error {
 	flags := uintptr(unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC | unix.MS_RELATIME)
@@ -549,7 +550,16 @@ func mountCgroups(rootfs, destination, dest string, readonly bool) error {
 		ro = unix.MS_RDONLY
 	}
 	if cgroups.DetectMode() == cgroups.Unified {
-		if err := unix.Mount("cgroup2", dest, "cgroup2", flags|ro, ""); err != nil {
+		err := unix.Mount("cgroup2", dest, "cgroup2", flags|ro, "")
+		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EBUSY) {
+			// A user namespace without a cgroup namespace of its own may not mount cgroup2
+			// (the cgroup namespace is the host's): the host's hierarchy is bound instead,
+			// read-only, where the paths /proc/self/cgroup shows are, as runc does.
+			if err = unix.Mount("/sys/fs/cgroup", dest, "", unix.MS_BIND|unix.MS_REC, ""); err == nil {
+				err = unix.Mount("", dest, "", unix.MS_BIND|unix.MS_REMOUNT|flags|ro, "")
+			}
+		}
+		if err != nil {
 			return fmt.Errorf("mount cgroup2 on /sys/fs/cgroup: %w", err)
 		}
 		return nil

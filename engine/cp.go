@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
+	mobyctr "github.com/moby/moby/api/types/container"
 	"golang.org/x/sys/unix"
 
 	"github.com/mydocker/mydocker/container"
@@ -39,26 +42,44 @@ func (e *Engine) containerRoot(ref string) (*os.File, *State, error) {
 	return root, st, nil
 }
 
-// PathStat says whether path exists in a running container and is a directory.
-func (e *Engine) PathStat(ref, p string) (exists, dir bool, err error) {
+// PathStat describes the file at p in a running container, as docker cp's HEAD request
+// answers (the Engine API's container.PathStat); p missing is an error wrapping
+// os.ErrNotExist. A symlink at the end of p is followed, its target named.
+func (e *Engine) PathStat(ref, p string) (mobyctr.PathStat, error) {
 	root, _, err := e.containerRoot(ref)
 	if err != nil {
-		return false, false, err
+		return mobyctr.PathStat{}, err
 	}
 	defer root.Close()
 	f, err := fsutil.OpenInRoot(root, p)
-	if errors.Is(err, os.ErrNotExist) {
-		return false, false, nil
-	}
 	if err != nil {
-		return false, false, err
+		return mobyctr.PathStat{}, fmt.Errorf("could not find the file %s in container %s: %w", p, ref, err)
 	}
 	defer f.Close()
 	var st unix.Stat_t
 	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
-		return false, false, err
+		return mobyctr.PathStat{}, err
 	}
-	return true, st.Mode&unix.S_IFMT == unix.S_IFDIR, nil
+	name := path.Base(path.Clean("/" + p))
+	mode := fs.FileMode(st.Mode & 0o777)
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFDIR:
+		mode |= fs.ModeDir
+	case unix.S_IFLNK:
+		mode |= fs.ModeSymlink
+	}
+	out := mobyctr.PathStat{Name: name, Size: st.Size, Mode: mode, Mtime: time.Unix(st.Mtim.Unix())}
+	if clean := path.Clean("/" + p); clean != "/" {
+		if target, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", f.Fd())); err == nil {
+			// What /proc shows is the host's path; below the container's root it is the target.
+			if rootPath, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", root.Fd())); err == nil {
+				if rel, ok := strings.CutPrefix(target, strings.TrimSuffix(rootPath, "/")); ok && path.Clean("/"+rel) != clean {
+					out.LinkTarget = path.Clean("/" + rel)
+				}
+			}
+		}
+	}
+	return out, nil
 }
 
 // CopyFrom writes a tar of the file or directory at src in a running container to w, its

@@ -62,7 +62,14 @@ func (e *Engine) Start(ref string) error {
 		owner.Unlock()
 		return err
 	}
-	return e.startMonitor(st, owner)
+	err = e.startMonitor(st, owner)
+	if err != nil && st.AutoRemove {
+		// As dockerd does, a container made to go once it exits goes when it cannot start.
+		if rerr := e.Remove(st.ID, true); rerr != nil {
+			logFor(st.ID).WithError(rerr).Warn("could not remove the container that failed to start (--rm)")
+		}
+	}
+	return err
 }
 
 // StartAttached starts the container and copies its output to stdout and stderr until it

@@ -10,7 +10,7 @@ import (
 )
 
 // ContainerFilter is ps --filter, and the filters of the API's container list: the values of
-// one key match if any does; every key must.
+// one key match if any does, but labels, which must all match (as Docker's); every key must.
 type ContainerFilter map[string][]string
 
 var containerFilterKeys = []string{"name", "id", "status", "label", "ancestor", "exited", "network"}
@@ -52,7 +52,8 @@ func (f ContainerFilter) Has(key string) bool { return len(f[key]) > 0 }
 // Match reports whether container st (paused or not) passes the filter.
 func (f ContainerFilter) Match(st *State, paused bool) bool {
 	for key, values := range f {
-		if !slices.ContainsFunc(values, func(v string) bool { return matchOne(st, paused, key, v) }) {
+		if key == "label" && !HasLabels(st.Config.Labels, values) ||
+			!slices.ContainsFunc(values, func(v string) bool { return matchOne(st, paused, key, v) }) {
 			return false
 		}
 	}
@@ -68,9 +69,7 @@ func matchOne(st *State, paused bool, key, v string) bool {
 	case "status":
 		return StateText(st, paused) == container.ContainerState(v)
 	case "label":
-		k, want, hasValue := strings.Cut(v, "=")
-		got, ok := st.Config.Labels[k]
-		return ok && (!hasValue || got == want)
+		return HasLabels(st.Config.Labels, []string{v})
 	case "ancestor":
 		return st.Image == v || strings.TrimSuffix(st.Image, ":latest") == strings.TrimSuffix(v, ":latest") ||
 			strings.HasPrefix(strings.TrimPrefix(st.ImageID, "sha256:"), strings.TrimPrefix(v, "sha256:"))
@@ -81,4 +80,16 @@ func matchOne(st *State, paused bool, key, v string) bool {
 		return st.Network == v || slices.ContainsFunc(st.attachments(), func(a NetworkAttachment) bool { return a.Name == v })
 	}
 	return false
+}
+
+// HasLabels reports whether labels has every one of want (KEY or KEY=VALUE), as Docker's label
+// filters ask.
+func HasLabels(labels map[string]string, want []string) bool {
+	for _, v := range want {
+		k, value, hasValue := strings.Cut(v, "=")
+		if got, ok := labels[k]; !ok || (hasValue && got != value) {
+			return false
+		}
+	}
+	return true
 }

@@ -2,8 +2,8 @@ package engine
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
-	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -86,19 +86,25 @@ func runMonitor() {
 	// may reach the container: the owner lock in particular must die with us.
 	var report *os.File // nil once resumed: the start was reported
 	var held []*os.File
+	keep := []int{monitorOwnerFd, monitorReportFd}
 	if resumed {
 		fds, err := parseFds(os.Args[4])
 		if err != nil {
 			logFor(os.Args[2]).Errorf("monitor started with bad held ports: %q", os.Args[4])
 			os.Exit(2)
 		}
-		held = keepOnly(monitorOwnerFd+1, fds)
-	} else {
-		unix.CloseRange(monitorReportFd+1, math.MaxUint32, 0)
-		unix.CloseOnExec(monitorReportFd)
+		keep = append([]int{monitorOwnerFd}, fds...)
+		for _, fd := range fds {
+			held = append(held, os.NewFile(uintptr(fd), "held port"))
+		}
+	}
+	if err := closeInherited(keep...); err != nil {
+		logFor(os.Args[2]).Error(err)
+		os.Exit(2)
+	}
+	if !resumed {
 		report = os.NewFile(monitorReportFd, "report")
 	}
-	unix.CloseOnExec(monitorOwnerFd)
 	owner := fsutil.LockFromFile(os.NewFile(monitorOwnerFd, "owner.lock"))
 	defer owner.Unlock()
 	signal.Ignore(syscall.SIGHUP, syscall.SIGINT, syscall.SIGPIPE)
@@ -132,21 +138,30 @@ func runMonitor() {
 	}
 }
 
-// keepOnly closes every fd from first on but those of keep, which it returns as files, none of
-// them to be inherited by a process this one starts.
-func keepOnly(first int, keep []int) []*os.File {
-	slices.Sort(keep)
-	var files []*os.File
-	for _, fd := range keep {
-		if fd >= first {
-			unix.CloseRange(uint(first), uint(fd-1), 0)
+// closeInherited closes the fds this process inherited but those of keep, which it marks
+// close-on-exec (none is to reach a process this one starts). An inherited fd is one without
+// close-on-exec, for execve closed every other: what the Go runtime or a package's init opened
+// before we got here (the poller's epoll, in mydocker-serve, whose protobuf init reads the
+// binary) has the flag, and stays.
+func closeInherited(keep ...int) error {
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return fmt.Errorf("list the fds inherited: %w", err)
+	}
+	for _, e := range entries {
+		fd, err := strconv.Atoi(e.Name())
+		if err != nil || fd <= 2 {
+			continue
+		}
+		if slices.Contains(keep, fd) {
 			unix.CloseOnExec(fd)
-			files = append(files, os.NewFile(uintptr(fd), "held port"))
-			first = fd + 1
+			continue
+		}
+		if flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err == nil && flags&unix.FD_CLOEXEC == 0 {
+			unix.Close(fd)
 		}
 	}
-	unix.CloseRange(uint(first), math.MaxUint32, 0)
-	return files
+	return nil
 }
 
 // shimExit is how a container mydocker-shim waited for ended, and the restart backoff then.

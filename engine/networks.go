@@ -34,7 +34,7 @@ type NetworkAttachment struct {
 // attachments are the bridge networks the container joins at start, in order: the first has
 // its default route and its published ports.
 func (st *State) attachments() []NetworkAttachment {
-	if len(st.Networks) > 0 || !isBridgeNetwork(st.Network) {
+	if st.Networks != nil || !isBridgeNetwork(st.Network) {
 		return slices.Clone(st.Networks)
 	}
 	return []NetworkAttachment{{Name: st.Network}} // recorded before a container could join several

@@ -6,12 +6,16 @@ import (
 	"strconv"
 	"strings"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/mydocker/mydocker/cgroups"
 	"github.com/mydocker/mydocker/container"
 	"github.com/mydocker/mydocker/subsystems"
 )
 
-// Stats reads a running container's usage from its cgroups.
+// Stats reads a running container's usage from its cgroups. The memory limit of a container
+// without one (or with one above the host's memory) is the host's memory, as docker stats
+// shows it.
 func (e *Engine) Stats(ref string) (*State, *subsystems.Stats, error) {
 	st, err := e.Get(ref)
 	if err != nil {
@@ -25,6 +29,12 @@ func (e *Engine) Stats(ref string) (*State, *subsystems.Stats, error) {
 		return st, nil, fmt.Errorf("read the cgroups of %s: %w", container.ShortID(st.ID), err)
 	}
 	stats.NetRx, stats.NetTx = netBytes(st.Pid)
+	var si unix.Sysinfo_t
+	if unix.Sysinfo(&si) == nil {
+		if total := si.Totalram * uint64(si.Unit); stats.MemoryLimit == 0 || stats.MemoryLimit > total {
+			stats.MemoryLimit = total
+		}
+	}
 	return st, stats, nil
 }
 

@@ -68,8 +68,8 @@ type State struct {
 	// its address there. PortBindings are the ports it asked to publish (-p; -P's with host port
 	// 0, any), Ports those it publishes while it runs, with their host ports.
 	Network      string                `json:"network"`
-	Networks     []NetworkAttachment   `json:"networks,omitempty"` // the bridge networks it joins
-	Links        []string              `json:"links,omitempty"`    // --link NAME[:ALIAS]
+	Networks     []NetworkAttachment   `json:"networks"`        // the bridge networks it joins; [] once disconnected from all
+	Links        []string              `json:"links,omitempty"` // --link NAME[:ALIAS]
 	IP           string                `json:"ip,omitempty"`
 	PortBindings []network.PortMapping `json:"port_bindings,omitempty"`
 	Ports        []network.PortMapping `json:"ports,omitempty"`

@@ -248,7 +248,8 @@ func ports(o *engine.Options, h *mobyctr.HostConfig) error {
 // networks reads NetworkMode and NetworkingConfig: the networks to join, the first with the
 // aliases its endpoint config names.
 func networks(o *engine.Options, h *mobyctr.HostConfig, req *mobyctr.CreateRequest) {
-	mode := string(h.NetworkMode)
+	given := string(h.NetworkMode)
+	mode := given
 	if mode == "" || mode == "default" {
 		mode = network.DefaultName
 	}
@@ -258,7 +259,8 @@ func networks(o *engine.Options, h *mobyctr.HostConfig, req *mobyctr.CreateReque
 	}
 	for _, name := range slices.Sorted(maps.Keys(req.NetworkingConfig.EndpointsConfig)) {
 		ep := req.NetworkingConfig.EndpointsConfig[name]
-		if name == mode {
+		// The docker CLI names the first network's endpoint as NetworkMode was given: "default".
+		if name == mode || name == given {
 			if ep != nil {
 				o.NetworkAliases = ep.Aliases
 			}

@@ -3,10 +3,12 @@ package api
 import (
 	"encoding/json"
 	"maps"
+	"path"
 	"slices"
 	"strings"
 
 	"github.com/moby/moby/api/types/events"
+	"github.com/moby/moby/api/types/image"
 
 	"github.com/mydocker/mydocker/engine"
 )
@@ -53,14 +55,10 @@ func (f filters) matchEvent(m events.Message) bool {
 				return string(m.Action) == v || strings.HasPrefix(string(m.Action), v+":")
 			case "container", "image", "network", "volume":
 				return string(m.Type) == key && (m.Actor.ID == v || strings.HasPrefix(m.Actor.ID, v) || m.Actor.Attributes["name"] == v)
-			case "label":
-				k, want, hasValue := strings.Cut(v, "=")
-				got, ok := m.Actor.Attributes[k]
-				return ok && (!hasValue || got == want)
 			}
 			return true
 		}
-		if !slices.ContainsFunc(values, match) {
+		if key == "label" && !engine.HasLabels(m.Actor.Attributes, values) || !slices.ContainsFunc(values, match) {
 			return false
 		}
 	}
@@ -69,14 +67,39 @@ func (f filters) matchEvent(m events.Message) bool {
 
 // matchLabels reports whether labels pass the filters' label key (and names its name key).
 func (f filters) matchLabels(name string, labels map[string]string) bool {
-	for _, v := range f["label"] {
-		k, want, hasValue := strings.Cut(v, "=")
-		if got, ok := labels[k]; !ok || (hasValue && got != want) {
-			return false
-		}
+	if !engine.HasLabels(labels, f["label"]) {
+		return false
 	}
 	if names := f["name"]; len(names) > 0 && !slices.ContainsFunc(names, func(n string) bool { return strings.Contains(name, n) }) {
 		return false
 	}
 	return true
+}
+
+// matchImage reports whether an image passes the filters: dangling, reference (a pattern of
+// NAME or NAME:TAG), label, before and since are dockerd's keys; the first three are served.
+func (f filters) matchImage(img image.Summary) bool {
+	for _, v := range f["dangling"] {
+		if (v == "true" || v == "1") != (len(img.RepoTags) == 0) {
+			return false
+		}
+	}
+	if refs := f["reference"]; len(refs) > 0 {
+		match := func(pattern string) bool {
+			for _, t := range img.RepoTags {
+				repo := t[:strings.LastIndex(t, ":")]
+				if ok, _ := path.Match(pattern, t); ok {
+					return true
+				}
+				if ok, _ := path.Match(pattern, repo); ok {
+					return true
+				}
+			}
+			return false
+		}
+		if !slices.ContainsFunc(refs, match) {
+			return false
+		}
+	}
+	return f.matchLabels("", img.Labels)
 }

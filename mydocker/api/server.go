@@ -27,6 +27,7 @@ import (
 	"github.com/mydocker/mydocker/engine"
 	"github.com/mydocker/mydocker/network"
 	"github.com/mydocker/mydocker/workspace"
+	"github.com/mydocker/mydocker/workspace/registry"
 )
 
 // The API versions served. The newest is Docker 20.10's, whose clients are the ones in use
@@ -42,7 +43,8 @@ const maxBody = 4 << 20
 // Server is the API's handler.
 type Server struct {
 	e       *engine.Engine
-	version string // mydocker's
+	version string          // mydocker's
+	access  registry.Access // how pulls and pushes reach registries
 	mux     *http.ServeMux
 	execs   execs
 	mu      sync.Mutex // around activity
@@ -50,9 +52,10 @@ type Server struct {
 	idle    chan struct{}
 }
 
-// New serves the API over the engine e; version is mydocker's, for /version and /info.
-func New(e *engine.Engine, version string) *Server {
-	s := &Server{e: e, version: version, mux: http.NewServeMux(), idle: make(chan struct{}, 1)}
+// New serves the API over the engine e; version is mydocker's, for /version and /info; access
+// says which registries may be reached over plain http.
+func New(e *engine.Engine, version string, access registry.Access) *Server {
+	s := &Server{e: e, version: version, access: access, mux: http.NewServeMux(), idle: make(chan struct{}, 1)}
 	s.routes()
 	return s
 }
@@ -156,6 +159,9 @@ func (e *apiError) Unwrap() error { return e.err }
 func badRequest(format string, args ...any) error {
 	return &apiError{http.StatusBadRequest, fmt.Errorf(format, args...)}
 }
+
+// errPageNotFound answers a path no route serves.
+var errPageNotFound = errors.New("page not found")
 
 func notModified() error {
 	return &apiError{status: http.StatusNotModified, err: errors.New("not modified")}

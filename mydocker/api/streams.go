@@ -150,6 +150,9 @@ func (h *hijacked) closeWrite() {
 // streamResponse starts a streamed response (logs, events, progress): each write reaches the
 // client at once.
 func streamResponse(w http.ResponseWriter, contentType string) (io.Writer, func()) {
+	// A build, a load or an import reads its body while it answers: Go's server would close
+	// the body at the first write otherwise.
+	http.NewResponseController(w).EnableFullDuplex()
 	w.Header().Set("Content-Type", contentType)
 	w.WriteHeader(http.StatusOK)
 	flush := func() {}

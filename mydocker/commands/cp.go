@@ -79,12 +79,12 @@ func copyIn(e *engine.Engine, src, ref, dst string) error {
 		return err
 	}
 	// Into an existing directory under the source's name; else as dst itself.
-	exists, isDir, err := e.PathStat(ref, dst)
-	if err != nil {
+	stat, err := e.PathStat(ref, dst)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
 	dir, name := dst, filepath.Base(src)
-	if !exists || !isDir {
+	if err != nil || !stat.Mode.IsDir() {
 		dir, name = filepath.Dir(dst), filepath.Base(dst)
 	}
 	pr, pw := io.Pipe()

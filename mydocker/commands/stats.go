@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"strconv"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -92,16 +91,12 @@ func sample(e *engine.Engine, refs []string) ([]statsSample, error) {
 func printStats(w io.Writer, prev, cur []statsSample) {
 	tw := tabwriter.NewWriter(w, 0, 0, 3, ' ', 0)
 	fmt.Fprintln(tw, "CONTAINER ID\tNAME\tCPU %\tMEM USAGE / LIMIT\tMEM %\tNET I/O\tBLOCK I/O\tPIDS")
-	total := hostMemory()
 	for i, c := range cur {
 		cpu := 0.0
 		if wall := c.at.Sub(prev[i].at); wall > 0 && c.stats.CPUUsage >= prev[i].stats.CPUUsage {
 			cpu = float64(c.stats.CPUUsage-prev[i].stats.CPUUsage) / float64(wall.Nanoseconds()) * 100
 		}
 		limit := c.stats.MemoryLimit
-		if limit == 0 || (total > 0 && limit > total) {
-			limit = total
-		}
 		mem := 0.0
 		if limit > 0 {
 			mem = float64(c.stats.MemoryUsage) / float64(limit) * 100
@@ -124,19 +119,4 @@ func binarySize(n uint64) string {
 		i++
 	}
 	return strconv.FormatFloat(size, 'f', 2, 64) + units[i]
-}
-
-// hostMemory is MemTotal from /proc/meminfo, the limit of a container without one.
-func hostMemory() uint64 {
-	data, err := os.ReadFile("/proc/meminfo")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "MemTotal:" {
-			kb, _ := strconv.ParseUint(f[1], 10, 64)
-			return kb * 1024
-		}
-	}
-	return 0
 }

@@ -183,6 +183,9 @@ func serviceCommand() *cli.Command {
 			if cmd.Bool("tlsverify") {
 				args = append(args, "--tlsverify", "--tlscacert", cmd.String("tlscacert"), "--tlscert", cmd.String("tlscert"), "--tlskey", cmd.String("tlskey"))
 			}
+			for _, r := range cmd.Root().StringSlice("insecure-registry") {
+				args = append(args, "--insecure-registry", r)
+			}
 			args = append(args, cmd.Args().Slice()...)
 			c := exec.Command(serve, args...)
 			c.Stdin, c.Stdout, c.Stderr = os.Stdin, os.Stdout, os.Stderr

@@ -2,7 +2,7 @@
 // mydocker system service runs, so that mydocker itself links no HTTP server or API types.
 // make builds it beside mydocker.
 //
-//	mydocker-serve [--root DIR] [--time SECONDS] [--group G] [--tlsverify --tlscacert F --tlscert F --tlskey F] [URI]
+//	mydocker-serve [--root DIR] [--time SECONDS] [--insecure-registry R]... [--group G] [--tlsverify --tlscacert F --tlscert F --tlskey F] [URI]
 //
 // URI is unix:///run/mydocker.sock by default, or tcp://HOST:PORT: with TLS and client
 // certificates (--tlsverify), or on loopback alone, with a warning. Started by systemd through
@@ -30,6 +30,7 @@ import (
 
 	"github.com/mydocker/mydocker/engine"
 	"github.com/mydocker/mydocker/mydocker/api"
+	"github.com/mydocker/mydocker/workspace/registry"
 )
 
 func main() {
@@ -48,6 +49,11 @@ func main() {
 	keyFile := flag.String("tlskey", "", "the server's key")
 	version := flag.String("version", "dev", "mydocker's version, for /version")
 	logLevel := flag.String("log-level", "info", "debug, info, warn or error")
+	var insecure registry.Access
+	flag.Func("insecure-registry", "a registry (HOST[:PORT] or CIDR) pulls and pushes may reach over plain http (repeatable)", func(v string) error {
+		insecure.Insecure = append(insecure.Insecure, v)
+		return nil
+	})
 	flag.Parse()
 	if level, err := logrus.ParseLevel(*logLevel); err == nil {
 		logrus.SetLevel(level)
@@ -64,7 +70,7 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
-	s := api.New(e, *version)
+	s := api.New(e, *version, insecure)
 	srv := &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(l) }()

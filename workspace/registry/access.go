@@ -20,7 +20,22 @@ import (
 type Access struct {
 	// Insecure lists registries as HOST[:PORT], or networks as CIDR.
 	Insecure []string
+	// Auth, when set, is the credentials to use (the Engine API's X-Registry-Auth); otherwise
+	// those docker login stored.
+	Auth authn.Authenticator
 }
+
+// keychain is where credentials come from: Auth, or the Docker CLI's config.
+func (a Access) keychain() authn.Keychain {
+	if a.Auth != nil {
+		return fixedKeychain{a.Auth}
+	}
+	return authn.DefaultKeychain
+}
+
+type fixedKeychain struct{ auth authn.Authenticator }
+
+func (k fixedKeychain) Resolve(authn.Resource) (authn.Authenticator, error) { return k.auth, nil }
 
 // insecure reports whether the registry host (HOST[:PORT]) may be reached over http.
 func (a Access) insecure(registry string) bool {

@@ -30,7 +30,7 @@ type blobs struct {
 
 func (a Access) blobsOf(repo name.Repository) (*blobs, error) {
 	ctx := context.Background()
-	auth, err := authn.Resolve(ctx, authn.DefaultKeychain, repo)
+	auth, err := authn.Resolve(ctx, a.keychain(), repo)
 	if err != nil {
 		return nil, err
 	}
