@@ -537,6 +537,17 @@ func remountReadonly(p string) error {
 	return nil
 }
 
+// remountInRoot remounts what was just mounted on destination (resolved in rootfs again: a
+// descriptor opened before the mount names the directory beneath it).
+func remountInRoot(rootfs, destination string, flags uintptr) error {
+	f, err := openInRoot(rootfs, destination)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return unix.Mount("", fmt.Sprintf("/proc/self/fd/%d", f.Fd()), "", flags, "")
+}
+
 // mountCgroups gives the container its /sys/fs/cgroup as Docker does, read-only (but for a
 // privileged container), showing the container's own cgroup as the root, where programs look
 // for their limits. On cgroup v2 it is
@@ -556,7 +567,7 @@ func mountCgroups(rootfs, destination, dest string, readonly bool) error {
 			// (the cgroup namespace is the host's): the host's hierarchy is bound instead,
 			// read-only, where the paths /proc/self/cgroup shows are, as runc does.
 			if err = unix.Mount("/sys/fs/cgroup", dest, "", unix.MS_BIND|unix.MS_REC, ""); err == nil {
-				err = unix.Mount("", dest, "", unix.MS_BIND|unix.MS_REMOUNT|flags|ro, "")
+				err = remountInRoot(rootfs, destination, unix.MS_BIND|unix.MS_REMOUNT|flags|ro)
 			}
 		}
 		if err != nil {

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/moby/moby/api/types/events"
+
 	"github.com/mydocker/mydocker/container"
 )
 
@@ -85,6 +87,7 @@ func (e *Engine) StartAttached(ref string, stdin io.Reader, stdout, stderr io.Wr
 	}
 	// What the log holds so far is an earlier run's: only what this start logs is shown.
 	since := time.Now()
+	e.containerEvent(st, events.ActionAttach, nil)
 	if err := e.Start(st.ID); err != nil {
 		return 0, err
 	}
@@ -131,6 +134,17 @@ func (e *Engine) stoppedByUser(id string) bool {
 	return err == nil
 }
 
+// AttachEvent records that a client attached to the container's streams (the Engine API's
+// attach, before docker run starts the container), as dockerd's "attach" event.
+func (e *Engine) AttachEvent(ref string) error {
+	st, err := e.Get(ref)
+	if err != nil {
+		return err
+	}
+	e.containerEvent(st, events.ActionAttach, nil)
+	return nil
+}
+
 // Attach copies a running container's output, from now on, to stdout and stderr until it
 // stops, then returns its exit status; with stdin, to a container made with -i, what it reads
 // goes to the container's stdin.
@@ -143,6 +157,7 @@ func (e *Engine) Attach(ref string, stdin io.Reader, stdout, stderr io.Writer) (
 		return 0, fmt.Errorf("you cannot attach to a stopped container, start it first")
 	}
 	since := time.Now() // before any input: what the container answers to it is shown
+	e.containerEvent(st, events.ActionAttach, nil)
 	if stdin != nil && st.OpenStdin {
 		if err := e.sendStdin(st.ID, stdin); err != nil {
 			return 0, err

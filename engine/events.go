@@ -101,6 +101,8 @@ func (e *Engine) Events(opts EventOptions, fn func(events.Message) error) error 
 			return err
 		}
 	}
+	watch := fsutil.WatchDir(e.root) // before the first read: no event is missed
+	defer watch.Close()
 	f, err := os.OpenFile(e.eventsPath(), os.O_CREATE|os.O_RDONLY, 0o600)
 	if err != nil {
 		return fmt.Errorf("read the events: %w", err)
@@ -114,10 +116,8 @@ func (e *Engine) Events(opts EventOptions, fn func(events.Message) error) error 
 		if !opts.Until.IsZero() && time.Now().After(opts.Until) {
 			return nil
 		}
-		select {
-		case <-opts.Done:
+		if !watch.Wait(time.Second, opts.Done) {
 			return nil
-		case <-time.After(100 * time.Millisecond):
 		}
 		// Rotated: what is left of the old file, then the new one.
 		if named, err := os.Stat(e.eventsPath()); err == nil {

@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/mydocker/mydocker/internal/fsutil"
 	"github.com/mydocker/mydocker/internal/jsonlog"
 )
 
@@ -115,6 +117,11 @@ func (e *Engine) Logs(ref string, opts LogOptions, stdout, stderr io.Writer) err
 			return err
 		}
 	}
+	var watch *fsutil.Watch // the container's directory: its log written, its state recorded
+	if opts.Follow {
+		watch = fsutil.WatchDir(filepath.Dir(path))
+		defer watch.Close()
+	}
 	f, err := e.openLog(st.ID, path, opts)
 	if err != nil || f == nil {
 		return err
@@ -137,10 +144,8 @@ func (e *Engine) Logs(ref string, opts LogOptions, stdout, stderr io.Writer) err
 		if err := r.followRotation(path); err != nil {
 			return err
 		}
-		select {
-		case <-opts.Done:
+		if !watch.Wait(time.Second, opts.Done) {
 			return nil
-		case <-time.After(100 * time.Millisecond):
 		}
 		if err := r.readAvailable(); err != nil {
 			return err

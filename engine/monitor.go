@@ -55,20 +55,26 @@ const (
 var shim string
 
 // UseHelpers has the runtime start containers' inits and exec'd processes from mydocker-init,
-// and monitors hand detached containers to mydocker-shim, beside this binary where make builds
-// them; without them, this binary serves. mydocker and mydocker-serve call it first thing.
+// monitors hand detached containers to mydocker-shim, and monitors be mydocker (a lean binary:
+// mydocker-serve's monitors are it too), beside this binary where make builds them; without
+// them, this binary serves. mydocker and mydocker-serve call it first thing.
 func UseHelpers() {
 	exe, err := os.Executable()
 	if err != nil {
 		return
 	}
-	for name, use := range map[string]func(string){"mydocker-init": container.UseHelper, "mydocker-shim": UseShim} {
+	for name, use := range map[string]func(string){"mydocker-init": container.UseHelper, "mydocker-shim": UseShim, "mydocker": useMonitor} {
 		path := filepath.Join(filepath.Dir(exe), name)
 		if st, err := os.Stat(path); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
 			use(path)
 		}
 	}
 }
+
+// monitorBinary is the program a detached container's monitor runs: this one, or mydocker.
+var monitorBinary = "/proc/self/exe"
+
+func useMonitor(path string) { monitorBinary = path }
 
 // UseShim makes monitors hand their running containers to the program at path (mydocker-shim):
 // it holds a fraction of the memory this binary does while it waits. The course's programs

@@ -88,6 +88,7 @@ func (e *Engine) Run(opts *Options, stdio container.Stdio) (id string, exitCode 
 		}
 	}
 	faults.Point("run:created")
+	e.containerEvent(c.st, events.ActionAttach, nil) // the caller's terminal or pipes are its streams
 	sigs := catch()
 	if err := e.start(c, p); err != nil {
 		return "", 0, err
@@ -517,7 +518,7 @@ func (e *Engine) startMonitor(st *State, owner *fsutil.Lock) (retErr error) {
 	}
 	defer monitorLog.Close()
 	cmd := &exec.Cmd{
-		Path:        "/proc/self/exe",
+		Path:        monitorBinary,
 		Args:        []string{monitorName, e.root, st.ID},
 		Env:         monitorEnv(),
 		Stdout:      monitorLog,

@@ -44,8 +44,10 @@ func (e *Engine) WaitFor(ref string, condition WaitCondition, done <-chan struct
 				return
 			case <-time.After(time.Second):
 			}
+			// Not running covers a die recorded after the first look but logged before it.
 			cur, err := e.containers.Load(id)
-			if (err != nil && condition == WaitRemoved) || (err == nil && condition != WaitRemoved && cur.Status == Exited && cur.FinishedAt.After(since)) {
+			if (err != nil && condition == WaitRemoved) || (err == nil && condition == WaitNotRunning && cur.Status != Running) ||
+				(err == nil && condition == WaitNextExit && cur.Status == Exited && cur.FinishedAt.After(since)) {
 				close(over)
 				return
 			}

@@ -363,3 +363,27 @@ func buildBenchContext(b *testing.B) string {
 	}
 	return ctx
 }
+
+// BenchmarkAPI: docker run --rm --net none busybox true, by Debian's docker CLI, through
+// mydocker's service and through a private dockerd (Docker 20.10), in turn (-bench.pairs
+// pairs): the API costs what the engine costs, and a daemon's containerd and shim do not.
+func BenchmarkAPI(b *testing.B) {
+	testutil.RequiresRoot(b)
+	cli := "/usr/bin/docker"
+	if _, err := os.Stat(cli); err != nil {
+		b.Skip("needs the docker client (apt-get install docker.io)")
+	}
+	root := b.TempDir()
+	importBusybox(b, root)
+	s := startServiceOn(b, root)
+	d := startDockerd(b)
+	d.loadImageFrom(b, root)
+	run := func(host string) func() *exec.Cmd {
+		return func() *exec.Cmd {
+			return exec.Command(cli, "-H", host, "run", "--rm", "--net", "none", "busybox", "true")
+		}
+	}
+	api, dockerd := benchPairs(b, *benchPairCount, run(s.host()), run(d.host()))
+	b.Run("api-run", func(b *testing.B) { reportMedian(b, api) })
+	b.Run("dockerd-run", func(b *testing.B) { reportMedian(b, dockerd) })
+}

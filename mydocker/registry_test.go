@@ -331,7 +331,8 @@ func TestPullProgressOnTerminal(t *testing.T) {
 	require.Regexp(t, `[0-9a-f]{12}: Loaded\r?\nLoaded image: `+regexp.QuoteMeta(reg.addr+"/bb:1"), out)
 }
 
-// onTerminal runs c with a terminal (80x24) as its stdout and stderr, and returns what it drew.
+// onTerminal runs c with a terminal (80x24) as its stdout and stderr (and stdin, unless c has
+// one), and returns what it drew.
 func onTerminal(t *testing.T, c *exec.Cmd) string {
 	t.Helper()
 	master, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
@@ -344,6 +345,9 @@ func onTerminal(t *testing.T, c *exec.Cmd) string {
 	require.NoError(t, err)
 	require.NoError(t, unix.IoctlSetWinsize(int(slave.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 24, Col: 80}))
 	c.Stdout, c.Stderr = slave, slave
+	if c.Stdin == nil {
+		c.Stdin = slave
+	}
 	require.NoError(t, c.Start())
 	slave.Close()
 	var screen strings.Builder

@@ -547,8 +547,11 @@ func TestRootlessDelegatedCgroups(t *testing.T) {
 	for _, d := range []string{tree, session} {
 		require.NoError(t, os.Mkdir(d, 0o755))
 		t.Cleanup(func() {
-			// The user's namespace holder may still be on its way out of the session.
-			waitFor(t, 5*time.Second, d+" to be empty", func() bool { return strings.TrimSpace(readFile(filepath.Join(d, "cgroup.procs"))) == "" })
+			// The user's namespace holder may still be on its way out of the session: a dying
+			// process has left cgroup.procs but keeps the cgroup populated (rmdir: EBUSY).
+			waitFor(t, 5*time.Second, d+" to be empty", func() bool {
+				return strings.Contains(readFile(filepath.Join(d, "cgroup.events")), "populated 0")
+			})
 			if err := syscall.Rmdir(d); err != nil {
 				t.Errorf("remove the delegated cgroup %s: %v", d, err)
 			}

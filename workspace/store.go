@@ -381,7 +381,26 @@ func (s *Store) Get(ref string) (*Image, error) {
 			return nil, fmt.Errorf("image id prefix %q is ambiguous: use more of it", ref)
 		}
 	}
-	return nil, fmt.Errorf("unable to find image %q: %w", ref, ErrImageNotFound)
+	return nil, &ImageNotFoundError{Ref: ref}
+}
+
+// ImageNotFoundError is Get's error for a reference no image answers to; it is
+// ErrImageNotFound.
+type ImageNotFoundError struct{ Ref string }
+
+func (e *ImageNotFoundError) Error() string {
+	return fmt.Sprintf("unable to find image %q: %v", e.Ref, ErrImageNotFound)
+}
+
+func (e *ImageNotFoundError) Is(target error) bool { return target == ErrImageNotFound }
+
+// Name is the reference as Docker names it in "No such image: NAME": with its tag, unless it
+// is an id.
+func (e *ImageNotFoundError) Name() string {
+	if isHex(strings.TrimPrefix(e.Ref, "sha256:")) || strings.Contains(e.Ref, "@") {
+		return e.Ref
+	}
+	return withTag(e.Ref)
 }
 
 func (s *Store) ids() ([]digest.Digest, error) {

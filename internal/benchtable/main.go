@@ -30,7 +30,7 @@ func main() {
 		}
 		v, _ := strconv.ParseFloat(m[3], 64)
 		name := m[1]
-		for _, group := range []string{"Start/", "Scale/", "Unpack/", "Build/", "DockerBuild/"} {
+		for _, group := range []string{"Start/", "Scale/", "Unpack/", "Build/", "DockerBuild/", "API/"} {
 			name = strings.TrimPrefix(name, group)
 		}
 		values[name], units[name] = v, m[4]
@@ -80,6 +80,7 @@ func main() {
 	ratio("build / docker build (10 steps)", "build-first", "docker-build-first", 0.5)
 	ratio("cached build / docker's", "build-cached", "docker-build-cached", 0.5)
 	ratio("build of a RUN / run --rm of it", "build-run-step", "run-rm-touch", 1.5)
+	ratio("docker run via the API / dockerd", "api-run", "dockerd-run", 0.25)
 	if v, ok := values["WatcherRSS"]; ok {
 		verdict := "ok"
 		if v > 4096 {

@@ -323,6 +323,7 @@ func (s *Server) containerAttach(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	defer h.conn.Close()
+	s.e.AttachEvent(st.ID)
 	out := h.output(framed)
 	if withStdin {
 		go func() {

@@ -215,7 +215,11 @@ func (s *Server) execInspect(w http.ResponseWriter, r *http.Request) error {
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	resp := mobyctr.ExecInspectResponse{ID: i.id, ContainerID: i.containerID, Running: i.running, ExitCode: i.exitCode,
-		OpenStdin: i.attach.stdin, OpenStdout: i.attach.stdout, OpenStderr: i.attach.stderr, Pid: i.pid}
+		OpenStdin: i.attach.stdin, OpenStdout: i.attach.stdout, OpenStderr: i.attach.stderr, Pid: i.pid,
+		ProcessConfig: &mobyctr.ExecProcessConfig{Tty: i.opts.Tty, User: i.opts.User, Privileged: &i.opts.Privileged}}
+	if len(i.opts.Cmd) > 0 {
+		resp.ProcessConfig.Entrypoint, resp.ProcessConfig.Arguments = i.opts.Cmd[0], i.opts.Cmd[1:]
+	}
 	writeJSON(w, http.StatusOK, resp)
 	return nil
 }

@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/sirupsen/logrus"
 
@@ -97,8 +98,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r.URL.Path = m[2]
 	}
 	r = r.WithContext(context.WithValue(r.Context(), versionKey, version))
-	logrus.Debugf("%s %s", r.Method, r.URL)
+	start := time.Now()
 	s.mux.ServeHTTP(w, r)
+	logrus.Debugf("%s %s (%s)", r.Method, r.URL, time.Since(start).Round(time.Microsecond))
 }
 
 // begin and end count the requests being served, for Idle.
@@ -194,6 +196,10 @@ func writeError(w http.ResponseWriter, err error) {
 	msg := err.Error()
 	if rest, ok := strings.CutPrefix(msg, "no such"); ok && status == http.StatusNotFound {
 		msg = "No such" + rest // Docker's words: "No such container: web"
+	}
+	var noImage *workspace.ImageNotFoundError
+	if errors.As(err, &noImage) && status == http.StatusNotFound {
+		msg = "No such image: " + noImage.Name()
 	}
 	writeJSON(w, status, map[string]string{"message": msg})
 }

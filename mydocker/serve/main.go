@@ -74,6 +74,8 @@ func main() {
 	srv := &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(l) }()
+	// Whatever the log level: what a script or a test waits for.
+	fmt.Fprintf(os.Stderr, "serving the Docker Engine API on %s://%s\n", l.Addr().Network(), l.Addr())
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
 	var timeout <-chan time.Time
