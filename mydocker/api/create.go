@@ -47,6 +47,9 @@ func createOptions(req *mobyctr.CreateRequest, name string) (*engine.Options, er
 	if h == nil {
 		h = &mobyctr.HostConfig{}
 	}
+	if err := refuseUnsupported(c, h); err != nil {
+		return nil, err
+	}
 	o := &engine.Options{
 		Options: runconfig.Options{
 			Cmd:        c.Cmd,
@@ -74,6 +77,7 @@ func createOptions(req *mobyctr.CreateRequest, name string) (*engine.Options, er
 		StopTimeout: c.StopTimeout,
 		PublishAll:  h.PublishAllPorts,
 		Init:        h.Init != nil && *h.Init,
+		UsernsMode:  string(h.UsernsMode),
 		Etc: network.EtcOptions{
 			ExtraHosts: h.ExtraHosts, DNSSearch: h.DNSSearch, DNSOptions: h.DNSOptions,
 		},
@@ -135,6 +139,27 @@ func createOptions(req *mobyctr.CreateRequest, name string) (*engine.Options, er
 	}
 	o.LogConfig = lc
 	return o, nil
+}
+
+// refuseUnsupported refuses what a request asks that mydocker does not do, rather than make a
+// container that lacks it: a health check (compose's service_healthy would wait for ever),
+// another container's volumes or namespaces, the host's PID or IPC namespace.
+func refuseUnsupported(c *mobyctr.Config, h *mobyctr.HostConfig) error {
+	if hc := c.Healthcheck; hc != nil && len(hc.Test) > 0 && hc.Test[0] != "NONE" {
+		return fmt.Errorf("health checks are not supported by mydocker (healthcheck: %q)", hc.Test)
+	}
+	if len(h.VolumesFrom) > 0 {
+		return fmt.Errorf("--volumes-from is not supported by mydocker: name the volumes (%q)", h.VolumesFrom)
+	}
+	for what, mode := range map[string]string{"pid": string(h.PidMode), "ipc": string(h.IpcMode), "uts": string(h.UTSMode), "cgroupns": string(h.CgroupnsMode)} {
+		if mode != "" && mode != "private" && !(what == "ipc" && mode == "shareable") {
+			return fmt.Errorf("--%s %s is not supported by mydocker: a container has namespaces of its own", what, mode)
+		}
+	}
+	if h.Runtime != "" && h.Runtime != "runc" {
+		return fmt.Errorf("runtime %q is not supported: mydocker runs containers itself", h.Runtime)
+	}
+	return nil
 }
 
 // resources reads the limits, in the words of run's flags (cgroups.ParseResources).
