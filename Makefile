@@ -46,8 +46,7 @@ completion: build
 	$(BIN) completion zsh > /usr/share/zsh/vendor-completions/_mydocker
 	$(BIN) completion fish > /usr/share/fish/vendor_completions.d/mydocker.fish
 
-# Every chapter's engine: bin/ch01 ... bin/ch14, bin/ch17 (the chapters there are: 15, 16 and
-# 18 are still to be written).
+# Every chapter's engine: bin/ch01 ... bin/ch18.
 chapters:
 	@for d in chapters/[0-9]*/; do n=$$(basename $$d); $(GO) build -o bin/ch$${n%%-*} ./$$d || exit 1; done
 

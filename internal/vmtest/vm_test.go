@@ -30,7 +30,8 @@ var initScript []byte
 // 08 (the monitor, the state store), 12 (the device controller, an eBPF program on v2), 17 (the
 // runtime's cgroups at linux.cgroupsPath, its state; its containerd part is left out, the VM
 // has no containerd) — with their labs (labs are built with their reference solutions).
-// Chapter 14 needs docker-registry and curl, which the VM has not, and no cgroup of its own.
+// Chapter 14 needs docker-registry and curl, which the VM has not, and no cgroup of its own;
+// chapter 18 the docker CLI and curl, and its output is the API's, the same on either version.
 var vmTests = []struct{ binary, pkg, filter string }{
 	{"cgroups.test", "./cgroups", "."},
 	{"subsystems.test", "./subsystems", "."},

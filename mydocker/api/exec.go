@@ -174,7 +174,11 @@ func (s *Server) execStart(w http.ResponseWriter, r *http.Request) error {
 		copiers.Add(1)
 		go func() {
 			defer copiers.Done()
-			io.Copy(dst, src)
+			if _, err := io.Copy(dst, src); err != nil {
+				// The client is gone: the rest is dropped, so that the command never blocks
+				// on a full pipe and its end still ends this request.
+				io.Copy(io.Discard, src)
+			}
 		}()
 	}
 	if pty := p.Pty(); pty != nil {

@@ -32,6 +32,11 @@ type Program struct {
 	// builder then runs), returning the exit status; nil: mydocker-build beside this binary
 	// does, so that mydocker itself links no Dockerfile parser.
 	Build func(root string, req BuildRequest) int
+	// Serve serves the Docker Engine API in this process (a chapter's program, whose
+	// learner's code the server then runs) with mydocker-serve's arguments, returning the exit
+	// status; nil: mydocker-serve beside this binary does, so that mydocker itself links no
+	// HTTP server or API types.
+	Serve func(args []string) int
 }
 
 // Mydocker is the complete engine.
@@ -147,7 +152,7 @@ func (p Program) commands() []command {
 		{"container", 8, containerCommand},
 		{"image", 8, imageCommand},
 		{"info", 8, infoCommand},
-		{"system", 8, systemCommand},
+		{"system", 8, p.systemCommand},
 	}
 }
 

@@ -117,12 +117,11 @@ var infoText = template.Must(template.New("info").Funcs(template.FuncMap{
  Docker Root Dir: {{.DockerRootDir}}
 `))
 
-func systemCommand() *cli.Command {
-	return &cli.Command{
+func (p Program) systemCommand() *cli.Command {
+	cmd := &cli.Command{
 		Name:  "system",
 		Usage: "manage mydocker",
 		Commands: []*cli.Command{
-			serviceCommand(),
 			{
 				Name:         "df",
 				Usage:        "show the disk images, containers and volumes use",
@@ -150,12 +149,17 @@ func systemCommand() *cli.Command {
 			},
 		},
 	}
+	if p.taught(18) {
+		cmd.Commands = append([]*cli.Command{p.serviceCommand()}, cmd.Commands...)
+	}
+	return cmd
 }
 
 // serviceCommand is system service: the Docker Engine API on a socket, served by
-// mydocker-serve beside this binary (where make builds it), which calls the engine as this
-// command line does. It runs in the foreground, as podman system service does.
-func serviceCommand() *cli.Command {
+// mydocker-serve beside this binary (where make builds it), or by Program.Serve in this
+// process, which calls the engine as this command line does. It runs in the foreground, as
+// podman system service does.
+func (p Program) serviceCommand() *cli.Command {
 	return &cli.Command{
 		Name:         "service",
 		Usage:        "serve the Docker Engine API (unix:///run/mydocker.sock unless told a URI): the docker CLI and docker-compose drive mydocker through it",
@@ -170,14 +174,6 @@ func serviceCommand() *cli.Command {
 			&cli.StringFlag{Name: "tlskey", Usage: "the server's key"},
 		},
 		Action: func(_ context.Context, cmd *cli.Command) error {
-			exe, err := os.Executable()
-			if err != nil {
-				return err
-			}
-			serve := filepath.Join(filepath.Dir(exe), "mydocker-serve")
-			if _, err := os.Stat(serve); err != nil {
-				return fmt.Errorf("system service needs mydocker-serve beside %s (make builds it): %w", exe, err)
-			}
 			args := []string{"--root", cmd.Root().String("root"), "--time", strconv.Itoa(cmd.Int("time")), "--group", cmd.String("group"),
 				"--version", Version, "--log-level", logrus.GetLevel().String()}
 			if cmd.Bool("tlsverify") {
@@ -187,6 +183,20 @@ func serviceCommand() *cli.Command {
 				args = append(args, "--insecure-registry", r)
 			}
 			args = append(args, cmd.Args().Slice()...)
+			if p.Serve != nil {
+				if code := p.Serve(args); code != 0 {
+					return &statusError{code: code}
+				}
+				return nil
+			}
+			exe, err := os.Executable()
+			if err != nil {
+				return err
+			}
+			serve := filepath.Join(filepath.Dir(exe), "mydocker-serve")
+			if _, err := os.Stat(serve); err != nil {
+				return fmt.Errorf("system service needs mydocker-serve beside %s (make builds it): %w", exe, err)
+			}
 			c := exec.Command(serve, args...)
 			c.Stdin, c.Stdout, c.Stderr = os.Stdin, os.Stdout, os.Stderr
 			if err := c.Run(); err != nil {

@@ -34,6 +34,8 @@ import (
 	cache "github.com/mydocker/mydocker/labs/15-build"
 	subid "github.com/mydocker/mydocker/labs/16-userns"
 	ociruntime "github.com/mydocker/mydocker/labs/17-oci-runtime"
+	engineapi "github.com/mydocker/mydocker/labs/18-engine-api"
+	"github.com/mydocker/mydocker/mydocker/api"
 	"github.com/mydocker/mydocker/mydocker/runccli"
 	"github.com/mydocker/mydocker/network"
 	"github.com/mydocker/mydocker/runconfig"
@@ -174,5 +176,8 @@ var labs = map[int]func(){
 	17: func() { // oci-runtime
 		runccli.Seams.State = ociruntime.State
 		runccli.Seams.ReleaseInit = ociruntime.ReleaseInit
+	},
+	18: func() { // engine-api
+		api.Seams.WriteFrame = engineapi.WriteFrame
 	},
 }
