@@ -81,6 +81,11 @@ func (e *Engine) connect(st *State, hostname string, pid int) error {
 		if i == 0 {
 			att.Ports = bindings
 		}
+		if a.Name == network.DefaultName { // on first use, or made again after network rm
+			if _, err := e.networks.EnsureDefault(); err != nil {
+				return err
+			}
+		}
 		ep, err := e.networks.Connect(a.Name, st.ID, pid, att)
 		if err != nil {
 			return err

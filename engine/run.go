@@ -304,10 +304,7 @@ func (e *Engine) checkOptions(opts *Options) (netNames []string, err error) {
 	for _, n := range netNames {
 		switch n {
 		case "none", "host", network.UserModeName:
-		case network.DefaultName:
-			if _, err := e.networks.EnsureDefault(); err != nil {
-				return nil, err
-			}
+		case network.DefaultName: // made by the first start that needs it (connect)
 		default:
 			if _, err := e.networks.Get(n); err != nil {
 				return nil, err

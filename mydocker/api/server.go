@@ -98,9 +98,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r.URL.Path = m[2]
 	}
 	r = r.WithContext(context.WithValue(r.Context(), versionKey, version))
+	logrus.Debugf("%s %s", r.Method, r.URL)
 	start := time.Now()
 	s.mux.ServeHTTP(w, r)
-	logrus.Debugf("%s %s (%s)", r.Method, r.URL, time.Since(start).Round(time.Microsecond))
+	logrus.Debugf("served in %s: %s %s", time.Since(start).Round(time.Microsecond), r.Method, r.URL.Path)
 }
 
 // begin and end count the requests being served, for Idle.
