@@ -3,7 +3,9 @@ package main
 import (
 	"archive/tar"
 	"compress/gzip"
+	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -308,9 +310,139 @@ func TestCp(t *testing.T) {
 	require.Equal(t, "cp-in\nsecond line\n", e.must("exec", "cp", "cat", filepath.Join(host, "escaped.txt")))
 
 	e.must("stop", "-t", "0", "cp")
-	r := e.run("cp", in, "cp:/tmp/")
+	e.must("cp", in, "cp:/tmp/again.txt")
+	require.Equal(t, "cp-in\nsecond line\n", readVia(t, e, "cp:/tmp/again.txt"), "a stopped container's files")
+}
+
+// readVia reads a file out of a container with cp.
+func readVia(t *testing.T, e *engineEnv, src string) string {
+	t.Helper()
+	tr := tar.NewReader(strings.NewReader(e.must("cp", src, "-")))
+	_, err := tr.Next()
+	require.NoError(t, err)
+	data, err := io.ReadAll(tr)
+	require.NoError(t, err)
+	return string(data)
+}
+
+// cp into and out of a stopped container, Docker's run/cp/commit pattern: a created container
+// gets its input before it first starts, an exited one gives its output; a path under a volume
+// or a bind mount is the volume's, as in the running container. The mount a copy makes is
+// seen only by the copy, and goes with it; a start meanwhile waits for the copy.
+func TestCpStoppedContainer(t *testing.T) {
+	e := newEngine(t)
+	host := t.TempDir()
+	in := filepath.Join(host, "in.txt")
+	require.NoError(t, os.WriteFile(in, []byte("cp-in\n"), 0o644))
+	bound := t.TempDir()
+	e.must("create", "--net", "none", "--name", "cps", "-v", "cpvol:/data", "-v", bound+":/bound", "busybox", "sh", "-c",
+		"cat /tmp/in.txt /data/in.txt /bound/in.txt; echo out > /tmp/out.txt; echo vol > /data/out.txt; mkdir -p /tmp/d/e; echo deep > /tmp/d/e/f; ln -s /etc/passwd /tmp/d/link")
+	e.must("cp", in, "cps:/tmp/")
+	e.must("cp", in, "cps:/data/")
+	e.must("cp", in, "cps:/bound/")
+	require.FileExists(t, filepath.Join(bound, "in.txt"), "written to the bind mount's source")
+	r := e.run("start", "-a", "cps")
+	require.Equal(t, 0, r.code, "%s", r)
+	require.Equal(t, "cp-in\ncp-in\ncp-in\n", r.stdout)
+
+	require.Equal(t, "out\n", readVia(t, e, "cps:/tmp/out.txt"))
+	require.Equal(t, "vol\n", readVia(t, e, "cps:/data/out.txt"), "read from the volume")
+	e.must("cp", "cps:/tmp/d", filepath.Join(host, "tree"))
+	deep, err := os.ReadFile(filepath.Join(host, "tree/e/f"))
+	require.NoError(t, err)
+	require.Equal(t, "deep\n", string(deep))
+	link, err := os.Readlink(filepath.Join(host, "tree/link"))
+	require.NoError(t, err)
+	require.Equal(t, "/etc/passwd", link, "a symlink is copied as one")
+	e.must("commit", "cps", "cps:1")
+	require.Equal(t, "cp-in\n", e.must("run", "--rm", "--net", "none", "cps:1", "cat", "/tmp/in.txt"), "commit keeps what cp wrote")
+
+	// Paths stay inside the container: a symlink to a host directory leads to the
+	// container's own such path.
+	e.must("create", "--net", "none", "--name", "evil", "busybox", "sh", "-c", "cat "+host+"/escaped.txt")
+	tarball := tarOf(t, map[string]string{strings.TrimPrefix(host, "/") + "/": "", "tmp/evil": host})
+	r = e.runStdin(tarball, "cp", "-", "evil:/")
+	require.Equal(t, 0, r.code, "%s", r)
+	e.must("cp", in, "evil:/tmp/evil/escaped.txt")
+	require.NoFileExists(t, filepath.Join(host, "escaped.txt"), "cp wrote on the host through the container's symlink")
+	require.Equal(t, "cp-in\n", e.must("start", "-a", "evil"))
+
+	// Bad input: a clear error, and nothing left mounted (cleanup checks).
+	r = e.run("cp", "cps:/nosuch", "-")
 	require.Equal(t, 1, r.code)
-	require.Contains(t, r.stderr, "is not running")
+	require.Contains(t, r.stderr, "/nosuch")
+	e.must("create", "--net", "none", "--read-only", "--name", "ro", "busybox", "true")
+	r = e.run("cp", in, "ro:/tmp/")
+	require.Equal(t, 1, r.code)
+	require.Contains(t, r.stderr, "read-only file system")
+
+	// A copy in progress: its mount is in its own thread's namespace only, and a start waits.
+	id := strings.TrimSpace(e.must("create", "--net", "none", "--name", "late", "busybox", "cat", "/tmp/late.txt"))
+	merged := filepath.Join(e.root, "containers", id, "fs", "merged")
+	pr, pw, err := os.Pipe()
+	require.NoError(t, err)
+	cp := e.cmd("cp", "-", "late:/tmp/")
+	cp.Stdin = pr
+	require.NoError(t, cp.Start())
+	pr.Close()
+	copied := make(chan error, 1)
+	go func() { copied <- cp.Wait() }()
+	t.Cleanup(func() { cp.Process.Kill(); pw.Close() })
+	waitFor(t, 10*time.Second, "the copy's mount", func() bool { return mountedIn(cp.Process.Pid, merged) })
+	require.False(t, mountedIn(os.Getpid(), merged), "the host's mount namespace has no mount of the copy")
+	started := make(chan result, 1)
+	go func() { started <- runBounded(e.cmd("start", "-a", "late"), "") }()
+	_, err = pw.Write([]byte(tarOf(t, map[string]string{"late.txt": "late\n"})))
+	require.NoError(t, err)
+	pw.Close()
+	select {
+	case err := <-copied:
+		require.NoError(t, err)
+	case <-time.After(60 * time.Second):
+		t.Fatal("the copy did not end")
+	}
+	r = <-started
+	require.Equal(t, 0, r.code, "%s", r)
+	require.Equal(t, "late\n", r.stdout, "the start waited for the copy")
+}
+
+// tarOf is a tar of regular files (name: content); a name ending in / is a directory, and a
+// content that is an absolute path makes a symlink to it.
+func tarOf(t *testing.T, files map[string]string) string {
+	t.Helper()
+	var b strings.Builder
+	tw := tar.NewWriter(&b)
+	for _, name := range slices.Sorted(maps.Keys(files)) {
+		content := files[name]
+		hdr := &tar.Header{Name: name, Mode: 0o644, Typeflag: tar.TypeReg, Size: int64(len(content))}
+		switch {
+		case strings.HasSuffix(name, "/"):
+			hdr = &tar.Header{Name: name, Mode: 0o755, Typeflag: tar.TypeDir}
+		case strings.HasPrefix(content, "/"):
+			hdr = &tar.Header{Name: name, Mode: 0o777, Typeflag: tar.TypeSymlink, Linkname: content}
+		}
+		require.NoError(t, tw.WriteHeader(hdr))
+		if hdr.Typeflag == tar.TypeReg {
+			_, err := io.WriteString(tw, content)
+			require.NoError(t, err)
+		}
+	}
+	require.NoError(t, tw.Close())
+	return b.String()
+}
+
+// mountedIn reports whether any thread of process pid sees a mount on path.
+func mountedIn(pid int, path string) bool {
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/mountinfo", pid))
+	for _, task := range tasks {
+		data, _ := os.ReadFile(task)
+		for _, line := range strings.Split(string(data), "\n") {
+			if f := strings.Fields(line); len(f) > 4 && f[4] == path {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // sortedTarNames lists a tar's entry names, sorted, one per line.

@@ -19,7 +19,7 @@ import (
 func cpCommand() *cli.Command {
 	return &cli.Command{
 		Name:         "cp",
-		Usage:        "copy files between a running container and the host (- for a tar stream on stdin or stdout)",
+		Usage:        "copy files between a container, running or not, and the host (- for a tar stream on stdin or stdout)",
 		ArgsUsage:    "CONTAINER:SRC_PATH DEST_PATH|-  or  SRC_PATH|- CONTAINER:DEST_PATH",
 		OnUsageError: onUsageError,
 		Action: func(_ context.Context, cmd *cli.Command) error {
