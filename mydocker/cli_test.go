@@ -202,8 +202,19 @@ func TestRenameTopTmpfsAndCommitChanges(t *testing.T) {
 	require.Equal(t, "/new\n", e.must("inspect", "-f", "{{.Name}}", "new"), "the exit, recorded after the rename, keeps the new name")
 	e.must("start", "new")
 
-	out := e.must("top", "new")
-	require.Regexp(t, `^UID +PID +PPID +STAT +CMD\n0 +\d+ +\d+ +\S+ +sleep 1000\n$`, out)
+	// top runs the host's ps, -ef unless told otherwise, and keeps the container's rows.
+	require.Regexp(t, `^UID +PID +PPID +C +STIME +TTY +TIME +CMD\nroot +\d+ +\d+ +\d+ +\S+ +\? +\S+ +sleep 1000\n$`, e.must("top", "new"))
+	require.Regexp(t, `^PID +COMMAND\n\d+ +sleep\n$`, e.must("top", "new", "-eo", "pid,comm"))
+	require.Regexp(t, `^COMMAND +PID +USER\nsleep +\d+ +root\n$`, e.must("top", "new", "-o", "comm", "-o", "pid,user"))
+	r = e.run("top", "new", "-o", "comm")
+	require.Equal(t, 1, r.code)
+	require.Contains(t, r.stderr, "no PID column")
+	r = e.run("top", "new", "-o", "pid,comm=PID")
+	require.Equal(t, 1, r.code)
+	require.Contains(t, r.stderr, `specifying "comm=PID" is not allowed`)
+	r = e.run("top", "new", "--bogus-ps-option")
+	require.Equal(t, 1, r.code)
+	require.Contains(t, r.stderr, "ps --bogus-ps-option")
 
 	require.Regexp(t, `(?m)^tmpfs /scratch tmpfs rw,nosuid,nodev,noexec,relatime,size=1024k`,
 		e.must("run", "--rm", "--net", "none", "--tmpfs", "/scratch:size=1m", "busybox", "cat", "/proc/mounts"))
