@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -105,9 +106,29 @@ func TestLogsTailAndTimestamps(t *testing.T) {
 	out := e.must("logs", "-t", "lg")
 	require.Regexp(t, `^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z line\d\n){5}$`, out)
 
+	// --since and --until as Docker reads them: an RFC 3339 time (both included), Unix
+	// seconds, or a duration before now.
+	third := strings.Fields(strings.Split(out, "\n")[2])[0]
+	require.Equal(t, "line3\nline4\nline5\n", e.must("logs", "--since", third, "lg"))
+	require.Equal(t, "line1\nline2\nline3\n", e.must("logs", "--until", third, "lg"))
+	require.Equal(t, "line3\n", e.must("logs", "--since", third, "--until", third, "lg"))
+	require.Equal(t, "line4\nline5\n", e.must("logs", "--since", third, "--tail", "2", "lg"))
+	require.Equal(t, "line1\nline2\nline3\nline4\nline5\n", e.must("logs", "--since", "1h", "lg"))
+	require.Equal(t, "", e.must("logs", "--until", "1h", "lg"), "all of it was logged less than an hour ago")
+	later := strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10)
+	require.Equal(t, "", e.must("logs", "--since", later, "lg"))
+	require.Equal(t, "line1\nline2\nline3\nline4\nline5\n", e.must("logs", "--until", later, "lg"))
+	r := e.run("logs", "--since", "yesterday", "lg")
+	require.Equal(t, 1, r.code)
+	require.Contains(t, r.stderr, `failed to parse value as time or duration: "yesterday"`)
+	// -f ends once --until is past, though the container goes on.
+	e.must("run", "-d", "--net", "none", "--name", "lgf", "busybox", "sh", "-c", "echo up; exec sleep 1000")
+	waitFor(t, 5*time.Second, "the output", func() bool { return e.must("logs", "lgf") == "up\n" })
+	require.Equal(t, "up\n", e.must("logs", "-f", "--until", "-1s", "lgf"))
+
 	// A container run in the foreground is logged too, each stream apart, while its output
 	// still reaches the caller's stdout and stderr.
-	r := e.run("run", "--net", "none", "--name", "fg", "busybox", "sh", "-c", "echo out; echo err >&2; exit 3")
+	r = e.run("run", "--net", "none", "--name", "fg", "busybox", "sh", "-c", "echo out; echo err >&2; exit 3")
 	require.Equal(t, 3, r.code)
 	require.Equal(t, "out\n", r.stdout)
 	require.Equal(t, "err\n", r.stderr)
