@@ -145,6 +145,25 @@ func TestVersionInfoAndUnknownCommands(t *testing.T) {
 	r := e.run("nosuchcommand")
 	require.Equal(t, 1, r.code)
 	require.Contains(t, r.stderr, "'nosuchcommand' is not a mydocker command")
+	r = e.run("volume", "nosuch")
+	require.Equal(t, 1, r.code)
+	require.Contains(t, r.stderr, "'nosuch' is not a mydocker volume command.\nSee 'mydocker volume --help'")
+	// A usage error names the command with its group, in Docker's words; a wrong number of
+	// arguments exits 1, a bad flag 125.
+	for _, u := range []struct {
+		name string // the command, its group first
+		args []string
+	}{
+		{"volume inspect", nil}, {"volume create", []string{"a1", "b1"}}, {"network connect", []string{"n"}}, {"image rm", nil},
+		{"image tag", []string{"busybox"}}, {"stop", nil}, {"rename", []string{"a"}}, {"cp", []string{"x:/a"}}, {"top", nil}, {"exec", []string{"x"}},
+	} {
+		r := e.run(append(strings.Fields(u.name), u.args...)...)
+		require.Equal(t, 1, r.code, "%s: %s", u.name, r)
+		require.Regexp(t, `^mydocker: "mydocker `+u.name+`" requires (at least|at most|exactly) \d arguments?\.\nSee 'mydocker `+u.name+` --help'\.\n\nUsage:  mydocker `+u.name+` `, r.stderr, u.name)
+	}
+	r = e.run("volume", "inspect", "--bogus", "v")
+	require.Equal(t, 125, r.code)
+	require.Contains(t, r.stderr, "See 'mydocker volume inspect --help'.")
 	for _, args := range [][]string{{"stop"}, {"start"}, {"logs"}, {"rm"}, {"kill"}, {"exec", "", "true"}, {"restart"}, {"pause"}} {
 		args := append(args[:1], append([]string{"nosuch"}, args[min(2, len(args)):]...)...)
 		r := e.run(args...)

@@ -51,8 +51,8 @@ func renameCommand() *cli.Command {
 		ArgsUsage:    "CONTAINER NEW_NAME",
 		OnUsageError: onUsageError,
 		Action: func(_ context.Context, cmd *cli.Command) error {
-			if cmd.Args().Len() != 2 {
-				return usageError{msg: `"rename" requires exactly 2 arguments: rename CONTAINER NEW_NAME`}
+			if err := exactArgs(cmd, 2, "rename CONTAINER NEW_NAME"); err != nil {
+				return err
 			}
 			e, err := openEngine(cmd)
 			if err != nil {

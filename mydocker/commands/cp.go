@@ -23,8 +23,8 @@ func cpCommand() *cli.Command {
 		ArgsUsage:    "CONTAINER:SRC_PATH DEST_PATH|-  or  SRC_PATH|- CONTAINER:DEST_PATH",
 		OnUsageError: onUsageError,
 		Action: func(_ context.Context, cmd *cli.Command) error {
-			if cmd.Args().Len() != 2 {
-				return usageError{msg: `"cp" requires exactly 2 arguments: cp CONTAINER:SRC_PATH DEST_PATH|- or cp SRC_PATH|- CONTAINER:DEST_PATH`}
+			if err := exactArgs(cmd, 2, "cp CONTAINER:SRC_PATH DEST_PATH|- or SRC_PATH|- CONTAINER:DEST_PATH"); err != nil {
+				return err
 			}
 			src, dst := cmd.Args().Get(0), cmd.Args().Get(1)
 			sref, spath, sIn := splitContainerPath(src)

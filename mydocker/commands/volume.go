@@ -26,6 +26,9 @@ func volumeCommand() *cli.Command {
 					&cli.StringSliceFlag{Name: "label", Usage: "set a label on the volume (KEY=VALUE)"},
 				},
 				Action: func(_ context.Context, cmd *cli.Command) error {
+					if err := maxArgs(cmd, 1, "volume create [OPTIONS] [VOLUME]"); err != nil {
+						return err
+					}
 					labels, err := parseLabels(cmd)
 					if err != nil {
 						return err
