@@ -421,6 +421,11 @@ func TestCpStoppedContainer(t *testing.T) {
 	e.must("commit", "cps", "cps:1")
 	require.Equal(t, "cp-in\n", e.must("run", "--rm", "--net", "none", "cps:1", "cat", "/tmp/in.txt"), "commit keeps what cp wrote")
 
+	// The vfs driver's copy, a directory of its own, as well.
+	e.must("create", "--net", "none", "--storage-driver", "vfs", "--name", "cpvfs", "busybox", "cat", "/in.txt")
+	e.must("cp", in, "cpvfs:/")
+	require.Equal(t, "cp-in\n", e.must("start", "-a", "cpvfs"))
+
 	// Paths stay inside the container: a symlink to a host directory leads to the
 	// container's own such path.
 	e.must("create", "--net", "none", "--name", "evil", "busybox", "sh", "-c", "cat "+host+"/escaped.txt")
