@@ -104,6 +104,7 @@ func TestDockerCLIParity(t *testing.T) {
 			}
 			return "no content: " + s
 		}},
+		{name: "cp of a file to a missing directory", args: []string{"cp", in, "p-cpc:/p-nodir/"}, stderrHas: "no such directory"},
 		{name: "cp of a missing file of an exited container", args: []string{"cp", "p-cpc:/tmp/nosuch", "-"}},
 		{name: "volume create", args: []string{"volume", "create", "p-vol"}},
 		{name: "volume inspect -f", args: []string{"volume", "inspect", "-f", "{{.Name}} {{.Driver}} {{.Scope}} {{json .Labels}} {{json .Options}}", "p-vol"}},

@@ -436,6 +436,14 @@ func TestCpStoppedContainer(t *testing.T) {
 	require.NoFileExists(t, filepath.Join(host, "escaped.txt"), "cp wrote on the host through the container's symlink")
 	require.Equal(t, "cp-in\n", e.must("start", "-a", "evil"))
 
+	// A destination ending in / is a directory: a missing one is made for a directory copied
+	// to it, and an error for a file, as Docker's.
+	e.must("cp", filepath.Join(host, "tree"), "cps:/newdir/")
+	require.Equal(t, "deep\n", readVia(t, e, "cps:/newdir/e/f"))
+	r = e.run("cp", in, "cps:/nodir/")
+	require.Equal(t, 1, r.code)
+	require.Contains(t, r.stderr, "no such directory")
+
 	// Bad input: a clear error, and nothing left mounted (cleanup checks).
 	r = e.run("cp", "cps:/nosuch", "-")
 	require.Equal(t, 1, r.code)

@@ -85,7 +85,13 @@ func copyIn(e *engine.Engine, src, ref, dst string) error {
 	}
 	dir, name := dst, filepath.Base(src)
 	if err != nil || !stat.Mode.IsDir() {
-		dir, name = filepath.Dir(dst), filepath.Base(dst)
+		// A dst ending in / names a directory: Docker's words when it is missing and a
+		// file would have to make it.
+		if err != nil && strings.HasSuffix(dst, "/") && !fi.IsDir() {
+			return errors.New("no such directory")
+		}
+		clean := filepath.Clean(dst)
+		dir, name = filepath.Dir(clean), filepath.Base(clean)
 	}
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(tarHostTree(pw, src, name, fi)) }()
