@@ -4,10 +4,6 @@ import (
 	"fmt"
 
 	"github.com/moby/moby/api/types/events"
-	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
 
 	"github.com/mydocker/mydocker/cgroups"
 	"github.com/mydocker/mydocker/container"
@@ -102,108 +98,4 @@ func (e *Engine) Rename(ref, name string) error {
 		}
 		return dnsNames(st, spec.Hostname, nil)
 	})
-}
-
-// TopProcess is one process of a container as top lists it.
-type TopProcess struct {
-	UID, PID, PPID, State, Command string
-}
-
-// Top lists the processes of a running container: those in its cgroup (its pids cgroup on
-// v1, its one cgroup on v2), read from /proc.
-func (e *Engine) Top(ref string) ([]TopProcess, error) {
-	st, err := e.Get(ref)
-	if err != nil {
-		return nil, err
-	}
-	if st.Status != Running {
-		return nil, fmt.Errorf("container %s is not running", st.ID)
-	}
-	pids, err := containerPids(st)
-	if err != nil {
-		return nil, fmt.Errorf("list the processes of %s: %w", container.ShortID(st.ID), err)
-	}
-	var out []TopProcess
-	for _, pid := range pids {
-		p, err := readTopProcess(pid)
-		if err == nil {
-			out = append(out, p)
-		}
-	}
-	return out, nil
-}
-
-// containerPids are the processes of a running container: those in its cgroup, or, for one
-// without cgroups of its own (rootless), those in its PID namespace.
-func containerPids(st *State) ([]string, error) {
-	if st.Cgroups == nil {
-		return pidNamespaceMembers(st.Pid)
-	}
-	dir := cgroups.Load(st.Cgroups).Dir("pids")
-	if dir == "" {
-		dir = cgroups.Load(st.Cgroups).Dir("memory")
-	}
-	data, err := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
-	if err != nil {
-		return nil, err
-	}
-	return strings.Fields(string(data)), nil
-}
-
-// pidNamespaceMembers are the processes in the PID namespace of process pid.
-func pidNamespaceMembers(pid int) ([]string, error) {
-	ns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", pid))
-	if err != nil {
-		return nil, err
-	}
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, e := range entries {
-		if _, err := strconv.Atoi(e.Name()); err != nil {
-			continue
-		}
-		if other, err := os.Readlink("/proc/" + e.Name() + "/ns/pid"); err == nil && other == ns {
-			out = append(out, e.Name())
-		}
-	}
-	return out, nil
-}
-
-func readTopProcess(pid string) (TopProcess, error) {
-	p := TopProcess{PID: pid}
-	status, err := os.ReadFile("/proc/" + pid + "/status")
-	if err != nil {
-		return p, err
-	}
-	for _, line := range strings.Split(string(status), "\n") {
-		k, v, _ := strings.Cut(line, ":")
-		f := strings.Fields(v)
-		if len(f) == 0 {
-			continue
-		}
-		switch k {
-		case "Uid":
-			p.UID = f[0]
-		case "PPid":
-			p.PPID = f[0]
-		case "State":
-			p.State = f[0]
-		}
-	}
-	cmdline, err := os.ReadFile("/proc/" + pid + "/cmdline")
-	if err != nil {
-		return p, err
-	}
-	p.Command = strings.TrimSpace(strings.ReplaceAll(string(cmdline), "\x00", " "))
-	if p.Command == "" { // a kernel thread or a zombie: its name, in brackets as ps writes it
-		comm, _ := os.ReadFile("/proc/" + pid + "/comm")
-		p.Command = "[" + strings.TrimSpace(string(comm)) + "]"
-	}
-	if _, err := strconv.Atoi(pid); err != nil {
-		return p, err
-	}
-	return p, nil
 }

@@ -21,37 +21,21 @@ import (
 	"github.com/mydocker/mydocker/userns"
 )
 
-// cp reaches a running container's files through /proc/PID/root, the root its processes
-// see. Every path is resolved inside it as if it were "/" (fsutil.OpenInRoot), and below
-// that, files are opened relative to their directory's descriptor, never following a symlink:
-// a container that swaps a directory for a symlink meanwhile cannot send cp to the host's files.
+// cp reaches a container's files through a root of its own (openRoot). Every path is
+// resolved inside it as if it were "/" (fsutil.OpenInRoot), and below that, files are opened
+// relative to their directory's descriptor, never following a symlink: a container that swaps
+// a directory for a symlink meanwhile cannot send cp to the host's files.
 
-// containerRoot opens the root of a running container.
-func (e *Engine) containerRoot(ref string) (*os.File, *State, error) {
-	st, err := e.Get(ref)
-	if err != nil {
-		return nil, nil, err
-	}
-	if st.Status != Running {
-		return nil, nil, fmt.Errorf("container %s is not running: cp reaches a running container's files", container.ShortID(st.ID))
-	}
-	root, err := os.OpenFile("/proc/"+strconv.Itoa(st.Pid)+"/root", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, nil, fmt.Errorf("open the root of container %s: %w", container.ShortID(st.ID), err)
-	}
-	return root, st, nil
-}
-
-// PathStat describes the file at p in a running container, as docker cp's HEAD request
-// answers (the Engine API's container.PathStat); p missing is an error wrapping
+// PathStat describes the file at p in a container, running or not, as docker cp's HEAD
+// request answers (the Engine API's container.PathStat); p missing is an error wrapping
 // os.ErrNotExist. A symlink at the end of p is followed, its target named.
-func (e *Engine) PathStat(ref, p string) (mobyctr.PathStat, error) {
-	root, _, err := e.containerRoot(ref)
+func (e *Engine) PathStat(ref, p string) (_ mobyctr.PathStat, retErr error) {
+	root, err := e.openRoot(ref)
 	if err != nil {
 		return mobyctr.PathStat{}, err
 	}
-	defer root.Close()
-	f, err := fsutil.OpenInRoot(root, p)
+	defer closeRoot(root, &retErr)
+	f, err := fsutil.OpenInRoot(root.File, p)
 	if err != nil {
 		return mobyctr.PathStat{}, fmt.Errorf("could not find the file %s in container %s: %w", p, ref, err)
 	}
@@ -82,25 +66,22 @@ func (e *Engine) PathStat(ref, p string) (mobyctr.PathStat, error) {
 	return out, nil
 }
 
-// CopyFrom writes a tar of the file or directory at src in a running container to w, its
-// entries named from src's last element, as docker cp does. The owners are the container's
-// ids: for a container with a user namespace of its own, the host's are mapped back.
-func (e *Engine) CopyFrom(ref, src string, w io.Writer) error {
-	root, st, err := e.containerRoot(ref)
+// CopyFrom writes a tar of the file or directory at src in a container, running or not, to
+// w, its entries named from src's last element, as docker cp does. The owners are the
+// container's ids: for a running container with a user namespace of its own, the host's are
+// mapped back.
+func (e *Engine) CopyFrom(ref, src string, w io.Writer) (retErr error) {
+	root, err := e.openRoot(ref)
 	if err != nil {
 		return err
 	}
-	defer root.Close()
-	ids, err := e.idsOf(st)
-	if err != nil {
-		return err
-	}
-	h, err := fsutil.OpenInRoot(root, src)
+	defer closeRoot(root, &retErr)
+	h, err := fsutil.OpenInRoot(root.File, src)
 	if err != nil {
 		return fmt.Errorf("could not find the file %s in container %s: %w", src, ref, err)
 	}
 	defer h.Close()
-	tw := &ownerWriter{Writer: tar.NewWriter(w), ids: ids}
+	tw := &ownerWriter{Writer: tar.NewWriter(w), ids: root.ids}
 	name := path.Base(path.Clean("/" + src))
 	if name == "/" {
 		name = "."
@@ -208,27 +189,30 @@ func openAt(dir int, name string, flags int) (int, error) {
 	return unix.Openat(dir, name, flags|unix.O_CLOEXEC, 0)
 }
 
-// CopyTo extracts the tar r into the directory dst of a running container (made if missing).
-// Names must stay below dst; each entry is made in its directory held open, found inside the
-// container's root; nothing is written through a symlink. What it makes is the container's
-// root's: in a container with a user namespace of its own, it is made with the filesystem ids
-// of that root (its files are seen through an idmapped mount, where the host's root has no
-// place).
-func (e *Engine) CopyTo(ref, dst string, r io.Reader) error {
-	root, st, err := e.containerRoot(ref)
+// CopyTo extracts the tar r into the directory dst of a container, running or not (made if
+// missing). Names must stay below dst; each entry is made in its directory held open, found
+// inside the container's root; nothing is written through a symlink. What it makes is the
+// container's root's: in a running container with a user namespace of its own, it is made
+// with the filesystem ids of that root (its files are seen through an idmapped mount, where
+// the host's root has no place).
+func (e *Engine) CopyTo(ref, dst string, r io.Reader) (retErr error) {
+	root, err := e.openRoot(ref)
 	if err != nil {
 		return err
 	}
-	defer root.Close()
-	ids, err := e.idsOf(st)
-	if err != nil {
-		return err
+	defer closeRoot(root, &retErr)
+	if root.ids != nil {
+		uid, gid, _ := root.ids.Root()
+		return container.WithFilesystemIDs(int(uid), int(gid), func() error { return extract(root.File, dst, r) })
 	}
-	if ids != nil {
-		uid, gid, _ := ids.Root()
-		return container.WithFilesystemIDs(int(uid), int(gid), func() error { return extract(root, dst, r) })
+	return extract(root.File, dst, r)
+}
+
+// closeRoot closes a copy's root, its error kept in *err unless there is one already.
+func closeRoot(root *cpRoot, err *error) {
+	if cerr := root.Close(); *err == nil && cerr != nil {
+		*err = fmt.Errorf("container %s: %w", container.ShortID(root.st.ID), cerr)
 	}
-	return extract(root, dst, r)
 }
 
 // extract extracts the tar r into the directory dst inside root.

@@ -68,7 +68,7 @@ func (e *Engine) execProcess(ref string, opts ExecOptions) (int, cgroups.Manager
 	if err != nil {
 		return 0, nil, nil, nil, err
 	}
-	proc, err := execProcessSpec(spec.Process, opts)
+	proc, err := execProcessSpec(spec, st.Config.Env, opts)
 	if err != nil {
 		return 0, nil, nil, nil, err
 	}
@@ -134,12 +134,14 @@ func (e *Engine) setExecUser(st *State, proc *specs.Process, user string) error 
 	return nil
 }
 
-// execProcessSpec derives the exec'd process from the container's: same user and
-// environment, with -e added, -w or the container's working directory.
-func execProcessSpec(base *specs.Process, opts ExecOptions) (*specs.Process, error) {
+// execProcessSpec derives the exec'd process from the container's (spec): same user, its
+// environment made again for this process (configEnv is the container's config's), -e added,
+// -w or the container's working directory.
+func execProcessSpec(spec *specs.Spec, configEnv []string, opts ExecOptions) (*specs.Process, error) {
 	if len(opts.Cmd) == 0 {
 		return nil, runconfig.ErrNoCommand
 	}
+	base := spec.Process
 	p := *base
 	if base.Capabilities != nil {
 		caps := *base.Capabilities
@@ -151,7 +153,9 @@ func execProcessSpec(base *specs.Process, opts ExecOptions) (*specs.Process, err
 	if err != nil {
 		return nil, err
 	}
-	p.Env = runconfig.MergeEnv(base.Env, env)
+	// As Docker's exec: the defaults for this process's terminal or none (TERM=xterm with -t,
+	// whether or not the container has one), the container's config, then -e.
+	p.Env = runconfig.MergeEnv(runconfig.MergeEnv(runconfig.DefaultEnv(spec.Hostname, opts.Tty), configEnv), env)
 	if opts.Workdir != "" {
 		p.Cwd = opts.Workdir
 	}

@@ -81,11 +81,11 @@ func openLog(path string, cfg LogConfig) (*jsonlog.Writer, error) {
 
 // LogOptions select what Logs prints.
 type LogOptions struct {
-	Follow     bool      // keep printing until the container stops
+	Follow     bool      // keep printing until the container stops (or Until is past)
 	Tail       int       // only the last Tail lines of what is logged so far; < 0: all
 	Timestamps bool      // each line after the time it was logged (RFC 3339, nanoseconds)
 	Since      time.Time // only what was logged from then on; zero: all
-	Until      time.Time // only what was logged before then; zero: all
+	Until      time.Time // only what was logged until then (included, as Docker); zero: all
 	// Done ends a Follow early (the API's client went away); nil: only the container's end.
 	Done <-chan struct{}
 }
@@ -141,6 +141,9 @@ func (e *Engine) Logs(ref string, opts LogOptions, stdout, stderr io.Writer) err
 		if cur, err := e.containers.Load(st.ID); err != nil || cur.Status == Exited {
 			return r.readAvailable()
 		}
+		if !opts.Until.IsZero() && time.Now().After(opts.Until) {
+			return r.readAvailable() // nothing logged from now on is shown
+		}
 		if err := r.followRotation(path); err != nil {
 			return err
 		}
@@ -187,7 +190,7 @@ type logPrinter struct {
 }
 
 func (p *logPrinter) print(entry jsonlog.Entry) {
-	if entry.Time.Before(p.since) || (!p.until.IsZero() && !entry.Time.Before(p.until)) {
+	if entry.Time.Before(p.since) || (!p.until.IsZero() && entry.Time.After(p.until)) {
 		return
 	}
 	w := p.stdout

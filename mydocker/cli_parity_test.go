@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -88,11 +89,38 @@ func TestDockerCLIParity(t *testing.T) {
 			}
 			return "no content: " + s
 		}},
+		{name: "top -o pid,comm", args: []string{"top", "p-run", "-o", "pid,comm"}, show: pidsAsN},
+		{name: "top -eo comm,pid,user", args: []string{"top", "p-run", "-eo", "comm,pid,user"}, show: pidsAsN},
+		{name: "top with no PID column", args: []string{"top", "p-run", "-o", "comm"}},
+		{name: "exec -t sets TERM", args: []string{"exec", "-t", "p-run", "sh", "-c", "echo $TERM"}},
+		{name: "exec without -t has no TERM", args: []string{"exec", "p-run", "sh", "-c", "echo TERM=$TERM"}},
+		// Docker's run/cp/commit pattern: the input copied into a container that never ran.
+		{name: "create for cp", args: []string{"create", "--net", "none", "--name", "p-cpc", "busybox", "sh", "-c", "cat /tmp/in.txt; echo made > /tmp/made"}, show: func(string) string { return "" }},
+		{name: "cp into a created container", args: []string{"cp", in, "p-cpc:/tmp/"}},
+		{name: "start -a after cp", args: []string{"start", "-a", "p-cpc"}},
+		{name: "cp out of an exited container", args: []string{"cp", "p-cpc:/tmp/made", "-"}, show: func(s string) string {
+			if i := strings.Index(s, "made\n"); i >= 0 {
+				return s[i : i+len("made\n")]
+			}
+			return "no content: " + s
+		}},
+		{name: "cp of a file to a missing directory", args: []string{"cp", in, "p-cpc:/p-nodir/"}, stderrHas: "no such directory"},
+		{name: "cp of a missing file of an exited container", args: []string{"cp", "p-cpc:/tmp/nosuch", "-"}},
+		{name: "volume create", args: []string{"volume", "create", "p-vol"}},
+		{name: "volume inspect -f", args: []string{"volume", "inspect", "-f", "{{.Name}} {{.Driver}} {{.Scope}} {{json .Labels}} {{json .Options}}", "p-vol"}},
+		{name: "volume inspect -f of a missing volume", args: []string{"volume", "inspect", "-f", "{{.Name}}", "p-vol", "p-nosuch"}, stderrHas: "No such volume: p-nosuch"},
+		{name: "volume inspect without a name", args: []string{"volume", "inspect"}},
+		{name: "network rm without a name", args: []string{"network", "rm"}},
 		{name: "run for logs", args: []string{"run", "--net", "none", "--name", "p-log", "busybox", "sh", "-c", "for i in 1 2 3 4 5; do echo line$i; done"}},
 		{name: "logs --tail 2", args: []string{"logs", "--tail", "2", "p-log"}},
 		{name: "logs -t", args: []string{"logs", "-t", "p-log"}, show: func(s string) string {
 			return timestampPrefix.ReplaceAllString(s, "<time> ")
 		}},
+		{name: "logs --since 1h", args: []string{"logs", "--since", "1h", "p-log"}},
+		{name: "logs --until 1h", args: []string{"logs", "--until", "1h", "p-log"}},
+		{name: "logs --since a later Unix time", args: []string{"logs", "--since", strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10), "p-log"}},
+		{name: "logs --until a later RFC 3339 time", args: []string{"logs", "--until", time.Now().Add(time.Hour).UTC().Format(time.RFC3339), "p-log"}},
+		{name: "logs --since a bad time", args: []string{"logs", "--since", "yesterday", "p-log"}, stderrHas: `failed to parse value as time or duration: "yesterday"`},
 		{name: "--env-file", args: []string{"run", "--rm", "--net", "none", "--env-file", envFile, "busybox", "sh", "-c", `echo "$EF_ONE|$EF_TWO"`}},
 		{name: "--restart on-failure:2", args: []string{"run", "-d", "--net", "none", "--name", "p-onf", "--restart", "on-failure:2", "busybox", "sh", "-c", "echo try; exit 1"}, show: func(string) string { return "" }},
 		{name: "RestartCount", args: []string{"inspect", "-f", "{{.RestartCount}} {{.State.Status}} {{.State.ExitCode}}", "p-onf"},
@@ -141,6 +169,13 @@ func TestDockerCLIParity(t *testing.T) {
 			}
 		})
 	}
+}
+
+// pidsAsN writes each number of a table as N, its column as wide as it was.
+func pidsAsN(s string) string {
+	return regexp.MustCompile(`\d+ *`).ReplaceAllStringFunc(s, func(cell string) string {
+		return "N" + strings.Repeat(" ", len(cell)-1)
+	})
 }
 
 // sortedJSONStrings is a JSON array of strings, its elements sorted.

@@ -3,12 +3,15 @@ package main
 import (
 	"archive/tar"
 	"compress/gzip"
+	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -103,9 +106,29 @@ func TestLogsTailAndTimestamps(t *testing.T) {
 	out := e.must("logs", "-t", "lg")
 	require.Regexp(t, `^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z line\d\n){5}$`, out)
 
+	// --since and --until as Docker reads them: an RFC 3339 time (both included), Unix
+	// seconds, or a duration before now.
+	third := strings.Fields(strings.Split(out, "\n")[2])[0]
+	require.Equal(t, "line3\nline4\nline5\n", e.must("logs", "--since", third, "lg"))
+	require.Equal(t, "line1\nline2\nline3\n", e.must("logs", "--until", third, "lg"))
+	require.Equal(t, "line3\n", e.must("logs", "--since", third, "--until", third, "lg"))
+	require.Equal(t, "line4\nline5\n", e.must("logs", "--since", third, "--tail", "2", "lg"))
+	require.Equal(t, "line1\nline2\nline3\nline4\nline5\n", e.must("logs", "--since", "1h", "lg"))
+	require.Equal(t, "", e.must("logs", "--until", "1h", "lg"), "all of it was logged less than an hour ago")
+	later := strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10)
+	require.Equal(t, "", e.must("logs", "--since", later, "lg"))
+	require.Equal(t, "line1\nline2\nline3\nline4\nline5\n", e.must("logs", "--until", later, "lg"))
+	r := e.run("logs", "--since", "yesterday", "lg")
+	require.Equal(t, 1, r.code)
+	require.Contains(t, r.stderr, `failed to parse value as time or duration: "yesterday"`)
+	// -f ends once --until is past, though the container goes on.
+	e.must("run", "-d", "--net", "none", "--name", "lgf", "busybox", "sh", "-c", "echo up; exec sleep 1000")
+	waitFor(t, 5*time.Second, "the output", func() bool { return e.must("logs", "lgf") == "up\n" })
+	require.Equal(t, "up\n", e.must("logs", "-f", "--until", "-1s", "lgf"))
+
 	// A container run in the foreground is logged too, each stream apart, while its output
 	// still reaches the caller's stdout and stderr.
-	r := e.run("run", "--net", "none", "--name", "fg", "busybox", "sh", "-c", "echo out; echo err >&2; exit 3")
+	r = e.run("run", "--net", "none", "--name", "fg", "busybox", "sh", "-c", "echo out; echo err >&2; exit 3")
 	require.Equal(t, 3, r.code)
 	require.Equal(t, "out\n", r.stdout)
 	require.Equal(t, "err\n", r.stderr)
@@ -122,6 +145,25 @@ func TestVersionInfoAndUnknownCommands(t *testing.T) {
 	r := e.run("nosuchcommand")
 	require.Equal(t, 1, r.code)
 	require.Contains(t, r.stderr, "'nosuchcommand' is not a mydocker command")
+	r = e.run("volume", "nosuch")
+	require.Equal(t, 1, r.code)
+	require.Contains(t, r.stderr, "'nosuch' is not a mydocker volume command.\nSee 'mydocker volume --help'")
+	// A usage error names the command with its group, in Docker's words; a wrong number of
+	// arguments exits 1, a bad flag 125.
+	for _, u := range []struct {
+		name string // the command, its group first
+		args []string
+	}{
+		{"volume inspect", nil}, {"volume create", []string{"a1", "b1"}}, {"network connect", []string{"n"}}, {"image rm", nil},
+		{"image tag", []string{"busybox"}}, {"stop", nil}, {"rename", []string{"a"}}, {"cp", []string{"x:/a"}}, {"top", nil}, {"exec", []string{"x"}},
+	} {
+		r := e.run(append(strings.Fields(u.name), u.args...)...)
+		require.Equal(t, 1, r.code, "%s: %s", u.name, r)
+		require.Regexp(t, `^mydocker: "mydocker `+u.name+`" requires (at least|at most|exactly) \d arguments?\.\nSee 'mydocker `+u.name+` --help'\.\n\nUsage:  mydocker `+u.name+` `, r.stderr, u.name)
+	}
+	r = e.run("volume", "inspect", "--bogus", "v")
+	require.Equal(t, 125, r.code)
+	require.Contains(t, r.stderr, "See 'mydocker volume inspect --help'.")
 	for _, args := range [][]string{{"stop"}, {"start"}, {"logs"}, {"rm"}, {"kill"}, {"exec", "", "true"}, {"restart"}, {"pause"}} {
 		args := append(args[:1], append([]string{"nosuch"}, args[min(2, len(args)):]...)...)
 		r := e.run(args...)
@@ -200,8 +242,19 @@ func TestRenameTopTmpfsAndCommitChanges(t *testing.T) {
 	require.Equal(t, "/new\n", e.must("inspect", "-f", "{{.Name}}", "new"), "the exit, recorded after the rename, keeps the new name")
 	e.must("start", "new")
 
-	out := e.must("top", "new")
-	require.Regexp(t, `^UID +PID +PPID +STAT +CMD\n0 +\d+ +\d+ +\S+ +sleep 1000\n$`, out)
+	// top runs the host's ps, -ef unless told otherwise, and keeps the container's rows.
+	require.Regexp(t, `^UID +PID +PPID +C +STIME +TTY +TIME +CMD\nroot +\d+ +\d+ +\d+ +\S+ +\? +\S+ +sleep 1000\n$`, e.must("top", "new"))
+	require.Regexp(t, `^PID +COMMAND\n\d+ +sleep\n$`, e.must("top", "new", "-eo", "pid,comm"))
+	require.Regexp(t, `^COMMAND +PID +USER\nsleep +\d+ +root\n$`, e.must("top", "new", "-o", "comm", "-o", "pid,user"))
+	r = e.run("top", "new", "-o", "comm")
+	require.Equal(t, 1, r.code)
+	require.Contains(t, r.stderr, "no PID column")
+	r = e.run("top", "new", "-o", "pid,comm=PID")
+	require.Equal(t, 1, r.code)
+	require.Contains(t, r.stderr, `specifying "comm=PID" is not allowed`)
+	r = e.run("top", "new", "--bogus-ps-option")
+	require.Equal(t, 1, r.code)
+	require.Contains(t, r.stderr, "ps --bogus-ps-option")
 
 	require.Regexp(t, `(?m)^tmpfs /scratch tmpfs rw,nosuid,nodev,noexec,relatime,size=1024k`,
 		e.must("run", "--rm", "--net", "none", "--tmpfs", "/scratch:size=1m", "busybox", "cat", "/proc/mounts"))
@@ -222,8 +275,21 @@ func TestNamedVolumes(t *testing.T) {
 	require.Equal(t, "vol1\n", e.must("volume", "ls", "-q"))
 	require.Regexp(t, `^DRIVER +VOLUME NAME\nlocal +vol1\n$`, e.must("volume", "ls"))
 	require.Contains(t, e.must("volume", "inspect", "vol1"), `"Mountpoint": "`+filepath.Join(e.root, "volumes/vol1/_data")+`"`)
+	// -f: a Go template over the JSON inspect prints, as Docker's.
+	require.Equal(t, filepath.Join(e.root, "volumes/vol1/_data")+" local local vol1\n",
+		e.must("volume", "inspect", "-f", "{{.Mountpoint}} {{.Driver}} {{.Scope}} {{.Name}}", "vol1"))
+	e.must("volume", "create", "--label", "tier=db", "vol2")
+	require.Equal(t, "vol1 {}\nvol2 {\"tier\":\"db\"}\n", e.must("volume", "inspect", "--format", "{{.Name}} {{json .Labels}}", "vol1", "vol2"))
+	r := e.run("volume", "inspect", "-f", "{{.Name}}", "vol1", "nosuch")
+	require.Equal(t, 1, r.code)
+	require.Equal(t, "vol1\n", r.stdout)
+	require.Equal(t, "Error: No such volume: nosuch\n", r.stderr)
+	r = e.run("volume", "inspect", "-f", "{{.Name", "vol1")
+	require.Equal(t, 1, r.code)
+	require.Contains(t, r.stderr, "template parsing error")
+	e.must("volume", "rm", "vol2")
 	e.must("run", "-d", "--net", "none", "--name", "user", "-v", "vol1:/data", "busybox", "sleep", "1000")
-	r := e.run("volume", "rm", "vol1")
+	r = e.run("volume", "rm", "vol1")
 	require.Equal(t, 1, r.code)
 	require.Contains(t, r.stderr, "volume is in use")
 	e.must("rm", "-f", "user")
@@ -308,9 +374,152 @@ func TestCp(t *testing.T) {
 	require.Equal(t, "cp-in\nsecond line\n", e.must("exec", "cp", "cat", filepath.Join(host, "escaped.txt")))
 
 	e.must("stop", "-t", "0", "cp")
-	r := e.run("cp", in, "cp:/tmp/")
+	e.must("cp", in, "cp:/tmp/again.txt")
+	require.Equal(t, "cp-in\nsecond line\n", readVia(t, e, "cp:/tmp/again.txt"), "a stopped container's files")
+}
+
+// readVia reads a file out of a container with cp.
+func readVia(t *testing.T, e *engineEnv, src string) string {
+	t.Helper()
+	tr := tar.NewReader(strings.NewReader(e.must("cp", src, "-")))
+	_, err := tr.Next()
+	require.NoError(t, err)
+	data, err := io.ReadAll(tr)
+	require.NoError(t, err)
+	return string(data)
+}
+
+// cp into and out of a stopped container, Docker's run/cp/commit pattern: a created container
+// gets its input before it first starts, an exited one gives its output; a path under a volume
+// or a bind mount is the volume's, as in the running container. The mount a copy makes is
+// seen only by the copy, and goes with it; a start meanwhile waits for the copy.
+func TestCpStoppedContainer(t *testing.T) {
+	e := newEngine(t)
+	host := t.TempDir()
+	in := filepath.Join(host, "in.txt")
+	require.NoError(t, os.WriteFile(in, []byte("cp-in\n"), 0o644))
+	bound := t.TempDir()
+	e.must("create", "--net", "none", "--name", "cps", "-v", "cpvol:/data", "-v", bound+":/bound", "busybox", "sh", "-c",
+		"cat /tmp/in.txt /data/in.txt /bound/in.txt; echo out > /tmp/out.txt; echo vol > /data/out.txt; mkdir -p /tmp/d/e; echo deep > /tmp/d/e/f; ln -s /etc/passwd /tmp/d/link")
+	e.must("cp", in, "cps:/tmp/")
+	e.must("cp", in, "cps:/data/")
+	e.must("cp", in, "cps:/bound/")
+	require.FileExists(t, filepath.Join(bound, "in.txt"), "written to the bind mount's source")
+	r := e.run("start", "-a", "cps")
+	require.Equal(t, 0, r.code, "%s", r)
+	require.Equal(t, "cp-in\ncp-in\ncp-in\n", r.stdout)
+
+	require.Equal(t, "out\n", readVia(t, e, "cps:/tmp/out.txt"))
+	require.Equal(t, "vol\n", readVia(t, e, "cps:/data/out.txt"), "read from the volume")
+	e.must("cp", "cps:/tmp/d", filepath.Join(host, "tree"))
+	deep, err := os.ReadFile(filepath.Join(host, "tree/e/f"))
+	require.NoError(t, err)
+	require.Equal(t, "deep\n", string(deep))
+	link, err := os.Readlink(filepath.Join(host, "tree/link"))
+	require.NoError(t, err)
+	require.Equal(t, "/etc/passwd", link, "a symlink is copied as one")
+	e.must("commit", "cps", "cps:1")
+	require.Equal(t, "cp-in\n", e.must("run", "--rm", "--net", "none", "cps:1", "cat", "/tmp/in.txt"), "commit keeps what cp wrote")
+
+	// The vfs driver's copy, a directory of its own, as well.
+	e.must("create", "--net", "none", "--storage-driver", "vfs", "--name", "cpvfs", "busybox", "cat", "/in.txt")
+	e.must("cp", in, "cpvfs:/")
+	require.Equal(t, "cp-in\n", e.must("start", "-a", "cpvfs"))
+
+	// Paths stay inside the container: a symlink to a host directory leads to the
+	// container's own such path.
+	e.must("create", "--net", "none", "--name", "evil", "busybox", "sh", "-c", "cat "+host+"/escaped.txt")
+	tarball := tarOf(t, map[string]string{strings.TrimPrefix(host, "/") + "/": "", "tmp/evil": host})
+	r = e.runStdin(tarball, "cp", "-", "evil:/")
+	require.Equal(t, 0, r.code, "%s", r)
+	e.must("cp", in, "evil:/tmp/evil/escaped.txt")
+	require.NoFileExists(t, filepath.Join(host, "escaped.txt"), "cp wrote on the host through the container's symlink")
+	require.Equal(t, "cp-in\n", e.must("start", "-a", "evil"))
+
+	// A destination ending in / is a directory: a missing one is made for a directory copied
+	// to it, and an error for a file, as Docker's.
+	e.must("cp", filepath.Join(host, "tree"), "cps:/newdir/")
+	require.Equal(t, "deep\n", readVia(t, e, "cps:/newdir/e/f"))
+	r = e.run("cp", in, "cps:/nodir/")
 	require.Equal(t, 1, r.code)
-	require.Contains(t, r.stderr, "is not running")
+	require.Contains(t, r.stderr, "no such directory")
+
+	// Bad input: a clear error, and nothing left mounted (cleanup checks).
+	r = e.run("cp", "cps:/nosuch", "-")
+	require.Equal(t, 1, r.code)
+	require.Contains(t, r.stderr, "/nosuch")
+	e.must("create", "--net", "none", "--read-only", "--name", "ro", "busybox", "true")
+	r = e.run("cp", in, "ro:/tmp/")
+	require.Equal(t, 1, r.code)
+	require.Contains(t, r.stderr, "read-only file system")
+
+	// A copy in progress: its mount is in its own thread's namespace only, and a start waits.
+	id := strings.TrimSpace(e.must("create", "--net", "none", "--name", "late", "busybox", "cat", "/tmp/late.txt"))
+	merged := filepath.Join(e.root, "containers", id, "fs", "merged")
+	pr, pw, err := os.Pipe()
+	require.NoError(t, err)
+	cp := e.cmd("cp", "-", "late:/tmp/")
+	cp.Stdin = pr
+	require.NoError(t, cp.Start())
+	pr.Close()
+	copied := make(chan error, 1)
+	go func() { copied <- cp.Wait() }()
+	t.Cleanup(func() { cp.Process.Kill(); pw.Close() })
+	waitFor(t, 10*time.Second, "the copy's mount", func() bool { return mountedIn(cp.Process.Pid, merged) })
+	require.False(t, mountedIn(os.Getpid(), merged), "the host's mount namespace has no mount of the copy")
+	started := make(chan result, 1)
+	go func() { started <- runBounded(e.cmd("start", "-a", "late"), "") }()
+	_, err = pw.Write([]byte(tarOf(t, map[string]string{"late.txt": "late\n"})))
+	require.NoError(t, err)
+	pw.Close()
+	select {
+	case err := <-copied:
+		require.NoError(t, err)
+	case <-time.After(60 * time.Second):
+		t.Fatal("the copy did not end")
+	}
+	r = <-started
+	require.Equal(t, 0, r.code, "%s", r)
+	require.Equal(t, "late\n", r.stdout, "the start waited for the copy")
+}
+
+// tarOf is a tar of regular files (name: content); a name ending in / is a directory, and a
+// content that is an absolute path makes a symlink to it.
+func tarOf(t *testing.T, files map[string]string) string {
+	t.Helper()
+	var b strings.Builder
+	tw := tar.NewWriter(&b)
+	for _, name := range slices.Sorted(maps.Keys(files)) {
+		content := files[name]
+		hdr := &tar.Header{Name: name, Mode: 0o644, Typeflag: tar.TypeReg, Size: int64(len(content))}
+		switch {
+		case strings.HasSuffix(name, "/"):
+			hdr = &tar.Header{Name: name, Mode: 0o755, Typeflag: tar.TypeDir}
+		case strings.HasPrefix(content, "/"):
+			hdr = &tar.Header{Name: name, Mode: 0o777, Typeflag: tar.TypeSymlink, Linkname: content}
+		}
+		require.NoError(t, tw.WriteHeader(hdr))
+		if hdr.Typeflag == tar.TypeReg {
+			_, err := io.WriteString(tw, content)
+			require.NoError(t, err)
+		}
+	}
+	require.NoError(t, tw.Close())
+	return b.String()
+}
+
+// mountedIn reports whether any thread of process pid sees a mount on path.
+func mountedIn(pid int, path string) bool {
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/mountinfo", pid))
+	for _, task := range tasks {
+		data, _ := os.ReadFile(task)
+		for _, line := range strings.Split(string(data), "\n") {
+			if f := strings.Fields(line); len(f) > 4 && f[4] == path {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // sortedTarNames lists a tar's entry names, sorted, one per line.

@@ -49,6 +49,15 @@ func TestDetachedLifecycle(t *testing.T) {
 	hostname := strings.TrimSpace(e.must("exec", "web", "hostname"))
 	require.Equal(t, id[:12], hostname)
 	require.Equal(t, 126, e.run("exec", "web", "nosuchcommand").code, "Docker's status for an exec that cannot start")
+	// A terminal comes with TERM=xterm, as with run -t, unless -e says otherwise; no terminal,
+	// no TERM, whether the container has one or not (Docker's exec).
+	require.Equal(t, "xterm\r\n", e.must("exec", "-t", "web", "sh", "-c", "echo $TERM"))
+	require.Equal(t, "vt100\r\n", e.must("exec", "-t", "-e", "TERM=vt100", "web", "sh", "-c", "echo $TERM"))
+	require.Equal(t, "\n", e.must("exec", "web", "sh", "-c", "echo $TERM"))
+	e.must("run", "-d", "-t", "--name", "tty", "busybox", "sleep", "1000")
+	require.Equal(t, "\n", e.must("exec", "tty", "sh", "-c", "echo $TERM"))
+	require.Equal(t, "xterm\r\n", e.must("exec", "-t", "tty", "sh", "-c", "echo $TERM"))
+	e.must("rm", "-f", "tty")
 
 	r := e.run("run", "-d", "--name", "web", "busybox", "sleep", "1000")
 	require.Equal(t, 125, r.code, "a name in use: %s", r)

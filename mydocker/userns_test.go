@@ -264,6 +264,16 @@ func TestUsernsRemap(t *testing.T) {
 	hdr, err := tar.NewReader(bytes.NewReader(tarball)).Next()
 	require.NoError(t, err)
 	require.Equal(t, 1000, hdr.Uid, "cp out gives the container's uid, not the host's")
+	// Stopped, it is copied to and from in its own ids as well.
+	e.must("stop", "-t", "0", "remapped")
+	e.must("cp", src, "remapped:/copied-stopped")
+	tarball, err = e.cmd("cp", "remapped:/written", "-").Output()
+	require.NoError(t, err)
+	hdr, err = tar.NewReader(bytes.NewReader(tarball)).Next()
+	require.NoError(t, err)
+	require.Equal(t, 1000, hdr.Uid, "cp out of a stopped container gives the container's uid")
+	e.must("start", "remapped")
+	require.Equal(t, "0 in\n", e.must("exec", "remapped", "sh", "-c", "echo $(stat -c %u /copied-stopped) $(cat /copied-stopped)"))
 
 	// Opted out: the host's user namespace, on the same image's same layers.
 	e.mustRemapped(u.Name, "run", "-d", "--name", "host", "--userns", "host", "busybox", "sleep", "1000")

@@ -109,11 +109,7 @@ func (o *Options) Spec(id string, img ocispec.ImageConfig) (*specs.Spec, ocispec
 	if spec.Hostname == "" {
 		spec.Hostname = container.ShortID(id)
 	}
-	env := []string{container.DefaultPath, "HOSTNAME=" + spec.Hostname}
-	if o.Tty {
-		env = append(env, "TERM=xterm")
-	}
-	env = MergeEnv(env, img.Env)
+	env := MergeEnv(DefaultEnv(spec.Hostname, o.Tty), img.Env)
 	userEnv, err := ExpandEnv(o.Env, os.LookupEnv)
 	if err != nil {
 		return nil, config, err
@@ -205,6 +201,17 @@ func (o *Options) Namespaces() []specs.LinuxNamespace {
 		out = append(out, specs.LinuxNamespace{Type: specs.CgroupNamespace})
 	}
 	return out
+}
+
+// DefaultEnv is the environment every process of a container starts from, the image's and
+// the user's settings then merged over it (Docker's CreateDaemonEnvironment): the default PATH,
+// HOSTNAME, and with a terminal (run -t, exec -t) TERM=xterm.
+func DefaultEnv(hostname string, tty bool) []string {
+	env := []string{container.DefaultPath, "HOSTNAME=" + hostname}
+	if tty {
+		env = append(env, "TERM=xterm")
+	}
+	return env
 }
 
 // MergeEnv returns base with each KEY=VALUE of overrides replacing the same key in place,

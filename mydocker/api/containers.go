@@ -215,17 +215,14 @@ func (s *Server) containerUnpause(w http.ResponseWriter, r *http.Request) error 
 	return nil
 }
 
-// containerTop is GET /containers/{name}/top.
+// containerTop is GET /containers/{name}/top?ps_args=: the host's ps with ps_args (-ef when
+// not given), the container's rows kept.
 func (s *Server) containerTop(w http.ResponseWriter, r *http.Request) error {
-	procs, err := s.e.Top(r.PathValue("name"))
+	procs, err := s.e.Top(r.PathValue("name"), r.URL.Query().Get("ps_args"))
 	if err != nil {
 		return err
 	}
-	resp := mobyctr.TopResponse{Titles: []string{"UID", "PID", "PPID", "STAT", "CMD"}, Processes: [][]string{}}
-	for _, p := range procs {
-		resp.Processes = append(resp.Processes, []string{p.UID, p.PID, p.PPID, p.State, p.Command})
-	}
-	writeJSON(w, http.StatusOK, resp)
+	writeJSON(w, http.StatusOK, procs)
 	return nil
 }
 

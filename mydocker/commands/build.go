@@ -47,8 +47,8 @@ func (p Program) buildCommand() *cli.Command {
 			&cli.BoolFlag{Name: "force-rm", Usage: "always remove intermediate containers (mydocker always removes the container of a step that fails)"},
 		},
 		Action: func(_ context.Context, cmd *cli.Command) error {
-			if cmd.Args().Len() != 1 {
-				return usageError{msg: fmt.Sprintf("\"build\" requires exactly 1 argument.\nUsage: %s build [OPTIONS] PATH | -", cmd.Root().Name)}
+			if err := exactArgs(cmd, 1, "build [OPTIONS] PATH | -"); err != nil {
+				return err
 			}
 			req := BuildRequest{
 				Context:    cmd.Args().First(),

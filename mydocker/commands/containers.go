@@ -159,12 +159,22 @@ func logsCommand() *cli.Command {
 			&cli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "follow log output"},
 			&cli.StringFlag{Name: "tail", Aliases: []string{"n"}, Value: "all", Usage: "number of lines to show from the end of the logs"},
 			&cli.BoolFlag{Name: "timestamps", Aliases: []string{"t"}, Usage: "show timestamps"},
+			&cli.StringFlag{Name: "since", Usage: `show logs since a timestamp (e.g. "2013-01-02T13:23:37Z", or 1356700000 in Unix seconds) or relative (e.g. "42m" for 42 minutes)`},
+			&cli.StringFlag{Name: "until", Usage: `show logs before a timestamp (e.g. "2013-01-02T13:23:37Z", or 1356700000 in Unix seconds) or relative (e.g. "42m" for 42 minutes)`},
 		},
 		Action: func(_ context.Context, cmd *cli.Command) error {
 			if err := needArgs(cmd, 1, "logs [OPTIONS] CONTAINER"); err != nil {
 				return err
 			}
 			opts := engine.LogOptions{Follow: cmd.Bool("follow"), Tail: -1, Timestamps: cmd.Bool("timestamps")}
+			now := time.Now()
+			var err error
+			if opts.Since, err = parseTimestamp(cmd.String("since"), now); err != nil {
+				return err
+			}
+			if opts.Until, err = parseTimestamp(cmd.String("until"), now); err != nil {
+				return err
+			}
 			if t := cmd.String("tail"); t != "all" {
 				n, err := strconv.Atoi(t)
 				if err != nil {

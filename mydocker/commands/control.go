@@ -1,12 +1,14 @@
 package commands
 
 import (
+	"bufio"
 	"cmp"
 	"context"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/urfave/cli/v3"
 
@@ -49,8 +51,8 @@ func renameCommand() *cli.Command {
 		ArgsUsage:    "CONTAINER NEW_NAME",
 		OnUsageError: onUsageError,
 		Action: func(_ context.Context, cmd *cli.Command) error {
-			if cmd.Args().Len() != 2 {
-				return usageError{msg: `"rename" requires exactly 2 arguments: rename CONTAINER NEW_NAME`}
+			if err := exactArgs(cmd, 2, "rename CONTAINER NEW_NAME"); err != nil {
+				return err
 			}
 			e, err := openEngine(cmd)
 			if err != nil {
@@ -64,27 +66,33 @@ func renameCommand() *cli.Command {
 func topCommand() *cli.Command {
 	return &cli.Command{
 		Name:         "top",
-		Usage:        "display the running processes of a container",
-		ArgsUsage:    "CONTAINER",
+		Usage:        "display the running processes of a container (ps OPTIONS: the host's ps runs with them, -ef by default)",
+		ArgsUsage:    "CONTAINER [ps OPTIONS]",
+		StopOnNthArg: &one, // what follows the container is ps's
 		OnUsageError: onUsageError,
 		Action: func(_ context.Context, cmd *cli.Command) error {
-			if err := needArgs(cmd, 1, "top CONTAINER"); err != nil {
+			if err := needArgs(cmd, 1, "top CONTAINER [ps OPTIONS]"); err != nil {
 				return err
 			}
 			e, err := openEngine(cmd)
 			if err != nil {
 				return err
 			}
-			procs, err := e.Top(cmd.Args().First())
+			procs, err := e.Top(cmd.Args().First(), strings.Join(cmd.Args().Tail(), " "))
 			if err != nil {
 				return err
 			}
-			tw := newTable()
-			fmt.Fprintln(tw, "UID\tPID\tPPID\tSTAT\tCMD")
-			for _, p := range procs {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.UID, p.PID, p.PPID, p.State, p.Command)
+			// Docker's columns: 20 wide at least, three spaces apart.
+			out := bufio.NewWriter(os.Stdout)
+			tw := tabwriter.NewWriter(out, 20, 1, 3, ' ', 0)
+			fmt.Fprintln(tw, strings.Join(procs.Titles, "\t"))
+			for _, p := range procs.Processes {
+				fmt.Fprintln(tw, strings.Join(p, "\t"))
 			}
-			return tw.Flush()
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			return out.Flush()
 		},
 	}
 }

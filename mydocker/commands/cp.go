@@ -19,12 +19,12 @@ import (
 func cpCommand() *cli.Command {
 	return &cli.Command{
 		Name:         "cp",
-		Usage:        "copy files between a running container and the host (- for a tar stream on stdin or stdout)",
+		Usage:        "copy files between a container, running or not, and the host (- for a tar stream on stdin or stdout)",
 		ArgsUsage:    "CONTAINER:SRC_PATH DEST_PATH|-  or  SRC_PATH|- CONTAINER:DEST_PATH",
 		OnUsageError: onUsageError,
 		Action: func(_ context.Context, cmd *cli.Command) error {
-			if cmd.Args().Len() != 2 {
-				return usageError{msg: `"cp" requires exactly 2 arguments: cp CONTAINER:SRC_PATH DEST_PATH|- or cp SRC_PATH|- CONTAINER:DEST_PATH`}
+			if err := exactArgs(cmd, 2, "cp CONTAINER:SRC_PATH DEST_PATH|- or SRC_PATH|- CONTAINER:DEST_PATH"); err != nil {
+				return err
 			}
 			src, dst := cmd.Args().Get(0), cmd.Args().Get(1)
 			sref, spath, sIn := splitContainerPath(src)
@@ -85,7 +85,13 @@ func copyIn(e *engine.Engine, src, ref, dst string) error {
 	}
 	dir, name := dst, filepath.Base(src)
 	if err != nil || !stat.Mode.IsDir() {
-		dir, name = filepath.Dir(dst), filepath.Base(dst)
+		// A dst ending in / names a directory: Docker's words when it is missing and a
+		// file would have to make it.
+		if err != nil && strings.HasSuffix(dst, "/") && !fi.IsDir() {
+			return errors.New("no such directory")
+		}
+		clean := filepath.Clean(dst)
+		dir, name = filepath.Dir(clean), filepath.Base(clean)
 	}
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(tarHostTree(pw, src, name, fi)) }()

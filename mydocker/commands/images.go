@@ -212,7 +212,7 @@ func tagCommand() *cli.Command {
 		OnUsageError: onUsageError,
 		Action: func(_ context.Context, cmd *cli.Command) error {
 			if cmd.Args().Len() != 2 {
-				return usageError{msg: `"tag" requires exactly 2 arguments: tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]`}
+				return exactArgs(cmd, 2, "tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]")
 			}
 			e, err := openEngine(cmd)
 			if err != nil {

@@ -4,6 +4,7 @@
 package commands
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -58,11 +59,11 @@ func (p Program) Main() {
 func (p Program) Run(args []string) int {
 	app := p.app(args)
 	unknown := false
-	app.CommandNotFound = func(_ context.Context, _ *cli.Command, name string) {
+	onCommandNotFound(app, func(_ context.Context, group *cli.Command, name string) {
 		// Docker's words for a command it does not have, not urfave/cli's "No help topic".
-		fmt.Fprintf(os.Stderr, "%s: '%s' is not a %s command.\nSee '%s --help'\n", p.Name, name, p.Name, p.Name)
+		fmt.Fprintf(os.Stderr, "%s: '%s' is not a %s command.\nSee '%s --help'\n", p.Name, name, group.FullName(), group.FullName())
 		unknown = true
-	}
+	})
 	err := app.Run(context.Background(), args)
 	if unknown {
 		return 1
@@ -80,9 +81,20 @@ func (p Program) Run(args []string) int {
 	fmt.Fprintf(os.Stderr, "%s: %s\n", p.Name, userMessage(err))
 	var ue usageError
 	if errors.As(err, &ue) {
-		return 125
+		return cmp.Or(ue.status, 125)
 	}
 	return 1
+}
+
+// onCommandNotFound has fn say that a command cmd or one of its groups (volume, network...)
+// has no subcommand of the name typed.
+func onCommandNotFound(cmd *cli.Command, fn cli.CommandNotFoundFunc) {
+	cmd.CommandNotFound = fn
+	for _, c := range cmd.Commands {
+		if len(c.Commands) > 0 {
+			onCommandNotFound(c, fn)
+		}
+	}
 }
 
 // userMessage is an error as the user reads it; a missing container, volume or image is said
@@ -288,8 +300,12 @@ func (e *statusError) Error() string {
 
 func (e *statusError) Unwrap() error { return e.err }
 
-// usageError marks bad flags and arguments; Docker exits 125 for those.
-type usageError struct{ msg string }
+// usageError marks bad flags and arguments: Docker exits 125 for those, but 1 (status) for
+// a wrong number of arguments.
+type usageError struct {
+	msg    string
+	status int // 0: 125
+}
 
 func (e usageError) Error() string { return e.msg }
 
@@ -307,8 +323,10 @@ func setupLog(ctx context.Context, cmd *cli.Command) (context.Context, error) {
 	return ctx, nil
 }
 
+// onUsageError is a bad flag, said as Docker says it, naming the command with its group
+// (See 'mydocker volume inspect --help'.).
 func onUsageError(_ context.Context, cmd *cli.Command, err error, _ bool) error {
-	return usageError{msg: fmt.Sprintf("%v\nSee '%s %s --help'.", err, cmd.Root().Name, cmd.Name)}
+	return usageError{msg: fmt.Sprintf("%v\nSee '%s --help'.", err, cmd.FullName())}
 }
 
 // defaultRoot is the engine's state directory unless --root says otherwise: an ordinary
@@ -372,10 +390,64 @@ func remapFlag(cmd *cli.Command) string {
 	return ""
 }
 
-// needArgs checks the number of positional arguments, Docker-style.
+// needArgs checks that the command has at least min arguments. usage is its usage line, the
+// command's name first (its words give way to the command's full name: image rm says so,
+// also where its usage is rmi's).
 func needArgs(cmd *cli.Command, min int, usage string) error {
-	if cmd.Args().Len() < min {
-		return usageError{msg: fmt.Sprintf("%q requires at least %d argument(s).\nUsage: %s %s", cmd.Name, min, cmd.Root().Name, usage)}
+	if cmd.Args().Len() >= min {
+		return nil
 	}
-	return nil
+	return argCountError(cmd, fmt.Sprintf("requires at least %d %s", min, arguments(min)), usage)
+}
+
+// exactArgs checks that the command has n arguments, usage as needArgs's.
+func exactArgs(cmd *cli.Command, n int, usage string) error {
+	if cmd.Args().Len() == n {
+		return nil
+	}
+	return argCountError(cmd, fmt.Sprintf("requires exactly %d %s", n, arguments(n)), usage)
+}
+
+// maxArgs checks that the command has at most n arguments, usage as needArgs's.
+func maxArgs(cmd *cli.Command, n int, usage string) error {
+	if cmd.Args().Len() <= n {
+		return nil
+	}
+	return argCountError(cmd, fmt.Sprintf("requires at most %d %s", n, arguments(n)), usage)
+}
+
+func arguments(n int) string {
+	if n == 1 {
+		return "argument"
+	}
+	return "arguments"
+}
+
+// argCountError is a wrong number of arguments in Docker's words, with its status (1):
+//
+//	"mydocker volume inspect" requires at least 1 argument.
+//	See 'mydocker volume inspect --help'.
+//
+//	Usage:  mydocker volume inspect VOLUME [VOLUME...]
+//
+//	show volumes in detail
+func argCountError(cmd *cli.Command, what, usage string) error {
+	name := cmd.FullName()
+	words := strings.Fields(usage)
+	for len(words) > 0 && isCommandWord(words[0]) {
+		words = words[1:]
+	}
+	line := strings.Join(append([]string{name}, words...), " ")
+	return usageError{status: 1, msg: fmt.Sprintf("%q %s.\nSee '%s --help'.\n\nUsage:  %s\n\n%s", name, what, name, line, cmd.Usage)}
+}
+
+// isCommandWord reports whether a word of a usage line is a command's name (volume, rm), not
+// an argument (IMAGE, [OPTIONS]).
+func isCommandWord(w string) bool {
+	for _, r := range w {
+		if (r < 'a' || r > 'z') && r != '-' {
+			return false
+		}
+	}
+	return w != ""
 }

@@ -3,7 +3,6 @@ package commands
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 
@@ -26,6 +25,9 @@ func volumeCommand() *cli.Command {
 					&cli.StringSliceFlag{Name: "label", Usage: "set a label on the volume (KEY=VALUE)"},
 				},
 				Action: func(_ context.Context, cmd *cli.Command) error {
+					if err := maxArgs(cmd, 1, "volume create [OPTIONS] [VOLUME]"); err != nil {
+						return err
+					}
 					labels, err := parseLabels(cmd)
 					if err != nil {
 						return err
@@ -87,31 +89,29 @@ func volumeCommand() *cli.Command {
 				Usage:        "show volumes in detail",
 				ArgsUsage:    "VOLUME [VOLUME...]",
 				OnUsageError: onUsageError,
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "format the output with a Go template"},
+				},
 				Action: func(_ context.Context, cmd *cli.Command) error {
-					if err := needArgs(cmd, 1, "volume inspect VOLUME [VOLUME...]"); err != nil {
+					if err := needArgs(cmd, 1, "volume inspect [OPTIONS] VOLUME [VOLUME...]"); err != nil {
 						return err
 					}
 					e, err := openEngine(cmd)
 					if err != nil {
 						return err
 					}
-					out := []engine.Volume{}
+					var out []any
 					var failed error
 					for _, name := range cmd.Args().Slice() {
 						v, err := e.VolumeInspect(name)
 						if err != nil {
-							fmt.Fprintf(os.Stderr, "Error: %v\n", err)
+							fmt.Fprintf(os.Stderr, "Error: %s\n", userMessage(err))
 							failed = &statusError{code: 1}
 							continue
 						}
-						out = append(out, v)
+						out = append(out, v.API()) // Docker's shape, as the API's
 					}
-					enc := json.NewEncoder(os.Stdout)
-					enc.SetIndent("", "    ")
-					if err := enc.Encode(out); err != nil {
-						return err
-					}
-					return failed
+					return printInspected(cmd.String("format"), out, failed)
 				},
 			},
 			{
