@@ -20,6 +20,10 @@ import (
 // The images as Docker's images, inspect and history show them, in the Engine API's types: the
 // command line prints them, the API server sends them.
 
+// NoTime is the Created of an image, or of a step of its history, whose config gives no time:
+// the zero time's seconds, as Docker 20.10 sends it. The command line shows it as N/A.
+var NoTime = time.Time{}.Unix()
+
 // ImageSummaries lists the images, newest first; with all, a build's intermediate images too
 // (untagged, with images built on them), which images hides as Docker's does.
 func (e *Engine) ImageSummaries(all bool) ([]image.Summary, error) {
@@ -43,7 +47,8 @@ func (e *Engine) ImageSummaries(all bool) ([]image.Summary, error) {
 		}
 		s := image.Summary{
 			ID: img.ID.String(), RepoTags: emptyIfNil(img.RepoTags), RepoDigests: emptyIfNil(digests[img.ID]),
-			Size: img.Size, Labels: img.Config.Config.Labels, Containers: int64(len(held[img.ID])),
+			Size: img.Size, SharedSize: -1, Labels: img.Config.Config.Labels, Containers: int64(len(held[img.ID])),
+			Created: NoTime,
 		}
 		if p := e.images.Parent(img.ID); p != "" {
 			s.ParentID = p.String()
@@ -145,8 +150,8 @@ func (e *Engine) imageGraphDriver(img *workspace.Image) *storage.DriverData {
 }
 
 // ImageHistory is docker history: each step of the image's history, newest first, with the
-// image it made when the store knows it (a build's chain of parents) and the bytes its layer
-// holds.
+// image it made when the store knows it (a build's chain of parents) and its tags, and the
+// bytes its layer holds.
 func (e *Engine) ImageHistory(ref string) ([]image.HistoryResponseItem, error) {
 	img, err := e.images.Get(ref)
 	if err != nil {
@@ -155,15 +160,17 @@ func (e *Engine) ImageHistory(ref string) ([]image.HistoryResponseItem, error) {
 	sizes := e.images.LayerSizes(img)
 	h := img.Config.History
 	layer := len(img.Config.RootFS.DiffIDs) - 1
-	chain := img.ID
-	tags := e.tagsByID()
+	chain, tags := img.ID, img.RepoTags
 	out := []image.HistoryResponseItem{}
 	for i := len(h) - 1; i >= 0; i-- {
-		item := image.HistoryResponseItem{ID: "<missing>", CreatedBy: h[i].CreatedBy, Comment: h[i].Comment, Tags: []string{}}
+		item := image.HistoryResponseItem{ID: "<missing>", CreatedBy: h[i].CreatedBy, Comment: h[i].Comment, Tags: []string{}, Created: NoTime}
 		if chain != "" {
-			item.ID = chain.String()
-			item.Tags = emptyIfNil(tags[chain])
-			chain = e.images.Parent(chain)
+			item.ID, item.Tags = chain.String(), emptyIfNil(tags)
+			if chain, tags = e.images.Parent(chain), nil; chain != "" {
+				if parent, err := e.images.Get(chain.String()); err == nil {
+					tags = parent.RepoTags
+				}
+			}
 		}
 		if !h[i].EmptyLayer && layer >= 0 {
 			item.Size = sizes[layer]
@@ -185,19 +192,6 @@ func (e *Engine) repoDigests() map[digest.Digest][]string {
 	}
 	for _, refs := range out {
 		slices.Sort(refs) // Docker's order
-	}
-	return out
-}
-
-// tagsByID are the images' tags, by image.
-func (e *Engine) tagsByID() map[digest.Digest][]string {
-	out := map[digest.Digest][]string{}
-	imgs, err := e.images.List()
-	if err != nil {
-		return out
-	}
-	for _, img := range imgs {
-		out[img.ID] = img.RepoTags
 	}
 	return out
 }
