@@ -3,11 +3,23 @@ package main
 import (
 	"encoding/json"
 	"io/fs"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/stretchr/testify/require"
 )
 
@@ -138,4 +150,138 @@ func symlinkBytes(t *testing.T, dir string) int64 {
 		return err
 	}))
 	return n
+}
+
+// pullNoise are the lines of Docker's pull that mydocker does not print: the stages of a
+// layer's download before it is unpacked.
+var pullNoise = regexp.MustCompile(`(?m)^[0-9a-f]{12}: (Pulling fs layer|Waiting|Verifying Checksum|Download complete)\n`)
+
+// docker pull's lines as Docker 20.10 prints them, pulling from the same registry into a store
+// as empty: a first pull, the same again (the image is up to date), another tag of the same
+// image, the default tag, by digest, a multi-platform image (its digest is the index's), quiet,
+// and a name the registry lacks.
+func TestPullParity(t *testing.T) {
+	reg := startRegistry(t, registryOptions{})
+	e := newEngine(t)
+	d := startDockerd(t)
+	e.must("run", "--net", "none", "--name", "mk", "busybox", "sh", "-c", "echo pulled > /pulled")
+	repo := reg.addr + "/app"
+	e.must("commit", "mk", repo+":1")
+	var digest string
+	for _, tag := range []string{"1", "2", "latest"} {
+		e.must("tag", repo+":1", repo+":"+tag)
+		digest = pushDigest.FindStringSubmatch(e.must("push", repo+":"+tag))[1]
+	}
+	// The same image as a multi-platform index (of this machine's platform alone).
+	src, err := name.ParseReference(repo+":1", name.Insecure)
+	require.NoError(t, err)
+	img, err := remote.Image(src)
+	require.NoError(t, err)
+	index := mutate.AppendManifests(empty.Index, mutate.IndexAddendum{Add: img,
+		Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: runtime.GOARCH}}})
+	multi, err := name.ParseReference(reg.addr+"/multi:1", name.Insecure)
+	require.NoError(t, err)
+	require.NoError(t, remote.WriteIndex(multi, index))
+	mine := newEngine(t)
+	mine.must("rmi", "busybox") // as empty as the daemon: the image's layers are all pulled
+
+	for _, step := range []struct {
+		name string
+		args []string
+	}{
+		{"first", []string{"pull", repo + ":1"}},
+		{"again", []string{"pull", repo + ":1"}},
+		{"another tag", []string{"pull", repo + ":2"}},
+		{"the default tag", []string{"pull", repo}},
+		{"the default tag again", []string{"pull", repo}},
+		{"by digest", []string{"pull", repo + "@" + digest}},
+		{"quiet", []string{"pull", "-q", repo + ":1"}},
+		{"a multi-platform image", []string{"pull", reg.addr + "/multi:1"}},
+		{"the index's digest kept", []string{"image", "inspect", "-f", "{{.RepoDigests}}", reg.addr + "/multi:1"}},
+		{"none such", []string{"pull", reg.addr + "/nosuch:1"}},
+	} {
+		t.Run(step.name, func(t *testing.T) {
+			want, got := d.docker("", step.args...), mine.run(step.args...)
+			require.Equal(t, want.code, got.code, "exit status: docker %s\nmydocker %s", want, got)
+			require.Equal(t, pullNoise.ReplaceAllString(want.stdout, ""), got.stdout)
+		})
+	}
+}
+
+// countingProxy passes requests on to a registry, from a port of loopback of its own, and
+// keeps what it passed ("GET /v2/app/manifests/1").
+type countingProxy struct {
+	addr     string
+	mu       sync.Mutex
+	requests []string
+}
+
+func startCountingProxy(t *testing.T, registry string) *countingProxy {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	target, err := url.Parse("http://" + registry)
+	require.NoError(t, err)
+	forward := httputil.NewSingleHostReverseProxy(target)
+	p := &countingProxy{addr: l.Addr().String()}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.mu.Lock()
+		p.requests = append(p.requests, r.Method+" "+r.URL.Path)
+		p.mu.Unlock()
+		forward.ServeHTTP(w, r)
+	})}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	return p
+}
+
+// take returns the requests passed since the last take.
+func (p *countingProxy) take() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	r := p.requests
+	p.requests = nil
+	return r
+}
+
+func blobRequests(requests []string) []string {
+	var out []string
+	for _, r := range requests {
+		if strings.Contains(r, "/blobs/") {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// A pull of an image the store has (the manifest's config is an image's id) fetches its
+// manifest and no blob, as Docker's: the config is not read again, and no layer is looked at.
+// Under another name, the image is tagged with it; either way the digest is recorded.
+func TestPullOfAnImageHereReadsItsManifestOnly(t *testing.T) {
+	reg := startRegistry(t, registryOptions{})
+	e := newEngine(t)
+	e.must("run", "--net", "none", "--name", "mk", "busybox", "sh", "-c", "echo pulled > /pulled")
+	e.must("commit", "mk", reg.addr+"/app:1")
+	e.must("push", "-q", reg.addr+"/app:1")
+	proxy := startCountingProxy(t, reg.addr)
+	ref := proxy.addr + "/app:1"
+
+	fresh := newEngine(t) // its busybox is the image's first layer
+	fresh.must("pull", ref)
+	first := proxy.take()
+	require.Len(t, blobRequests(first), 2, "the config and the layer the store lacks: %v", first)
+
+	out := fresh.must("pull", ref)
+	require.Contains(t, out, "Status: Image is up to date for "+ref+"\n")
+	again := proxy.take()
+	require.Empty(t, blobRequests(again), "no blob fetched again: %v", again)
+	require.Contains(t, again, "GET /v2/app/manifests/1")
+
+	// The engine that made the image pulls it under the proxy's name.
+	out = e.must("pull", ref)
+	require.Contains(t, out, "Status: Downloaded newer image for "+ref+"\n")
+	require.NotContains(t, out, "Pull complete")
+	require.Empty(t, blobRequests(proxy.take()))
+	require.Equal(t, e.must("inspect", "-f", "{{.Id}}", reg.addr+"/app:1"), e.must("inspect", "-f", "{{.Id}}", ref), "tagged")
+	require.Contains(t, e.must("inspect", "-f", "{{.RepoDigests}}", ref), proxy.addr+"/app@sha256:", "its digest recorded")
 }
