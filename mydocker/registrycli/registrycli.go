@@ -58,7 +58,7 @@ func Main(args []string) {
 			if !strings.Contains(ref, "@") && strings.LastIndex(ref, ":") <= strings.LastIndex(ref, "/") {
 				progress.Printf("Using default tag: latest\n") // docker pull's own words
 			}
-			p, err := access.PullAndReport(store, args[1], ref, progress)
+			p, err := access.Pull(store, args[1], ref, progress)
 			if err != nil {
 				fail(err)
 			}

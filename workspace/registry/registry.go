@@ -56,22 +56,11 @@ type Pulled struct {
 // each layer the store lacks (a layer it has is skipped: "Already exists"), downloaded and
 // unpacked at once, its blob checked against the manifest's digest and size before the layer
 // is committed (AddBlob), and the layer against the diff id the config names; then the config
-// and the tag are recorded. What a failed pull added goes again. It returns the digest of what
-// ref names (Pulled.Digest); its progress shows the layers only (the Engine API's pull says
-// the rest itself; PullAndReport says it as docker pull does).
-func (a Access) Pull(s *workspace.Store, root, ref string, progress *bars.Progress) (digest.Digest, error) {
-	p, err := a.pull(s, root, ref, progress, false)
-	return p.Digest, err
-}
-
-// PullAndReport is Pull as docker pull shows it: "TAG: Pulling from REPOSITORY" once the
-// manifest is read, the layers, then "Digest: sha256:..." and "Status: Downloaded newer image
-// for NAME" — or "Status: Image is up to date for NAME" when NAME named that image already.
-func (a Access) PullAndReport(s *workspace.Store, root, ref string, progress *bars.Progress) (Pulled, error) {
-	return a.pull(s, root, ref, progress, true)
-}
-
-func (a Access) pull(s *workspace.Store, root, ref string, progress *bars.Progress, report bool) (Pulled, error) {
+// and the tag are recorded. What a failed pull added goes again. Its progress shows it as
+// docker pull does: "TAG: Pulling from REPOSITORY" once the manifest is read, the layers, then
+// "Digest: sha256:..." and "Status: Downloaded newer image for NAME" — or "Status: Image is up
+// to date for NAME" when NAME named that image already.
+func (a Access) Pull(s *workspace.Store, root, ref string, progress *bars.Progress) (Pulled, error) {
 	r, err := a.parse(ref)
 	if err != nil {
 		return Pulled{}, err
@@ -96,13 +85,11 @@ func (a Access) pull(s *workspace.Store, root, ref string, progress *bars.Progre
 		return Pulled{}, fmt.Errorf("pull %s: %w", ref, err)
 	}
 	p.Digest, p.ID = digest.Digest(desc.Digest.String()), digest.Digest(m.Config.Digest.String())
-	if report {
-		what := r.Identifier()
-		if _, ok := r.(name.Digest); ok {
-			what = p.Name // Docker's, for a pull by digest
-		}
-		progress.Say(what, "Pulling from "+r.Context().RepositoryStr())
+	what := r.Identifier()
+	if _, ok := r.(name.Digest); ok {
+		what = p.Name // Docker's, for a pull by digest
 	}
+	progress.Say(what, "Pulling from "+r.Context().RepositoryStr())
 	done, err := a.pullKnown(s, root, r, m, p)
 	if err == nil && !done {
 		err = a.pullNew(s, root, r, img, p.Digest, progress)
@@ -111,13 +98,11 @@ func (a Access) pull(s *workspace.Store, root, ref string, progress *bars.Progre
 		return Pulled{}, err
 	}
 	p.Newer = before != p.ID.String()
-	if report {
-		progress.Printf("Digest: %s\n", p.Digest)
-		if p.Newer {
-			progress.Printf("Status: Downloaded newer image for %s\n", p.Name)
-		} else {
-			progress.Printf("Status: Image is up to date for %s\n", p.Name)
-		}
+	progress.Printf("Digest: %s\n", p.Digest)
+	if p.Newer {
+		progress.Printf("Status: Downloaded newer image for %s\n", p.Name)
+	} else {
+		progress.Printf("Status: Image is up to date for %s\n", p.Name)
 	}
 	return p, nil
 }
