@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 
 	"github.com/mydocker/mydocker/cgroups"
 	"github.com/mydocker/mydocker/container"
@@ -188,14 +189,25 @@ func (e *Engine) Size(st *State) (rw, virtual int64) {
 	return rw, rw + virtual
 }
 
-// dirSize is the bytes of the regular files below dir.
+// dirSize is what lstat says of the files below dir (a symlink counts its target's length),
+// a hard-linked file once: Docker's count.
 func dirSize(dir string) (size int64) {
+	seen := map[uint64]bool{}
 	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
-			if fi, err := d.Info(); err == nil {
-				size += fi.Size()
-			}
+		if err != nil || d.IsDir() {
+			return nil
 		}
+		fi, err := d.Info()
+		if err != nil {
+			return nil
+		}
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Nlink > 1 {
+			if seen[st.Ino] {
+				return nil
+			}
+			seen[st.Ino] = true
+		}
+		size += fi.Size()
 		return nil
 	})
 	return size

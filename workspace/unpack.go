@@ -19,7 +19,7 @@ var ErrUnsafeArchive = errors.New("unsafe archive")
 
 // unpacked is what unpackLayer tells of a layer it unpacked.
 type unpacked struct {
-	size int64 // bytes of file content written
+	size int64 // bytes of file content written and of symlink targets: what lstat says, as Docker counts
 	// rewritten: some file content the tar carries is not in the layer under the entry's
 	// name (a later entry replaced or deleted it, or an entry that keeps no content had
 	// some): the tar cannot be put together again from the layer's files (tarsplit.go).
@@ -107,6 +107,7 @@ func unpackLayer(r io.Reader, dest string) (unpacked, error) {
 			if err := os.Symlink(hdr.Linkname, path); err != nil {
 				return u, err
 			}
+			u.size += int64(len(hdr.Linkname))
 		case tar.TypeLink:
 			target, err := localName(hdr.Linkname)
 			if err != nil {

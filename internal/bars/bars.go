@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/docker/go-units"
 	"golang.org/x/sys/unix"
 )
 
@@ -191,7 +192,7 @@ func (l *Layer) line() string {
 	}
 	done := l.done.Load()
 	if l.size <= 0 {
-		return fmt.Sprintf("%s: %s %s", l.id, l.action, humanSize(done))
+		return fmt.Sprintf("%s: %s %s", l.id, l.action, units.HumanSize(float64(done)))
 	}
 	const width = 40
 	filled := int(min(done, l.size) * width / l.size)
@@ -199,7 +200,7 @@ func (l *Layer) line() string {
 	if filled < width {
 		bar += ">" + strings.Repeat(" ", width-filled-1)
 	}
-	return fmt.Sprintf("%s: %s [%s] %s/%s", l.id, l.action, bar, humanSize(done), humanSize(l.size))
+	return fmt.Sprintf("%s: %s [%s] %s/%s", l.id, l.action, bar, units.HumanSize(float64(done)), units.HumanSize(float64(l.size)))
 }
 
 // Reader counts what is read through it on the layer's bar.
@@ -250,15 +251,4 @@ func (c *counting) Read(b []byte) (int, error) {
 	n, err := c.r.Read(b)
 	c.l.done.Add(int64(n))
 	return n, err
-}
-
-// humanSize is n bytes as Docker prints them (decimal units, three significant digits).
-func humanSize(n int64) string {
-	units := []string{"B", "kB", "MB", "GB", "TB"}
-	v, i := float64(n), 0
-	for v >= 1000 && i < len(units)-1 {
-		v /= 1000
-		i++
-	}
-	return fmt.Sprintf("%.4g%s", v, units[i])
 }

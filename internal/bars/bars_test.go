@@ -8,12 +8,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestHumanSize(t *testing.T) {
-	for n, want := range map[int64]string{0: "0B", 999: "999B", 1000: "1kB", 1234567: "1.235MB", 32000000: "32MB"} {
-		require.Equal(t, want, humanSize(n))
-	}
-}
-
 // On a terminal the layers' lines are redrawn in place: the cursor goes back over what the
 // last draw left, and a line printed meanwhile goes above them.
 func TestTerminalRedraw(t *testing.T) {

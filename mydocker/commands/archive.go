@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/docker/go-units"
 	"github.com/moby/moby/api/types/image"
 	"github.com/urfave/cli/v3"
 	"golang.org/x/sys/unix"
@@ -191,7 +192,7 @@ type historyRow struct {
 func historyRows(items []image.HistoryResponseItem, noTrunc bool, now time.Time) []any {
 	var rows []any
 	for _, it := range items {
-		row := historyRow{ID: it.ID, CreatedSince: "N/A", CreatedBy: it.CreatedBy, Size: humanSize(it.Size), Comment: it.Comment}
+		row := historyRow{ID: it.ID, CreatedSince: "N/A", CreatedBy: it.CreatedBy, Size: units.HumanSizeWithPrecision(float64(it.Size), 3), Comment: it.Comment}
 		if id, ok := strings.CutPrefix(it.ID, "sha256:"); ok && !noTrunc {
 			row.ID = id[:12]
 		}

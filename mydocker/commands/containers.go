@@ -2,7 +2,6 @@ package commands
 
 import (
 	"bufio"
-
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/docker/go-units"
 	"github.com/urfave/cli/v3"
 
 	"github.com/mydocker/mydocker/container"
@@ -81,7 +81,7 @@ func psCommand() *cli.Command {
 				row := newPsRow(st, paused, now, cmd.Bool("no-trunc"))
 				if cmd.Bool("size") || strings.Contains(format, ".Size") {
 					rw, virtual := e.Size(st)
-					row.Size = fmt.Sprintf("%s (virtual %s)", humanSize(rw), humanSize(virtual))
+					row.Size = fmt.Sprintf("%s (virtual %s)", units.HumanSizeWithPrecision(float64(rw), 3), units.HumanSizeWithPrecision(float64(virtual), 3))
 				}
 				rows = append(rows, row)
 			}

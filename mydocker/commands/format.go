@@ -2,24 +2,11 @@ package commands
 
 import (
 	"bufio"
-	"fmt"
 	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 )
-
-// humanSize writes a byte count the way Docker's images does (decimal units, 4 digits).
-func humanSize(n int64) string {
-	units := []string{"B", "kB", "MB", "GB", "TB", "PB"}
-	size := float64(n)
-	i := 0
-	for size >= 1000 && i < len(units)-1 {
-		size /= 1000
-		i++
-	}
-	return fmt.Sprintf("%.4g%s", size, units[i])
-}
 
 // commandText is ps's COMMAND column as Docker writes it: arguments with a space in single
 // quotes, the whole in double quotes, cut to 20 characters.

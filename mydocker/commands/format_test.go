@@ -11,13 +11,6 @@ import (
 	"github.com/mydocker/mydocker/engine"
 )
 
-func TestHumanSize(t *testing.T) {
-	require.Equal(t, "0B", humanSize(0))
-	require.Equal(t, "999B", humanSize(999))
-	require.Equal(t, "2.131MB", humanSize(2131456))
-	require.Equal(t, "1.5GB", humanSize(1500000000))
-}
-
 func TestCommandText(t *testing.T) {
 	require.Equal(t, `"sleep 1000"`, commandText([]string{"sleep", "1000"}))
 	require.Equal(t, `"sh -c 'echo started…"`, commandText([]string{"sh", "-c", "echo started; exec sleep 1000"}))
@@ -56,8 +49,8 @@ func TestImageRows(t *testing.T) {
 	all := func(string) bool { return true }
 	rows := imageRows(imgs, all, false, false, false, now)
 	require.Equal(t, []any{
-		imageRow{Repository: "app", Tag: "1", ID: strings.Repeat("a", 12), CreatedSince: "2 hours ago", CreatedAt: now.Add(-2 * time.Hour).Local().Format("2006-01-02 15:04:05 -0700 MST"), Size: "2.131MB", Digest: "sha256:d1"},
-		imageRow{Repository: "app", Tag: "2", ID: strings.Repeat("a", 12), CreatedSince: "2 hours ago", CreatedAt: now.Add(-2 * time.Hour).Local().Format("2006-01-02 15:04:05 -0700 MST"), Size: "2.131MB", Digest: "sha256:d1"},
+		imageRow{Repository: "app", Tag: "1", ID: strings.Repeat("a", 12), CreatedSince: "2 hours ago", CreatedAt: now.Add(-2 * time.Hour).Local().Format("2006-01-02 15:04:05 -0700 MST"), Size: "2.13MB", Digest: "sha256:d1"},
+		imageRow{Repository: "app", Tag: "2", ID: strings.Repeat("a", 12), CreatedSince: "2 hours ago", CreatedAt: now.Add(-2 * time.Hour).Local().Format("2006-01-02 15:04:05 -0700 MST"), Size: "2.13MB", Digest: "sha256:d1"},
 		imageRow{Repository: "<none>", Tag: "<none>", ID: strings.Repeat("b", 12), CreatedSince: "N/A", Size: "5B", Digest: "<none>"},
 		imageRow{Repository: "<none>", Tag: "<none>", ID: strings.Repeat("c", 12), CreatedSince: "Less than a second ago", CreatedAt: now.Local().Format("2006-01-02 15:04:05 -0700 MST"), Size: "5B", Digest: "<none>"},
 	}, rows)

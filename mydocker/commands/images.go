@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/docker/go-units"
 	"github.com/moby/moby/api/types/image"
 	"github.com/urfave/cli/v3"
 
@@ -203,7 +204,7 @@ func imageRows(imgs []image.Summary, keep func(tag string) bool, dangling, noTru
 		for _, t := range tags {
 			i := strings.LastIndex(t, ":")
 			rows = append(rows, imageRow{Repository: t[:i], Tag: t[i+1:], ID: id, CreatedSince: created,
-				CreatedAt: createdAt, Size: humanSize(img.Size), Digest: cmp.Or(digests[t[:i]], "<none>")})
+				CreatedAt: createdAt, Size: units.HumanSizeWithPrecision(float64(img.Size), 3), Digest: cmp.Or(digests[t[:i]], "<none>")})
 		}
 	}
 	return rows

@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"text/tabwriter"
 	"time"
 
+	"github.com/docker/go-units"
 	"github.com/urfave/cli/v3"
 
 	"github.com/mydocker/mydocker/container"
@@ -102,21 +102,9 @@ func printStats(w io.Writer, prev, cur []statsSample) {
 			mem = float64(c.stats.MemoryUsage) / float64(limit) * 100
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%.2f%%\t%s / %s\t%.2f%%\t%s / %s\t%s / %s\t%d\n", container.ShortID(c.st.ID), c.st.Name, cpu,
-			binarySize(c.stats.MemoryUsage), binarySize(limit), mem,
-			humanSize(int64(c.stats.NetRx)), humanSize(int64(c.stats.NetTx)),
-			humanSize(int64(c.stats.BlockRead)), humanSize(int64(c.stats.BlockWrite)), c.stats.Pids)
+			units.BytesSize(float64(c.stats.MemoryUsage)), units.BytesSize(float64(limit)), mem,
+			units.HumanSizeWithPrecision(float64(c.stats.NetRx), 3), units.HumanSizeWithPrecision(float64(c.stats.NetTx), 3),
+			units.HumanSizeWithPrecision(float64(c.stats.BlockRead), 3), units.HumanSizeWithPrecision(float64(c.stats.BlockWrite), 3), c.stats.Pids)
 	}
 	tw.Flush()
-}
-
-// binarySize writes bytes with binary units, as docker stats does ("1.5MiB").
-func binarySize(n uint64) string {
-	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
-	size := float64(n)
-	i := 0
-	for size >= 1024 && i < len(units)-1 {
-		size /= 1024
-		i++
-	}
-	return strconv.FormatFloat(size, 'f', 2, 64) + units[i]
 }

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"text/template"
 
+	"github.com/docker/go-units"
 	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v3"
 )
@@ -141,7 +142,7 @@ func (p Program) systemCommand() *cli.Command {
 						if u.Size > 0 {
 							pct = int(u.Reclaimable * 100 / u.Size)
 						}
-						fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s (%d%%)\n", u.Type, u.Total, u.Active, humanSize(u.Size), humanSize(u.Reclaimable), pct)
+						fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s (%d%%)\n", u.Type, u.Total, u.Active, units.HumanSize(float64(u.Size)), units.HumanSize(float64(u.Reclaimable)), pct)
 					}
 					return tw.Flush()
 				},
