@@ -1,7 +1,9 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"strconv"
 	"syscall"
@@ -106,6 +108,12 @@ func (e *Engine) ResizeTerminal(ref string, rows, cols uint16) error {
 		return fmt.Errorf("container %s is not running", st.ID)
 	}
 	tty, err := os.OpenFile("/proc/"+strconv.Itoa(st.Pid)+"/fd/0", os.O_RDWR|syscall.O_NOCTTY, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		// The init has just ended and its monitor is recording the exit: the terminal has
+		// no one left to tell, as a shim's console that outlives its process until then.
+		// (A docker run -t of a quick command resizes in that moment.)
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("open the terminal of %s: %w", container.ShortID(st.ID), err)
 	}
