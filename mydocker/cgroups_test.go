@@ -78,7 +78,7 @@ func TestLimitsReachTheKernel(t *testing.T) {
 
 	stats := e.must("stats", "--no-stream", "lim")
 	require.Regexp(t, `(?m)^CONTAINER ID\s+NAME\s+CPU %\s+MEM USAGE / LIMIT\s+MEM %\s+NET I/O\s+BLOCK I/O\s+PIDS$`, stats)
-	require.Regexp(t, `lim\s+\d+\.\d+%\s+[\d.]+[KM]iB / 32\.00MiB\s+[\d.]+%\s+[\d.]+k?B / [\d.]+k?B\s+[\d.]+[kMG]?B / [\d.]+[kMG]?B\s+1\n`, stats)
+	require.Regexp(t, `lim\s+\d+\.\d+%\s+[\d.]+[KM]iB / 32MiB\s+[\d.]+%\s+[\d.]+k?B / [\d.]+k?B\s+[\d.]+[kMG]?B / [\d.]+[kMG]?B\s+1\n`, stats)
 
 	e.must("rm", "-f", "lim")
 	for _, dir := range dirs {

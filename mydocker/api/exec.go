@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -129,20 +130,38 @@ func (s *Server) execStart(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 	}
+	// An attached exec takes the connection over before the command starts, as dockerd's:
+	// a client that reads the response's head through a buffer (docker-py's, docker-compose's)
+	// loses what arrives with it, and the command's first words would.
+	var h *hijacked
+	if !req.Detach {
+		if h, err = hijack(w, r, !i.opts.Tty); err != nil {
+			closeAll(outR, stdio.Stdout, errR, stdio.Stderr, stdio.Stdin, inW)
+			return nil
+		}
+		defer h.conn.Close()
+	}
 	opts := i.opts
 	opts.Interactive = i.attach.stdin && !req.Detach
 	p, err := s.e.StartExec(i.containerID, opts, stdio)
 	closeAll(stdio.Stdout, stdio.Stderr, stdio.Stdin) // the command has its own
 	if err != nil {
 		closeAll(outR, errR, inW)
+		code := 126 // the command could not be invoked, as dockerd records it
 		var se *container.StartError
 		if errors.As(err, &se) {
-			code := se.Code
-			i.mu.Lock()
-			i.exitCode = &code
-			i.mu.Unlock()
+			code = se.Code
 		}
-		return err
+		i.mu.Lock()
+		i.exitCode = &code
+		i.mu.Unlock()
+		if h == nil {
+			return err
+		}
+		// The response has gone: the error is told on the stream, as dockerd tells it.
+		fmt.Fprintf(h.output(!i.opts.Tty).stdout, "%s\r\n", err)
+		h.closeWrite()
+		return nil
 	}
 	i.mu.Lock()
 	i.running, i.pid, i.pty = true, p.Pid(), p.Pty()
@@ -160,14 +179,6 @@ func (s *Server) execStart(w http.ResponseWriter, r *http.Request) error {
 		w.WriteHeader(http.StatusOK)
 		return nil
 	}
-	h, err := hijack(w, r, !i.opts.Tty)
-	if err != nil {
-		p.Kill()
-		closeAll(outR, errR, inW)
-		finish()
-		return nil
-	}
-	defer h.conn.Close()
 	out := h.output(!i.opts.Tty)
 	var copiers sync.WaitGroup
 	copyOut := func(dst io.Writer, src io.Reader) {
