@@ -323,20 +323,26 @@ func inspectCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			var out []any
-			var failed error
-			for _, ref := range cmd.Args().Slice() {
-				v, err := inspectOne(e, ref, kind)
-				if err != nil {
-					fmt.Fprintf(os.Stderr, "Error: %v\n", err)
-					failed = &statusError{code: 1}
-					continue
-				}
-				out = append(out, v)
-			}
-			return printInspected(cmd.String("format"), out, failed)
+			return inspectEach(cmd, func(ref string) (any, error) { return inspectOne(e, ref, kind) })
 		},
 	}
+}
+
+// inspectEach prints what get finds of each argument, as printInspected does; one it does not
+// find is told on stderr ("Error: " and get's error) and makes the status 1, as Docker's.
+func inspectEach(cmd *cli.Command, get func(ref string) (any, error)) error {
+	var out []any
+	var failed error
+	for _, ref := range cmd.Args().Slice() {
+		v, err := get(ref)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "Error: %v\n", err)
+			failed = &statusError{code: 1}
+			continue
+		}
+		out = append(out, v)
+	}
+	return printInspected(cmd.String("format"), out, failed)
 }
 
 // printInspected prints what an inspect found: each through format (-f), or all as Docker's

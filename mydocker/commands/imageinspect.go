@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 
 	mobyctr "github.com/moby/moby/api/types/container"
 	"github.com/urfave/cli/v3"
@@ -32,18 +31,13 @@ func imageInspectCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			var out []any
-			var failed error
-			for _, ref := range cmd.Args().Slice() {
+			return inspectEach(cmd, func(ref string) (any, error) {
 				img, err := inspectImage(e, ref)
 				if err != nil {
-					fmt.Fprintf(os.Stderr, "Error: No such image: %s\n", ref)
-					failed = &statusError{code: 1}
-					continue
+					return nil, fmt.Errorf("No such image: %s", ref)
 				}
-				out = append(out, img)
-			}
-			return printInspected(cmd.String("format"), out, failed)
+				return img, nil
+			})
 		},
 	}
 }

@@ -3,7 +3,6 @@ package commands
 import (
 	"context"
 	"fmt"
-	"os"
 
 	"github.com/mydocker/mydocker/engine"
 	"github.com/mydocker/mydocker/network"
@@ -83,18 +82,7 @@ func networkCommand() *cli.Command {
 					if err != nil {
 						return err
 					}
-					var out []any
-					var failed error
-					for _, name := range cmd.Args().Slice() {
-						n, err := e.NetworkInspect(name)
-						if err != nil {
-							fmt.Fprintf(os.Stderr, "Error: %v\n", err)
-							failed = &statusError{code: 1}
-							continue
-						}
-						out = append(out, n)
-					}
-					return printInspected(cmd.String("format"), out, failed)
+					return inspectEach(cmd, func(name string) (any, error) { return e.NetworkInspect(name) })
 				},
 			},
 			{

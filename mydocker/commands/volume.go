@@ -3,6 +3,7 @@ package commands
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 
@@ -100,18 +101,13 @@ func volumeCommand() *cli.Command {
 					if err != nil {
 						return err
 					}
-					var out []any
-					var failed error
-					for _, name := range cmd.Args().Slice() {
+					return inspectEach(cmd, func(name string) (any, error) {
 						v, err := e.VolumeInspect(name)
 						if err != nil {
-							fmt.Fprintf(os.Stderr, "Error: %s\n", userMessage(err))
-							failed = &statusError{code: 1}
-							continue
+							return nil, errors.New(userMessage(err))
 						}
-						out = append(out, v.API()) // Docker's shape, as the API's
-					}
-					return printInspected(cmd.String("format"), out, failed)
+						return v.API(), nil // Docker's shape, as the API's
+					})
 				},
 			},
 			{
