@@ -16,8 +16,9 @@ all: build
 
 # mydocker, and beside it the small program it starts as each container's init (mydocker/init),
 # the one that watches a detached container while it runs (mydocker/shim), the registry client
-# pull and push run (mydocker/registry), the builder build runs (mydocker/build) and the
-# runtime with runc's command line, for containerd and dockerd (mydocker/runc).
+# pull and push run (mydocker/registry), the builder build runs (mydocker/build), the names
+# resolver of user networks (mydocker/dns) and the runtime with runc's command line, for
+# containerd and dockerd (mydocker/runc).
 build:
 	$(GO) build -ldflags "-X github.com/mydocker/mydocker/mydocker/commands.GitCommit=$$(git rev-parse --short HEAD 2>/dev/null)" -o $(BIN) ./mydocker
 	$(GO) build -o $(BIN)-init ./mydocker/init
@@ -26,6 +27,7 @@ build:
 	$(GO) build -o $(BIN)-build ./mydocker/build
 	$(GO) build -o $(BIN)-runc ./mydocker/runc
 	$(GO) build -o $(BIN)-serve ./mydocker/serve
+	$(GO) build -o $(BIN)-dns ./mydocker/dns
 
 # The OCI runtime test suite (runtime-tools v0.9.0, pinned in internal/ocivalidation) against
 # mydocker-runc, alone: its programs give a container seconds to act on a signal, which a

@@ -20,7 +20,7 @@ import (
 )
 
 // Containers on a user network find each other by name, as on Docker's: the root's resolver
-// (this binary again, mydocker-dns) answers names, aliases, short ids and hostnames on the
+// (mydocker-dns, beside mydocker) answers names, aliases, short ids and hostnames on the
 // networks the asker is on, and no other; network connect and disconnect change what resolves
 // at once; a name goes with its container; a restarted container's new address is what
 // resolves; a rename is found by its new name.
