@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strconv"
+	"sync"
 	"text/template"
 
 	"github.com/sirupsen/logrus"
@@ -91,14 +92,16 @@ func infoCommand() *cli.Command {
 			if f := cmd.String("format"); f != "" {
 				return executeOn(os.Stdout, f, info)
 			}
-			return infoText.Execute(os.Stdout, info)
+			return infoText().Execute(os.Stdout, info)
 		},
 	}
 }
 
-var infoText = template.Must(template.New("info").Funcs(template.FuncMap{
-	"gib": func(n int64) string { return fmt.Sprintf("%.2fGiB", float64(n)/(1<<30)) },
-}).Parse(`Server:
+// infoText is parsed when info runs, not as every command starts.
+var infoText = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("info").Funcs(template.FuncMap{
+		"gib": func(n int64) string { return fmt.Sprintf("%.2fGiB", float64(n)/(1<<30)) },
+	}).Parse(`Server:
  Containers: {{.Containers}}
   Running: {{.ContainersRunning}}
   Stopped: {{.ContainersStopped}}
@@ -116,6 +119,7 @@ var infoText = template.Must(template.New("info").Funcs(template.FuncMap{
  Name: {{.Name}}
  Docker Root Dir: {{.DockerRootDir}}
 `))
+})
 
 func (p Program) systemCommand() *cli.Command {
 	cmd := &cli.Command{
