@@ -15,6 +15,7 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/mydocker/mydocker/engine"
+	"github.com/mydocker/mydocker/internal/prefault"
 	"github.com/mydocker/mydocker/rootless"
 )
 
@@ -175,6 +176,9 @@ func (p Program) commands() []command {
 func (p Program) app(args []string) *cli.Command {
 	flags := p.globalFlags()
 	name := invokedCommand(flags, args)
+	if startsContainer[name] {
+		prefault.Heap() // the start fills the heap's first megabyte, and more
+	}
 	var commands []*cli.Command
 	for _, c := range p.commands() {
 		if p.taught(c.chapter) && c.name == name {
@@ -208,6 +212,10 @@ func (p Program) app(args []string) *cli.Command {
 	oneValuePerFlag(root)
 	return root
 }
+
+// startsContainer are the commands that start a container (or a process in one): their heap's
+// first megabyte is mapped in at once (internal/prefault), not page by page.
+var startsContainer = map[string]bool{"run": true, "create": true, "start": true, "restart": true, "exec": true}
 
 // globalFlags are the flags given before the command, those the program has taught.
 func (p Program) globalFlags() []cli.Flag {
