@@ -1,7 +1,6 @@
 package commands
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -35,6 +34,22 @@ type versionDetail struct {
 	Version, GoVersion, GitCommit, Os, Arch string
 }
 
+// gitCommit is the commit this binary was built from: GitCommit, else the Go toolchain's
+// stamp, else "unknown".
+func gitCommit() string {
+	if GitCommit != "" {
+		return GitCommit
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 7 {
+				return s.Value[:7]
+			}
+		}
+	}
+	return "unknown"
+}
+
 func versionCommand() *cli.Command {
 	return &cli.Command{
 		Name:         "version",
@@ -44,14 +59,7 @@ func versionCommand() *cli.Command {
 			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "format the output with a Go template"},
 		},
 		Action: func(_ context.Context, cmd *cli.Command) error {
-			d := versionDetail{Version: Version, GoVersion: runtime.Version(), Os: runtime.GOOS, Arch: runtime.GOARCH, GitCommit: cmp.Or(GitCommit, "unknown")}
-			if bi, ok := debug.ReadBuildInfo(); ok && GitCommit == "" {
-				for _, s := range bi.Settings {
-					if s.Key == "vcs.revision" && len(s.Value) >= 7 {
-						d.GitCommit = s.Value[:7]
-					}
-				}
-			}
+			d := versionDetail{Version: Version, GoVersion: runtime.Version(), Os: runtime.GOOS, Arch: runtime.GOARCH, GitCommit: gitCommit()}
 			// No daemon: the engine is this program, so client and server are one.
 			v := versionInfo{Client: d, Server: d}
 			if f := cmd.String("format"); f != "" {
