@@ -185,6 +185,7 @@ func BenchmarkDensity(b *testing.B) {
 		if ids := strings.Fields(string(out)); len(ids) > 0 {
 			mydocker(append([]string{"rm", "-f"}, ids...)...)().Run()
 		}
+		mydocker("network", "rm", "dense-names")().Run()
 		mydocker("network", "rm", "bridge")().Run()
 	})
 	startNone := mydocker("run", "--rm", "--net", "none", "busybox", "true")
@@ -217,6 +218,17 @@ func BenchmarkDensity(b *testing.B) {
 	notes := hostLimits(b, n, before, after, watchers)
 	notes = append(notes, fmt.Sprintf("density: a watcher has %d threads (median), %d at most", threads[len(threads)/2], threads[len(threads)-1]))
 
+	// The names resolver of a user network, with a hundred of them on it as well.
+	named := names[:min(n, 100)]
+	mustOutput(b, mydocker("network", "create", "dense-names"))
+	for _, name := range named {
+		mustOutput(b, mydocker("network", "connect", "dense-names", name))
+	}
+	resolver := resolverPid(b, root)
+	require.NotZero(b, resolver, "a resolver answers the names of dense-names")
+	resolverRSS := procStatusInt(b, resolver, "VmRSS")
+	notes = append(notes, fmt.Sprintf("density: the names resolver holds %d kB with %d containers' names (%d kB proportional)", resolverRSS, len(named), smapsPss(b, resolver)))
+
 	noneDense, bridgeDense := benchPairs(b, starts, startNone, startBridge)
 	ps, psA := benchPairs(b, 5, mydocker("ps"), mydocker("ps", "-a"))
 	// stop of a tenth (-t 0: sleep, as PID 1, ignores SIGTERM), then rm -f of all, most of them
@@ -226,6 +238,7 @@ func BenchmarkDensity(b *testing.B) {
 	rm := timeOnce(b, mydocker(append([]string{"rm", "-f"}, names...)...))
 	require.Empty(b, strings.TrimSpace(mustOutput(b, mydocker("ps", "-aq"))), "rm -f of all leaves none")
 	require.Zero(b, bridgePorts(b, bridge), "no port left on the bridge")
+	mustOutput(b, mydocker("network", "rm", "dense-names"))
 	notes = append(notes, fmt.Sprintf("density: %d containers started in %.1f s (two at a time); stop -t 0 of %d took %.1f s, rm -f of all %.1f s",
 		n, fill.Seconds(), len(stopped), stop.Seconds(), rm.Seconds()))
 
@@ -242,6 +255,7 @@ func BenchmarkDensity(b *testing.B) {
 	report("dense-watcher-rss", float64(rss[len(rss)/2]), "kB/median")
 	report("dense-watcher-pss", float64(pss/n), "kB/mean")
 	report("dense-host-memory", float64(before.memAvailable-after.memAvailable)/float64(n), "kB/mean")
+	report("dense-resolver-rss", float64(resolverRSS), "kB/median")
 	report("dense-stop-each", float64(stop.Microseconds())/1000/float64(len(stopped)), "ms/mean")
 	report("dense-rm-all", float64(rm.Milliseconds()), "ms/total")
 	// Logged by a benchmark that runs, to be printed (what BenchmarkDensity itself logs is not).

@@ -158,7 +158,7 @@ func TestResolverForwardsAndComesAndGoes(t *testing.T) {
 }
 
 // resolverPid is the pid of the resolver of root, 0 when none runs.
-func resolverPid(t *testing.T, root string) int {
+func resolverPid(t testing.TB, root string) int {
 	t.Helper()
 	dir := filepath.Join(root, "network", "dns")
 	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
