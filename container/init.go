@@ -15,6 +15,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/mydocker/mydocker/internal/prefault"
 )
 
 // The fds the init (and an exec'd process) inherits: exec.Cmd.ExtraFiles start at 3.
@@ -26,6 +28,7 @@ const (
 // runInit is the container's init: the re-executed binary, already PID 1 in its new
 // namespaces. It never returns on success: the command replaces it.
 func runInit() {
+	prefault.Heap() // the init fills its heap's first megabyte, and more
 	// No garbage collection: the init lives a few milliseconds and allocates a few megabytes,
 	// and a collection has goroutines of its own run, which want threads of their own after
 	// the container's limits are set (see lastSteps). As --init, it collects again later.

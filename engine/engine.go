@@ -22,7 +22,6 @@ import (
 	"github.com/mydocker/mydocker/container"
 	"github.com/mydocker/mydocker/internal/fsutil"
 	"github.com/mydocker/mydocker/network"
-	"github.com/mydocker/mydocker/network/resolver"
 	"github.com/mydocker/mydocker/userns"
 	"github.com/mydocker/mydocker/workspace"
 )
@@ -42,9 +41,9 @@ type Engine struct {
 	remap *userns.IDs
 }
 
-// The names of containers on user networks are answered by a resolver that is this binary
-// again (resolver.Main, through Reexec).
-func init() { network.Resolver = resolver.Control{Executable: "/proc/self/exe"} }
+// The names of containers on user networks are answered by a resolver: mydocker-dns, or this
+// binary again when it links the resolver (a chapter's program; see network.ResolverMain).
+func init() { network.Resolver = network.ResolverControl{} }
 
 // New opens (and creates) the state under root.
 func New(root string) (*Engine, error) {

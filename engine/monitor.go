@@ -21,7 +21,7 @@ import (
 	"github.com/mydocker/mydocker/container"
 	"github.com/mydocker/mydocker/internal/fsutil"
 	"github.com/mydocker/mydocker/internal/jsonlog"
-	"github.com/mydocker/mydocker/network/resolver"
+	"github.com/mydocker/mydocker/network"
 	"github.com/mydocker/mydocker/rootless"
 )
 
@@ -39,8 +39,12 @@ func Reexec() bool {
 	switch os.Args[0] {
 	case monitorName:
 		runMonitor()
-	case resolver.Name:
-		resolver.Main()
+	case network.ResolverName:
+		if network.ResolverMain == nil {
+			fmt.Fprintln(os.Stderr, network.ResolverName+": this program does not link the resolver")
+			os.Exit(125)
+		}
+		network.ResolverMain()
 	default:
 		return rootless.Reexec() || container.Reexec()
 	}

@@ -543,12 +543,10 @@ func (e *Engine) startMonitor(st *State, owner *fsutil.Lock) (retErr error) {
 	return nil
 }
 
-// monitorEnv is the monitor's environment: its PATH, its log level, MYDOCKER_PREFAULT=off (it
-// lives as long as the container, without the heap prefault a short-lived start gets, see
-// internal/prefault), and the tests' settings: for the inits it starts (container.InitEnvVar),
+// monitorEnv is the monitor's environment: its PATH, its log level, and the tests' settings: for the inits it starts (container.InitEnvVar),
 // and the points where they stop it (faults.Env).
 func monitorEnv() []string {
-	env := []string{monitorPath(), "MYDOCKER_LOG_LEVEL=" + logrus.GetLevel().String(), "MYDOCKER_PREFAULT=off"}
+	env := []string{monitorPath(), "MYDOCKER_LOG_LEVEL=" + logrus.GetLevel().String()}
 	env = append(env, rootless.Env()...)
 	if v, ok := os.LookupEnv(container.InitEnvVar); ok {
 		env = append(env, container.InitEnvVar+"="+v)

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	mobyctr "github.com/moby/moby/api/types/container"
 
@@ -50,14 +51,14 @@ func (e *Engine) Top(ref, psArgs string) (*mobyctr.TopResponse, error) {
 
 // psRenamesPID finds a column named PID that is not the pid (-o comm=PID): its values would
 // be taken for pids.
-var psRenamesPID = regexp.MustCompile(`^([^=]*)=\s*(PID\S*)`)
+var psRenamesPID = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([^=]*)=\s*(PID\S*)`) })
 
 // checkPSArgs refuses ps options that would make the rows of other processes look like the
 // container's, as Docker does.
 func checkPSArgs(args []string) error {
 	for _, a := range args {
 		for _, col := range strings.Split(a, ",") {
-			if m := psRenamesPID.FindStringSubmatch(col); m != nil && m[1] != "pid" {
+			if m := psRenamesPID().FindStringSubmatch(col); m != nil && m[1] != "pid" {
 				return fmt.Errorf(`specifying "%s=%s" is not allowed`, m[1], m[2])
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sync"
 	"time"
 
 	"github.com/moby/moby/api/types/events"
@@ -30,11 +31,11 @@ type Volume struct {
 var ErrNoSuchVolume = errors.New("no such volume")
 
 // volumeName is Docker's rule for volume names.
-var volumeName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
+var volumeName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]+$`) })
 
 // IsVolumeName reports whether the first part of -v NAME:/path names a volume rather than a
 // host path.
-func IsVolumeName(s string) bool { return volumeName.MatchString(s) }
+func IsVolumeName(s string) bool { return volumeName().MatchString(s) }
 
 func (e *Engine) volumesDir() string { return filepath.Join(e.root, "volumes") }
 

@@ -140,6 +140,10 @@ func TestLogsTailAndTimestamps(t *testing.T) {
 func TestVersionInfoAndUnknownCommands(t *testing.T) {
 	e := newEngine(t)
 	require.Regexp(t, `(?m)^ Version: +\S+$`, e.must("version"))
+	// docker --version's line, with -v and after a global flag too.
+	for _, args := range [][]string{{"--version"}, {"-v"}, {"--log-level", "error", "--version"}} {
+		require.Regexp(t, `^mydocker version \S+, build \S+\n$`, e.must(args...))
+	}
 	require.Regexp(t, `(?m)^ Cgroup Version: [12]$`, e.must("info"))
 	require.Regexp(t, `^[12]\n$`, e.must("info", "--format", "{{.CgroupVersion}}"))
 	r := e.run("nosuchcommand")

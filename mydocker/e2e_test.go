@@ -42,8 +42,9 @@ func runTests(m *testing.M) int {
 		defer os.RemoveAll(dir)
 		binary = filepath.Join(dir, "mydocker")
 		// Static, as make builds them (and as the VM needs them): mydocker, its init, its
-		// shim, its registry client, its builder, its API server and the runtime's command line.
-		for _, b := range [][2]string{{binary, "."}, {binary + "-init", "./init"}, {binary + "-shim", "./shim"}, {binary + "-registry", "./registry"}, {binary + "-build", "./build"}, {binary + "-runc", "./runc"}, {binary + "-serve", "./serve"}} {
+		// shim, its registry client, its builder, its API server, its names resolver and the
+		// runtime's command line.
+		for _, b := range [][2]string{{binary, "."}, {binary + "-init", "./init"}, {binary + "-shim", "./shim"}, {binary + "-registry", "./registry"}, {binary + "-build", "./build"}, {binary + "-runc", "./runc"}, {binary + "-serve", "./serve"}, {binary + "-dns", "./dns"}} {
 			build := exec.Command("go", "build", "-o", b[0], b[1])
 			build.Env = append(os.Environ(), "CGO_ENABLED=0")
 			if out, err := build.CombinedOutput(); err != nil {

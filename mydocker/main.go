@@ -2,9 +2,6 @@
 // commands over the engine.
 package main
 
-import (
-	_ "github.com/mydocker/mydocker/internal/prefault"
-	"github.com/mydocker/mydocker/mydocker/commands"
-)
+import "github.com/mydocker/mydocker/mydocker/commands"
 
 func main() { commands.Mydocker.Main() }

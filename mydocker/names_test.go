@@ -20,7 +20,7 @@ import (
 )
 
 // Containers on a user network find each other by name, as on Docker's: the root's resolver
-// (this binary again, mydocker-dns) answers names, aliases, short ids and hostnames on the
+// (mydocker-dns, beside mydocker) answers names, aliases, short ids and hostnames on the
 // networks the asker is on, and no other; network connect and disconnect change what resolves
 // at once; a name goes with its container; a restarted container's new address is what
 // resolves; a rename is found by its new name.
@@ -158,7 +158,7 @@ func TestResolverForwardsAndComesAndGoes(t *testing.T) {
 }
 
 // resolverPid is the pid of the resolver of root, 0 when none runs.
-func resolverPid(t *testing.T, root string) int {
+func resolverPid(t testing.TB, root string) int {
 	t.Helper()
 	dir := filepath.Join(root, "network", "dns")
 	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")

@@ -54,6 +54,10 @@ func deleteLink(name string) error {
 	return nil
 }
 
+// MaxBridgePorts is how many links the kernel lets a bridge have: how many containers one
+// network holds.
+const MaxBridgePorts = 1023
+
 // attachVeth makes a veth pair: hostName on the bridge, and its peer in the network namespace
 // of pid, named for the first ethN free there (eth0 for a container's first network), with
 // ip/prefixLen and, unless gateway is the zero address, the default route via gateway. It
@@ -77,6 +81,10 @@ func attachVeth(bridge, hostName string, pid int, ip netip.Addr, prefixLen int, 
 	veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: hostName, MasterIndex: br.Attrs().Index, MTU: br.Attrs().MTU},
 		PeerName: ifName, PeerNamespace: netlink.NsPid(pid)}
 	if err := netlink.LinkAdd(veth); err != nil {
+		if errors.Is(err, unix.EXFULL) {
+			// The kernel numbers a bridge's ports in ten bits, 0 its own (BR_MAX_PORTS).
+			return "", "", fmt.Errorf("bridge %s is full: the kernel gives a bridge at most %d ports, one a container (put more containers on another network): %w", bridge, MaxBridgePorts, err)
+		}
 		return "", "", fmt.Errorf("create veth %s with its peer in the network namespace of process %d: %w", hostName, pid, err)
 	}
 	if err := netlink.LinkSetUp(veth); err != nil {

@@ -430,3 +430,41 @@ func TestDefaultNetworkAvoidsTheHostsRoutes(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, n.ID, again.ID, "made once")
 }
+
+// A bridge holds 1,023 ports (BR_MAX_PORTS): the next container on its network is refused with
+// what to do, not the kernel's "exchange full", and leaves nothing behind.
+func TestFullBridgeSaysSo(t *testing.T) {
+	requiresNet(t)
+	m := newManager(t)
+	name := testutil.UniqueName("t")
+	n, err := m.Create(name, CreateOptions{Driver: "bridge", Subnet: "10.199.57.0/24"})
+	require.NoError(t, err)
+	br, err := netlink.LinkByName(n.Bridge)
+	require.NoError(t, err)
+	// The far ends of the veths that fill the bridge are in the namespace of holder: as it
+	// exits, the kernel removes them all at once (one by one, each would wait for an RCU grace
+	// period, 15 s in all).
+	holder, _ := fakeContainer(t)
+	brif := filepath.Join("/sys/class/net", n.Bridge, "brif")
+	t.Cleanup(func() {
+		syscall.Kill(holder, syscall.SIGKILL)
+		require.Eventually(t, func() bool {
+			ports, err := os.ReadDir(brif)
+			return err == nil && len(ports) == 0
+		}, 30*time.Second, 50*time.Millisecond, "the veths of the filled bridge go with their namespace")
+	})
+	prefix := "mdf" + randomHex(2)
+	for i := range MaxBridgePorts {
+		veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: fmt.Sprintf("%s%d", prefix, i), MasterIndex: br.Attrs().Index},
+			PeerName: fmt.Sprintf("p%d", i), PeerNamespace: netlink.NsPid(holder)}
+		require.NoError(t, netlink.LinkAdd(veth), "port %d", i)
+	}
+	pid, id := fakeContainer(t)
+	_, err = m.Connect(name, id, pid, Attachment{DefaultRoute: true})
+	require.ErrorContains(t, err, "is full: the kernel gives a bridge at most 1023 ports")
+	_, err = os.Stat(m.endpointPath(id, name))
+	require.ErrorIs(t, err, os.ErrNotExist, "a refused connect leaves no endpoint")
+	ports, err := os.ReadDir(brif)
+	require.NoError(t, err)
+	require.Len(t, ports, MaxBridgePorts, "the refused container's veth is gone")
+}

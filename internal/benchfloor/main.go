@@ -4,7 +4,12 @@
 // cgroup, mount, confinement or record: two Go programs' starts and exits, in series, and the
 // namespaces'. make bench runs it beside mydocker as the "go-floor" row.
 //
-//	benchfloor ROOTFS
+// With -one, the same with one Go program (docs/one-runtime-start.md): a locked thread unshares
+// the namespaces, changes root and starts /bin/true itself, stopped at its exec (ptrace) while
+// /proc of its PID namespace is mounted from outside it (procfs's pidns= option of recent
+// kernels). make bench's "go-one-floor" row.
+//
+//	benchfloor [-one] ROOTFS
 package main
 
 import (
@@ -17,13 +22,25 @@ import (
 const childName = "benchfloor-child"
 
 func main() {
-	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: benchfloor ROOTFS")
+	args := os.Args[1:]
+	one := len(args) == 2 && args[0] == "-one"
+	if one {
+		args = args[1:]
+	}
+	if len(args) != 1 {
+		fmt.Fprintln(os.Stderr, "usage: benchfloor [-one] ROOTFS")
 		os.Exit(2)
 	}
+	if one {
+		if err := oneRuntime(args[0]); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(125)
+		}
+		return
+	}
 	if os.Args[0] == childName {
-		if err := syscall.Chroot(os.Args[1]); err != nil {
-			fmt.Fprintf(os.Stderr, "chroot %s: %v\n", os.Args[1], err)
+		if err := syscall.Chroot(args[0]); err != nil {
+			fmt.Fprintf(os.Stderr, "chroot %s: %v\n", args[0], err)
 			os.Exit(125)
 		}
 		if err := syscall.Chdir("/"); err != nil {
@@ -33,7 +50,7 @@ func main() {
 		fmt.Fprintf(os.Stderr, "execute /bin/true: %v\n", err)
 		os.Exit(127)
 	}
-	cmd := exec.Command("/proc/self/exe", os.Args[1])
+	cmd := exec.Command("/proc/self/exe", args[0])
 	cmd.Args[0] = childName
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNS | syscall.CLONE_NEWPID |

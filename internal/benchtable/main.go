@@ -11,16 +11,24 @@ import (
 	"strings"
 )
 
-// line matches "BenchmarkStart/mydocker-none-2   20   ...   53.20 ms/median".
-var line = regexp.MustCompile(`^Benchmark(\S+?)(-\d+)?\s+\d+\s+.*?([\d.]+) (ms|kB)/median`)
+// line matches "BenchmarkStart/mydocker-none-2   20   ...   53.20 ms/median" (or kB, or a
+// mean or a total); note, what a benchmark logs: "    density_test.go:120: limit ...".
+var (
+	line = regexp.MustCompile(`^Benchmark(\S+?)(-\d+)?\s+\d+\s+.*?([\d.]+) (ms|kB)/(median|mean|total)`)
+	note = regexp.MustCompile(`^\s+\w+_test\.go:\d+: (.*)$`)
+)
 
 func main() {
 	values := map[string]float64{}
 	units := map[string]string{}
-	var order []string
+	var order, notes []string
 	in := bufio.NewScanner(os.Stdin)
 	for in.Scan() {
 		text := in.Text()
+		if m := note.FindStringSubmatch(text); m != nil {
+			notes = append(notes, m[1])
+			continue
+		}
 		m := line.FindStringSubmatch(text)
 		if m == nil {
 			if strings.HasPrefix(text, "--- FAIL") || strings.HasPrefix(text, "FAIL") || strings.Contains(text, "SKIP") {
@@ -30,7 +38,7 @@ func main() {
 		}
 		v, _ := strconv.ParseFloat(m[3], 64)
 		name := m[1]
-		for _, group := range []string{"Start/", "Scale/", "Unpack/", "Build/", "DockerBuild/", "API/"} {
+		for _, group := range []string{"Start/", "Scale/", "Unpack/", "Build/", "DockerBuild/", "API/", "Density/"} {
 			name = strings.TrimPrefix(name, group)
 		}
 		values[name], units[name] = v, m[4]
@@ -59,9 +67,17 @@ func main() {
 		}
 	}
 	fmt.Println()
-	ratio("mydocker --net none / runc", "mydocker-none", "runc", 0.5)
-	share("crun / runc", "crun", "runc", "for scale: one C program")
+	// crun runs under a wrapper (see BenchmarkStart), timed alone and taken off.
+	if values["crun"] != 0 && values["crun-wrapper"] != 0 {
+		values["crun-alone"] = values["crun"] - values["crun-wrapper"]
+		fmt.Printf("%-22s %7.1f ms  (crun - crun-wrapper)\n\n", "crun-alone", values["crun-alone"])
+	}
+	ratio("mydocker --net none / runc", "mydocker-none", "runc", 0.6)
+	ratio("mydocker --net none / crun", "mydocker-none", "crun-alone", 1.5)
+	share("crun / runc", "crun-alone", "runc", "for scale: one C program")
 	share("go floor / runc", "go-floor", "runc", "for scale: two Go programs, no container")
+	share("go floor, one program / runc", "go-one-floor", "runc", "for scale: one Go program, /proc mounted")
+	ratio("mydocker --version / Go hello", "mydocker-version", "go-hello", 1.5)
 	ratio("mydocker bridge / --net none", "mydocker-bridge", "mydocker-none", 1.5)
 	ratio("import / tar -x + sha256sum", "import", "tar+sha256sum", 1.25)
 	ratio("load / tar -x + sha256sum", "load", "tar+sha256sum", 1.25)
@@ -81,11 +97,31 @@ func main() {
 	ratio("cached build / docker's", "build-cached", "docker-build-cached", 0.5)
 	ratio("build of a RUN / run --rm of it", "build-run-step", "run-rm-touch", 1.5)
 	ratio("docker run via the API / dockerd", "api-run", "dockerd-run", 0.25)
+	ratio("start with the dense host / idle", "start-none-dense", "start-none-idle", 1.2)
+	ratio("start on its bridge, dense / idle", "start-bridge-dense", "start-bridge-idle", 1.2)
+	atMost := func(what, name string, limit float64, unit string) {
+		if v, ok := values[name]; ok {
+			verdict := "ok"
+			if v > limit {
+				verdict = fmt.Sprintf("over %.0f %s", limit, unit)
+			}
+			fmt.Printf("%-34s %5.0f %s  (at most %.0f: %s)\n", what, v, unit, limit, verdict)
+		}
+	}
+	atMost("ps with the dense host running", "dense-ps", 150, "ms")
+	atMost("rm -f of all of the dense host", "dense-rm-all", 60000, "ms")
+	atMost("watcher RSS on the dense host", "dense-watcher-rss", 2560, "kB")
 	if v, ok := values["WatcherRSS"]; ok {
 		verdict := "ok"
 		if v > 4096 {
 			verdict = "over 4096 kB"
 		}
 		fmt.Printf("%-34s %5.0f kB  (at most 4096: %s)\n", "watcher RSS", v, verdict)
+	}
+	if len(notes) > 0 {
+		fmt.Println()
+		for _, n := range notes {
+			fmt.Println(n)
+		}
 	}
 }

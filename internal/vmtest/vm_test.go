@@ -103,6 +103,7 @@ func TestCgroupV2VM(t *testing.T) {
 	goBuild(t, repo, "build", "-o", filepath.Join(root, "bin/mydocker-shim"), "./mydocker/shim")
 	goBuild(t, repo, "build", "-o", filepath.Join(root, "bin/mydocker-runc"), "./mydocker/runc")
 	goBuild(t, repo, "build", "-o", filepath.Join(root, "bin/mydocker-build"), "./mydocker/build")
+	goBuild(t, repo, "build", "-o", filepath.Join(root, "bin/mydocker-dns"), "./mydocker/dns")
 	var list []string
 	for _, vt := range selectedTests() {
 		args := []string{"test", "-c", "-o", filepath.Join(root, "tests", vt.binary), vt.pkg}

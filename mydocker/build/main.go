@@ -14,7 +14,6 @@ import (
 
 	"github.com/mydocker/mydocker/container"
 	"github.com/mydocker/mydocker/engine"
-	_ "github.com/mydocker/mydocker/internal/prefault"
 	"github.com/mydocker/mydocker/mydocker/buildcli"
 	"github.com/mydocker/mydocker/mydocker/commands"
 )

@@ -15,6 +15,7 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/mydocker/mydocker/engine"
+	"github.com/mydocker/mydocker/internal/prefault"
 	"github.com/mydocker/mydocker/rootless"
 )
 
@@ -171,22 +172,33 @@ func (p Program) commands() []command {
 // app is the program's command line for args. urfave/cli sets up every command it is given,
 // flags and help included, on each run: a millisecond and more here, spent before a
 // container's init can be started. So app gives it only the command args name, when that is
-// one of the program's; all of them otherwise (help, completion, a mistyped name).
+// one of the program's; none for --version alone; all of them otherwise (help, completion, a
+// mistyped name).
 func (p Program) app(args []string) *cli.Command {
 	flags := p.globalFlags()
 	name := invokedCommand(flags, args)
+	if startsContainer[name] {
+		prefault.Heap() // the start fills the heap's first megabyte, and more
+	}
 	var commands []*cli.Command
 	for _, c := range p.commands() {
 		if p.taught(c.chapter) && c.name == name {
 			commands = append(commands, c.make())
 		}
 	}
-	if len(commands) == 0 { // help, completion, a mistyped name: all of them
+	versionOnly := len(args) == 2 && (args[1] == "--version" || args[1] == "-v")
+	if len(commands) == 0 && !versionOnly { // help, completion, a mistyped name: all of them
 		for _, c := range p.commands() {
 			if p.taught(c.chapter) {
 				commands = append(commands, c.make())
 			}
 		}
+	}
+	// --version (-v) prints "mydocker version V, build COMMIT", as docker --version; it can
+	// only be asked where no command was found.
+	version := Version
+	if name == "" {
+		version += ", build " + gitCommit()
 	}
 	usage := "a small Docker-compatible container engine"
 	if p.Chapter != 0 {
@@ -202,12 +214,17 @@ func (p Program) app(args []string) *cli.Command {
 		Flags:                  flags,
 		Before:                 setupLog,
 		Commands:               commands,
+		Version:                version,
 		// `completion bash|zsh|fish` prints a completion script for the shell.
 		EnableShellCompletion: p.Chapter == 0,
 	}
 	oneValuePerFlag(root)
 	return root
 }
+
+// startsContainer are the commands that start a container (or a process in one): their heap's
+// first megabyte is mapped in at once (internal/prefault), not page by page.
+var startsContainer = map[string]bool{"run": true, "create": true, "start": true, "restart": true, "exec": true}
 
 // globalFlags are the flags given before the command, those the program has taught.
 func (p Program) globalFlags() []cli.Flag {

@@ -1,7 +1,6 @@
 package commands
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -9,6 +8,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strconv"
+	"sync"
 	"syscall"
 	"text/template"
 
@@ -34,6 +34,22 @@ type versionDetail struct {
 	Version, GoVersion, GitCommit, Os, Arch string
 }
 
+// gitCommit is the commit this binary was built from: GitCommit, else the Go toolchain's
+// stamp, else "unknown".
+func gitCommit() string {
+	if GitCommit != "" {
+		return GitCommit
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 7 {
+				return s.Value[:7]
+			}
+		}
+	}
+	return "unknown"
+}
+
 func versionCommand() *cli.Command {
 	return &cli.Command{
 		Name:         "version",
@@ -43,14 +59,7 @@ func versionCommand() *cli.Command {
 			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "format the output with a Go template"},
 		},
 		Action: func(_ context.Context, cmd *cli.Command) error {
-			d := versionDetail{Version: Version, GoVersion: runtime.Version(), Os: runtime.GOOS, Arch: runtime.GOARCH, GitCommit: cmp.Or(GitCommit, "unknown")}
-			if bi, ok := debug.ReadBuildInfo(); ok && GitCommit == "" {
-				for _, s := range bi.Settings {
-					if s.Key == "vcs.revision" && len(s.Value) >= 7 {
-						d.GitCommit = s.Value[:7]
-					}
-				}
-			}
+			d := versionDetail{Version: Version, GoVersion: runtime.Version(), Os: runtime.GOOS, Arch: runtime.GOARCH, GitCommit: gitCommit()}
 			// No daemon: the engine is this program, so client and server are one.
 			v := versionInfo{Client: d, Server: d}
 			if f := cmd.String("format"); f != "" {
@@ -91,14 +100,16 @@ func infoCommand() *cli.Command {
 			if f := cmd.String("format"); f != "" {
 				return executeOn(os.Stdout, f, info)
 			}
-			return infoText.Execute(os.Stdout, info)
+			return infoText().Execute(os.Stdout, info)
 		},
 	}
 }
 
-var infoText = template.Must(template.New("info").Funcs(template.FuncMap{
-	"gib": func(n int64) string { return fmt.Sprintf("%.2fGiB", float64(n)/(1<<30)) },
-}).Parse(`Server:
+// infoText is parsed when info runs, not as every command starts.
+var infoText = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("info").Funcs(template.FuncMap{
+		"gib": func(n int64) string { return fmt.Sprintf("%.2fGiB", float64(n)/(1<<30)) },
+	}).Parse(`Server:
  Containers: {{.Containers}}
   Running: {{.ContainersRunning}}
   Stopped: {{.ContainersStopped}}
@@ -116,6 +127,7 @@ var infoText = template.Must(template.New("info").Funcs(template.FuncMap{
  Name: {{.Name}}
  Docker Root Dir: {{.DockerRootDir}}
 `))
+})
 
 func (p Program) systemCommand() *cli.Command {
 	cmd := &cli.Command{

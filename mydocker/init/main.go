@@ -9,7 +9,6 @@ import (
 	"os"
 
 	"github.com/mydocker/mydocker/container"
-	_ "github.com/mydocker/mydocker/internal/prefault"
 )
 
 func main() {

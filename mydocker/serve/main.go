@@ -13,8 +13,8 @@ import (
 )
 
 func main() {
-	// The engine's re-executed roles first: the monitors of the containers it starts, and the
-	// names resolver, are this binary again.
+	// The engine's re-executed roles first: the monitors of the containers it starts are this
+	// binary again (the names resolver is mydocker-dns, beside it).
 	engine.UseHelpers()
 	if engine.Reexec() {
 		return

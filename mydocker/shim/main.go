@@ -57,6 +57,10 @@ func main() {
 			continue
 		}
 		syscall.CloseOnExec(fd)
+		// Non-blocking, the pipe is read through Go's poller: a blocking read would hold a
+		// thread of its own, two a container, which a thousand containers count against
+		// the host's pid_max.
+		syscall.SetNonblock(fd, true)
 		r := os.NewFile(uintptr(fd), stream)
 		copiers.Add(1)
 		go func() {

@@ -1,10 +1,11 @@
 // Package resolver is the DNS server that lets containers on a user network find each other
-// by name: one process for a mydocker root (this binary re-executed as mydocker-dns), which
+// by name: one process for a mydocker root (mydocker-dns, a program of its own beside mydocker;
+// a chapter's program runs itself again under that name), which
 // listens on the gateway address of each network that has containers, port 53, answers the
 // names in the networks' names files (network.Names) and sends every other query on to the
 // asker's servers (run --dns) or the host's.
 //
-// The engine starts it (Control) with the first container on a user network, and tells it to
+// The engine starts it (network.ResolverControl) with the first container on a user network, and tells it to
 // reload the files over a unix socket after each change: the reply comes once the resolver
 // answers from the files as they are, so a container never asks before its network's names are
 // there (podman's aardvark-dns reloads on a signal, which says nothing about when it is done).
@@ -15,8 +16,6 @@ package resolver
 
 import (
 	"bufio"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -38,19 +37,12 @@ import (
 	"github.com/mydocker/mydocker/network"
 )
 
-// Name is the name this binary answers to (argv[0]) when it runs as the resolver.
-const Name = "mydocker-dns"
+// A program that links the resolver runs it when started as mydocker-dns (engine.Reexec).
+func init() { network.ResolverMain = Main }
 
 // ttl is the time to live of an answer: 0, so that a container restarted with another address
 // is found at its new one at once (Docker's embedded resolver says 600).
 const ttl = 0
-
-// socketName is the resolver's control socket: abstract (a root's path can be longer than a
-// socket's may be), one per names directory.
-func socketName(dnsDir string) string {
-	sum := sha256.Sum256([]byte(dnsDir))
-	return "@mydocker-dns-" + hex.EncodeToString(sum[:8])
-}
 
 // server is the running resolver.
 type server struct {
@@ -83,7 +75,7 @@ func Main() {
 		os.Exit(2)
 	}
 	if os.Args[1] == "start" {
-		cmd := &exec.Cmd{Path: "/proc/self/exe", Args: []string{Name, "serve", os.Args[2]}, Stdout: os.Stdout, Stderr: os.Stderr,
+		cmd := &exec.Cmd{Path: "/proc/self/exe", Args: []string{network.ResolverName, "serve", os.Args[2]}, Stdout: os.Stdout, Stderr: os.Stderr,
 			ExtraFiles: []*os.File{ready}, SysProcAttr: &syscall.SysProcAttr{Setsid: true}}
 		if err := cmd.Start(); err != nil {
 			fmt.Fprintln(ready, "start the resolver:", err)
@@ -113,7 +105,7 @@ func serve(dnsDir string, ready *os.File) error {
 	if !ok {
 		return fail(errors.New("another resolver serves " + dnsDir))
 	}
-	control, err := net.Listen("unix", socketName(dnsDir))
+	control, err := net.Listen("unix", network.ResolverSocket(dnsDir))
 	if err != nil {
 		lock.Unlock()
 		return fail(fmt.Errorf("listen for the engine: %w", err))

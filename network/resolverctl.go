@@ -1,7 +1,9 @@
-package resolver
+package network
 
 import (
 	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -14,17 +16,30 @@ import (
 	"time"
 )
 
-// Control starts the resolver of a root and has it reload: network.Resolver, for the engine.
-type Control struct {
-	// Executable is the binary to run as the resolver: the engine's own.
-	Executable string
+// ResolverName is the name the resolver's process answers to (argv[0]): mydocker-dns.
+const ResolverName = "mydocker-dns"
+
+// ResolverMain is the resolver's process (package network/resolver sets it) in a program that
+// links the resolver: a chapter's program, so that the learner's Lookup answers. mydocker does
+// not: a DNS server, and the TLS stack it brings, would be half again of its size and of every
+// command's start. Its resolver is mydocker-dns, a program of its own beside it.
+var ResolverMain func()
+
+// ResolverSocket is the resolver's control socket: abstract (a root's path can be longer than a
+// socket's may be), one per names directory.
+func ResolverSocket(dnsDir string) string {
+	sum := sha256.Sum256([]byte(dnsDir))
+	return "@mydocker-dns-" + hex.EncodeToString(sum[:8])
 }
+
+// ResolverControl starts the resolver of a root and has it reload: Resolver, for the engine.
+type ResolverControl struct{}
 
 // Reload has the resolver of dnsDir answer from the names files as they are: it starts one
 // when none runs and a network has names; the reply comes once the resolver has reloaded. After
 // a network's removal (removed), a resolver left with no names goes at once, before it replies.
-func (c Control) Reload(dnsDir string, removed bool) error {
-	conn, err := net.Dial("unix", socketName(dnsDir))
+func (c ResolverControl) Reload(dnsDir string, removed bool) error {
+	conn, err := net.Dial("unix", ResolverSocket(dnsDir))
 	if err != nil {
 		if names, _ := filepath.Glob(filepath.Join(dnsDir, "*.names")); len(names) == 0 {
 			return nil // none runs, none is needed
@@ -32,7 +47,7 @@ func (c Control) Reload(dnsDir string, removed bool) error {
 		if err := c.start(dnsDir); err != nil {
 			return err
 		}
-		if conn, err = net.Dial("unix", socketName(dnsDir)); err != nil {
+		if conn, err = net.Dial("unix", ResolverSocket(dnsDir)); err != nil {
 			return fmt.Errorf("reach the resolver: %w", err)
 		}
 	}
@@ -61,8 +76,8 @@ func (c Control) Reload(dnsDir string, removed bool) error {
 }
 
 // Running reports whether the resolver of dnsDir answers.
-func (c Control) Running(dnsDir string) bool {
-	conn, err := net.Dial("unix", socketName(dnsDir))
+func (c ResolverControl) Running(dnsDir string) bool {
+	conn, err := net.Dial("unix", ResolverSocket(dnsDir))
 	if err != nil {
 		return false
 	}
@@ -72,7 +87,11 @@ func (c Control) Running(dnsDir string) bool {
 
 // start starts the resolver of dnsDir (by way of mydocker-dns start, which exits at once) and
 // waits until it listens. Its output goes to resolver.log beside the names files.
-func (c Control) start(dnsDir string) error {
+func (c ResolverControl) start(dnsDir string) error {
+	executable, err := resolverExecutable()
+	if err != nil {
+		return err
+	}
 	log, err := os.OpenFile(filepath.Join(dnsDir, "resolver.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND|syscall.O_CLOEXEC, 0o600)
 	if err != nil {
 		return fmt.Errorf("start the resolver: %w", err)
@@ -83,8 +102,7 @@ func (c Control) start(dnsDir string) error {
 		return fmt.Errorf("start the resolver: %w", err)
 	}
 	defer r.Close()
-	cmd := &exec.Cmd{Path: c.Executable, Args: []string{Name, "start", dnsDir}, Stdout: log, Stderr: log, ExtraFiles: []*os.File{w},
-		Env: []string{"MYDOCKER_PREFAULT=off"}} // it lives long: no heap prefault (internal/prefault)
+	cmd := &exec.Cmd{Path: executable, Args: []string{ResolverName, "start", dnsDir}, Stdout: log, Stderr: log, ExtraFiles: []*os.File{w}}
 	err = cmd.Run()
 	w.Close()
 	if err != nil {
@@ -99,4 +117,21 @@ func (c Control) start(dnsDir string) error {
 		return errors.New("the resolver: " + line)
 	}
 	return nil
+}
+
+// resolverExecutable is the program to run as the resolver: this one when it links the
+// resolver (ResolverMain), else mydocker-dns beside it, where make builds it.
+func resolverExecutable() (string, error) {
+	if ResolverMain != nil {
+		return "/proc/self/exe", nil
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("start the resolver: %w", err)
+	}
+	path := filepath.Join(filepath.Dir(exe), ResolverName)
+	if _, err := os.Stat(path); err != nil {
+		return "", fmt.Errorf("start the resolver: the names on user networks need %s beside %s (make builds it): %w", ResolverName, exe, err)
+	}
+	return path, nil
 }
