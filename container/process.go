@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync"
 	"syscall"
-	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -388,18 +387,6 @@ func (p *Init) Kill() {
 func (p *Init) Wait() int {
 	err := p.reap()
 	return exitStatus(p.cmd.ProcessState, err)
-}
-
-// ExitedWithin reports whether the init exits within d. It is not reaped: Wait does that.
-func (p *Init) ExitedWithin(d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-p.child.done:
-		return true
-	case <-t.C:
-		return false
-	}
 }
 
 // Handoff replaces this process with the program at path (argv args, this environment), which

@@ -28,10 +28,6 @@ import (
 // monitorName is the name this binary answers to (argv[0]) when it runs as a monitor.
 const monitorName = "mydocker-monitor" // the prefix is container.Reexecuted's
 
-// briefRun is how long the monitor waits for a container it started to end before it hands
-// it to the shim: a command that is done by then is recorded without the shim's round trip.
-const briefRun = 30 * time.Millisecond
-
 // Reexec runs the role this process was re-executed for — the engine's monitor or one of the
 // runtime's (container.Reexec) — and then exits. It returns false for a normal start: mydocker
 // calls it first thing in main.
@@ -229,13 +225,8 @@ func (e *Engine) monitor(id string, owner *fsutil.Lock, report *os.File, exit *s
 			} else if err != nil {
 				return err // the failed start is recorded (Waiting: kept)
 			}
-			// A container that ends at once (docker run --rm busybox true) is recorded here:
-			// the shim would run this monitor again for it, two program starts more on the
-			// way to its exit and its removal, which a docker run through the API waits for.
-			if !w.init.ExitedWithin(briefRun) {
-				if err := e.handoff(st, w, owner, backoff); err != nil {
-					logFor(id).WithError(err).Warn("could not hand the container to mydocker-shim: the monitor waits for it")
-				}
+			if err := e.handoff(st, w, owner, backoff); err != nil {
+				logFor(id).WithError(err).Warn("could not hand the container to mydocker-shim: the monitor waits for it")
 			}
 			// From here on the monitor only copies lines and waits, for as long as the
 			// container runs: give back what starting it took.

@@ -67,6 +67,9 @@ func TestStressManyProcessesAtOnce(t *testing.T) {
 	l.Close()
 	for _, e := range roots {
 		e.must("import", testutil.BusyboxTar(t), "victim")
+		// busybox is the image of the other rounds, not a victim: a container of it keeps it
+		// from image prune -a, which may come before any of theirs is made.
+		e.must("create", "--net", "none", "--name", "keeper", "busybox", "true")
 		goAll(
 			func() { // containers with named volumes, and prunes of the volumes
 				for i := range rounds {
