@@ -530,8 +530,9 @@ func (e *Engine) startMonitor(st *State, owner *fsutil.Lock) (retErr error) {
 		e.startFailed(st, err)
 		return err
 	}
-	// The monitor outlives us; when we exit, it is reparented and reaped by init.
-	defer cmd.Process.Release()
+	// The monitor outlives a command (init reaps it then); a server that lives on reaps it
+	// when it ends, as it must: a long-lived process would gather its zombies otherwise.
+	go cmd.Wait()
 	var rep startReport
 	if err := json.NewDecoder(reportR).Decode(&rep); err != nil {
 		return fmt.Errorf("the monitor of container %s died before the container started (see %s): %w", container.ShortID(st.ID), e.containers.monitorLogPath(st.ID), err)

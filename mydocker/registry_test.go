@@ -97,7 +97,8 @@ var (
 
 // push and pull with a real registry, layer by layer as Docker: a layer the registry has is not
 // sent again, not even tarred (the records say which blob it is); an image pulled and pushed
-// back keeps its digest; a pull skips the layers the store has; a missing image fails cleanly.
+// back keeps its digest; a pull skips the layers the store has, and reads only the manifest of
+// an image it has; a missing image fails cleanly.
 func TestRegistryPushPull(t *testing.T) {
 	reg := startRegistry(t, registryOptions{})
 	addr := reg.addr
@@ -116,10 +117,15 @@ func TestRegistryPushPull(t *testing.T) {
 	other := newEngine(t)
 	other.must("rmi", "busybox") // else its layer, the image's first, is there already
 	out = other.must("pull", addr+"/app:1")
-	require.Regexp(t, `^([0-9a-f]{12}: Pull complete\n){2}Digest: sha256:[0-9a-f]{64}\n`+addr+`/app:1\n$`, out)
+	name := regexp.QuoteMeta(addr + "/app:1")
+	require.Regexp(t, `^1: Pulling from app\n([0-9a-f]{12}: Pull complete\n){2}Digest: sha256:[0-9a-f]{64}\n`+
+		`Status: Downloaded newer image for `+name+`\n`+name+`\n$`, out)
 	require.Equal(t, pushed[1], pullDigest.FindStringSubmatch(out)[1])
-	out = other.must("pull", addr+"/app:1") // again: the layers are in the store
-	require.Regexp(t, `^([0-9a-f]{12}: Already exists\n){2}Digest: sha256:[0-9a-f]{64}\n`+addr+`/app:1\n$`, out)
+	out = other.must("pull", addr+"/app:1") // again: the image is in the store
+	require.Equal(t, "1: Pulling from app\nDigest: "+pushed[1]+"\nStatus: Image is up to date for "+addr+"/app:1\n"+addr+"/app:1\n", out)
+	third := newEngine(t) // its busybox is the image's first layer
+	require.Regexp(t, `^1: Pulling from app\n[0-9a-f]{12}: Already exists\n[0-9a-f]{12}: Pull complete\nDigest: `,
+		third.must("pull", addr+"/app:1"))
 	require.Equal(t, "pushed\n", other.must("run", "--rm", "--net", "none", addr+"/app:1", "cat", "/pushed"))
 	require.Regexp(t, `(?m)^`+regexp.QuoteMeta(addr)+`/app +1 +`+pushed[1]+` +[0-9a-f]{12} `,
 		other.must("images", "--digests", "--filter", "reference="+addr+"/app"))

@@ -243,8 +243,12 @@ func TestCrashAtAnyMoment(t *testing.T) {
 	}
 	reg := startRegistry(t, registryOptions{})
 	e := newEngine(t)
-	pushed := reg.addr + "/crash/busybox:1"
-	e.must("tag", "busybox", pushed)
+	// An image of its own, removed once pushed: a pull of an image the store has reads only
+	// its manifest, and would reach no point below.
+	pushed := reg.addr + "/crash/app:1"
+	e.must("run", "--name", "pushsrc", "--net", "none", "busybox", "sh", "-c", "echo pushed > /pushed")
+	e.must("commit", "pushsrc", pushed)
+	e.must("rm", "pushsrc")
 	e.must("push", pushed)
 	e.must("rmi", pushed)
 	archive := filepath.Join(t.TempDir(), "saved.tar")

@@ -237,7 +237,7 @@ func makeHolder(dir string) (container.Process, error) {
 	if err := cmd.Start(); err != nil {
 		return container.Process{}, fmt.Errorf("start the holder of your user namespace: %w", err)
 	}
-	defer cmd.Process.Release() // it outlives this process; init reaps it
+	go cmd.Wait() // it outlives a command (init reaps it then); a server reaps it itself
 	p := container.Process{Pid: cmd.Process.Pid}
 	if err := container.WriteMappings(p.Pid, ids.UIDs, ids.GIDs); err != nil {
 		cmd.Process.Kill()

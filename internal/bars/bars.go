@@ -84,6 +84,18 @@ func (p *Progress) Printf(format string, args ...any) {
 	p.draw(&b)
 }
 
+// Say prints a line about id ("1: Pulling from app"), as Printf does; for the Engine API, a
+// message with its id.
+func (p *Progress) Say(id, status string) {
+	if p.json != nil {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		p.json(status, id)
+		return
+	}
+	p.Printf("%s: %s\n", id, status)
+}
+
 // Layer starts the progress of one layer: "ID: ACTION [===>   ] 1.2MB/3.4MB".
 func (p *Progress) Layer(id, action string, size int64) *Layer {
 	l := &Layer{p: p, id: id, action: action, size: size}

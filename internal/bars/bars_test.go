@@ -42,3 +42,18 @@ func TestLines(t *testing.T) {
 	p.Wait()
 	require.Equal(t, "aaaaaaaaaaaa: Pull complete\nDigest: x\n", out.String())
 }
+
+// Say is a line about an id; for the Engine API, a message with that id.
+func TestSay(t *testing.T) {
+	var out bytes.Buffer
+	p := &Progress{out: &out}
+	p.Say("1", "Pulling from app")
+	require.Equal(t, "1: Pulling from app\n", out.String())
+	var got [][2]string
+	m := Messages(func(status, id string) { got = append(got, [2]string{status, id}) })
+	m.Say("1", "Pulling from app")
+	require.Equal(t, [][2]string{{"Pulling from app", "1"}}, got)
+	quiet := &Progress{out: &out, quiet: true}
+	quiet.Say("1", "Pulling from app")
+	require.Equal(t, "1: Pulling from app\n", out.String(), "nothing more when quiet")
+}

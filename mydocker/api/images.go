@@ -14,7 +14,7 @@ import (
 	apiregistry "github.com/moby/moby/api/types/registry"
 
 	"github.com/mydocker/mydocker/internal/bars"
-	"github.com/mydocker/mydocker/workspace"
+	"github.com/mydocker/mydocker/internal/compat"
 	"github.com/mydocker/mydocker/workspace/registry"
 )
 
@@ -46,11 +46,15 @@ func (s *Server) imageGet(w http.ResponseWriter, r *http.Request) error {
 	rest := r.PathValue("rest")
 	switch name, what := splitLast(rest); what {
 	case "json":
-		resp, err := s.e.ImageInspect(name)
+		details, err := s.e.ImageInspect(name)
 		if err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusOK, resp)
+		fields, err := compat.Image(details, apiVersion(r))
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, fields)
 	case "history":
 		resp, err := s.e.ImageHistory(name)
 		if err != nil {
@@ -175,36 +179,13 @@ func (s *Server) imageCreate(w http.ResponseWriter, r *http.Request) error {
 			ref += ":" + t
 		}
 	}
-	norm, err := workspace.NormalizeRef(ref)
-	if err != nil {
-		return badRequest("%v", err)
-	}
 	access, err := s.registryAccess(r)
 	if err != nil {
 		return err
 	}
-	before := ""
-	if img, err := s.e.Images().Get(norm); err == nil {
-		before = img.ID.String()
-	}
 	msgs := newMessages(w)
-	name, tag := splitRef(norm)
-	msgs.status("Pulling from "+name, tag)
-	d, err := access.Pull(s.e.Images(), s.e.Root(), norm, msgs.progress())
-	if err != nil {
+	if _, err := access.Pull(s.e.Images(), s.e.Root(), ref, msgs.progress()); err != nil {
 		msgs.fail(err)
-		return nil
-	}
-	msgs.status("Digest: "+d.String(), "")
-	after, err := s.e.Images().Get(norm)
-	if err != nil {
-		msgs.fail(err)
-		return nil
-	}
-	if after.ID.String() == before {
-		msgs.status("Status: Image is up to date for "+norm, "")
-	} else {
-		msgs.status("Status: Downloaded newer image for "+norm, "")
 	}
 	return nil
 }
@@ -297,18 +278,6 @@ func (s *Server) registryAccess(r *http.Request) (registry.Access, error) {
 			IdentityToken: cfg.IdentityToken, RegistryToken: cfg.RegistryToken})
 	}
 	return access, nil
-}
-
-// splitRef splits NAME:TAG (or NAME@DIGEST) into its name and tag or digest.
-func splitRef(ref string) (string, string) {
-	if name, d, ok := strings.Cut(ref, "@"); ok {
-		return name, d
-	}
-	i := strings.LastIndex(ref, ":")
-	if i < 0 || strings.Contains(ref[i:], "/") {
-		return ref, "latest"
-	}
-	return ref[:i], ref[i+1:]
 }
 
 // messages is a stream of JSON messages, the body of a pull, a push, a load or a build: each

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/moby/moby/api/types/image"
 	"github.com/urfave/cli/v3"
 	"golang.org/x/sys/unix"
 
@@ -160,41 +161,11 @@ func historyCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			img, err := e.Images().Get(cmd.Args().First())
+			items, err := e.ImageHistory(cmd.Args().First())
 			if err != nil {
 				return err
 			}
-			sizes := e.Images().LayerSizes(img)
-			h := img.Config.History
-			layer := len(img.Config.RootFS.DiffIDs) - 1
-			// Newest first, as docker history: each line's image is the next one down the
-			// chain of parents a build made, while there is one.
-			chain := img.ID
-			var rows []any
-			for i := len(h) - 1; i >= 0; i-- {
-				row := historyRow{ID: "<missing>", CreatedSince: "N/A", CreatedBy: h[i].CreatedBy, Comment: h[i].Comment}
-				if chain != "" {
-					row.ID = chain.Encoded()[:12]
-					if cmd.Bool("no-trunc") {
-						row.ID = chain.String()
-					}
-					chain = e.Images().Parent(chain)
-				}
-				var size int64
-				if !h[i].EmptyLayer && layer >= 0 {
-					size = sizes[layer]
-					layer--
-				}
-				row.Size = humanSize(size)
-				if c := h[i].Created; c != nil {
-					row.CreatedSince = engine.HumanDuration(time.Since(*c)) + " ago"
-					row.CreatedAt = c.Local().Format(time.RFC3339)
-				}
-				if r := []rune(row.CreatedBy); !cmd.Bool("no-trunc") && len(r) > 45 {
-					row.CreatedBy = string(r[:44]) + "…"
-				}
-				rows = append(rows, row)
-			}
+			rows := historyRows(items, cmd.Bool("no-trunc"), time.Now())
 			out := bufio.NewWriter(os.Stdout)
 			if err := f.write(out, rows); err != nil {
 				return err
@@ -214,6 +185,27 @@ var historyHeaders = map[string]string{
 // historyRow is one line of history as --format reads it.
 type historyRow struct {
 	ID, CreatedSince, CreatedAt, CreatedBy, Size, Comment string
+}
+
+// historyRows are the lines history prints of items (engine.ImageHistory, newest first).
+func historyRows(items []image.HistoryResponseItem, noTrunc bool, now time.Time) []any {
+	var rows []any
+	for _, it := range items {
+		row := historyRow{ID: it.ID, CreatedSince: "N/A", CreatedBy: it.CreatedBy, Size: humanSize(it.Size), Comment: it.Comment}
+		if id, ok := strings.CutPrefix(it.ID, "sha256:"); ok && !noTrunc {
+			row.ID = id[:12]
+		}
+		if it.Created != engine.NoTime {
+			c := time.Unix(it.Created, 0)
+			row.CreatedSince = engine.HumanDuration(now.Sub(c)) + " ago"
+			row.CreatedAt = c.Local().Format(time.RFC3339)
+		}
+		if r := []rune(row.CreatedBy); !noTrunc && len(r) > 45 {
+			row.CreatedBy = string(r[:44]) + "…"
+		}
+		rows = append(rows, row)
+	}
+	return rows
 }
 
 func (p Program) pullCommand() *cli.Command {

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	"github.com/urfave/cli/v3"
 
 	"github.com/mydocker/mydocker/container"
@@ -357,6 +356,7 @@ func printInspected(format string, out []any, failed error) error {
 	}
 	enc := json.NewEncoder(os.Stdout)
 	enc.SetIndent("", "    ")
+	enc.SetEscapeHTML(false) // as dockerd writes it: "a <b>", not "a \u003cb\u003e"
 	if out == nil {
 		out = []any{}
 	}
@@ -375,7 +375,7 @@ func inspectOne(e *engine.Engine, ref, kind string) (any, error) {
 		st, err = e.Get(ref)
 	}
 	if errors.Is(err, engine.ErrNotFound) {
-		img, ierr := e.Images().Get(ref)
+		img, ierr := inspectImage(e, ref)
 		if ierr != nil || kind == "container" {
 			if kind == "container" {
 				return nil, fmt.Errorf("No such container: %s", ref)
@@ -385,17 +385,7 @@ func inspectOne(e *engine.Engine, ref, kind string) (any, error) {
 			}
 			return nil, fmt.Errorf("No such object: %s", ref)
 		}
-		return map[string]any{
-			"Id":           img.ID.String(),
-			"RepoTags":     img.RepoTags,
-			"Created":      img.Config.Created,
-			"Author":       img.Config.Author,
-			"Architecture": img.Config.Architecture,
-			"Os":           img.Config.OS,
-			"Config":       dockerspec.DockerOCIImageConfig{ImageConfig: img.Config.Config, DockerOCIImageConfigExt: img.Docker},
-			"RootFS":       map[string]any{"Type": img.Config.RootFS.Type, "Layers": img.Config.RootFS.DiffIDs}, // Docker's names
-			"Size":         img.Size,
-		}, nil
+		return img, nil
 	}
 	if err != nil {
 		return nil, err

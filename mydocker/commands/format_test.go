@@ -3,8 +3,12 @@ package commands
 import (
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/moby/moby/api/types/image"
 	"github.com/stretchr/testify/require"
+
+	"github.com/mydocker/mydocker/engine"
 )
 
 func TestHumanSize(t *testing.T) {
@@ -36,4 +40,43 @@ func TestRowFormat(t *testing.T) {
 
 	_, err = parseRowFormat(`{{.ID`, "", headers)
 	require.ErrorContains(t, err, "template parsing error")
+}
+
+// images' rows from the engine's summaries: a row per tag kept, the digest of its repository,
+// an untagged image as <none> unless images were built on it and only dangling ones are asked
+// for, one row per image with -q, N/A for an image of no time.
+func TestImageRows(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	id := func(c string) string { return "sha256:" + strings.Repeat(c, 64) }
+	imgs := []image.Summary{
+		{ID: id("a"), RepoTags: []string{"app:1", "app:2"}, RepoDigests: []string{"app@sha256:d1"}, Created: now.Add(-2 * time.Hour).Unix(), Size: 2131456},
+		{ID: id("b"), ParentID: id("c"), Created: engine.NoTime, Size: 5},
+		{ID: id("c"), Created: now.Unix(), Size: 5},
+	}
+	all := func(string) bool { return true }
+	rows := imageRows(imgs, all, false, false, false, now)
+	require.Equal(t, []any{
+		imageRow{Repository: "app", Tag: "1", ID: strings.Repeat("a", 12), CreatedSince: "2 hours ago", CreatedAt: now.Add(-2 * time.Hour).Local().Format("2006-01-02 15:04:05 -0700 MST"), Size: "2.131MB", Digest: "sha256:d1"},
+		imageRow{Repository: "app", Tag: "2", ID: strings.Repeat("a", 12), CreatedSince: "2 hours ago", CreatedAt: now.Add(-2 * time.Hour).Local().Format("2006-01-02 15:04:05 -0700 MST"), Size: "2.131MB", Digest: "sha256:d1"},
+		imageRow{Repository: "<none>", Tag: "<none>", ID: strings.Repeat("b", 12), CreatedSince: "N/A", Size: "5B", Digest: "<none>"},
+		imageRow{Repository: "<none>", Tag: "<none>", ID: strings.Repeat("c", 12), CreatedSince: "Less than a second ago", CreatedAt: now.Local().Format("2006-01-02 15:04:05 -0700 MST"), Size: "5B", Digest: "<none>"},
+	}, rows)
+	require.Equal(t, []any{imageRow{ID: id("a")}, imageRow{ID: id("b")}, imageRow{ID: id("c")}}, imageRows(imgs, all, false, true, true, now))
+	dangling := func(tag string) bool { return tag == "<none>:<none>" }
+	require.Equal(t, []any{imageRow{ID: strings.Repeat("b", 12)}}, imageRows(imgs, dangling, true, false, true, now),
+		"an image built on is not dangling")
+}
+
+// history's lines from the engine's: ids cut to 12 unless --no-trunc, CREATED BY to 45.
+func TestHistoryRows(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	items := []image.HistoryResponseItem{
+		{ID: "sha256:" + strings.Repeat("a", 64), Created: now.Add(-time.Minute).Unix(), CreatedBy: strings.Repeat("x", 50), Size: 5, Comment: "c"},
+		{ID: "<missing>", Created: engine.NoTime, CreatedBy: "mydocker import"},
+	}
+	require.Equal(t, []any{
+		historyRow{ID: strings.Repeat("a", 12), CreatedSince: "About a minute ago", CreatedAt: now.Add(-time.Minute).Local().Format(time.RFC3339), CreatedBy: strings.Repeat("x", 44) + "…", Size: "5B", Comment: "c"},
+		historyRow{ID: "<missing>", CreatedSince: "N/A", CreatedBy: "mydocker import", Size: "0B"},
+	}, historyRows(items, false, now))
+	require.Equal(t, "sha256:"+strings.Repeat("a", 64), historyRows(items, true, now)[0].(historyRow).ID)
 }

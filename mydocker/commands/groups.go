@@ -42,7 +42,7 @@ func containerCommand() *cli.Command {
 	}
 }
 
-// imageCommand is Docker's management command for images: ls, rm, tag and prune.
+// imageCommand is Docker's management command for images: ls, rm, tag, inspect and prune.
 func imageCommand() *cli.Command {
 	ls := imagesCommand()
 	ls.Name, ls.Aliases = "ls", []string{"list"}
@@ -52,7 +52,7 @@ func imageCommand() *cli.Command {
 		Name:  "image",
 		Usage: "manage images",
 		Commands: []*cli.Command{
-			ls, rm, tagCommand(),
+			ls, rm, tagCommand(), imageInspectCommand(),
 			{
 				Name:         "prune",
 				Usage:        "remove unused images: the untagged ones, or with -a every one no container uses",

@@ -13,9 +13,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/moby/moby/api/types/image"
+	"github.com/urfave/cli/v3"
+
 	"github.com/mydocker/mydocker/engine"
 	"github.com/mydocker/mydocker/internal/bars"
-	"github.com/urfave/cli/v3"
 )
 
 func importCommand() *cli.Command {
@@ -98,54 +100,11 @@ func imagesCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			imgs, err := e.Images().List()
+			imgs, err := e.ImageSummaries(cmd.Bool("all"))
 			if err != nil {
 				return err
 			}
-			// A build's intermediate images, untagged under the images built on them, show
-			// with -a only; a dangling image is untagged with nothing built on it.
-			parents, err := e.Images().WithChildren()
-			if err != nil {
-				return err
-			}
-			now := time.Now()
-			var rows []any
-			seen := map[string]bool{}
-			digests := map[string]string{} // "id repository" -> the manifest digest recorded for it
-			for ref, id := range e.Images().RepoDigests() {
-				repo, d, _ := strings.Cut(ref, "@")
-				digests[id.String()+" "+repo] = d
-			}
-			for _, img := range imgs {
-				id := "sha256:" + img.ID.Encoded()
-				if !cmd.Bool("no-trunc") {
-					id = img.ID.Encoded()[:12]
-				}
-				if len(img.RepoTags) == 0 && parents[img.ID] && !cmd.Bool("all") {
-					continue
-				}
-				tags := slices.DeleteFunc(slices.Clone(img.RepoTags), func(t string) bool { return !keep(t) })
-				if len(img.RepoTags) == 0 && keep("<none>:<none>") && (!parents[img.ID] || !dangling) {
-					tags = []string{"<none>:<none>"}
-				}
-				if cmd.Bool("quiet") { // one id per image, however many tags
-					if len(tags) > 0 && !seen[id] {
-						seen[id] = true
-						rows = append(rows, imageRow{ID: id})
-					}
-					continue
-				}
-				created, createdAt := "N/A", ""
-				if c := img.Config.Created; c != nil {
-					created = engine.HumanDuration(now.Sub(*c)) + " ago"
-					createdAt = c.Local().Format("2006-01-02 15:04:05 -0700 MST")
-				}
-				for _, t := range tags {
-					i := strings.LastIndex(t, ":")
-					rows = append(rows, imageRow{Repository: t[:i], Tag: t[i+1:], ID: id, CreatedSince: created,
-						CreatedAt: createdAt, Size: humanSize(img.Size), Digest: cmp.Or(digests[img.ID.String()+" "+t[:i]], "<none>")})
-				}
-			}
+			rows := imageRows(imgs, keep, dangling, cmd.Bool("no-trunc"), cmd.Bool("quiet"), time.Now())
 			out := bufio.NewWriter(os.Stdout)
 			if err := f.write(out, rows); err != nil {
 				return err
@@ -202,6 +161,52 @@ var imagesHeaders = map[string]string{
 // imageRow is one image tag as images --format reads it.
 type imageRow struct {
 	Repository, Tag, ID, CreatedSince, CreatedAt, Size, Digest string
+}
+
+// imageRows are the rows images prints of imgs (engine.ImageSummaries): a row per tag that
+// keep keeps, with the digest recorded for its repository; an untagged image as <none>, unless
+// images were built on it and only dangling ones are asked for; with quiet, one row per image.
+func imageRows(imgs []image.Summary, keep func(tag string) bool, dangling, noTrunc, quiet bool, now time.Time) []any {
+	parents := map[string]bool{} // the images others were built on
+	for _, img := range imgs {
+		parents[img.ParentID] = true
+	}
+	var rows []any
+	seen := map[string]bool{}
+	for _, img := range imgs {
+		id := img.ID
+		if !noTrunc {
+			id = strings.TrimPrefix(id, "sha256:")[:12]
+		}
+		tags := slices.DeleteFunc(slices.Clone(img.RepoTags), func(t string) bool { return !keep(t) })
+		if len(img.RepoTags) == 0 && keep("<none>:<none>") && (!parents[img.ID] || !dangling) {
+			tags = []string{"<none>:<none>"}
+		}
+		if quiet { // one id per image, however many tags
+			if len(tags) > 0 && !seen[id] {
+				seen[id] = true
+				rows = append(rows, imageRow{ID: id})
+			}
+			continue
+		}
+		created, createdAt := "N/A", ""
+		if img.Created != engine.NoTime {
+			c := time.Unix(img.Created, 0)
+			created = engine.HumanDuration(now.Sub(c)) + " ago"
+			createdAt = c.Local().Format("2006-01-02 15:04:05 -0700 MST")
+		}
+		digests := map[string]string{} // repository -> the manifest digest recorded for it
+		for _, ref := range img.RepoDigests {
+			repo, d, _ := strings.Cut(ref, "@")
+			digests[repo] = cmp.Or(digests[repo], d)
+		}
+		for _, t := range tags {
+			i := strings.LastIndex(t, ":")
+			rows = append(rows, imageRow{Repository: t[:i], Tag: t[i+1:], ID: id, CreatedSince: created,
+				CreatedAt: createdAt, Size: humanSize(img.Size), Digest: cmp.Or(digests[t[:i]], "<none>")})
+		}
+	}
+	return rows
 }
 
 func tagCommand() *cli.Command {

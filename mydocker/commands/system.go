@@ -3,14 +3,13 @@ package commands
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strconv"
+	"syscall"
 	"text/template"
 
 	"github.com/sirupsen/logrus"
@@ -197,16 +196,10 @@ func (p Program) serviceCommand() *cli.Command {
 			if _, err := os.Stat(serve); err != nil {
 				return fmt.Errorf("system service needs mydocker-serve beside %s (make builds it): %w", exe, err)
 			}
-			c := exec.Command(serve, args...)
-			c.Stdin, c.Stdout, c.Stderr = os.Stdin, os.Stdout, os.Stderr
-			if err := c.Run(); err != nil {
-				var ee *exec.ExitError
-				if errors.As(err, &ee) {
-					return &statusError{code: ee.ExitCode()}
-				}
-				return err
-			}
-			return nil
+			// In this process's place: signals reach the server itself, and its pid is this
+			// one, which systemd's socket activation (LISTEN_PID) names.
+			err = syscall.Exec(serve, append([]string{"mydocker-serve"}, args...), os.Environ())
+			return fmt.Errorf("run %s: %w", serve, err)
 		},
 	}
 }

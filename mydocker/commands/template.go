@@ -106,12 +106,26 @@ func (f *rowFormat) write(w io.Writer, rows []any) error {
 	return nil
 }
 
+// typedValue is a value inspect prints that has a typed form, which its templates read first.
+type typedValue interface{ typedValue() any }
+
 // executeOn runs format (inspect -f) on v as Docker does on its JSON: v is encoded and decoded
-// again, so that fields read as the JSON shows them (numbers as written, times as strings).
+// again, so that fields read as the JSON shows them (numbers as written, times as strings). A
+// typedValue's typed form is tried first, as the docker CLI tries the API's type before the
+// JSON: there a nil list prints [] and a nil map map[] (the JSON's null prints <no value>),
+// and a field the type lacks fails the try.
 func executeOn(w io.Writer, format string, v any) error {
 	t, err := template.New("format").Funcs(templateFuncs).Parse(format)
 	if err != nil {
 		return fmt.Errorf("template parsing error: %w", err)
+	}
+	if tv, ok := v.(typedValue); ok {
+		var buf bytes.Buffer
+		if t.Execute(&buf, tv.typedValue()) == nil {
+			buf.WriteByte('\n')
+			_, err := w.Write(buf.Bytes())
+			return err
+		}
 	}
 	data, err := json.Marshal(v)
 	if err != nil {

@@ -54,12 +54,15 @@ func Main(args []string) {
 		}
 		progress := bars.New(os.Stdout, *quiet)
 		if args[0] == "pull" {
-			d, err := access.Pull(store, args[1], args[2], progress)
+			ref := args[2]
+			if !strings.Contains(ref, "@") && strings.LastIndex(ref, ":") <= strings.LastIndex(ref, "/") {
+				progress.Printf("Using default tag: latest\n") // docker pull's own words
+			}
+			p, err := access.Pull(store, args[1], ref, progress)
 			if err != nil {
 				fail(err)
 			}
-			progress.Printf("Digest: %s\n", d)
-			fmt.Println(args[2])
+			fmt.Println(p.Ref)
 			break
 		}
 		if _, err := access.Push(store, args[1], args[2], progress); err != nil {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -50,6 +51,11 @@ func (c Control) Reload(dnsDir string, removed bool) error {
 	}
 	if reply = strings.TrimSpace(reply); reply != "ok" {
 		return fmt.Errorf("reload the resolver: %s", reply)
+	}
+	if removed {
+		// A resolver that went keeps the connection until it exits: once it ends, no
+		// resolver of the removed network is left.
+		io.Copy(io.Discard, conn)
 	}
 	return nil
 }

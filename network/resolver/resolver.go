@@ -187,9 +187,14 @@ const (
 
 // command serves one request of the engine: "reload", or "reload removed" after a network was
 // removed, answered "ok" once the files are reloaded, or with what went wrong. With nothing left
-// to serve after a network's removal, it lets go of everything (release) before it answers.
-func (s *server) command(conn net.Conn, release func()) outcome {
-	defer conn.Close()
+// to serve after a network's removal, it lets go of everything (release) before it answers,
+// and leaves the connection open: it closes as the process exits, which the engine waits for.
+func (s *server) command(conn net.Conn, release func()) (result outcome) {
+	defer func() {
+		if result != done {
+			conn.Close()
+		}
+	}()
 	if !peercred.FromRoot(conn) {
 		return serving
 	}
@@ -204,7 +209,7 @@ func (s *server) command(conn net.Conn, release func()) outcome {
 		fmt.Fprintln(conn, err)
 		return serving
 	}
-	result := serving
+	result = serving
 	if s.empty() {
 		result = empty
 		if request == "reload removed" {

@@ -36,56 +36,142 @@ func (a Access) remoteOptions() []remote.Option {
 	}
 }
 
+// Pulled is what a pull did.
+type Pulled struct {
+	Digest digest.Digest // what the reference names: the manifest, or a multi-platform index
+	ID     digest.Digest // the image's
+	// Name is the reference as Docker's status line names it (busybox:latest,
+	// localhost:5000/app@sha256:...), Ref in full as its last line does
+	// (docker.io/library/busybox:latest).
+	Name, Ref string
+	// Newer: Name did not name this image before the pull (Docker's "Downloaded newer
+	// image"); otherwise the image is up to date.
+	Newer bool
+}
+
 // Pull fetches the image ref (NAME[:TAG] or NAME@sha256:...) into the store: the manifest
-// first (go-containerregistry's remote.Image: GET /v2/NAME/manifests/REF), then each layer the
-// store lacks (a layer it has is skipped: "Already exists"), downloaded and unpacked at once,
-// its blob checked against the manifest's digest and size before the layer is committed
-// (AddBlob), and the layer against the diff id the config names; then the config and the tag
-// are recorded. What a failed pull added goes again. It returns the manifest's digest.
-func (a Access) Pull(s *workspace.Store, root, ref string, progress *bars.Progress) (digest.Digest, error) {
+// first (go-containerregistry's remote.Get: GET /v2/NAME/manifests/REF, and for a
+// multi-platform image the manifest of this machine's platform); when its config is an
+// image the store has, nothing more (the name is tagged and the digest recorded). Otherwise
+// each layer the store lacks (a layer it has is skipped: "Already exists"), downloaded and
+// unpacked at once, its blob checked against the manifest's digest and size before the layer
+// is committed (AddBlob), and the layer against the diff id the config names; then the config
+// and the tag are recorded. What a failed pull added goes again. Its progress shows it as
+// docker pull does: "TAG: Pulling from REPOSITORY" once the manifest is read, the layers, then
+// "Digest: sha256:..." and "Status: Downloaded newer image for NAME" — or "Status: Image is up
+// to date for NAME" when NAME named that image already.
+func (a Access) Pull(s *workspace.Store, root, ref string, progress *bars.Progress) (Pulled, error) {
 	r, err := a.parse(ref)
 	if err != nil {
-		return "", err
+		return Pulled{}, err
 	}
-	img, err := remote.Image(r, a.remoteOptions()...)
+	p := Pulled{Name: familiarName(r), Ref: fullName(r)}
+	before := ""
+	if img, err := s.Get(p.Name); err == nil {
+		before = img.ID.String()
+	}
+	// The digest is what ref names: a multi-platform image's index, as Docker records it, not
+	// the manifest of this machine's platform that the index leads to.
+	desc, err := remote.Get(r, a.remoteOptions()...)
 	if err != nil {
-		return "", fmt.Errorf("pull %s: %w", ref, err)
+		return Pulled{}, fmt.Errorf("pull %s: %w", ref, err)
 	}
-	md, err := img.Digest()
+	img, err := desc.Image()
 	if err != nil {
-		return "", fmt.Errorf("pull %s: %w", ref, err)
+		return Pulled{}, fmt.Errorf("pull %s: %w", ref, err)
 	}
+	m, err := img.Manifest() // read with the manifest: no request
+	if err != nil {
+		return Pulled{}, fmt.Errorf("pull %s: %w", ref, err)
+	}
+	p.Digest, p.ID = digest.Digest(desc.Digest.String()), digest.Digest(m.Config.Digest.String())
+	what := r.Identifier()
+	if _, ok := r.(name.Digest); ok {
+		what = p.Name // Docker's, for a pull by digest
+	}
+	progress.Say(what, "Pulling from "+r.Context().RepositoryStr())
+	done, err := a.pullKnown(s, root, r, m, p)
+	if err == nil && !done {
+		err = a.pullNew(s, root, r, img, p.Digest, progress)
+	}
+	if err != nil {
+		return Pulled{}, err
+	}
+	p.Newer = before != p.ID.String()
+	progress.Printf("Digest: %s\n", p.Digest)
+	if p.Newer {
+		progress.Printf("Status: Downloaded newer image for %s\n", p.Name)
+	} else {
+		progress.Printf("Status: Image is up to date for %s\n", p.Name)
+	}
+	return p, nil
+}
+
+// pullKnown ends the pull of an image the store has (the manifest's config is its id) as
+// Docker does, fetching nothing more: it tags it (for a pull by tag) and records the digest,
+// and which blobs of the repository its layers are. done is false when the store lacks it.
+func (a Access) pullKnown(s *workspace.Store, root string, r name.Reference, m *v1.Manifest, p Pulled) (done bool, err error) {
+	local, err := s.Get(p.ID.String())
+	if err != nil || local.ID != p.ID {
+		return false, nil
+	}
+	if t, ok := r.(name.Tag); ok {
+		if err := s.Tag(local.ID, t.String()); errors.Is(err, workspace.ErrImageNotFound) {
+			return false, nil // removed meanwhile: pulled again
+		} else if err != nil {
+			return false, fmt.Errorf("pull %s: %w", r, err)
+		}
+	}
+	recs := recordsOf(root)
+	err = recs.update(func() error {
+		if ids := local.Config.RootFS.DiffIDs; len(ids) == len(m.Layers) {
+			for i, l := range m.Layers {
+				recs.addBlob(ids[i], blob{Repository: r.Context().Name(), Digest: digest.Digest(l.Digest.String()),
+					DiffID: ids[i], Size: l.Size, MediaType: string(l.MediaType)})
+			}
+		}
+		return recs.addDigest(repoName(r), local.ID, p.Digest)
+	})
+	return true, err
+}
+
+// pullNew fetches the config and the layers the store lacks of img, and records the image
+// and the digest md names it by.
+func (a Access) pullNew(s *workspace.Store, root string, r name.Reference, img v1.Image, md digest.Digest, progress *bars.Progress) error {
 	config, err := img.RawConfigFile() // checked against the manifest's config digest
 	if err != nil {
-		return "", fmt.Errorf("pull %s: config: %w", ref, err)
+		return fmt.Errorf("pull %s: config: %w", r, err)
 	}
 	layers, err := img.Layers()
 	if err != nil {
-		return "", fmt.Errorf("pull %s: %w", ref, err)
+		return fmt.Errorf("pull %s: %w", r, err)
 	}
 	blobs, err := a.blobsOf(r.Context())
 	if err != nil {
-		return "", fmt.Errorf("pull %s: %w", ref, err)
+		return fmt.Errorf("pull %s: %w", r, err)
 	}
 	// Every layer stored or found is held by the lease until the image is recorded; what a
 	// failed pull added goes again, unless another pull or an image holds it meanwhile.
 	lease, err := s.NewLease()
 	if err != nil {
-		return "", fmt.Errorf("pull %s: %w", ref, err)
+		return fmt.Errorf("pull %s: %w", r, err)
 	}
-	fail := func(err error) (digest.Digest, error) {
+	fail := func(err error) error {
 		progress.Wait()
-		return "", errors.Join(err, lease.Discard())
+		return errors.Join(err, lease.Discard())
 	}
 	for _, l := range layers {
 		d, err := l.DiffID()
 		if err != nil {
-			return fail(fmt.Errorf("pull %s: %w", ref, err))
+			return fail(fmt.Errorf("pull %s: %w", r, err))
 		}
 		want := digest.Digest(d.String())
 		short := want.Encoded()[:12]
+		if b, err := l.Digest(); err == nil {
+			short = b.Hex[:12] // Docker names a pull's layers by their blobs
+		}
 		if has, err := lease.HoldLayer(want); err != nil {
-			return fail(fmt.Errorf("pull %s: %w", ref, err))
+			return fail(fmt.Errorf("pull %s: %w", r, err))
 		} else if has {
 			progress.Layer(short, "", 0).Done("Already exists")
 			continue
@@ -98,7 +184,7 @@ func (a Access) Pull(s *workspace.Store, root, ref string, progress *bars.Progre
 		}
 		bar.End(err, "Pull complete")
 		if err != nil {
-			return fail(fmt.Errorf("pull %s: layer %s: %w", ref, want, err))
+			return fail(fmt.Errorf("pull %s: layer %s: %w", r, want, err))
 		}
 	}
 	progress.Wait()
@@ -112,10 +198,10 @@ func (a Access) Pull(s *workspace.Store, root, ref string, progress *bars.Progre
 		return fail(err)
 	}
 	if err := lease.Release(); err != nil {
-		return "", fmt.Errorf("pull %s: %w", ref, err)
+		return fmt.Errorf("pull %s: %w", r, err)
 	}
 	recs := recordsOf(root)
-	err = recs.update(func() error {
+	return recs.update(func() error {
 		for _, l := range layers {
 			b, err := blobOf(r.Context(), l)
 			if err != nil {
@@ -123,9 +209,8 @@ func (a Access) Pull(s *workspace.Store, root, ref string, progress *bars.Progre
 			}
 			recs.addBlob(b.DiffID, b)
 		}
-		return recs.addDigest(repoName(r), stored.ID, digest.Digest(md.String()))
+		return recs.addDigest(repoName(r), stored.ID, md)
 	})
-	return digest.Digest(md.String()), err
 }
 
 // unpack downloads layer l (its digest and size as the manifest gives them) into the store,
@@ -344,6 +429,30 @@ func blobOf(repo name.Repository, l v1.Layer) (blob, error) {
 		return blob{}, err
 	}
 	return blob{Repository: repo.Name(), Digest: digest.Digest(d.String()), DiffID: digest.Digest(diffID.String()), Size: size, MediaType: string(mt)}, nil
+}
+
+// familiarName is the reference as Docker's messages name it: NAME:TAG or NAME@DIGEST, NAME
+// as the store names it (repoName).
+func familiarName(r name.Reference) string {
+	if _, ok := r.(name.Digest); ok {
+		return repoName(r) + "@" + r.Identifier()
+	}
+	return repoName(r) + ":" + r.Identifier()
+}
+
+// fullName is the reference with its registry, as docker pull's last line names it: Docker
+// Hub's as docker.io/library/busybox:latest.
+func fullName(r name.Reference) string {
+	repo := r.Context()
+	reg := repo.RegistryStr()
+	if reg == name.DefaultRegistry {
+		reg = "docker.io"
+	}
+	sep := ":"
+	if _, ok := r.(name.Digest); ok {
+		sep = "@"
+	}
+	return reg + "/" + repo.RepositoryStr() + sep + r.Identifier()
 }
 
 // repoName is a reference's repository as the store names it (docker.io/library/x is x).
