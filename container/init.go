@@ -138,6 +138,9 @@ func initContainer(warmed <-chan struct{}) error {
 			binds[n] = fd
 		}
 	}
+	if err := joinMountNamespace(spec.Linux.Namespaces); err != nil {
+		return err
+	}
 	if err := prepareRoot(&cfg, made, binds); err != nil {
 		return err
 	}
