@@ -1,8 +1,6 @@
 package main
 
 import (
-	"archive/tar"
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -23,8 +21,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/vishvananda/netlink"
 
+	"github.com/mydocker/mydocker/internal/critest"
 	"github.com/mydocker/mydocker/internal/testutil"
-	"github.com/mydocker/mydocker/workspace"
 )
 
 // The CRI harness: a private containerd 1.6 with its CRI plugin on, as the kubelet finds it,
@@ -34,9 +32,8 @@ import (
 // config, and the images imported offline (busybox, and a pause image built here).
 
 const (
-	criPauseImage = "mydocker.test/pause:1"
-	criImage      = "docker.io/library/busybox:latest"
-	cniBin        = "/usr/lib/cni" // Debian's containernetworking-plugins
+	criImage = "docker.io/library/busybox:latest"
+	cniBin   = "/usr/lib/cni" // Debian's containernetworking-plugins
 )
 
 // criEnv is one test's containerd and the crictl that drives it.
@@ -69,8 +66,7 @@ func startCRI(t *testing.T) *criEnv {
 	for _, plugin := range []string{"bridge", "host-local", "loopback"} {
 		require.FileExists(t, filepath.Join(cniBin, plugin), "the CNI plugins (apt-get install containernetworking-plugins)")
 	}
-	c := &criEnv{t: t, crictl: crictlBinary(t), parent: testutil.UniqueName("mdcri"), bridge: testutil.UniqueName("mdcri"), subnet: criSubnet(t)}
-	pause := pauseBinary(t)
+	c := &criEnv{t: t, crictl: critest.Crictl(t), parent: testutil.UniqueName("mdcri"), bridge: testutil.UniqueName("mdcri"), subnet: criSubnet(t)}
 	// Not t.TempDir: the unix socket paths must stay under 108 bytes.
 	c.dir, err = os.MkdirTemp("", "mydocker-cri-")
 	require.NoError(t, err)
@@ -97,7 +93,7 @@ func startCRI(t *testing.T) *criEnv {
 		require.True(t, time.Now().Before(deadline), "containerd's CRI did not answer in 30 s: %s\ncontainerd said:\n%s", info, c.logTail(30))
 	}
 
-	archive := criImages(t, pause)
+	archive := critest.Images(t)
 	r := runBounded(exec.Command("ctr", "--address", c.socket(), "--namespace", "k8s.io", "images", "import", archive), "")
 	require.Equal(t, 0, r.code, "ctr images import: %s", r)
 	return c
@@ -147,7 +143,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
 [%[2]s.cni]
   bin_dir = "%[7]s"
   conf_dir = "%[1]s/cni"
-`, c.dir, cri, criPauseImage, port, runc, binary+"-runc", cniBin)
+`, c.dir, cri, critest.PauseImage, port, runc, binary+"-runc", cniBin)
 	require.NoError(t, os.WriteFile(filepath.Join(c.dir, "config.toml"), []byte(config), 0o644))
 
 	// A bridge with the gateway's address, so that the host reaches the pods; no NAT, no
@@ -316,89 +312,4 @@ func criSubnet(t *testing.T) netip.Prefix {
 	}
 	t.Fatal("no /24 of 10.200.0.0/13 is free of the host's routes")
 	return netip.Prefix{}
-}
-
-// crictlBinary is crictl (cri-tools, pinned in internal/crictl), built once into the user's
-// cache directory under a name that holds the pin's go.sum, so that a new pin builds anew.
-// MYDOCKER_CRICTL names one built already.
-func crictlBinary(t *testing.T) string {
-	if prebuilt := os.Getenv("MYDOCKER_CRICTL"); prebuilt != "" {
-		return prebuilt
-	}
-	module, err := filepath.Abs("../internal/crictl")
-	require.NoError(t, err)
-	sum, err := os.ReadFile(filepath.Join(module, "go.sum"))
-	require.NoError(t, err)
-	digest := sha256.Sum256(sum)
-	cache, err := os.UserCacheDir()
-	require.NoError(t, err)
-	path := filepath.Join(cache, "mydocker", "crictl-"+hex.EncodeToString(digest[:6]), "crictl")
-	if _, err := os.Stat(path); err == nil {
-		return path
-	}
-	if _, err := exec.LookPath("go"); err != nil {
-		t.Fatal("needs the go command to build crictl (or MYDOCKER_CRICTL naming one)")
-	}
-	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
-	// Built beside it and renamed: another test binary may be building it too.
-	tmp := fmt.Sprintf("%s.%d", path, os.Getpid())
-	build := exec.Command("go", "build", "-o", tmp, "-ldflags", "-X sigs.k8s.io/cri-tools/pkg/version.Version="+crictlVersion(t, module), "sigs.k8s.io/cri-tools/cmd/crictl")
-	build.Dir = module
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	out, err := build.CombinedOutput()
-	require.NoError(t, err, "build crictl: %s", out)
-	require.NoError(t, os.Rename(tmp, path))
-	return path
-}
-
-// crictlVersion is the version of cri-tools the module pins.
-func crictlVersion(t *testing.T, module string) string {
-	c := exec.Command("go", "list", "-m", "-f", "{{.Version}}", "sigs.k8s.io/cri-tools")
-	c.Dir = module
-	out, err := c.Output()
-	require.NoError(t, err, "go list the pinned cri-tools")
-	return strings.TrimSpace(string(out))
-}
-
-// pauseBinary is internal/pause, the pods' sandbox process, built static; MYDOCKER_PAUSE names
-// one built already.
-func pauseBinary(t *testing.T) string {
-	if prebuilt := os.Getenv("MYDOCKER_PAUSE"); prebuilt != "" {
-		return prebuilt
-	}
-	path := filepath.Join(t.TempDir(), "pause")
-	build := exec.Command("go", "build", "-o", path, "../internal/pause")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	out, err := build.CombinedOutput()
-	require.NoError(t, err, "build the pause program: %s", out)
-	return path
-}
-
-// criImages writes a docker-archive holding busybox and the pause image (the pause program
-// alone, its entrypoint), made by the engine's own image store, and returns its path.
-func criImages(t *testing.T, pause string) string {
-	dir := t.TempDir()
-	store, err := workspace.Open(filepath.Join(dir, "store"))
-	require.NoError(t, err)
-	bb, err := os.Open(testutil.BusyboxTar(t))
-	require.NoError(t, err)
-	defer bb.Close()
-	_, err = store.Import(bb, "busybox", []string{`CMD ["sh"]`})
-	require.NoError(t, err)
-	program, err := os.ReadFile(pause)
-	require.NoError(t, err)
-	var rootfs bytes.Buffer
-	tw := tar.NewWriter(&rootfs)
-	require.NoError(t, tw.WriteHeader(&tar.Header{Name: "pause", Mode: 0o755, Size: int64(len(program)), Typeflag: tar.TypeReg}))
-	_, err = tw.Write(program)
-	require.NoError(t, err)
-	require.NoError(t, tw.Close())
-	_, err = store.Import(&rootfs, criPauseImage, []string{`ENTRYPOINT ["/pause"]`})
-	require.NoError(t, err)
-	archive := filepath.Join(dir, "images.tar")
-	f, err := os.Create(archive)
-	require.NoError(t, err)
-	require.NoError(t, store.SaveDockerArchive(f, "busybox", criPauseImage))
-	require.NoError(t, f.Close())
-	return archive
 }
