@@ -4,7 +4,7 @@
 GO        ?= go
 BIN       := bin/mydocker
 ROOT      ?= $(or $(MYDOCKER_ROOT),/var/lib/mydocker)
-APT_PKGS  := busybox-static iptables iproute2 curl docker.io containerd qemu-system-x86 cpio skopeo docker-registry uidmap slirp4netns buildah podman docker-compose
+APT_PKGS  := busybox-static iptables iproute2 curl docker.io containerd containernetworking-plugins qemu-system-x86 cpio skopeo docker-registry uidmap slirp4netns buildah podman docker-compose
 GOFLAGS_TEST ?=
 # Pure Go, statically linked: no libc to load at each start (two Go programs start per
 # container: mydocker and its init), and the binaries run anywhere, the cgroup v2 VM included.

@@ -141,6 +141,9 @@ func initContainer(warmed <-chan struct{}) error {
 			binds[n] = fd
 		}
 	}
+	if err := joinMountNamespace(spec.Linux.Namespaces); err != nil {
+		return err
+	}
 	if err := prepareRoot(&cfg, made, binds); err != nil {
 		return err
 	}
@@ -218,14 +221,24 @@ func initContainer(warmed <-chan struct{}) error {
 // changeRoot makes the container's root filesystem its "/": pivot_root, or chroot with
 // --no-pivot, or nothing when the root is the host's "/" (chapter 01).
 func changeRoot(b *Bundle) error {
+	var err error
 	switch {
 	case b.Spec.Root.Path == "/":
-		return nil
 	case b.NoPivot:
-		return moveRoot(b.Spec.Root.Path)
+		err = moveRoot(b.Spec.Root.Path)
 	default:
-		return pivotRoot(b.Spec.Root.Path)
+		err = pivotRoot(b.Spec.Root.Path)
 	}
+	if err != nil {
+		return err
+	}
+	// The root the spec asks to share or follow the host's mounts, as the rest (rootPropagation).
+	if p := b.Spec.Linux.RootfsPropagation; p != "" {
+		if err := unix.Mount("", "/", "", propagationNames[p], ""); err != nil {
+			return fmt.Errorf("make the root %s: %w", p, err)
+		}
+	}
+	return nil
 }
 
 // enterCgroupNamespace gives the init a cgroup namespace rooted at its cgroup, where the

@@ -54,14 +54,17 @@ func JoinNamespaces(pid int) error {
 
 // joinNamespacePaths moves the calling thread (locked, see startSealed) into the namespaces
 // of the spec given by path, as containerd gives a pod's containers its network namespace:
-// the init forked from the thread starts in them. A mount or user namespace cannot be joined
-// so by a threaded process.
+// the init forked from the thread starts in them. A user namespace cannot be joined so by a
+// threaded process; a mount namespace is left to the init (joinMountNamespace).
 func joinNamespacePaths(namespaces []specs.LinuxNamespace) error {
 	for _, ns := range namespaces {
 		if ns.Path == "" {
 			continue
 		}
-		if ns.Type == specs.MountNamespace || ns.Type == specs.UserNamespace {
+		if ns.Type == specs.MountNamespace {
+			continue // the init's to join (joinMountNamespace)
+		}
+		if ns.Type == specs.UserNamespace {
 			return fmt.Errorf("joining an existing %s namespace (%s) is not supported", ns.Type, ns.Path)
 		}
 		f, err := os.Open(ns.Path)
@@ -73,6 +76,28 @@ func joinNamespacePaths(namespaces []specs.LinuxNamespace) error {
 		f.Close()
 		if err != nil {
 			return fmt.Errorf("join %s namespace %s: %w", ns.Type, ns.Path, err)
+		}
+	}
+	return nil
+}
+
+// joinMountNamespace moves the init into the mount namespace its spec names by path, where it
+// makes the container's root, as runc does. It is the init's to join, not its parent's: the
+// init is loaded from the runtime's filesystem (a dynamically linked build needs the host's
+// ld.so), and its work on the root and the execve of the command are all this locked
+// thread's, which alone needs to be in the namespace.
+func joinMountNamespace(namespaces []specs.LinuxNamespace) error {
+	for _, ns := range namespaces {
+		if ns.Type != specs.MountNamespace || ns.Path == "" {
+			continue
+		}
+		f, err := os.Open(ns.Path)
+		if err != nil {
+			return fmt.Errorf("open mount namespace: %w", err)
+		}
+		defer f.Close()
+		if err := enterMountNamespace(f); err != nil {
+			return fmt.Errorf("join mount namespace %s: %w", ns.Path, err)
 		}
 	}
 	return nil

@@ -118,7 +118,7 @@ func startInit(linux *specs.Linux, terminal bool, stdio Stdio, detached bool) (*
 			cmd.Stdin = nil // exec.Cmd opens /dev/null
 		}
 	}
-	child, err := startSealed(cmd, func() error { return joinNamespacePaths(namespaces) }, launch{byDescriptor: how != 0})
+	child, err := startSealed(cmd, func() error { return joinNamespacePaths(namespaces) }, launch{byDescriptor: how != 0, peerMounts: sharesMounts(linux)})
 	if err != nil {
 		configW.Close()
 		syncParent.Close()
@@ -139,6 +139,11 @@ func startInit(linux *specs.Linux, terminal bool, stdio Stdio, detached bool) (*
 		}
 	}
 	return p, nil
+}
+
+// sharesMounts reports whether the container's root shares mounts with the host, both ways.
+func sharesMounts(linux *specs.Linux) bool {
+	return linux.RootfsPropagation == "shared" || linux.RootfsPropagation == "rshared"
 }
 
 // InitEnvVar names a variable of the caller's environment that the runtime's own processes

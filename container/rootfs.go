@@ -22,10 +22,10 @@ import (
 // made; -1 for none) is attached and made the working directory: Spec.Root.Path is "." from
 // then on; so are the sources of bind mounts it made (binds, by their place in the mounts).
 func prepareRoot(b *Bundle, made int, binds map[int]int) error {
-	if err := makeMountsPrivate(); err != nil {
+	rootfs := b.Spec.Root.Path
+	if err := rootPropagation(b.Spec.Linux.RootfsPropagation, rootfs, made < 0); err != nil {
 		return err
 	}
-	rootfs := b.Spec.Root.Path
 	switch {
 	case made >= 0:
 		if err := attachRootfs(made); err != nil {
@@ -65,6 +65,68 @@ func MakeMountsPrivate() error {
 		return fmt.Errorf("make / private: %w", err)
 	}
 	return nil
+}
+
+// rootPropagation sets the propagation of the mounts the container's namespace copied from
+// the host's: private (MakeMountsPrivate), unless the spec's linux.rootfsPropagation asks for
+// another, as containerd's CRI does for a pod's volumes that share mounts with the host
+// (rslave: the host's new mounts reach the container; rshared: the container's reach the
+// host too). The mount that holds a root filesystem to be pivoted into (ownRoot) is made
+// private whatever the rest: the root's own mounts must not travel to the host, and
+// pivot_root refuses a shared one. changeRoot sets the propagation again on the new root.
+func rootPropagation(propagation, rootfs string, ownRoot bool) error {
+	if propagation == "" {
+		return makeMountsPrivate()
+	}
+	flag, ok := propagationNames[propagation]
+	if !ok {
+		return fmt.Errorf("unknown linux.rootfsPropagation %q", propagation)
+	}
+	if err := unix.Mount("", "/", "", flag, ""); err != nil {
+		return fmt.Errorf("make / %s: %w", propagation, err)
+	}
+	if !ownRoot || rootfs == "/" {
+		return nil
+	}
+	holder, err := mountPointOf(rootfs)
+	if err != nil {
+		return err
+	}
+	if err := unix.Mount("", holder, "", unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("make %s, the mount that holds the root filesystem, private: %w", holder, err)
+	}
+	return nil
+}
+
+// mountPointOf is where the mount that holds path is mounted: the last directory on the way
+// up from path that is on the same mount.
+func mountPointOf(path string) (string, error) {
+	mountID := func(p string) (uint64, error) {
+		var st unix.Statx_t
+		if err := unix.Statx(unix.AT_FDCWD, p, 0, unix.STATX_MNT_ID, &st); err != nil {
+			return 0, fmt.Errorf("statx %s: %w", p, err)
+		}
+		return st.Mnt_id, nil
+	}
+	dir, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return "", err
+	}
+	id, err := mountID(dir)
+	if err != nil {
+		return "", err
+	}
+	for dir != "/" {
+		parent, err := mountID(filepath.Dir(dir))
+		if err != nil {
+			return "", err
+		}
+		if parent != id {
+			break
+		}
+		dir = filepath.Dir(dir)
+	}
+	return dir, nil
 }
 
 // MountRootfs mounts the container's root filesystem on rootfs (when the driver gives a

@@ -41,7 +41,16 @@ func startSealed(cmd *exec.Cmd, prepare func() error, how launch) (*sealedChild,
 	go func() {
 		runtime.LockOSThread() // never unlocked: Go retires the thread when this goroutine ends
 		err := func() error {
-			exe, mem, err := sealSelf()
+			var (
+				exe string
+				mem *os.File
+				err error
+			)
+			if how.peerMounts {
+				exe, mem, err = memfdSelf()
+			} else {
+				exe, mem, err = sealSelf()
+			}
 			if err != nil {
 				return err
 			}
@@ -95,6 +104,11 @@ type launch struct {
 	// joinUserNS is a user namespace (/proc/PID/ns/user) the child joins before its program
 	// runs, through nsenter (see enterUserNamespace).
 	joinUserNS string
+	// peerMounts starts the child from a sealed copy of the binary (memfdSelf), not from a
+	// bind in a mount namespace of the thread's own: a new mount namespace of the child's,
+	// copied from that one, would hold the host's mounts as slaves, and a container whose
+	// root shares mounts with the host (linux.rootfsPropagation shared) needs them as peers.
+	peerMounts bool
 }
 
 // sealedChild is a child startSealed started.

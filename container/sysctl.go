@@ -3,6 +3,7 @@ package container
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 
@@ -67,8 +68,12 @@ func ownNamespace(spec *specs.Spec, t specs.LinuxNamespaceType) bool {
 		if ns.Path == "" {
 			return true
 		}
+		// This thread's, not /proc/self's: the process's first thread may be the one that
+		// started the container's init, in its namespaces (startSealed).
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
 		var joined, own unix.Stat_t
-		if unix.Stat(ns.Path, &joined) != nil || unix.Stat("/proc/self/ns/"+nsFile[t], &own) != nil {
+		if unix.Stat(ns.Path, &joined) != nil || unix.Stat("/proc/thread-self/ns/"+nsFile[t], &own) != nil {
 			return false
 		}
 		return joined.Dev != own.Dev || joined.Ino != own.Ino

@@ -24,16 +24,35 @@ func (Memory) Wanted(r *specs.LinuxResources) bool {
 // an OCI spec may also ask (--memory-reservation, swappiness, --oom-kill-disable).
 func (Memory) SetV1(dir string, r *specs.LinuxResources) error {
 	m := r.Memory
-	if m.Limit != nil {
-		// With a memsw limit already lower than the new limit, the kernel refuses the
-		// limit: raise memsw first when growing. Fresh cgroups are unlimited, so the
-		// order below is the one that works for a new container.
-		if err := memoryLimit(dir, false, *m.Limit); err != nil {
+	// The kernel keeps memsw at least the limit at every step: an update that grows both
+	// (memsw first) takes the other order than one that shrinks them (the limit first). A
+	// fresh cgroup is unlimited, and takes the limit first.
+	swap := m.Swap != nil && exists(dir, "memory.memsw.limit_in_bytes")
+	steps := []func() error{
+		func() error {
+			if m.Limit == nil {
+				return nil
+			}
+			return memoryLimit(dir, false, *m.Limit)
+		},
+		func() error {
+			if !swap {
+				return nil
+			}
+			return write(dir, "memory.memsw.limit_in_bytes", strconv.FormatInt(*m.Swap, 10))
+		},
+	}
+	if swap && m.Limit != nil {
+		current, err := readUint(dir, "memory.limit_in_bytes")
+		if err != nil {
 			return err
 		}
+		if *m.Swap < 0 || uint64(*m.Swap) > current {
+			steps[0], steps[1] = steps[1], steps[0]
+		}
 	}
-	if m.Swap != nil && exists(dir, "memory.memsw.limit_in_bytes") {
-		if err := write(dir, "memory.memsw.limit_in_bytes", strconv.FormatInt(*m.Swap, 10)); err != nil {
+	for _, step := range steps {
+		if err := step(); err != nil {
 			return err
 		}
 	}

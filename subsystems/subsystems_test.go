@@ -1,8 +1,10 @@
 package subsystems
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -60,6 +62,7 @@ func TestSetWritesTheFilesOfEachVersion(t *testing.T) {
 			for f := range want {
 				seed[f] = ""
 			}
+			seed["memory.limit_in_bytes"] = freshV1 // a fresh cgroup's
 			dir := fakeCgroup(t, seed)
 			for _, s := range All {
 				if !s.Wanted(r) {
@@ -76,6 +79,52 @@ func TestSetWritesTheFilesOfEachVersion(t *testing.T) {
 			}
 		})
 	}
+}
+
+// freshV1 is what v1's memory files hold without a limit (4 KiB pages).
+const freshV1 = "9223372036854771712"
+
+// v1 keeps memory+swap at least the memory limit at every step, and refuses a write that
+// would break it: an update of both grows memsw first, and shrinks the limit first.
+func TestSetV1UpdatesMemoryAndSwapInAnOrderTheKernelTakes(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		from     int64
+		to, swap int64
+		fresh    bool
+	}{
+		{name: "a fresh cgroup", fresh: true, to: 32 << 20, swap: 32 << 20},
+		{name: "grown", from: 32 << 20, to: 64 << 20, swap: 64 << 20},
+		{name: "shrunk", from: 64 << 20, to: 16 << 20, swap: 16 << 20},
+		{name: "swap unlimited", from: 32 << 20, to: 64 << 20, swap: -1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			limit, memsw := strconv.FormatInt(tc.from, 10), strconv.FormatInt(tc.from, 10)
+			if tc.fresh {
+				limit, memsw = freshV1, freshV1
+			}
+			dir := fakeCgroup(t, map[string]string{"memory.limit_in_bytes": limit, "memory.memsw.limit_in_bytes": memsw})
+			// The kernel's rule, checked as the limit is written: memsw is at least the limit
+			// before and after.
+			Seams.SetMemory = func(dir string, v2 bool, limit int64) error {
+				memsw := readInt(t, dir, "memory.memsw.limit_in_bytes")
+				if memsw >= 0 && (memsw < readInt(t, dir, "memory.limit_in_bytes") || memsw < limit) {
+					return fmt.Errorf("limit %d with memsw %d: invalid argument", limit, memsw)
+				}
+				return SetMemoryLimit(dir, v2, limit)
+			}
+			t.Cleanup(func() { Seams.SetMemory = nil })
+			require.NoError(t, Memory{}.SetV1(dir, &specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: i64(tc.to), Swap: i64(tc.swap)}}))
+			require.Equal(t, tc.to, readInt(t, dir, "memory.limit_in_bytes"))
+			require.Equal(t, tc.swap, readInt(t, dir, "memory.memsw.limit_in_bytes"))
+		})
+	}
+}
+
+func readInt(t *testing.T, dir, name string) int64 {
+	n, err := strconv.ParseInt(readFile(t, dir, name), 10, 64)
+	require.NoError(t, err, name)
+	return n
 }
 
 func TestSwapIsSkippedWithoutSwapAccounting(t *testing.T) {

@@ -236,12 +236,12 @@ func readSpec(bundle string) (*specs.Spec, error) {
 	if spec.Linux == nil {
 		return nil, errors.New("the spec has no linux section")
 	}
-	// The root is made (mounts, pivot_root) in the container's own mount namespace: without
-	// one, it would be made in the caller's, the host's.
+	// The root is made (mounts, pivot_root) in the container's own mount namespace, new or
+	// joined by path: without one, it would be made in the caller's, the host's.
 	if !slices.ContainsFunc(spec.Linux.Namespaces, func(ns specs.LinuxNamespace) bool {
-		return ns.Type == specs.MountNamespace && ns.Path == ""
+		return ns.Type == specs.MountNamespace
 	}) {
-		return nil, errors.New("the spec must give the container a new mount namespace (linux.namespaces: mount, without a path)")
+		return nil, errors.New("the spec must give the container a mount namespace (linux.namespaces: mount, new or by path)")
 	}
 	if !filepath.IsAbs(spec.Root.Path) {
 		spec.Root.Path = filepath.Join(bundle, spec.Root.Path)

@@ -60,18 +60,43 @@ func killCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			if st := s.status(r); st == specs.StateStopped {
+			if cmd.Bool("all") && r.cgroups() != nil {
+				return signalAll(r, sig)
+			}
+			if s.status(r) == specs.StateStopped {
 				return errors.New("container not running")
 			}
-			if !cmd.Bool("all") {
-				return r.Init.Signal(sig)
-			}
-			for _, pid := range r.pids() {
-				unix.Kill(pid, sig)
-			}
-			return nil
+			return r.Init.Signal(sig)
 		},
 	}
+}
+
+// signalAll sends sig to every process in the container's cgroups, as runc's kill --all: its
+// init's, and, stopped as it may be, what its init left behind. containerd's shim counts on
+// it for a container that shares its pod's PID namespace: once the init has exited, the
+// container's other processes have no PID 1 of their own whose end would take them along, and
+// the shim's kill --all KILL is what ends them. The cgroups are frozen meanwhile, so that no
+// process forks one the signal misses (without a freezer, they are signalled as they run, as
+// runc does); a process killed while frozen dies once thawed.
+func signalAll(r *record, sig unix.Signal) (err error) {
+	cg := r.cgroups()
+	if !cg.Frozen() {
+		if err := cg.Freeze(); err != nil {
+			logrus.Warnf("signal the container's processes unfrozen: %v", err)
+		}
+		defer func() {
+			if terr := cg.Thaw(); terr != nil {
+				err = errors.Join(err, fmt.Errorf("thaw the container: %w", terr))
+			}
+		}()
+	}
+	var errs []error
+	for _, pid := range r.pids() {
+		if err := unix.Kill(pid, sig); err != nil && !errors.Is(err, unix.ESRCH) {
+			errs = append(errs, fmt.Errorf("signal process %d: %w", pid, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // parseSignal takes a number, or a name with or without SIG.
