@@ -199,38 +199,16 @@ func (c *criEnv) logTail(lines int) string {
 func (c *criEnv) stop() {
 	if c.daemon != nil && c.daemon.Process != nil {
 		c.crictlRun("rmp", "--all", "--force")
-		c.daemon.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { c.daemon.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			c.daemon.Process.Kill()
-			<-done
-		}
+		endDaemon(c.daemon)
 	}
 	// A shim names the daemon's socket; a container the pods' cgroup parent.
-	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
-	for _, p := range procs {
-		if cmdline, err := os.ReadFile(p); err == nil && strings.Contains(string(cmdline), c.dir) {
-			if pid, err := strconv.Atoi(filepath.Base(filepath.Dir(p))); err == nil {
-				syscall.Kill(pid, syscall.SIGKILL)
-			}
-		}
-	}
+	killNaming(c.dir)
 	for _, pid := range cgroupPids(c.parent) {
 		syscall.Kill(pid, syscall.SIGKILL)
 	}
-	data, _ := os.ReadFile("/proc/self/mountinfo")
-	var mounts []string
-	for _, line := range strings.Split(string(data), "\n") {
-		if f := strings.Fields(line); len(f) > 4 && (strings.HasPrefix(f[4], c.dir+"/") || slices.Contains(c.netns, f[4])) {
-			mounts = append(mounts, f[4])
-		}
-	}
-	for i := len(mounts) - 1; i >= 0; i-- {
-		syscall.Unmount(mounts[i], syscall.MNT_DETACH)
-	}
+	unmountWhere(func(mountPoint string) bool {
+		return strings.HasPrefix(mountPoint, c.dir+"/") || slices.Contains(c.netns, mountPoint)
+	})
 	for _, ns := range c.netns {
 		os.Remove(ns)
 	}

@@ -144,35 +144,9 @@ func (d *dockerd) stop(t testing.TB) {
 			exec.Command(d.client, "-H", d.host(), "rm", "-f", id).Run()
 		}
 	}
-	d.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { d.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(20 * time.Second):
-		d.cmd.Process.Kill()
-		<-done
-	}
-	// A shim whose task never started can outlive its containerd: any process still naming
-	// the daemon's directory goes too.
-	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
-	for _, p := range procs {
-		if cmdline, err := os.ReadFile(p); err == nil && strings.Contains(string(cmdline), d.dir) {
-			if pid, err := strconv.Atoi(filepath.Base(filepath.Dir(p))); err == nil {
-				syscall.Kill(pid, syscall.SIGKILL)
-			}
-		}
-	}
-	data, _ := os.ReadFile("/proc/self/mountinfo")
-	var mounts []string
-	for _, line := range strings.Split(string(data), "\n") {
-		if f := strings.Fields(line); len(f) > 4 && strings.HasPrefix(f[4], d.dir) {
-			mounts = append(mounts, f[4])
-		}
-	}
-	for i := len(mounts) - 1; i >= 0; i-- {
-		syscall.Unmount(mounts[i], syscall.MNT_DETACH)
-	}
+	endDaemon(d.cmd)
+	killNaming(d.dir)
+	unmountWhere(func(mountPoint string) bool { return strings.HasPrefix(mountPoint, d.dir) })
 	os.RemoveAll(d.dir)
 }
 
@@ -460,5 +434,46 @@ func TestDockerParityLifecycle(t *testing.T) {
 		for _, r := range rows {
 			fmt.Printf("| %s | %s | %s | %s |\n", r[0], strings.ReplaceAll(r[1], "\n", "⏎"), strings.ReplaceAll(r[2], "\n", "⏎"), r[3])
 		}
+	}
+}
+
+// endDaemon sends a daemon a test started SIGTERM and waits for it; SIGKILL after 20 s.
+func endDaemon(cmd *exec.Cmd) {
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		<-done
+	}
+}
+
+// killNaming kills every process whose command line names dir, a daemon's directory: a shim
+// whose task never started can outlive its containerd.
+func killNaming(dir string) {
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		if cmdline, err := os.ReadFile(p); err == nil && strings.Contains(string(cmdline), dir) {
+			if pid, err := strconv.Atoi(filepath.Base(filepath.Dir(p))); err == nil {
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+	}
+}
+
+// unmountWhere detaches every mount of this namespace whose mount point match accepts, the
+// last made first.
+func unmountWhere(match func(mountPoint string) bool) {
+	data, _ := os.ReadFile("/proc/self/mountinfo")
+	var mounts []string
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) > 4 && match(f[4]) {
+			mounts = append(mounts, f[4])
+		}
+	}
+	for i := len(mounts) - 1; i >= 0; i-- {
+		syscall.Unmount(mounts[i], syscall.MNT_DETACH)
 	}
 }
