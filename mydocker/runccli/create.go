@@ -326,10 +326,12 @@ func start(s store, id string) error {
 		return err
 	}
 	// As runc, start returns once the command runs: a signal sent right after must reach the
-	// command, not the init on its way to execve.
+	// command, not the init on its way to execve. The link can be unreadable in the middle of
+	// the execve: only a new program or the init's end says the wait is over (a poststart hook
+	// was told "stopped" in the slow v2 VM).
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
 		exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", r.Init.Pid))
-		if err != nil || exe != initExe || !r.Init.Alive() {
+		if (err == nil && exe != initExe) || !r.Init.Alive() {
 			break
 		}
 	}
