@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -61,8 +62,16 @@ func TestFaultMonitorKilled(t *testing.T) {
 	e := newEngine(t)
 	e.must("run", "-d", "--name", "bystander", "busybox", "sleep", "1000")
 	id := strings.TrimSpace(e.must("run", "-d", "--name", "victim", "-m", "32m", "busybox", "sleep", "1000"))
+	pid, err := strconv.Atoi(strings.TrimSpace(e.must("inspect", "-f", "{{.State.Pid}}", "victim")))
+	require.NoError(t, err)
 	require.NoError(t, syscall.Kill(monitorPid(t, id), syscall.SIGKILL))
 	waitFor(t, 5*time.Second, "the victim to be Dead", func() bool { return strings.Contains(e.must("ps", "-a"), "Dead") })
+	// The watcher's lock goes as it exits, a moment before the kernel kills its child (its
+	// parent-death signal): the container's process dies, shortly after.
+	waitFor(t, 5*time.Second, "the victim's process to end", func() bool {
+		_, err := os.Stat(fmt.Sprintf("/proc/%d/root/bin/busybox", pid)) // gone, or a zombie
+		return err != nil
+	})
 	e.requirePsMatchesProcesses(t)
 	e.must("rm", "-f", "victim")
 	e.requireOnly(t, "bystander")
