@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -120,7 +121,7 @@ func UpdateJSON(path string, v any) error {
 
 // ReadJSON reads path into v. A missing file is reported as an error wrapping os.ErrNotExist.
 func ReadJSON(path string, v any) error {
-	data, err := os.ReadFile(path)
+	data, err := readSmall(path)
 	if err != nil {
 		return err
 	}
@@ -262,4 +263,36 @@ func ReadFileInRoot(root, path string, max int64) ([]byte, error) {
 		return nil, fmt.Errorf("read %s in %s: more than the %d bytes allowed", path, root, max)
 	}
 	return data, nil
+}
+
+// readSmall reads a small file whole, as os.ReadFile does with half its system calls: an
+// os.File of a regular file still tries Go's poller (fcntl four times, epoll_ctl once), which
+// ps paid for each of hundreds of state files.
+func readSmall(path string) ([]byte, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return nil, &fs.PathError{Op: "stat", Path: path, Err: err}
+	}
+	data := make([]byte, 0, st.Size+1) // one more: the read that says the end
+	for {
+		n, err := unix.Read(fd, data[len(data):cap(data)])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, &fs.PathError{Op: "read", Path: path, Err: err}
+		}
+		if n == 0 {
+			return data, nil
+		}
+		data = data[:len(data)+n]
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)] // grown meanwhile: more room
+		}
+	}
 }
