@@ -83,6 +83,11 @@ func TestOCIValidation(t *testing.T) {
 		t.Skip("needs the go command to build the suite")
 	}
 	dir := t.TempDir()
+	// The suite's bundles (ocitest*) go below dir, not the host's /tmp, and what a runtime
+	// left mounted there goes before dir does (runc builds linux_ns_itype's root in the
+	// caller's mount namespace, and leaves it).
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "tmp"), 0o755))
+	t.Cleanup(func() { unmountWhere(func(mountPoint string) bool { return strings.HasPrefix(mountPoint, dir+"/") }) })
 	suite := buildOCISuite(t, dir)
 	if only := os.Getenv("MYDOCKER_OCI_PROGRAMS"); only != "" {
 		wanted := strings.Split(only, ",")
@@ -184,7 +189,7 @@ func runOCIProgram(dir, program, runtime string) (map[string]bool, string) {
 	defer cancel()
 	c := exec.CommandContext(ctx, filepath.Join(dir, "bin", program))
 	c.Dir = dir
-	c.Env = append(os.Environ(), "RUNTIME="+runtime)
+	c.Env = append(os.Environ(), "RUNTIME="+runtime, "TMPDIR="+filepath.Join(dir, "tmp"))
 	var stderr strings.Builder
 	c.Stderr = &stderr
 	out, err := c.Output()
