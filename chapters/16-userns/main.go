@@ -12,6 +12,10 @@ package main
 import (
 	"github.com/mydocker/mydocker/chapters/internal/lab"
 	"github.com/mydocker/mydocker/mydocker/commands"
+
+	// The program is its own names resolver, run again as mydocker-dns: built with -tags lab,
+	// it answers with the learner's Lookup.
+	_ "github.com/mydocker/mydocker/network/resolver"
 )
 
 func main() {

@@ -13,6 +13,10 @@ import (
 	"github.com/mydocker/mydocker/mydocker/buildcli"
 	"github.com/mydocker/mydocker/mydocker/commands"
 	"github.com/mydocker/mydocker/mydocker/servecli"
+
+	// The program is its own names resolver, run again as mydocker-dns: built with -tags lab,
+	// it answers with the learner's Lookup.
+	_ "github.com/mydocker/mydocker/network/resolver"
 )
 
 func main() {
