@@ -209,15 +209,22 @@ func MountInto(rootfs string, m specs.Mount) error {
 	if err := mountInto(rootfs, m, flags, data); err != nil {
 		return err
 	}
-	if propagation != 0 {
-		f, err := openInRoot(rootfs, m.Destination)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := unix.Mount("", fmt.Sprintf("/proc/self/fd/%d", f.Fd()), "", propagation, ""); err != nil {
-			return fmt.Errorf("set the propagation of %s (%v): %w", m.Destination, m.Options, err)
-		}
+	return setPropagation(rootfs, m, propagation)
+}
+
+// setPropagation gives the mount at m's destination the propagation its options ask for
+// (none: nothing to do), on the mount point held open as MountInto holds it.
+func setPropagation(rootfs string, m specs.Mount, propagation uintptr) error {
+	if propagation == 0 {
+		return nil
+	}
+	f, err := openInRoot(rootfs, m.Destination)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := unix.Mount("", fmt.Sprintf("/proc/self/fd/%d", f.Fd()), "", propagation, ""); err != nil {
+		return fmt.Errorf("set the propagation of %s (%v): %w", m.Destination, m.Options, err)
 	}
 	return nil
 }
@@ -302,17 +309,7 @@ func attachBind(rootfs string, m specs.Mount, fd int) error {
 			return fmt.Errorf("remount %s with %v: %w", m.Destination, m.Options, err)
 		}
 	}
-	if propagation != 0 {
-		f, err := openInRoot(rootfs, m.Destination)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := unix.Mount("", fmt.Sprintf("/proc/self/fd/%d", f.Fd()), "", propagation, ""); err != nil {
-			return fmt.Errorf("set the propagation of %s (%v): %w", m.Destination, m.Options, err)
-		}
-	}
-	return nil
+	return setPropagation(rootfs, m, propagation)
 }
 
 // isMountPoint reports whether the directory open as fd is the root of a mount: its mount

@@ -1,11 +1,8 @@
 package engine
 
 import (
-	"bufio"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"os"
 	"path/filepath"
@@ -95,7 +92,7 @@ func (e *Engine) Events(opts EventOptions, fn func(events.Message) error) error 
 		return fn(m)
 	}
 	if old, err := os.Open(e.eventsPath() + ".1"); err == nil {
-		err := (&eventReader{br: bufio.NewReader(old)}).readAvailable(pass)
+		err := newJSONLines[events.Message](old, "the events").readAvailable(pass)
 		old.Close()
 		if err != nil {
 			return err
@@ -108,7 +105,7 @@ func (e *Engine) Events(opts EventOptions, fn func(events.Message) error) error 
 		return fmt.Errorf("read the events: %w", err)
 	}
 	defer func() { f.Close() }()
-	r := &eventReader{br: bufio.NewReader(f)}
+	r := newJSONLines[events.Message](f, "the events")
 	for {
 		if err := r.readAvailable(pass); err != nil {
 			return err
@@ -130,37 +127,8 @@ func (e *Engine) Events(opts EventOptions, fn func(events.Message) error) error 
 					return fmt.Errorf("read the events: %w", err)
 				}
 				f.Close()
-				f, r = nf, &eventReader{br: bufio.NewReader(nf)}
+				f, r = nf, newJSONLines[events.Message](nf, "the events")
 			}
-		}
-	}
-}
-
-// eventReader reads event lines as they are written.
-type eventReader struct {
-	br      *bufio.Reader
-	pending []byte // a line whose end is not written yet
-}
-
-// readAvailable passes fn each whole event up to the end of what is written.
-func (r *eventReader) readAvailable(fn func(events.Message) error) error {
-	for {
-		chunk, err := r.br.ReadBytes('\n')
-		r.pending = append(r.pending, chunk...)
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("read the events: %w", err)
-		}
-		var m events.Message
-		ok := json.Unmarshal(r.pending, &m) == nil
-		r.pending = r.pending[:0]
-		if !ok {
-			continue
-		}
-		if err := fn(m); err != nil {
-			return err
 		}
 	}
 }

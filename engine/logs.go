@@ -1,8 +1,6 @@
 package engine
 
 import (
-	"bufio"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -126,7 +124,7 @@ func (e *Engine) Logs(ref string, opts LogOptions, stdout, stderr io.Writer) err
 	if err != nil || f == nil {
 		return err
 	}
-	r := &logReader{f: f, br: bufio.NewReader(f), emit: emit}
+	r := newLogReader(f, emit)
 	defer func() { r.f.Close() }()
 	if err := r.readAvailable(); err != nil {
 		return err
@@ -213,34 +211,23 @@ func readLogFile(path string, emit func(jsonlog.Entry)) error {
 		return fmt.Errorf("open log: %w", err)
 	}
 	defer f.Close()
-	return (&logReader{f: f, br: bufio.NewReader(f), emit: emit}).readAvailable()
+	return newLogReader(f, emit).readAvailable()
 }
 
 // logReader reads the entries of a log file as they are written.
 type logReader struct {
-	f       *os.File
-	br      *bufio.Reader
-	pending []byte // an entry whose end is not written yet
-	emit    func(jsonlog.Entry)
+	f     *os.File
+	lines *jsonLines[jsonlog.Entry]
+	emit  func(jsonlog.Entry)
+}
+
+func newLogReader(f *os.File, emit func(jsonlog.Entry)) *logReader {
+	return &logReader{f: f, lines: newJSONLines[jsonlog.Entry](f, "log"), emit: emit}
 }
 
 // readAvailable passes on every complete entry up to the end of the file.
 func (r *logReader) readAvailable() error {
-	for {
-		chunk, err := r.br.ReadBytes('\n')
-		r.pending = append(r.pending, chunk...)
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("read log: %w", err)
-		}
-		var entry jsonlog.Entry
-		if json.Unmarshal(r.pending, &entry) == nil {
-			r.emit(entry)
-		}
-		r.pending = r.pending[:0]
-	}
+	return r.lines.readAvailable(func(e jsonlog.Entry) error { r.emit(e); return nil })
 }
 
 // followRotation moves on to the new log once the one being read was rotated away and read
@@ -262,6 +249,6 @@ func (r *logReader) followRotation(path string) error {
 		return fmt.Errorf("open log: %w", err)
 	}
 	r.f.Close()
-	r.f, r.br, r.pending = f, bufio.NewReader(f), nil
+	r.f, r.lines = f, newJSONLines[jsonlog.Entry](f, "log")
 	return nil
 }
