@@ -95,7 +95,9 @@ func (f *podFlow) web(t *testing.T) {
 	})
 	f.note("localhost", hello)
 	f.note("from the host", f.dialPod(t, web, 8080))
-	f.note("exec -it", f.onTerminal(t, "exec", "-it", client, "sh", "-c", "tty; echo on a terminal"))
+	// The program waits for a line so that it outlives crictl's first resize: containerd logs
+	// an error when the size comes after the end.
+	f.note("exec -it", f.onTerminal(t, "on a terminal", "exec", "-it", client, "sh", "-c", "tty; echo on a terminal; read -r line; echo got $line"))
 	r := runBounded(exec.Command(f.crictl, "--config", f.config, "exec", "-i", client, "cat"), "from stdin\n")
 	f.note("exec -i", r.String())
 	f.note("stats", f.stats(t, server))
@@ -381,10 +383,10 @@ func (c *criEnv) dialPod(t *testing.T, pod string, port int) string {
 
 // onTerminal runs crictl with a terminal for its stdio, as a person at one, and returns what
 // the terminal showed.
-func (c *criEnv) onTerminal(t *testing.T, args ...string) string {
+func (c *criEnv) onTerminal(t *testing.T, prompt string, args ...string) string {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	screen := onTerminal(t, exec.CommandContext(ctx, c.crictl, append([]string{"--config", c.config}, args...)...))
+	screen := converse(t, exec.CommandContext(ctx, c.crictl, append([]string{"--config", c.config}, args...)...), prompt, "hello\n")
 	return strings.ReplaceAll(strings.TrimSpace(screen), "\r\n", "\n")
 }
 

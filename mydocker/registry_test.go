@@ -341,6 +341,12 @@ func TestPullProgressOnTerminal(t *testing.T) {
 // one), and returns what it drew.
 func onTerminal(t *testing.T, c *exec.Cmd) string {
 	t.Helper()
+	return converse(t, c, "", "")
+}
+
+// converse runs c on a terminal as onTerminal does, and types reply once prompt is on the screen.
+func converse(t *testing.T, c *exec.Cmd, prompt, reply string) string {
+	t.Helper()
 	master, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
 	require.NoError(t, err)
 	defer master.Close()
@@ -359,10 +365,15 @@ func onTerminal(t *testing.T, c *exec.Cmd) string {
 	var screen strings.Builder
 	buf := make([]byte, 4096)
 	for {
-		n, err := master.Read(buf) // EIO once the pull has exited and closed the terminal
+		n, err := master.Read(buf) // EIO once the program has exited and closed the terminal
 		screen.Write(buf[:n])
 		if err != nil {
 			break
+		}
+		if prompt != "" && strings.Contains(screen.String(), prompt) {
+			_, err := master.WriteString(reply)
+			require.NoError(t, err)
+			prompt = ""
 		}
 	}
 	require.NoError(t, c.Wait())
