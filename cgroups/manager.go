@@ -26,6 +26,8 @@ const unifiedKey = "unified"
 type Manager interface {
 	// Apply creates the cgroups and moves pid (the container's init) into them.
 	Apply(pid int) error
+	// Create creates the cgroups, for Join to move processes into.
+	Create() error
 	// Set writes the limits; the caller does it before the container's command starts.
 	Set(r *specs.LinuxResources) error
 	// Join adds another process (an exec'd one) to the cgroups.
@@ -132,11 +134,13 @@ func (m *v1Manager) dirs() []string {
 }
 
 func (m *v1Manager) Apply(pid int) error {
-	if err := createLocked(m); err != nil {
+	if err := m.Create(); err != nil {
 		return err
 	}
 	return m.Join(pid)
 }
+
+func (m *v1Manager) Create() error { return createLocked(m) }
 
 // create makes the container's cgroup in each hierarchy (see createLocked).
 func (m *v1Manager) create() error {
@@ -225,11 +229,13 @@ var wantedV2 = []string{"cpu", "cpuset", "memory", "pids"}
 // <own> and <own>/mydocker first: a v2 controller works in a cgroup only when its parent
 // hands it down. Processes go in the leaf only (the no-internal-processes rule).
 func (m *v2Manager) Apply(pid int) error {
-	if err := createLocked(m); err != nil {
+	if err := m.Create(); err != nil {
 		return err
 	}
 	return m.Join(pid)
 }
+
+func (m *v2Manager) Create() error { return createLocked(m) }
 
 // create makes the container's cgroup, and its parents (see createLocked).
 func (m *v2Manager) create() error {

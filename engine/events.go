@@ -1,8 +1,10 @@
 package engine
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"path/filepath"
@@ -92,7 +94,10 @@ func (e *Engine) Events(opts EventOptions, fn func(events.Message) error) error 
 		return fn(m)
 	}
 	if old, err := os.Open(e.eventsPath() + ".1"); err == nil {
-		err := newJSONLines[events.Message](old, "the events").readAvailable(pass)
+		err := seekEvents(old, from)
+		if err == nil {
+			err = newJSONLines[events.Message](old, "the events").readAvailable(pass)
+		}
 		old.Close()
 		if err != nil {
 			return err
@@ -105,6 +110,9 @@ func (e *Engine) Events(opts EventOptions, fn func(events.Message) error) error 
 		return fmt.Errorf("read the events: %w", err)
 	}
 	defer func() { f.Close() }()
+	if err := seekEvents(f, from); err != nil {
+		return err
+	}
 	r := newJSONLines[events.Message](f, "the events")
 	for {
 		if err := r.readAvailable(pass); err != nil {
@@ -131,4 +139,58 @@ func (e *Engine) Events(opts EventOptions, fn func(events.Message) error) error 
 			}
 		}
 	}
+}
+
+// eventsSlack allows for events recorded out of their order: a process takes the time of its
+// event before it waits for the log's lock.
+const eventsSlack = time.Second
+
+// seekEvents moves f, a log of events, to a line from which on every event recorded at from or
+// later follows: found by a binary search for a line recorded eventsSlack before from. Every
+// docker run through the API waits for its container's events from the moment it asks: each
+// wait decoded the whole log before, up to two megabytes with the rotated one.
+func seekEvents(f *os.File, from time.Time) error {
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("read the events: %w", err)
+	}
+	const window = 8 << 10 // longer than a line
+	earlier := from.Add(-eventsSlack)
+	lo, hi := int64(0), fi.Size()
+	for hi-lo > window {
+		mid := lo + (hi-lo)/2
+		start, t, ok := eventLineAfter(f, mid, window)
+		if ok && t.Before(earlier) {
+			lo = start
+		} else {
+			hi = mid
+		}
+	}
+	if _, err := f.Seek(lo, io.SeekStart); err != nil {
+		return fmt.Errorf("read the events: %w", err)
+	}
+	return nil
+}
+
+// eventLineAfter reads the first whole line of the log that starts after offset off, within
+// window bytes, and returns where it starts and the time of its event.
+func eventLineAfter(f *os.File, off int64, window int) (start int64, t time.Time, ok bool) {
+	buf := make([]byte, window)
+	n, _ := f.ReadAt(buf, off)
+	buf = buf[:n]
+	i := bytes.IndexByte(buf, '\n')
+	if i < 0 {
+		return 0, t, false
+	}
+	line, _, whole := bytes.Cut(buf[i+1:], []byte{'\n'})
+	if !whole {
+		return 0, t, false
+	}
+	var m struct {
+		TimeNano int64 `json:"timeNano"`
+	}
+	if json.Unmarshal(line, &m) != nil {
+		return 0, t, false
+	}
+	return off + int64(i) + 1, time.Unix(0, m.TimeNano), true
 }

@@ -426,7 +426,7 @@ func (e *Engine) start(c *created, p *container.Init) (retErr error) {
 	}
 	joined := c.joined
 	if joined == nil && st.Cgroups != nil {
-		joined = func() error { return p.JoinCgroups(cgroups.Load(st.Cgroups), b.Spec.Linux.Resources) }
+		joined = func() error { return p.JoinCgroupsMeanwhile(cgroups.Load(st.Cgroups), b.Spec) }
 	}
 	if joined != nil {
 		if err := joined(); err != nil {
