@@ -430,6 +430,9 @@ func (p *Init) Kill() {
 	}
 }
 
+// Exited is closed once the init has exited (Wait then returns at once).
+func (p *Init) Exited() <-chan struct{} { return p.child.done }
+
 // Wait reaps the init and returns its exit status as Docker reports it: the exit code, or
 // 128+n when signal n killed it.
 func (p *Init) Wait() int {

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -225,16 +226,29 @@ func (e *Engine) monitor(id string, owner *fsutil.Lock, report *os.File, exit *s
 			} else if err != nil {
 				return err // the failed start is recorded (Waiting: kept)
 			}
-			if err := e.handoff(st, w, owner, backoff); err != nil {
-				logFor(id).WithError(err).Warn("could not hand the container to mydocker-shim: the monitor waits for it")
+			var copying *copying
+			ended := false
+			if e.mayHandoff(w) && w.interruptible() {
+				// A command that ends at once (docker run --rm IMAGE true) is waited for here,
+				// its output logged meanwhile: handed to the shim, which runs the monitor again
+				// for the exit, it took 7 ms more.
+				copying = w.copy(log)
+				if ended = waitExit(w.init, quickExit); !ended {
+					copying.stop()
+				}
 			}
-			// From here on the monitor only copies lines and waits, for as long as the
-			// container runs: give back what starting it took.
-			copiers := w.copy(log)
-			debug.FreeOSMemory()
-			dropCodePages()
+			if !ended {
+				if err := e.handoff(st, w, owner, backoff); err != nil {
+					logFor(id).WithError(err).Warn("could not hand the container to mydocker-shim: the monitor waits for it")
+				}
+				// From here on the monitor only copies lines and waits, for as long as the
+				// container runs: give back what starting it took.
+				copying = w.copy(log)
+				debug.FreeOSMemory()
+				dropCodePages()
+			}
 			code = waitRelaying(w.init)
-			waitTimeout(copiers, 2*time.Second)
+			waitTimeout(&copying.wg, 2*time.Second)
 		}
 		if !e.restarts(st, code) {
 			e.finish(st, code)
@@ -272,18 +286,84 @@ type stream struct {
 	r    *os.File
 }
 
-// copy logs the container's output; the copiers end once it is all logged.
-func (w *watched) copy(log *jsonlog.Writer) *sync.WaitGroup {
-	copiers := &sync.WaitGroup{}
+// copying is the logging of a container's output, by a goroutine per stream.
+type copying struct {
+	wg      sync.WaitGroup // done once every copier ended
+	streams []stream
+	stopped atomic.Bool
+}
+
+// copy logs the container's output until it ends, or until stop.
+func (w *watched) copy(log *jsonlog.Writer) *copying {
+	c := &copying{streams: w.streams}
 	for _, s := range w.streams {
-		copiers.Add(1)
+		c.wg.Add(1)
 		go func() {
-			defer copiers.Done()
-			defer s.r.Close()
+			defer c.wg.Done()
 			log.CopyLines(s.r, s.name)
+			if !c.stopped.Load() {
+				s.r.Close() // all logged
+			}
 		}()
 	}
-	return copiers
+	return c
+}
+
+// interruptible says whether copiers of w's streams can be stopped (copying.stop): pipes can,
+// a terminal read without the runtime's poller cannot.
+func (w *watched) interruptible() bool {
+	for _, s := range w.streams {
+		if s.r.SetReadDeadline(time.Time{}) != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// stop ends the copiers of interruptible streams, which log what they read of a line so far
+// (the rest of it becomes an entry of its own), and leaves the streams open for another
+// reader.
+func (c *copying) stop() {
+	c.stopped.Store(true)
+	for _, s := range c.streams {
+		s.r.SetReadDeadline(time.Now())
+	}
+	c.wg.Wait()
+	for _, s := range c.streams {
+		s.r.SetReadDeadline(time.Time{})
+	}
+}
+
+// quickExit is how long a monitor waits for its container's end before it hands the container
+// to mydocker-shim.
+const quickExit = 20 * time.Millisecond
+
+// mayHandoff says whether handoff would hand w to mydocker-shim.
+func (e *Engine) mayHandoff(w *watched) bool {
+	if shim == "" || w.stdin {
+		return false
+	}
+	self, err := os.Executable()
+	return err == nil && !strings.HasSuffix(self, " (deleted)")
+}
+
+// waitExit waits up to d for the container's exit, passing a stop sent to the monitor on to
+// it meanwhile, and says whether it exited.
+func waitExit(p *container.Init, d time.Duration) bool {
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	timeout := time.After(d)
+	for {
+		select {
+		case <-p.Exited():
+			return true
+		case <-timeout:
+			return false
+		case s := <-sigs:
+			p.Signal(s)
+		}
+	}
 }
 
 // handoff replaces the monitor with mydocker-shim, which copies the container's output to its
@@ -291,12 +371,12 @@ func (w *watched) copy(log *jsonlog.Writer) *sync.WaitGroup {
 // the container stays with the monitor: no shim, a container whose stdin the monitor serves,
 // or a failed exec.
 func (e *Engine) handoff(st *State, w *watched, owner *fsutil.Lock, backoff time.Duration) error {
-	if shim == "" || w.stdin {
-		return nil
+	if !e.mayHandoff(w) {
+		return nil // no shim, or one that could not run this binary again: wait here
 	}
 	self, err := os.Executable()
-	if err != nil || strings.HasSuffix(self, " (deleted)") {
-		return nil // the shim could not run this binary again: wait here
+	if err != nil {
+		return nil
 	}
 	// mydocker-shim PID LOG MAX-SIZE MAX-FILE STDOUT-FD STDERR-FD -- MONITOR ARG...
 	args := []string{filepath.Base(shim), strconv.Itoa(w.init.Pid()), e.containers.LogPath(st.ID),

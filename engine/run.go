@@ -419,17 +419,20 @@ func (e *Engine) start(c *created, p *container.Init) (retErr error) {
 			e.startFailed(st, retErr)
 		}
 	}()
+	if c.joined == nil && st.Cgroups != nil {
+		// Moved in while the init starts and prepares the container: the move starts before
+		// the bundle goes, as early as it can (see JoinCgroupsMeanwhile).
+		if err := p.JoinCgroupsMeanwhile(cgroups.Load(st.Cgroups), b.Spec); err != nil {
+			return err
+		}
+	}
 	// The init decodes its bundle while it is put in its cgroups and on its network; then it
 	// goes on, and its limits are set once it is ready to execute the command (Init.Start).
 	if err := p.Send(b); err != nil {
 		return err
 	}
-	joined := c.joined
-	if joined == nil && st.Cgroups != nil {
-		joined = func() error { return p.JoinCgroupsMeanwhile(cgroups.Load(st.Cgroups), b.Spec) }
-	}
-	if joined != nil {
-		if err := joined(); err != nil {
+	if c.joined != nil {
+		if err := c.joined(); err != nil {
 			return err
 		}
 	}

@@ -274,6 +274,18 @@ func TestLogsFollow(t *testing.T) {
 	require.Equal(t, "line 1\nline 2\nline 3\n", e.must("logs", "talker"), "the log stays after the exit")
 }
 
+// A line the container is in the middle of writing when its monitor hands it to the shim
+// (some 20 ms after the start) is logged whole all the same: what the monitor read of it, then
+// the rest, which docker logs prints as one line.
+func TestLineAcrossTheHandoff(t *testing.T) {
+	e := newEngine(t)
+	e.must("run", "-d", "--name", "half", "busybox", "sh", "-c", "printf 'first '; sleep 0.2; echo half; echo whole")
+	waitFor(t, 10*time.Second, "the exit recorded", func() bool {
+		return e.must("inspect", "-f", "{{.State.Status}}", "half") == "exited\n"
+	})
+	require.Equal(t, "first half\nwhole\n", e.must("logs", "half"))
+}
+
 // Once a detached container runs, its monitor hands it to mydocker-shim: the same process (the
 // container's parent), a program a fraction of the engine's size, holding the owner lock. The
 // shim logs the output and, when the container exits, runs the monitor again, which records
