@@ -131,7 +131,9 @@ type Hierarchy struct {
 
 // V1Hierarchies lists this process's cgroups in every v1 hierarchy, for the container's own
 // /sys/fs/cgroup: the init, already in its cgroups, shows each one as the root of its tree.
-func V1Hierarchies() ([]Hierarchy, error) {
+// dirs, when given, are the cgroups the init is to be in (Manager.Paths), which are shown
+// instead.
+func V1Hierarchies(dirs map[string]string) ([]Hierarchy, error) {
 	mounts, own, err := readSelf()
 	if err != nil {
 		return nil, err
@@ -149,9 +151,11 @@ func V1Hierarchies() ([]Hierarchy, error) {
 		if !ok {
 			continue
 		}
-		dir, err := ownDir(m, path)
-		if err != nil {
-			return nil, err
+		dir, ok := dirs[key]
+		if !ok {
+			if dir, err = ownDir(m, path); err != nil {
+				return nil, err
+			}
 		}
 		out = append(out, Hierarchy{Name: filepath.Base(m.point), Controllers: m.controllers, Dir: dir})
 	}

@@ -39,6 +39,10 @@ type Bundle struct {
 	// Seccomp is Spec.Linux.Seccomp compiled; filled in by the runtime (Init.Start) when the
 	// caller has not already (from a cache of its own).
 	Seccomp *Seccomp `json:"seccomp,omitempty"`
+	// CgroupDirs are the container's cgroups (cgroups.Manager.Paths), which its v1
+	// /sys/fs/cgroup shows, when the init is moved into them while it prepares the container
+	// (Init.JoinCgroupsMeanwhile): it may not be in them yet. Filled in by Init.Send.
+	CgroupDirs map[string]string `json:"cgroup_dirs,omitempty"`
 }
 
 // wireBundle is a Bundle as it travels to the init: its spec a LinuxSpec (Spec, here, hides

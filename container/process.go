@@ -277,6 +277,9 @@ func (p *Init) Send(b *Bundle) error {
 			return err
 		}
 	}
+	if p.moved != nil {
+		sent.CgroupDirs = p.cgroups.Paths()
+	}
 	return p.send(&wireBundle{Bundle: sent, Spec: OnLinux(sent.Spec)})
 }
 

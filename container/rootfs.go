@@ -44,11 +44,13 @@ func prepareRoot(b *Bundle, made int, binds map[int]int) error {
 			}
 			continue
 		}
-		mount := MountInto
+		var err error
 		if isBind(m) {
-			mount = mountVolume
+			err = mountVolume(rootfs, m)
+		} else {
+			err = mountShowing(rootfs, m, b.CgroupDirs)
 		}
-		if err := mount(rootfs, m); err != nil {
+		if err != nil {
 			return err
 		}
 	}
@@ -205,8 +207,14 @@ func mountOptions(opts []string) (flags, propagation uintptr, data string) {
 // rootfs and held open (openMountpoint), and the mount goes onto that very file through
 // /proc/self/fd: a symlink swapped in meanwhile cannot send it anywhere else.
 func MountInto(rootfs string, m specs.Mount) error {
+	return mountShowing(rootfs, m, nil)
+}
+
+// mountShowing is MountInto, a cgroup mount showing the cgroups of cgroupDirs (nil: the ones
+// this process is in; see Bundle.CgroupDirs).
+func mountShowing(rootfs string, m specs.Mount, cgroupDirs map[string]string) error {
 	flags, propagation, data := mountOptions(m.Options)
-	if err := mountInto(rootfs, m, flags, data); err != nil {
+	if err := mountInto(rootfs, m, flags, data, cgroupDirs); err != nil {
 		return err
 	}
 	return setPropagation(rootfs, m, propagation)
@@ -229,7 +237,7 @@ func setPropagation(rootfs string, m specs.Mount, propagation uintptr) error {
 	return nil
 }
 
-func mountInto(rootfs string, m specs.Mount, flags uintptr, data string) error {
+func mountInto(rootfs string, m specs.Mount, flags uintptr, data string, cgroupDirs map[string]string) error {
 	isBind := flags&unix.MS_BIND != 0
 	fileSource := false
 	if isBind {
@@ -250,7 +258,7 @@ func mountInto(rootfs string, m specs.Mount, flags uintptr, data string) error {
 			// mount (see below), came with the host's /sys/fs/cgroup: kept as it is.
 			return nil
 		}
-		return mountCgroups(rootfs, m.Destination, dest, slices.Contains(m.Options, "ro"))
+		return mountCgroups(rootfs, m.Destination, dest, slices.Contains(m.Options, "ro"), cgroupDirs)
 	case "proc":
 		return mountProc(dest)
 	}
@@ -612,8 +620,9 @@ func remountInRoot(rootfs, destination string, flags uintptr) error {
 // for their limits. On cgroup v2 it is
 // a cgroup2 mount seen from the container's cgroup namespace (or the host's hierarchy bound,
 // where a user namespace may not mount it). On v1 it is a tmpfs holding, for
-// each hierarchy, a bind of the container's cgroup in it.
-func mountCgroups(rootfs, destination, dest string, readonly bool) error {
+// each hierarchy, a bind of the container's cgroup in it: of dirs (controller -> directory),
+// or where this process is.
+func mountCgroups(rootfs, destination, dest string, readonly bool, dirs map[string]string) error {
 	flags := uintptr(unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC | unix.MS_RELATIME)
 	ro := uintptr(0)
 	if readonly {
@@ -634,7 +643,7 @@ func mountCgroups(rootfs, destination, dest string, readonly bool) error {
 		}
 		return nil
 	}
-	hierarchies, err := cgroups.V1Hierarchies()
+	hierarchies, err := cgroups.V1Hierarchies(dirs)
 	if err != nil {
 		return fmt.Errorf("list cgroup hierarchies: %w", err)
 	}

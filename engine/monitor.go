@@ -233,7 +233,7 @@ func (e *Engine) monitor(id string, owner *fsutil.Lock, report *os.File, exit *s
 				// its output logged meanwhile: handed to the shim, which runs the monitor again
 				// for the exit, it took 7 ms more.
 				copying = w.copy(log)
-				if ended = waitExit(w.init, quickExit); !ended {
+				if ended = waitExit(w.init, time.After(quickExit)); !ended {
 					copying.stop()
 				}
 			}
@@ -347,13 +347,12 @@ func (e *Engine) mayHandoff(w *watched) bool {
 	return err == nil && !strings.HasSuffix(self, " (deleted)")
 }
 
-// waitExit waits up to d for the container's exit, passing a stop sent to the monitor on to
-// it meanwhile, and says whether it exited.
-func waitExit(p *container.Init, d time.Duration) bool {
+// waitExit waits for the container's exit, or until timeout (nil: none), passing a stop sent
+// to the monitor on to it meanwhile, and says whether it exited.
+func waitExit(p *container.Init, timeout <-chan time.Time) bool {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM)
 	defer signal.Stop(sigs)
-	timeout := time.After(d)
 	for {
 		select {
 		case <-p.Exited():
@@ -472,23 +471,10 @@ func (e *Engine) runOnce(st *State, cfg *container.Bundle) (*watched, error) {
 	return w, nil
 }
 
-// waitRelaying waits for the container's exit, passing a stop sent to the monitor on to it.
+// waitRelaying waits for the container's exit, passing a stop sent to the monitor on to it,
+// and returns its exit status.
 func waitRelaying(p *container.Init) int {
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGTERM)
-	defer signal.Stop(sigs)
-	done := make(chan struct{})
-	defer close(done)
-	go func() {
-		for {
-			select {
-			case s := <-sigs:
-				p.Signal(s)
-			case <-done:
-				return
-			}
-		}
-	}()
+	waitExit(p, nil)
 	return p.Wait()
 }
 
