@@ -19,6 +19,29 @@ import (
 	"github.com/mydocker/mydocker/internal/testutil"
 )
 
+// An engine built with its API server but without mydocker-dns (as go build of the programs
+// one by one may leave it) answers names all the same: mydocker-serve, which links the
+// resolver, runs as it.
+func TestNamesWithoutMydockerDNS(t *testing.T) {
+	if noBridge {
+		t.Skip("needs the bridge module and iptables (not in the cgroup v2 VM)")
+	}
+	e := newEngine(t)
+	dir := t.TempDir()
+	for _, name := range []string{"", "-init", "-shim", "-serve"} {
+		data, err := os.ReadFile(binary + name)
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "mydocker"+name), data, 0o755))
+	}
+	e.bin = filepath.Join(dir, "mydocker")
+	n := testutil.UniqueName("n")
+	e.must("network", "create", n)
+	e.must("run", "-d", "--name", "db", "--network", n, "busybox", "sleep", "1000")
+	r := e.run("run", "--rm", "--network", n, "busybox", "ping", "-c1", "-W2", "db")
+	require.Equal(t, 0, r.code, "reached by name: %s", r)
+	require.NotContains(t, r.stderr, "not answered")
+}
+
 // Containers on a user network find each other by name, as on Docker's: the root's resolver
 // (mydocker-dns, beside mydocker) answers names, aliases, short ids and hostnames on the
 // networks the asker is on, and no other; network connect and disconnect change what resolves

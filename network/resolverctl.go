@@ -120,7 +120,9 @@ func (c ResolverControl) start(dnsDir string) error {
 }
 
 // resolverExecutable is the program to run as the resolver: this one when it links the
-// resolver (ResolverMain), else mydocker-dns beside it, where make builds it.
+// resolver (ResolverMain), else mydocker-dns beside it, where make builds it, or else
+// mydocker-serve beside it, which links the resolver too: an engine built with its API server
+// but not mydocker-dns answers names all the same.
 func resolverExecutable() (string, error) {
 	if ResolverMain != nil {
 		return "/proc/self/exe", nil
@@ -129,9 +131,14 @@ func resolverExecutable() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("start the resolver: %w", err)
 	}
-	path := filepath.Join(filepath.Dir(exe), ResolverName)
-	if _, err := os.Stat(path); err != nil {
-		return "", fmt.Errorf("start the resolver: the names on user networks need %s beside %s (make builds it): %w", ResolverName, exe, err)
+	dir := filepath.Dir(exe)
+	path := filepath.Join(dir, ResolverName)
+	_, err = os.Stat(path)
+	if err == nil {
+		return path, nil
 	}
-	return path, nil
+	if _, serr := os.Stat(filepath.Join(dir, "mydocker-serve")); serr == nil {
+		return filepath.Join(dir, "mydocker-serve"), nil
+	}
+	return "", fmt.Errorf("start the resolver: the names on user networks need %s beside %s (make builds it): %w", ResolverName, exe, err)
 }

@@ -10,11 +10,14 @@ import (
 
 	"github.com/mydocker/mydocker/engine"
 	"github.com/mydocker/mydocker/mydocker/servecli"
+	// The names resolver: this server answers the names of its user networks itself, and
+	// mydocker runs it as its resolver where mydocker-dns is missing.
+	_ "github.com/mydocker/mydocker/network/resolver"
 )
 
 func main() {
-	// The engine's re-executed roles first: the monitors of the containers it starts are this
-	// binary again (the names resolver is mydocker-dns, beside it).
+	// The engine's re-executed roles first: the monitors of the containers it starts, and its
+	// names resolver, are this binary again.
 	engine.UseHelpers()
 	if engine.Reexec() {
 		return
