@@ -165,23 +165,27 @@ func TestKilledMydockerIsRepaired(t *testing.T) {
 }
 
 // monitorPid finds the process that watches container id: its monitor, or the mydocker-shim
-// the monitor handed it to (which names the monitor to run again after "--").
+// the monitor handed it to (which names the monitor to run again after "--"). In the moment
+// the monitor executes the shim its command line is neither: it looks again.
 func monitorPid(t *testing.T, id string) int {
 	t.Helper()
-	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
-	for _, p := range procs {
-		data, _ := os.ReadFile(p)
-		args := strings.Split(string(data), "\x00")
-		if i := slices.Index(args, "--"); len(args) > 0 && args[0] == "mydocker-shim" && i >= 0 {
-			args = args[i+2:] // after the monitor's path
+	pid := 0
+	waitFor(t, 5*time.Second, "the monitor of "+id, func() bool {
+		procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+		for _, p := range procs {
+			data, _ := os.ReadFile(p)
+			args := strings.Split(string(data), "\x00")
+			if i := slices.Index(args, "--"); len(args) > 0 && args[0] == "mydocker-shim" && i >= 0 {
+				args = args[i+2:] // after the monitor's path
+			}
+			if len(args) >= 3 && args[0] == "mydocker-monitor" && args[2] == id {
+				pid, _ = strconv.Atoi(filepath.Base(filepath.Dir(p)))
+				return true
+			}
 		}
-		if len(args) >= 3 && args[0] == "mydocker-monitor" && args[2] == id {
-			pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(p)))
-			return pid
-		}
-	}
-	t.Fatalf("no monitor for %s", id)
-	return 0
+		return false
+	})
+	return pid
 }
 
 func TestCommitExportImport(t *testing.T) {
