@@ -2,6 +2,7 @@ package container
 
 import (
 	"os"
+	"runtime"
 	"strings"
 )
 
@@ -12,6 +13,17 @@ const (
 	initName = "mydocker-init" // the container's PID 1 until it executes the command
 	execName = "mydocker-exec" // runs an exec'd command inside the container
 )
+
+// The init's and an exec'd process's work happens on the process's main thread: namespaces
+// made or joined on another thread are not the process's (/proc/PID/ns shows the main
+// thread's), and once main runs the Go runtime may move the main goroutine off the main
+// thread, unless an init function locked it there. (The OCI suite's linux_ns_nopath once saw
+// the host's cgroup namespace in a created container: its init had unshared it elsewhere.)
+func init() {
+	if r := role(); r == initName || r == execName {
+		runtime.LockOSThread()
+	}
+}
 
 // Reexecuted reports whether this process was re-executed for one of the runtime's or the
 // engine's roles (argv[0] "mydocker-..."), not started by a user: a test binary that doubles
