@@ -228,7 +228,7 @@ func (e *Engine) monitor(id string, owner *fsutil.Lock, report *os.File, exit *s
 			}
 			var copying *copying
 			ended := false
-			if e.mayHandoff(w) && w.interruptible() {
+			if handoffTo(w) != "" && w.interruptible() {
 				// A command that ends at once (docker run --rm IMAGE true) is waited for here,
 				// its output logged meanwhile: handed to the shim, which runs the monitor again
 				// for the exit, it took 7 ms more.
@@ -338,13 +338,18 @@ func (c *copying) stop() {
 // to mydocker-shim.
 const quickExit = 20 * time.Millisecond
 
-// mayHandoff says whether handoff would hand w to mydocker-shim.
-func (e *Engine) mayHandoff(w *watched) bool {
+// handoffTo is the binary mydocker-shim runs again for w's exit when handoff hands w to it:
+// "" when w stays with the monitor (no shim, a container whose stdin the monitor serves, or a
+// binary the shim could not run again).
+func handoffTo(w *watched) string {
 	if shim == "" || w.stdin {
-		return false
+		return ""
 	}
 	self, err := os.Executable()
-	return err == nil && !strings.HasSuffix(self, " (deleted)")
+	if err != nil || strings.HasSuffix(self, " (deleted)") {
+		return ""
+	}
+	return self
 }
 
 // waitExit waits for the container's exit, or until timeout (nil: none), passing a stop sent
@@ -370,12 +375,9 @@ func waitExit(p *container.Init, timeout <-chan time.Time) bool {
 // the container stays with the monitor: no shim, a container whose stdin the monitor serves,
 // or a failed exec.
 func (e *Engine) handoff(st *State, w *watched, owner *fsutil.Lock, backoff time.Duration) error {
-	if !e.mayHandoff(w) {
-		return nil // no shim, or one that could not run this binary again: wait here
-	}
-	self, err := os.Executable()
-	if err != nil {
-		return nil
+	self := handoffTo(w)
+	if self == "" {
+		return nil // wait here
 	}
 	// mydocker-shim PID LOG MAX-SIZE MAX-FILE STDOUT-FD STDERR-FD -- MONITOR ARG...
 	args := []string{filepath.Base(shim), strconv.Itoa(w.init.Pid()), e.containers.LogPath(st.ID),
@@ -391,7 +393,7 @@ func (e *Engine) handoff(st *State, w *watched, owner *fsutil.Lock, backoff time
 	// before it runs the monitor again): on a host that gives them to every process, its
 	// first heap fault took a 2 MB page, and the watcher held 5 MB in the v2 VM.
 	unix.Prctl(unix.PR_SET_THP_DISABLE, 1, 0, 0, 0)
-	err = w.init.Handoff(shim, args, keep)
+	err := w.init.Handoff(shim, args, keep)
 	unix.Prctl(unix.PR_SET_THP_DISABLE, 0, 0, 0, 0)
 	return err
 }

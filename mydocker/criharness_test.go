@@ -111,17 +111,7 @@ func (c *criEnv) writeConfigs(t *testing.T, runc string) {
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
 	cri := `plugins."io.containerd.grpc.v1.cri"`
-	config := fmt.Sprintf(`version = 2
-root = "%[1]s/root"
-state = "%[1]s/state"
-disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs"]
-[grpc]
-  address = "%[1]s/containerd.sock"
-[ttrpc]
-  address = "%[1]s/containerd.sock.ttrpc"
-[debug]
-  address = "%[1]s/debug.sock"
-[%[2]s]
+	config := containerdConfig(c.dir) + fmt.Sprintf(`[%[2]s]
   sandbox_image = "%[3]s"
   # This host lacks CAP_SYS_RESOURCE: an OOM score below containerd's own is refused.
   restrict_oom_score_adj = true

@@ -259,17 +259,7 @@ func TestContainerdDrivesRuntime(t *testing.T) {
 	cleanRunContainerd(t)
 	cleanCgroupParent(t, ns)
 	t.Cleanup(func() { os.RemoveAll("/run/containerd/runc/" + ns) })
-	config := fmt.Sprintf(`version = 2
-root = "%[1]s/root"
-state = "%[1]s/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs"]
-[grpc]
-  address = "%[1]s/containerd.sock"
-[ttrpc]
-  address = "%[1]s/containerd.sock.ttrpc"
-[debug]
-  address = "%[1]s/debug.sock"
-`, dir)
+	config := containerdConfig(dir, "io.containerd.grpc.v1.cri")
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "config.toml"), []byte(config), 0o644))
 	daemon := exec.Command("containerd", "--config", filepath.Join(dir, "config.toml"))
 	logFile, err := os.Create(filepath.Join(dir, "containerd.log"))
@@ -323,6 +313,24 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.b
 	require.NoFileExists(t, limit, "the container's cgroup is gone")
 	states, _ := filepath.Glob("/run/containerd/runc/" + ns + "/*")
 	require.Empty(t, states, "the runtime kept no state")
+}
+
+// containerdConfig begins the config.toml of a private containerd in dir: its own root, state
+// and sockets, without the snapshotters this host lacks, nor the plugins disabled names.
+func containerdConfig(dir string, disabled ...string) string {
+	disabled = append(disabled, "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs",
+		"io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs")
+	return fmt.Sprintf(`version = 2
+root = "%[1]s/root"
+state = "%[1]s/state"
+disabled_plugins = ["%[2]s"]
+[grpc]
+  address = "%[1]s/containerd.sock"
+[ttrpc]
+  address = "%[1]s/containerd.sock.ttrpc"
+[debug]
+  address = "%[1]s/debug.sock"
+`, dir, strings.Join(disabled, `", "`))
 }
 
 // runtimeKnown are the parity rows where Docker on mydocker-runc differs from Docker on runc,
