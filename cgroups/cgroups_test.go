@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -123,6 +124,13 @@ func TestV1FakeTree(t *testing.T) {
 	}
 	require.NoError(t, m.Join(4343))
 	require.Equal(t, "4343", read(t, filepath.Join(root, "pids/mydocker/c1/cgroup.procs")))
+	require.ElementsMatch(t, []string{
+		filepath.Join(root, "memory/nested/mydocker/c1/tasks"),
+		filepath.Join(root, "cpu/mydocker/c1/tasks"),
+		filepath.Join(root, "cpuacct/mydocker/c1/tasks"),
+		filepath.Join(root, "cpuset/mydocker/c1/tasks"),
+		filepath.Join(root, "pids/mydocker/c1/tasks"),
+	}, ThreadFiles(m), "a thread moves itself through each hierarchy's tasks file")
 
 	reloaded := Load(m.Paths())
 	require.Equal(t, m.Paths(), reloaded.Paths(), "a saved manager comes back the same")
@@ -146,6 +154,7 @@ func TestV2FakeTree(t *testing.T) {
 	require.Equal(t, "+cpu +cpuset +memory +pids", read(t, filepath.Join(root, "mydocker/cgroup.subtree_control")))
 	require.Equal(t, "4242", read(t, filepath.Join(dir, "cgroup.procs")))
 	require.NoFileExists(t, filepath.Join(root, "mydocker/cgroup.procs"), "no process in an inner cgroup")
+	require.Nil(t, ThreadFiles(m), "v2 moves whole processes")
 
 	// The kernel lists enabled controllers without the '+'.
 	write(t, filepath.Join(root, "mydocker/cgroup.subtree_control"), "cpuset cpu memory pids\n")
@@ -217,6 +226,45 @@ func TestRealV1(t *testing.T) {
 	require.NoError(t, m.Destroy(), "Destroy is idempotent")
 }
 
+// A thread that writes "0" to ThreadFiles is in the container's cgroups, alone: the other
+// threads of its process stay where they were (the init moves itself so, see ThreadFiles).
+func TestRealV1ThreadMovesItselfAlone(t *testing.T) {
+	testutil.RequiresRoot(t)
+	if DetectMode() == Unified {
+		t.Skip("needs cgroup v1: v2's cgroups take whole processes")
+	}
+	id := testutil.UniqueName("test")
+	m, err := New(id)
+	require.NoError(t, err)
+	t.Cleanup(func() { m.Destroy() })
+	require.NoError(t, m.Create())
+	tasks := ThreadFiles(m)
+	require.NotEmpty(t, tasks)
+
+	moved := make(chan map[string]string, 1)
+	go func() {
+		// Never unlocked: the thread ends with the goroutine, and leaves the cgroups empty.
+		runtime.LockOSThread()
+		for _, f := range tasks {
+			if err := os.WriteFile(f, []byte("0"), 0); err != nil {
+				t.Error(err)
+			}
+		}
+		own, err := parseProcCgroupFile("/proc/thread-self/cgroup")
+		if err != nil {
+			t.Error(err)
+		}
+		moved <- own
+	}()
+	own := <-moved
+	for controller := range m.Paths() {
+		require.True(t, strings.HasSuffix(own[controller], "/mydocker/"+id), "%s: the thread is in %s", controller, own[controller])
+	}
+	rest := readProcCgroup(t, os.Getpid())
+	require.False(t, strings.HasSuffix(rest["pids"], "/mydocker/"+id), "the process's main thread stays where it was: %s", rest["pids"])
+	require.NoError(t, m.Destroy())
+}
+
 // Real cgroup v2 (the VM tests): controllers handed down subtree_control, v2's files written,
 // everything removed.
 func TestRealV2(t *testing.T) {
@@ -254,12 +302,18 @@ func TestRealV2(t *testing.T) {
 }
 
 func readProcCgroup(t *testing.T, pid int) map[string]string {
-	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/cgroup")
-	require.NoError(t, err)
-	defer f.Close()
-	own, err := parseProcCgroup(f)
+	own, err := parseProcCgroupFile("/proc/" + strconv.Itoa(pid) + "/cgroup")
 	require.NoError(t, err)
 	return own
+}
+
+func parseProcCgroupFile(path string) (map[string]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return parseProcCgroup(f)
 }
 
 func BenchmarkApplySetDestroy(b *testing.B) {

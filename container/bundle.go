@@ -43,6 +43,10 @@ type Bundle struct {
 	// /sys/fs/cgroup shows, when the init is moved into them while it prepares the container
 	// (Init.JoinCgroupsMeanwhile): it may not be in them yet. Filled in by Init.Send.
 	CgroupDirs map[string]string `json:"cgroup_dirs,omitempty"`
+	// CgroupTasks, when set, are the tasks files of the container's v1 cgroups, through which
+	// the init moves the thread that executes the command into them, alone, once it has its
+	// bundle (Init.JoinCgroupsMeanwhile). Filled in by Init.Send.
+	CgroupTasks []string `json:"cgroup_tasks,omitempty"`
 }
 
 // wireBundle is a Bundle as it travels to the init: its spec a LinuxSpec (Spec, here, hides

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strconv"
@@ -97,6 +98,9 @@ func initContainer(warmed <-chan struct{}) error {
 	cfgFile.Close()
 	cfg := *sent.bundle()
 	spec := cfg.Spec
+	if err := joinCgroupsAlone(cfg.CgroupTasks); err != nil {
+		return err
+	}
 	// Wait for the parent to have put it in its cgroups and networks.
 	goMsg, fds, ok, err := recvMsg(initSyncFd)
 	if err != nil || !ok || goMsg.Type != "go" {
@@ -216,6 +220,18 @@ func initContainer(warmed <-chan struct{}) error {
 		return execAsInit(steps)
 	}
 	return steps.err(steps.execute())
+}
+
+// joinCgroupsAlone moves this thread — the init's main thread, which executes the command —
+// into the cgroups whose tasks files are given, by writing "0" to each: the thread alone,
+// without the wait a whole process's move has (see Init.JoinCgroupsMeanwhile).
+func joinCgroupsAlone(tasks []string) error {
+	for _, f := range tasks {
+		if err := os.WriteFile(f, []byte("0"), 0); err != nil {
+			return fmt.Errorf("join cgroup %s: %w", filepath.Dir(f), err)
+		}
+	}
+	return nil
 }
 
 // changeRoot makes the container's root filesystem its "/": pivot_root, or chroot with

@@ -46,8 +46,9 @@ type Init struct {
 	cgroups cgroups.Manager
 	limits  *specs.LinuxResources
 	// moved, once JoinCgroupsMeanwhile started moving the init into its cgroups, waits for
-	// that and returns how it went.
-	moved func() error
+	// that and returns how it went; or the init moves itself, through cgroupTasks.
+	moved       func() error
+	cgroupTasks []string
 }
 
 // StartInit re-executes this binary as a container's init in new namespaces (those of
@@ -208,18 +209,28 @@ func (p *Init) setDeviceRules(cg cgroups.Manager, r *specs.LinuxResources) error
 }
 
 // JoinCgroupsMeanwhile is JoinCgroups for an init whose spec does not need it in its cgroups
-// when it goes on: it makes the cgroups and sets their device rules now, and moves the init
-// into them while the init prepares the container; Start waits for the move before it sets
-// the limits. The first move into a cgroup after a quiet while waits for a grace period of
-// the kernel's RCU (cgroup_threadgroup_rwsem: 7.7 ms on this course's v1 host), which is then
-// no longer on the critical path of the start. An init that enters a cgroup namespace of its
-// own when it goes on, or runs hooks meanwhile, is moved now (JoinCgroups).
-func (p *Init) JoinCgroupsMeanwhile(cg cgroups.Manager, spec *specs.Spec) error {
+// before its bundle comes: it makes the cgroups and sets their device rules now, and the init
+// is moved in while it prepares the container. The first move of a whole process into a
+// cgroup after a quiet while waits for a grace period of the kernel's RCU (5 to 15 ms on this
+// course's v1 host; see cgroups.ThreadFiles), so:
+//
+//   - on v1, the init moves itself: as soon as it has its bundle, the thread that is to
+//     execute the command writes "0" to the cgroups' tasks files (Bundle.CgroupTasks), which
+//     moves that thread alone and waits for nothing. The Go runtime's other threads stay where
+//     they were forked, and end at execve. Not for an init in a user namespace of its own (the
+//     host's cgroup files are not its to write) nor one that stays as PID 1 (keepsInit: run
+//     --init), a Go program for good;
+//   - otherwise the parent moves it from a goroutine of its own, and Start waits for the move
+//     before it sets the limits; an init that enters a cgroup namespace of its own when it
+//     goes on is moved now.
+//
+// An init whose spec has hooks is moved now (JoinCgroups): they may look for it there.
+func (p *Init) JoinCgroupsMeanwhile(cg cgroups.Manager, spec *specs.Spec, keepsInit bool) error {
 	var r *specs.LinuxResources
 	if spec.Linux != nil {
 		r = spec.Linux.Resources
 	}
-	if spec.Hooks != nil || hasNewNamespace(spec, specs.CgroupNamespace) {
+	if spec.Hooks != nil {
 		return p.JoinCgroups(cg, r)
 	}
 	if err := cg.Create(); err != nil {
@@ -227,6 +238,13 @@ func (p *Init) JoinCgroupsMeanwhile(cg cgroups.Manager, spec *specs.Spec) error 
 	}
 	if err := p.setDeviceRules(cg, r); err != nil {
 		return err
+	}
+	if tasks := cgroups.ThreadFiles(cg); tasks != nil && !keepsInit && !newUserNamespace(spec.Linux.Namespaces) {
+		p.cgroupTasks = tasks
+		return nil
+	}
+	if hasNewNamespace(spec, specs.CgroupNamespace) {
+		return cg.Join(p.Pid())
 	}
 	p.moved = sync.OnceValue(func() error { return cg.Join(p.Pid()) })
 	go p.moved()
@@ -277,8 +295,8 @@ func (p *Init) Send(b *Bundle) error {
 			return err
 		}
 	}
-	if p.moved != nil {
-		sent.CgroupDirs = p.cgroups.Paths()
+	if p.moved != nil || p.cgroupTasks != nil {
+		sent.CgroupDirs, sent.CgroupTasks = p.cgroups.Paths(), p.cgroupTasks
 	}
 	return p.send(&wireBundle{Bundle: sent, Spec: OnLinux(sent.Spec)})
 }

@@ -149,9 +149,10 @@ func (e *Engine) failed(st *State, err error) {
 //  6. the root filesystem on the image's layers, the spec and the bind sources on disk;
 //  7. publish the state: from here the container is listed.
 //
-// Given the container's init, already forked (a foreground run), it puts it in its cgroups
-// meanwhile: the cgroup filesystem's calls are a good part of a start, and they overlap with
-// create's own writes. The network is joined at start.
+// Given the container's init, already forked (a foreground run), it makes its cgroups
+// meanwhile, for the init to be moved into (see Init.JoinCgroupsMeanwhile): the cgroup
+// filesystem's calls are a good part of a start, and they overlap with create's own writes.
+// The network is joined at start.
 func (e *Engine) create(opts *Options, p *container.Init) (_ *created, retErr error) {
 	netNames, err := e.checkOptions(opts)
 	if err != nil {
@@ -243,7 +244,7 @@ func (e *Engine) create(opts *Options, p *container.Init) (_ *created, retErr er
 		return nil, err
 	}
 	if p != nil && cg != nil {
-		joined = sync.OnceValue(func() error { return p.JoinCgroups(cg, spec.Linux.Resources) })
+		joined = sync.OnceValue(func() error { return p.JoinCgroupsMeanwhile(cg, spec, opts.Init) })
 		go joined()
 	}
 	rootfs, err := driver.Prepare(e.containers.layerDir(id), layers)
@@ -419,22 +420,22 @@ func (e *Engine) start(c *created, p *container.Init) (retErr error) {
 			e.startFailed(st, retErr)
 		}
 	}()
-	if c.joined == nil && st.Cgroups != nil {
-		// Moved in while the init starts and prepares the container: the move starts before
-		// the bundle goes, as early as it can (see JoinCgroupsMeanwhile).
-		if err := p.JoinCgroupsMeanwhile(cgroups.Load(st.Cgroups), b.Spec); err != nil {
-			return err
-		}
-	}
-	// The init decodes its bundle while it is put in its cgroups and on its network; then it
-	// goes on, and its limits are set once it is ready to execute the command (Init.Start).
-	if err := p.Send(b); err != nil {
-		return err
-	}
+	// The init is moved into its cgroups while it prepares the container, as early as it can
+	// be (see JoinCgroupsMeanwhile): made while create went on, they are ready before the
+	// bundle goes, which may tell the init to move itself.
 	if c.joined != nil {
 		if err := c.joined(); err != nil {
 			return err
 		}
+	} else if st.Cgroups != nil {
+		if err := p.JoinCgroupsMeanwhile(cgroups.Load(st.Cgroups), b.Spec, b.Init); err != nil {
+			return err
+		}
+	}
+	// The init decodes its bundle while it is put on its network; then it goes on, and its
+	// limits are set once it is ready to execute the command (Init.Start).
+	if err := p.Send(b); err != nil {
+		return err
 	}
 	if err := e.holdUserNamespace(st); err != nil {
 		return err
