@@ -74,6 +74,11 @@ func (e *Engine) holdImageAndVolumes(id string, opts *Options) (h held, err erro
 			h.volumes = append(h.volumes, nv)
 			record.Volumes = append(record.Volumes, v.Name)
 		}
+		if opts.AutoRemove {
+			// Not waiting for the disk, as a --rm container's state (see Store.write): a
+			// crash kills the container, which is then removed whatever it held.
+			return fsutil.UpdateJSON(e.containers.holdsPath(id), record)
+		}
 		return fsutil.WriteJSON(e.containers.holdsPath(id), record)
 	})
 	if err != nil {
