@@ -98,13 +98,13 @@ func initContainer(warmed <-chan struct{}) error {
 	cfgFile.Close()
 	cfg := *sent.bundle()
 	spec := cfg.Spec
-	if err := joinCgroupsAlone(cfg.CgroupTasks); err != nil {
-		return err
-	}
 	// Wait for the parent to have put it in its cgroups and networks.
 	goMsg, fds, ok, err := recvMsg(initSyncFd)
 	if err != nil || !ok || goMsg.Type != "go" {
 		return fmt.Errorf("wait for the word to go on: %v (message %q)", err, goMsg.Type)
+	}
+	if err := joinCgroupsAlone(cfg.CgroupTasks); err != nil {
+		return err
 	}
 	given := map[string]int{}
 	for i, name := range goMsg.Fds {

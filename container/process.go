@@ -45,9 +45,10 @@ type Init struct {
 	// The cgroups JoinCgroups put the init in, and the limits Start sets once it is ready.
 	cgroups cgroups.Manager
 	limits  *specs.LinuxResources
-	// moved, once JoinCgroupsMeanwhile started moving the init into its cgroups, waits for
-	// that and returns how it went; or the init moves itself, through cgroupTasks.
-	moved       func() error
+	// made and moved, once JoinCgroupsMeanwhile started, wait for the cgroups to be made and
+	// for the init to be moved into them, and return how it went; an init that moves itself
+	// (through cgroupTasks) is in them once it goes on.
+	made, moved func() error
 	cgroupTasks []string
 }
 
@@ -187,44 +188,51 @@ func (p *Init) JoinCgroups(cg cgroups.Manager, r *specs.LinuxResources) error {
 	if err := cg.Apply(p.Pid()); err != nil {
 		return err
 	}
-	return p.setDeviceRules(cg, r)
+	p.keepLimits(cg, r)
+	return setDeviceRules(cg, r)
 }
 
-// setDeviceRules sets the device rules of r in cg, and keeps its other limits for Start.
-func (p *Init) setDeviceRules(cg cgroups.Manager, r *specs.LinuxResources) error {
+// keepLimits keeps cg and the limits of r but its device rules, for Start to set.
+func (p *Init) keepLimits(cg cgroups.Manager, r *specs.LinuxResources) {
 	p.cgroups = cg
 	if r == nil {
-		return nil
+		return
 	}
 	limits := *r
 	limits.Devices = nil
 	p.limits = &limits
+}
+
+// setDeviceRules sets the device rules of r in cg.
+func setDeviceRules(cg cgroups.Manager, r *specs.LinuxResources) error {
 	// The device rules are root's to set (on v2 an eBPF program, which the kernel lets only
 	// the host's root attach): an unprivileged runtime's container has no node it could
 	// make, only the host's nodes its spec binds in.
-	if len(r.Devices) == 0 || !cgroups.Privileged() {
+	if r == nil || len(r.Devices) == 0 || !cgroups.Privileged() {
 		return nil
 	}
 	return cg.Set(&specs.LinuxResources{Devices: r.Devices})
 }
 
 // JoinCgroupsMeanwhile is JoinCgroups for an init whose spec does not need it in its cgroups
-// before its bundle comes: it makes the cgroups and sets their device rules now, and the init
-// is moved in while it prepares the container. The first move of a whole process into a
-// cgroup after a quiet while waits for a grace period of the kernel's RCU (5 to 15 ms on this
-// course's v1 host; see cgroups.ThreadFiles), so:
+// before it goes on: the cgroups are made, with their device rules, from a goroutine of their
+// own while the init starts and decodes its bundle, and Start waits for them before it tells
+// the init to go on. The init is moved in while it prepares the container. The first move of
+// a whole process into a cgroup after a quiet while waits for a grace period of the kernel's
+// RCU (5 to 15 ms on this course's v1 host; see cgroups.ThreadFiles), so:
 //
-//   - on v1, the init moves itself: as soon as it has its bundle, the thread that is to
-//     execute the command writes "0" to the cgroups' tasks files (Bundle.CgroupTasks), which
-//     moves that thread alone and waits for nothing. The Go runtime's other threads stay where
-//     they were forked, and end at execve. Not for an init in a user namespace of its own (the
-//     host's cgroup files are not its to write) nor one that stays as PID 1 (keepsInit: run
-//     --init), a Go program for good;
-//   - otherwise the parent moves it from a goroutine of its own, and Start waits for the move
-//     before it sets the limits; an init that enters a cgroup namespace of its own when it
-//     goes on is moved now.
+//   - on v1, the init moves itself: once told to go on, the thread that is to execute the
+//     command writes "0" to the cgroups' tasks files (Bundle.CgroupTasks), which moves that
+//     thread alone and waits for nothing. The Go runtime's other threads stay where they were
+//     forked, and end at execve. Not for an init in a user namespace of its own (the host's
+//     cgroup files are not its to write) nor one that stays as PID 1 (keepsInit: run --init),
+//     a Go program for good;
+//   - otherwise the parent moves it, from that goroutine, and Start waits for the move before
+//     it sets the limits; an init that enters a cgroup namespace of its own when it goes on
+//     is moved before then.
 //
 // An init whose spec has hooks is moved now (JoinCgroups): they may look for it there.
+// WaitCgroups waits for what this started.
 func (p *Init) JoinCgroupsMeanwhile(cg cgroups.Manager, spec *specs.Spec, keepsInit bool) error {
 	var r *specs.LinuxResources
 	if spec.Linux != nil {
@@ -233,22 +241,40 @@ func (p *Init) JoinCgroupsMeanwhile(cg cgroups.Manager, spec *specs.Spec, keepsI
 	if spec.Hooks != nil {
 		return p.JoinCgroups(cg, r)
 	}
-	if err := cg.Create(); err != nil {
-		return err
-	}
-	if err := p.setDeviceRules(cg, r); err != nil {
-		return err
-	}
-	if tasks := cgroups.ThreadFiles(cg); tasks != nil && !keepsInit && !newUserNamespace(spec.Linux.Namespaces) {
+	p.keepLimits(cg, r)
+	tasks := cgroups.ThreadFiles(cg)
+	movesItself := tasks != nil && !keepsInit && !newUserNamespace(spec.Linux.Namespaces)
+	p.made = sync.OnceValue(func() error {
+		if err := cg.Create(); err != nil {
+			return err
+		}
+		return setDeviceRules(cg, r)
+	})
+	p.moved = p.made
+	if movesItself {
 		p.cgroupTasks = tasks
-		return nil
+	} else {
+		p.moved = sync.OnceValue(func() error {
+			if err := p.made(); err != nil {
+				return err
+			}
+			return cg.Join(p.Pid())
+		})
+		if hasNewNamespace(spec, specs.CgroupNamespace) {
+			p.made = p.moved
+		}
 	}
-	if hasNewNamespace(spec, specs.CgroupNamespace) {
-		return cg.Join(p.Pid())
-	}
-	p.moved = sync.OnceValue(func() error { return cg.Join(p.Pid()) })
 	go p.moved()
 	return nil
+}
+
+// WaitCgroups waits until the work JoinCgroupsMeanwhile started is done — the cgroups made
+// and, unless the init moves itself, the init moved in — and returns how it went.
+func (p *Init) WaitCgroups() error {
+	if p.moved == nil {
+		return nil
+	}
+	return p.moved()
 }
 
 // Send hands the init its bundle: it decodes it while the caller goes on to put it in its
@@ -295,7 +321,7 @@ func (p *Init) Send(b *Bundle) error {
 			return err
 		}
 	}
-	if p.moved != nil || p.cgroupTasks != nil {
+	if p.moved != nil {
 		sent.CgroupDirs, sent.CgroupTasks = p.cgroups.Paths(), p.cgroupTasks
 	}
 	return p.send(&wireBundle{Bundle: sent, Spec: OnLinux(sent.Spec)})
@@ -307,6 +333,11 @@ func (p *Init) Send(b *Bundle) error {
 // sets the container's limits (see JoinCgroups) and tells it to go on again. A failure before
 // then comes back as a *StartError.
 func (p *Init) Start() error {
+	if p.made != nil {
+		if err := p.made(); err != nil {
+			return err
+		}
+	}
 	goOn := syncMsg{Type: "go"}
 	var fds []int
 	for _, d := range []struct {
@@ -351,10 +382,8 @@ func (p *Init) closeFds() {
 // setLimits sets the limits JoinCgroups left for when the init is ready, once the init is in
 // its cgroups.
 func (p *Init) setLimits() error {
-	if p.moved != nil {
-		if err := p.moved(); err != nil {
-			return err
-		}
+	if err := p.WaitCgroups(); err != nil {
+		return err
 	}
 	if p.limits == nil {
 		return nil
@@ -440,9 +469,7 @@ func (p *Init) Signal(sig os.Signal) error { return p.cmd.Process.Signal(sig) }
 func (p *Init) Kill() {
 	p.cmd.Process.Kill()
 	p.reap()
-	if p.moved != nil {
-		p.moved() // not done in cgroups the caller goes on to remove
-	}
+	p.WaitCgroups() // not done in cgroups the caller goes on to remove
 	p.config.Close()
 	p.sync.Close()
 	p.closeFds()

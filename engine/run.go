@@ -107,9 +107,9 @@ type created struct {
 	st     *State
 	bundle *container.Bundle
 	owner  *fsutil.Lock // held for the container's life
-	// joined waits until the init is in its cgroups, when create put it there meanwhile; nil
-	// when start has to.
-	joined func() error
+	// joining says create started to put the init in its cgroups (JoinCgroupsMeanwhile);
+	// otherwise start does.
+	joining bool
 }
 
 // startFailed cleans up after a start that failed: run's container is removed whole; one that
@@ -149,10 +149,9 @@ func (e *Engine) failed(st *State, err error) {
 //  6. the root filesystem on the image's layers, the spec and the bind sources on disk;
 //  7. publish the state: from here the container is listed.
 //
-// Given the container's init, already forked (a foreground run), it makes its cgroups
-// meanwhile, for the init to be moved into (see Init.JoinCgroupsMeanwhile): the cgroup
-// filesystem's calls are a good part of a start, and they overlap with create's own writes.
-// The network is joined at start.
+// Given the container's init, already forked (a foreground run), it puts it in its cgroups
+// meanwhile (Init.JoinCgroupsMeanwhile): the cgroup filesystem's calls are a good part of a
+// start, and they overlap with create's own writes. The network is joined at start.
 func (e *Engine) create(opts *Options, p *container.Init) (_ *created, retErr error) {
 	netNames, err := e.checkOptions(opts)
 	if err != nil {
@@ -213,12 +212,12 @@ func (e *Engine) create(opts *Options, p *container.Init) (_ *created, retErr er
 	if err != nil {
 		return nil, err
 	}
-	var joined func() error
+	joining := false
 	var madeSources []string
 	defer func() {
 		if retErr != nil {
-			if joined != nil {
-				joined() // done before its cgroups are removed
+			if joining {
+				p.WaitCgroups() // done before its cgroups are removed
 			}
 			workspace.RemoveVolumeSources(madeSources)
 			e.discard(st)
@@ -244,8 +243,10 @@ func (e *Engine) create(opts *Options, p *container.Init) (_ *created, retErr er
 		return nil, err
 	}
 	if p != nil && cg != nil {
-		joined = sync.OnceValue(func() error { return p.JoinCgroupsMeanwhile(cg, spec, opts.Init) })
-		go joined()
+		if err := p.JoinCgroupsMeanwhile(cg, spec, opts.Init); err != nil {
+			return nil, err
+		}
+		joining = true
 	}
 	rootfs, err := driver.Prepare(e.containers.layerDir(id), layers)
 	if err != nil {
@@ -273,7 +274,7 @@ func (e *Engine) create(opts *Options, p *container.Init) (_ *created, retErr er
 		}
 	}
 	b := &container.Bundle{Spec: spec, RootfsMount: rootfs.Mount, IDMapRootfs: opts.UserNS != nil, NoPivot: opts.NoPivot, Init: opts.Init, Seccomp: filter}
-	return &created{st: st, bundle: b, owner: owner, joined: joined}, nil
+	return &created{st: st, bundle: b, owner: owner, joining: joining}, nil
 }
 
 // checkOptions refuses what create cannot make before anything is made, and returns the
@@ -413,27 +414,19 @@ func (e *Engine) start(c *created, p *container.Init) (retErr error) {
 	st, b := c.st, c.bundle
 	defer func() {
 		if retErr != nil {
-			p.Kill()
-			if c.joined != nil {
-				c.joined() // not done in cgroups being removed
-			}
+			p.Kill() // and waits for its cgroups' work, not done in cgroups being removed
 			e.startFailed(st, retErr)
 		}
 	}()
-	// The init is moved into its cgroups while it prepares the container, as early as it can
-	// be (see JoinCgroupsMeanwhile): made while create went on, they are ready before the
-	// bundle goes, which may tell the init to move itself.
-	if c.joined != nil {
-		if err := c.joined(); err != nil {
-			return err
-		}
-	} else if st.Cgroups != nil {
+	if !c.joining && st.Cgroups != nil {
+		// Made and joined while the init starts and prepares the container (see
+		// JoinCgroupsMeanwhile), as early as can be.
 		if err := p.JoinCgroupsMeanwhile(cgroups.Load(st.Cgroups), b.Spec, b.Init); err != nil {
 			return err
 		}
 	}
-	// The init decodes its bundle while it is put on its network; then it goes on, and its
-	// limits are set once it is ready to execute the command (Init.Start).
+	// The init decodes its bundle while it is put in its cgroups and on its network; then it
+	// goes on, and its limits are set once it is ready to execute the command (Init.Start).
 	if err := p.Send(b); err != nil {
 		return err
 	}
