@@ -43,10 +43,14 @@ type Bundle struct {
 	// /sys/fs/cgroup shows, when the init is moved into them while it prepares the container
 	// (Init.JoinCgroupsMeanwhile): it may not be in them yet. Filled in by Init.Send.
 	CgroupDirs map[string]string `json:"cgroup_dirs,omitempty"`
-	// CgroupTasks, when set, are the tasks files of the container's v1 cgroups, through which
-	// the init moves the thread that executes the command into them, alone, once it has its
-	// bundle (Init.JoinCgroupsMeanwhile). Filled in by Init.Send.
-	CgroupTasks []string `json:"cgroup_tasks,omitempty"`
+	// JoinsCgroups has the init move the thread that executes the command into the
+	// container's v1 cgroups itself, alone, through their tasks files, which come in a
+	// "cgroups" message once the cgroups are made (Init.JoinCgroupsMeanwhile). PrepareEarly
+	// has it prepare the container — mounts, root, confinement — before the word to go on,
+	// while its parent goes on with the container's record and network: for a spec that
+	// needs nothing of them (Init.Send). Both filled in by Init.Send.
+	JoinsCgroups bool `json:"joins_cgroups,omitempty"`
+	PrepareEarly bool `json:"prepare_early,omitempty"`
 }
 
 // wireBundle is a Bundle as it travels to the init: its spec a LinuxSpec (Spec, here, hides

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strconv"
@@ -98,27 +97,18 @@ func initContainer(warmed <-chan struct{}) error {
 	cfgFile.Close()
 	cfg := *sent.bundle()
 	spec := cfg.Spec
-	// Wait for the parent to have put it in its cgroups and networks.
-	goMsg, fds, ok, err := recvMsg(initSyncFd)
-	if err != nil || !ok || goMsg.Type != "go" {
-		return fmt.Errorf("wait for the word to go on: %v (message %q)", err, goMsg.Type)
-	}
-	if err := joinCgroupsAlone(cfg.CgroupTasks); err != nil {
-		return err
-	}
-	given := map[string]int{}
-	for i, name := range goMsg.Fds {
-		if i < len(fds) {
-			given[name] = fds[i]
+	if cfg.JoinsCgroups {
+		if err := joinCgroupsAlone(); err != nil {
+			return err
 		}
 	}
-	// The exec fifo, opened by the parent (where the host's filesystem is in reach, and with
-	// its user's rights), to read start's byte from.
-	execFifo, ok := given["fifo"]
-	if !ok {
-		execFifo = -1
-		if cfg.ExecFifo != "" {
-			return fmt.Errorf("the exec fifo %s did not come with the word to go on", cfg.ExecFifo)
+	// Wait for the parent to have put it in its cgroups and networks, unless it prepares the
+	// container meanwhile (Bundle.PrepareEarly).
+	var given map[string]int
+	if !cfg.PrepareEarly {
+		var err error
+		if given, err = awaitGo(); err != nil {
+			return err
 		}
 	}
 	// A root filesystem the parent made (detachedRootfs).
@@ -200,6 +190,20 @@ func initContainer(warmed <-chan struct{}) error {
 	if err != nil {
 		return err
 	}
+	if cfg.PrepareEarly {
+		if given, err = awaitGo(); err != nil {
+			return err
+		}
+	}
+	// The exec fifo, opened by the parent (where the host's filesystem is in reach, and with
+	// its user's rights), to read start's byte from.
+	execFifo, ok := given["fifo"]
+	if !ok {
+		execFifo = -1
+		if cfg.ExecFifo != "" {
+			return fmt.Errorf("the exec fifo %s did not come with the word to go on", cfg.ExecFifo)
+		}
+	}
 	steps.fifo = execFifo
 	<-warmed // no goroutine of the init's own runs any more (see lastSteps)
 	startHooks := execFifo >= 0 && spec.Hooks != nil && len(spec.Hooks.StartContainer) > 0
@@ -222,13 +226,37 @@ func initContainer(warmed <-chan struct{}) error {
 	return steps.err(steps.execute())
 }
 
+// awaitGo waits for the parent's word to go on, and returns the descriptors that came with
+// it, by name.
+func awaitGo() (map[string]int, error) {
+	m, fds, ok, err := recvMsg(initSyncFd)
+	if err != nil || !ok || m.Type != "go" {
+		closeAll(fds)
+		return nil, fmt.Errorf("wait for the word to go on: %v (message %q)", err, m.Type)
+	}
+	given := map[string]int{}
+	for i, name := range m.Fds {
+		if i < len(fds) {
+			given[name] = fds[i]
+		}
+	}
+	return given, nil
+}
+
 // joinCgroupsAlone moves this thread — the init's main thread, which executes the command —
-// into the cgroups whose tasks files are given, by writing "0" to each: the thread alone,
-// without the wait a whole process's move has (see Init.JoinCgroupsMeanwhile).
-func joinCgroupsAlone(tasks []string) error {
-	for _, f := range tasks {
-		if err := os.WriteFile(f, []byte("0"), 0); err != nil {
-			return fmt.Errorf("join cgroup %s: %w", filepath.Dir(f), err)
+// into the container's cgroups: it writes "0" to each tasks file the parent sends, once the
+// cgroups are made, in a "cgroups" message. That moves the thread alone, without the wait a
+// whole process's move has (see Init.JoinCgroupsMeanwhile). The files are the parent's, opened
+// with its rights, which the kernel checks.
+func joinCgroupsAlone() error {
+	m, fds, ok, err := recvMsg(initSyncFd)
+	defer closeAll(fds)
+	if err != nil || !ok || m.Type != "cgroups" {
+		return fmt.Errorf("wait for the container's cgroups: %v (message %q)", err, m.Type)
+	}
+	for _, fd := range fds {
+		if _, err := unix.Write(fd, []byte("0")); err != nil {
+			return fmt.Errorf("join the container's cgroups: %w", err)
 		}
 	}
 	return nil

@@ -47,9 +47,9 @@ type Init struct {
 	limits  *specs.LinuxResources
 	// made and moved, once JoinCgroupsMeanwhile started, wait for the cgroups to be made and
 	// for the init to be moved into them, and return how it went; an init that moves itself
-	// (through cgroupTasks) is in them once it goes on.
+	// (joinsItself) does once made sent it their files.
 	made, moved func() error
-	cgroupTasks []string
+	joinsItself bool
 }
 
 // StartInit re-executes this binary as a container's init in new namespaces (those of
@@ -244,16 +244,21 @@ func (p *Init) JoinCgroupsMeanwhile(cg cgroups.Manager, spec *specs.Spec, keepsI
 	p.keepLimits(cg, r)
 	tasks := cgroups.ThreadFiles(cg)
 	movesItself := tasks != nil && !keepsInit && !newUserNamespace(spec.Linux.Namespaces)
+	p.joinsItself = movesItself
 	p.made = sync.OnceValue(func() error {
 		if err := cg.Create(); err != nil {
 			return err
 		}
-		return setDeviceRules(cg, r)
+		if err := setDeviceRules(cg, r); err != nil {
+			return err
+		}
+		if movesItself {
+			return p.sendCgroups(tasks)
+		}
+		return nil
 	})
 	p.moved = p.made
-	if movesItself {
-		p.cgroupTasks = tasks
-	} else {
+	if !movesItself {
 		p.moved = sync.OnceValue(func() error {
 			if err := p.made(); err != nil {
 				return err
@@ -265,6 +270,25 @@ func (p *Init) JoinCgroupsMeanwhile(cg cgroups.Manager, spec *specs.Spec, keepsI
 		}
 	}
 	go p.moved()
+	return nil
+}
+
+// sendCgroups sends the init the tasks files it writes to, to move itself into its cgroups
+// (joinCgroupsAlone), opened here: with this process's rights, which the kernel checks on the
+// write, whatever the init's by then.
+func (p *Init) sendCgroups(tasks []string) error {
+	var fds []int
+	defer func() { closeAll(fds) }()
+	for _, t := range tasks {
+		fd, err := unix.Open(t, unix.O_WRONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return fmt.Errorf("open %s: %w", t, err)
+		}
+		fds = append(fds, fd)
+	}
+	if err := sendMsg(int(p.sync.Fd()), syncMsg{Type: "cgroups"}, fds...); err != nil {
+		return fmt.Errorf("send the init its cgroups: %w", err)
+	}
 	return nil
 }
 
@@ -321,10 +345,29 @@ func (p *Init) Send(b *Bundle) error {
 			return err
 		}
 	}
-	if p.moved != nil {
-		sent.CgroupDirs, sent.CgroupTasks = p.cgroups.Paths(), p.cgroupTasks
+	if p.made != nil {
+		sent.CgroupDirs, sent.JoinsCgroups = p.cgroups.Paths(), p.joinsItself
+		sent.PrepareEarly = p.rootfs == nil && len(p.binds) == 0 && mayPrepareEarly(b.Spec, p.joinsItself)
 	}
 	return p.send(&wireBundle{Bundle: sent, Spec: OnLinux(sent.Spec)})
+}
+
+// mayPrepareEarly reports whether an init put in its cgroups meanwhile (JoinCgroupsMeanwhile)
+// may prepare the container described by spec before its parent says go: when nothing it does
+// then needs what its parent does meanwhile — no hooks (the container's run in the namespaces
+// as they are when it goes on), no sysctl of the network (which may name an interface the
+// parent has yet to make), and no cgroup namespace of its own unless it is in its cgroups from
+// the start (joinsItself). Its /etc files are bound from files the parent writes in place.
+func mayPrepareEarly(spec *specs.Spec, joinsItself bool) bool {
+	if spec.Hooks != nil || !joinsItself && hasNewNamespace(spec, specs.CgroupNamespace) {
+		return false
+	}
+	for key := range spec.Linux.Sysctl {
+		if strings.HasPrefix(key, "net.") {
+			return false
+		}
+	}
+	return true
 }
 
 // Start tells the init to go on (the "go" message) and waits until it has executed the

@@ -107,8 +107,8 @@ type created struct {
 	st     *State
 	bundle *container.Bundle
 	owner  *fsutil.Lock // held for the container's life
-	// joining says create started to put the init in its cgroups (JoinCgroupsMeanwhile);
-	// otherwise start does.
+	// joining says create started to put the init in its cgroups (JoinCgroupsMeanwhile) and
+	// sent it its bundle; otherwise start does.
 	joining bool
 }
 
@@ -212,11 +212,14 @@ func (e *Engine) create(opts *Options, p *container.Init) (_ *created, retErr er
 	if err != nil {
 		return nil, err
 	}
-	joining := false
+	joining, sent := false, false
 	var madeSources []string
 	defer func() {
 		if retErr != nil {
-			if joining {
+			switch {
+			case sent:
+				p.Kill() // out of the root filesystem it may have mounted; waits for its cgroups
+			case joining:
 				p.WaitCgroups() // done before its cgroups are removed
 			}
 			workspace.RemoveVolumeSources(madeSources)
@@ -254,26 +257,34 @@ func (e *Engine) create(opts *Options, p *container.Init) (_ *created, retErr er
 	}
 	spec.Root.Path = rootfs.Path
 	st.Rootfs = rootfs.Mount
-	if err := e.containers.SaveSpec(st, spec); err != nil {
+	if madeSources, err = workspace.MakeVolumeSources(spec.Mounts); err != nil {
 		return nil, err
 	}
-	if madeSources, err = workspace.MakeVolumeSources(spec.Mounts); err != nil {
+	filter, err := e.seccompFilter(spec.Linux.Seccomp)
+	if err != nil {
+		return nil, err
+	}
+	b := &container.Bundle{Spec: spec, RootfsMount: rootfs.Mount, IDMapRootfs: opts.UserNS != nil, NoPivot: opts.NoPivot, Init: opts.Init, Seccomp: filter}
+	if joining {
+		// The bundle goes as soon as it is whole: the init decodes it, and may prepare the
+		// container (Bundle.PrepareEarly), while the container is recorded.
+		if err := p.Send(b); err != nil {
+			return nil, err
+		}
+		sent = true
+	}
+	if err := e.containers.SaveSpec(st, spec); err != nil {
 		return nil, err
 	}
 	if err := e.containers.Publish(st); err != nil {
 		return nil, err
 	}
 	e.containerEvent(st, events.ActionCreate, nil)
-	filter, err := e.seccompFilter(spec.Linux.Seccomp)
-	if err != nil {
-		return nil, err
-	}
 	if opts.CIDFile != "" {
 		if err := writeCIDFile(opts.CIDFile, id); err != nil {
 			return nil, err
 		}
 	}
-	b := &container.Bundle{Spec: spec, RootfsMount: rootfs.Mount, IDMapRootfs: opts.UserNS != nil, NoPivot: opts.NoPivot, Init: opts.Init, Seccomp: filter}
 	return &created{st: st, bundle: b, owner: owner, joining: joining}, nil
 }
 
@@ -418,17 +429,20 @@ func (e *Engine) start(c *created, p *container.Init) (retErr error) {
 			e.startFailed(st, retErr)
 		}
 	}()
-	if !c.joining && st.Cgroups != nil {
-		// Made and joined while the init starts and prepares the container (see
-		// JoinCgroupsMeanwhile), as early as can be.
-		if err := p.JoinCgroupsMeanwhile(cgroups.Load(st.Cgroups), b.Spec, b.Init); err != nil {
+	if !c.joining {
+		if st.Cgroups != nil {
+			// Made and joined while the init starts and prepares the container (see
+			// JoinCgroupsMeanwhile), as early as can be.
+			if err := p.JoinCgroupsMeanwhile(cgroups.Load(st.Cgroups), b.Spec, b.Init); err != nil {
+				return err
+			}
+		}
+		// The init decodes its bundle while it is put in its cgroups and on its network;
+		// then it goes on, and its limits are set once it is ready to execute the command
+		// (Init.Start). (A bundle create sent went as soon as it was whole.)
+		if err := p.Send(b); err != nil {
 			return err
 		}
-	}
-	// The init decodes its bundle while it is put in its cgroups and on its network; then it
-	// goes on, and its limits are set once it is ready to execute the command (Init.Start).
-	if err := p.Send(b); err != nil {
-		return err
 	}
 	if err := e.holdUserNamespace(st); err != nil {
 		return err
