@@ -63,7 +63,12 @@ func (e *Engine) Run(opts *Options, stdio container.Stdio) (id string, exitCode 
 		initStdio = tee.stdio
 	}
 	// Fork the init first: its Go runtime starts up while we prepare the container. Signals to
-	// relay are caught meanwhile (it takes a millisecond), before the container starts.
+	// relay are caught meanwhile (it takes a millisecond), before the container starts, and
+	// what the first start pays once is paid beside the fork (container.WarmUp).
+	go func() {
+		container.WarmUp()
+		json.Marshal(&State{})
+	}()
 	p, err := container.StartInit(opts.InitLinux(), opts.Tty, initStdio)
 	if tee != nil {
 		tee.started()
