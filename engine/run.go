@@ -69,22 +69,27 @@ func (e *Engine) Run(opts *Options, stdio container.Stdio) (id string, exitCode 
 		container.WarmUp()
 		json.Marshal(&State{})
 	}()
-	p, err := container.StartInit(opts.InitLinux(), opts.Tty, initStdio)
+	var forked func()
 	if tee != nil {
-		tee.started()
+		forked = tee.started
 	}
-	if err != nil {
-		return "", 0, err
-	}
+	fork := forkInit(opts.InitLinux(), opts.Tty, initStdio, forked)
 	catch := sync.OnceValue(container.CatchSignals)
 	go catch()
 	defer func() { catch().Stop() }()
-	c, err := e.create(opts, p)
+	c, err := e.create(opts, fork)
 	if err != nil {
-		p.Kill()
+		if p, err := fork(); err == nil {
+			p.Kill()
+		}
 		return "", 0, err
 	}
 	defer c.owner.Unlock()
+	p, err := fork()
+	if err != nil {
+		e.startFailed(c.st, err)
+		return "", 0, err
+	}
 	if tee != nil {
 		if err := tee.copy(e.containers.LogPath(c.st.ID), c.st.LogConfig); err != nil {
 			p.Kill()
@@ -105,6 +110,29 @@ func (e *Engine) Run(opts *Options, stdio container.Stdio) (id string, exitCode 
 	}
 	e.finish(c.st, code)
 	return c.st.ID, code, nil
+}
+
+// forking waits for a container's init being forked, and returns it.
+type forking func() (*container.Init, error)
+
+// forkInit forks a container's init (container.StartInit) from a goroutine of its own: its
+// clone and execve mostly wait for the kernel, and the container is made meanwhile. forked,
+// when set, runs once the init is forked.
+func forkInit(linux *specs.Linux, terminal bool, stdio container.Stdio, forked func()) forking {
+	done := make(chan struct{})
+	var p *container.Init
+	var err error
+	go func() {
+		defer close(done)
+		p, err = container.StartInit(linux, terminal, stdio)
+		if forked != nil {
+			forked()
+		}
+	}()
+	return func() (*container.Init, error) {
+		<-done
+		return p, err
+	}
 }
 
 // created is a container that create made and recorded, for start to start.
@@ -154,10 +182,12 @@ func (e *Engine) failed(st *State, err error) {
 //  6. the root filesystem on the image's layers, the spec and the bind sources on disk;
 //  7. publish the state: from here the container is listed.
 //
-// Given the container's init, already forked (a foreground run), it puts it in its cgroups
-// meanwhile (Init.JoinCgroupsMeanwhile): the cgroup filesystem's calls are a good part of a
-// start, and they overlap with create's own writes. The network is joined at start.
-func (e *Engine) create(opts *Options, p *container.Init) (_ *created, retErr error) {
+// Given the container's init being forked (a foreground run), it makes all but the root
+// filesystem meanwhile, then puts the init in its cgroups (Init.JoinCgroupsMeanwhile: the
+// cgroup filesystem's calls overlap with create's own writes) and sends it its bundle as soon
+// as it is whole: the init prepares the container while create records it. The network is
+// joined at start.
+func (e *Engine) create(opts *Options, fork forking) (_ *created, retErr error) {
 	netNames, err := e.checkOptions(opts)
 	if err != nil {
 		return nil, err
@@ -217,6 +247,7 @@ func (e *Engine) create(opts *Options, p *container.Init) (_ *created, retErr er
 	if err != nil {
 		return nil, err
 	}
+	var p *container.Init // forked, once create waited for it
 	joining, sent := false, false
 	var madeSources []string
 	defer func() {
@@ -250,7 +281,10 @@ func (e *Engine) create(opts *Options, p *container.Init) (_ *created, retErr er
 	if err != nil {
 		return nil, err
 	}
-	if p != nil && cg != nil {
+	if fork != nil && cg != nil {
+		if p, err = fork(); err != nil {
+			return nil, err
+		}
 		if err := p.JoinCgroupsMeanwhile(cg, spec, opts.Init); err != nil {
 			return nil, err
 		}

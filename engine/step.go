@@ -25,19 +25,23 @@ import (
 func (e *Engine) RunStep(opts *Options, stdio container.Stdio, created func(id string), keep func(changes io.Reader, empty bool) error) (code int, retErr error) {
 	opts.HostNetwork = len(opts.Networks) > 0 && opts.Networks[0] == "host"
 	opts.Detach, opts.Interactive, opts.Tty = false, false, false
-	p, err := container.StartInit(opts.InitLinux(), false, stdio)
-	if err != nil {
-		return 0, err
-	}
+	fork := forkInit(opts.InitLinux(), false, stdio, nil)
 	catch := sync.OnceValue(container.CatchSignals)
 	go catch()
 	defer func() { catch().Stop() }()
-	c, err := e.create(opts, p)
+	c, err := e.create(opts, fork)
 	if err != nil {
-		p.Kill()
+		if p, err := fork(); err == nil {
+			p.Kill()
+		}
 		return 0, err
 	}
 	defer c.owner.Unlock()
+	p, err := fork()
+	if err != nil {
+		e.startFailed(c.st, err)
+		return 0, err
+	}
 	if created != nil {
 		created(c.st.ID)
 	}
