@@ -53,11 +53,11 @@ type Bundle struct {
 	PrepareEarly bool `json:"prepare_early,omitempty"`
 }
 
-// wireBundle is a Bundle as it travels to the init: its spec a LinuxSpec (Spec, here, hides
-// the Bundle's own).
+// wireBundle is a Bundle as it travels to the init: its spec as the init reads it (initSpec;
+// Spec, here, hides the Bundle's own).
 type wireBundle struct {
 	Bundle
-	Spec *LinuxSpec `json:"spec"`
+	Spec *initSpec `json:"spec"`
 }
 
 // bundle is the Bundle w carried.

@@ -152,7 +152,7 @@ func startInit(linux *specs.Linux, terminal bool, stdio Stdio, detached bool) (*
 // encoder for each type of a bundle once (Send's encoding took 1.4 ms here, most of it that),
 // and the Go runtime checks once, with a child of its own, that pidfds work (os.StartProcess).
 func WarmUp() {
-	json.Marshal(&wireBundle{Spec: &LinuxSpec{}})
+	json.Marshal(&wireBundle{Spec: &initSpec{}})
 	if p, err := os.FindProcess(os.Getpid()); err == nil {
 		p.Release()
 	}
@@ -330,14 +330,6 @@ func (p *Init) Send(b *Bundle) error {
 		}
 		sent.Seccomp = filter
 	}
-	// The init needs the compiled filter, not the profile, and no cgroup settings (the caller
-	// applies them): a shorter spec to decode, on the critical path of every start.
-	if b.Spec.Linux != nil {
-		spec, linux := *b.Spec, *b.Spec.Linux
-		linux.Seccomp, linux.Resources = nil, nil
-		spec.Linux = &linux
-		sent.Spec = &spec
-	}
 	if b.ExecFifo != "" {
 		// Read and write: the open does not wait for a writer, and the init, a writer itself,
 		// never reads an end of file from it, only the byte start writes.
@@ -361,7 +353,10 @@ func (p *Init) Send(b *Bundle) error {
 		sent.CgroupDirs, sent.JoinsCgroups = p.cgroups.Paths(), p.joinsItself
 		sent.PrepareEarly = p.rootfs == nil && len(p.binds) == 0 && mayPrepareEarly(b.Spec, p.joinsItself)
 	}
-	return p.send(&wireBundle{Bundle: sent, Spec: OnLinux(sent.Spec)})
+	// The init needs the compiled filter, not the profile, and no cgroup settings (the caller
+	// applies them): a shorter spec to decode, of fewer types (initSpec), on the critical path
+	// of every start.
+	return p.send(&wireBundle{Bundle: sent, Spec: forInit(sent.Spec)})
 }
 
 // mayPrepareEarly reports whether an init put in its cgroups meanwhile (JoinCgroupsMeanwhile)

@@ -56,3 +56,25 @@ func TestLinuxSpecIsTheSpecOnLinux(t *testing.T) {
 	require.NoError(t, json.Unmarshal(got, &back))
 	assert.Equal(t, spec, back.Spec())
 }
+
+// The spec an init decodes (initSpec) keeps every field of its spec but the linux section's
+// cgroup settings, seccomp profile and what the runtime does not implement: the same JSON as
+// the spec, those left out.
+func TestInitSpecKeepsWhatTheInitReads(t *testing.T) {
+	spec := DefaultSpec()
+	spec.Domainname, spec.Annotations = "example.org", map[string]string{"a": "b"}
+	spec.Hooks = &specs.Hooks{CreateContainer: []specs.Hook{{Path: "/bin/true"}}}
+	spec.Linux.Sysctl = map[string]string{"net.ipv4.ip_forward": "1"}
+	spec.Linux.RootfsPropagation = "rslave"
+	spec.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
+	spec.Linux.GIDMappings = spec.Linux.UIDMappings
+	data, err := json.Marshal(forInit(spec))
+	require.NoError(t, err)
+	var back initSpec
+	require.NoError(t, json.Unmarshal(data, &back))
+	want := *spec
+	linux := *spec.Linux
+	linux.Resources, linux.Seccomp, linux.CgroupsPath = nil, nil, ""
+	want.Linux = &linux
+	assert.Equal(t, &want, back.Spec())
+}

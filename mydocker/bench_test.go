@@ -39,11 +39,9 @@ func BenchmarkStart(b *testing.B) {
 	importBusybox(b, root)
 	b.Cleanup(func() { exec.Command(binary, "--root", root, "network", "rm", "bridge").Run() })
 	rootfs := busyboxRootfs(b)
-	b.Run("floor", func(b *testing.B) {
-		benchCommand(b, func() *exec.Cmd {
-			return exec.Command("unshare", "--pid", "--fork", "--mount", "--uts", "--ipc", "--net", "chroot", rootfs, "/bin/true")
-		})
-	})
+	measures := []startMeasure{{"floor", func() *exec.Cmd {
+		return exec.Command("unshare", "--pid", "--fork", "--mount", "--uts", "--ipc", "--net", "chroot", rootfs, "/bin/true")
+	}}}
 	// Two Go programs in series, as mydocker and its init, doing nothing else: what any start
 	// made that way pays here before its first mount.
 	floor := filepath.Join(b.TempDir(), "benchfloor")
@@ -51,57 +49,86 @@ func BenchmarkStart(b *testing.B) {
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	out, err := build.CombinedOutput()
 	require.NoError(b, err, "%s", out)
-	b.Run("go-floor", func(b *testing.B) {
-		benchCommand(b, func() *exec.Cmd { return exec.Command(floor, rootfs) })
-	})
-	// One Go program, the start prepared on a locked thread (docs/one-runtime-start.md).
-	b.Run("go-one-floor", func(b *testing.B) {
-		benchCommand(b, func() *exec.Cmd { return exec.Command(floor, "-one", rootfs) })
-	})
+	measures = append(measures, startMeasure{"go-floor", func() *exec.Cmd { return exec.Command(floor, rootfs) }},
+		// One Go program, the start prepared on a locked thread (docs/one-runtime-start.md).
+		startMeasure{"go-one-floor", func() *exec.Cmd { return exec.Command(floor, "-one", rootfs) }})
 	// What any Go command line pays to start here, beside mydocker's shortest command.
-	b.Run("go-hello", func(b *testing.B) {
-		dir := b.TempDir()
-		require.NoError(b, os.WriteFile(filepath.Join(dir, "hello.go"), []byte("package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\"hello\") }\n"), 0o644))
-		hello := filepath.Join(dir, "hello")
-		build := exec.Command("go", "build", "-o", hello, filepath.Join(dir, "hello.go"))
-		build.Env = append(os.Environ(), "CGO_ENABLED=0")
-		out, err := build.CombinedOutput()
-		require.NoError(b, err, "%s", out)
-		benchCommand(b, func() *exec.Cmd { return exec.Command(hello) })
-	})
-	b.Run("mydocker-version", func(b *testing.B) {
-		benchCommand(b, func() *exec.Cmd { return exec.Command(binary, "--version") })
-	})
+	dir := b.TempDir()
+	require.NoError(b, os.WriteFile(filepath.Join(dir, "hello.go"), []byte("package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\"hello\") }\n"), 0o644))
+	hello := filepath.Join(dir, "hello")
+	build = exec.Command("go", "build", "-o", hello, filepath.Join(dir, "hello.go"))
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	out, err = build.CombinedOutput()
+	require.NoError(b, err, "%s", out)
+	measures = append(measures, startMeasure{"go-hello", func() *exec.Cmd { return exec.Command(hello) }},
+		startMeasure{"mydocker-version", func() *exec.Cmd { return exec.Command(binary, "--version") }})
 	for _, runtime := range []string{"runc", "crun"} {
-		b.Run(runtime, func(b *testing.B) {
-			if _, err := exec.LookPath(runtime); err != nil {
-				b.Skipf("needs %s (apt-get install %s)", runtime, runtime)
-			}
-			bundle := ociBundle(b, rootfs)
-			state := b.TempDir()
-			id := testutil.UniqueName("bench")
-			benchCommand(b, func() *exec.Cmd {
-				if runtime == "crun" {
-					return exec.Command("unshare", "-m", "sh", "-c", crunWrapper+"crun --root "+state+" run --bundle "+bundle+" "+id)
-				}
-				return exec.Command("runc", "--root", state, "run", "--bundle", bundle, id)
-			})
-		})
-	}
-	// The wrapper alone, with true in crun's place: benchtable takes it off crun's time.
-	b.Run("crun-wrapper", func(b *testing.B) {
-		if _, err := exec.LookPath("crun"); err != nil {
-			b.Skip("needs crun (apt-get install crun)")
+		if _, err := exec.LookPath(runtime); err != nil {
+			b.Logf("no %s row: needs %s (apt-get install %s)", runtime, runtime, runtime)
+			continue
 		}
-		benchCommand(b, func() *exec.Cmd { return exec.Command("unshare", "-m", "sh", "-c", crunWrapper+"true") })
-	})
-	for _, net := range []string{"none", "bridge"} {
-		b.Run("mydocker-"+net, func(b *testing.B) {
-			benchCommand(b, func() *exec.Cmd {
-				return exec.Command(binary, "--root", root, "run", "--rm", "--net", net, "busybox", "true")
-			})
-		})
+		bundle := ociBundle(b, rootfs)
+		state := b.TempDir()
+		id := testutil.UniqueName("bench")
+		measures = append(measures, startMeasure{runtime, func() *exec.Cmd {
+			if runtime == "crun" {
+				return exec.Command("unshare", "-m", "sh", "-c", crunWrapper+"crun --root "+state+" run --bundle "+bundle+" "+id)
+			}
+			return exec.Command("runc", "--root", state, "run", "--bundle", bundle, id)
+		}})
+		if runtime == "crun" {
+			// The wrapper alone, with true in crun's place: benchtable takes it off crun's time.
+			measures = append(measures, startMeasure{"crun-wrapper", func() *exec.Cmd {
+				return exec.Command("unshare", "-m", "sh", "-c", crunWrapper+"true")
+			}})
+		}
 	}
+	for _, net := range []string{"none", "bridge"} {
+		measures = append(measures, startMeasure{"mydocker-" + net, func() *exec.Cmd {
+			return exec.Command(binary, "--root", root, "run", "--rm", "--net", net, "busybox", "true")
+		}})
+	}
+	times := interleave(b, measures, benchRounds())
+	for _, m := range measures {
+		b.Run(m.name, func(b *testing.B) { reportMedian(b, times[m.name]) })
+	}
+}
+
+// startMeasure is a command BenchmarkStart times.
+type startMeasure struct {
+	name string
+	cmd  func() *exec.Cmd
+}
+
+// interleave runs each measure's command once, untimed, then rounds times in turn, and returns
+// each one's times: this VM's speed drifts by a fifth over minutes, and commands timed in
+// blocks, one after the other, took the drift into their ratios.
+func interleave(b *testing.B, measures []startMeasure, rounds int) map[string][]time.Duration {
+	times := map[string][]time.Duration{}
+	for round := -1; round < rounds; round++ {
+		for _, m := range measures {
+			c := m.cmd()
+			start := time.Now()
+			out, err := c.CombinedOutput()
+			elapsed := time.Since(start)
+			require.NoError(b, err, "%s: %s", m.name, out)
+			if round >= 0 {
+				times[m.name] = append(times[m.name], elapsed)
+			}
+		}
+	}
+	return times
+}
+
+// benchRounds is how many times BenchmarkStart times each command: -benchtime's count (Nx),
+// or 20.
+func benchRounds() int {
+	if f := flag.Lookup("test.benchtime"); f != nil {
+		if n, err := strconv.Atoi(strings.TrimSuffix(f.Value.String(), "x")); err == nil && strings.HasSuffix(f.Value.String(), "x") {
+			return n
+		}
+	}
+	return 20
 }
 
 // BenchmarkScale: the same commands with one container on record and with -bench.scale.
