@@ -16,12 +16,19 @@
 //	parent --- fd 3, a pipe ----------> init   the bundle (spec, rootfs mount, compiled seccomp
 //	                                             filter), which the init decodes while the parent
 //	                                             makes cgroups and networks (Send)
-//	parent <-> fd 4, a seqpacket socket  init   parent: "go" (Start), with the exec fifo and a
-//	                                             root filesystem it made as descriptors; init: a
-//	                                             pty master, or an error with its exit code;
-//	                                             init: "ready", its work done, and the parent
-//	                                             sets the container's limits and says "go"
-//	                                             again; EOF (close-on-exec) means the command runs
+//	parent <-> fd 4, a seqpacket socket  init   parent: "cgroups", the v1 tasks files the init
+//	                                             writes to move itself in, once they are made
+//	                                             (JoinCgroupsMeanwhile); "go" (Start), with the
+//	                                             exec fifo and a root filesystem it made as
+//	                                             descriptors; init: a pty master, or an error
+//	                                             with its exit code; init: "ready", its work
+//	                                             done, and the parent sets the container's limits
+//	                                             and says "go" again; EOF (close-on-exec) means
+//	                                             the command runs
+//
+// An init whose spec needs nothing the parent does after the bundle (Bundle.PrepareEarly: no
+// hooks, no network sysctl) makes the container — mounts, root, confinement — before the
+// first "go", while its parent records the container and joins its networks.
 //
 // A container with a user namespace of its own gets it at the fork, its mappings written by
 // the parent while it waits (userns.go); the parent makes its root filesystem, seen through
