@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/stretchr/testify/require"
@@ -170,4 +171,45 @@ func readTrimmed(t *testing.T, path string) string {
 	data, err := os.ReadFile(path)
 	require.NoError(t, err)
 	return strings.TrimSpace(string(data))
+}
+
+// orderedCgroups is a manager that records the order of Create and Join.
+type orderedCgroups struct {
+	cgroups.Manager
+	calls chan string
+}
+
+func (o *orderedCgroups) Create() error  { o.calls <- "create"; return nil }
+func (o *orderedCgroups) Join(int) error { o.calls <- "join"; return nil }
+
+// An init the parent moves into its cgroups (not one that moves itself: --init here) is moved
+// once they are made, before it goes on when it enters a cgroup namespace of its own — and
+// waiting for that does not wait on itself.
+func TestJoinCgroupsMeanwhileMovesAfterMaking(t *testing.T) {
+	for _, cgroupns := range []bool{false, true} {
+		spec := &specs.Spec{Linux: &specs.Linux{Namespaces: []specs.LinuxNamespace{{Type: specs.PIDNamespace}}}}
+		if cgroupns {
+			spec.Linux.Namespaces = append(spec.Linux.Namespaces, specs.LinuxNamespace{Type: specs.CgroupNamespace})
+		}
+		o := &orderedCgroups{Manager: cgroups.Load(map[string]string{"unified": t.TempDir()}), calls: make(chan string, 2)}
+		p := &Init{proc: Process{Pid: 4242}}
+		require.NoError(t, p.JoinCgroupsMeanwhile(o, spec, true))
+		waited := make(chan error, 1)
+		go func() {
+			if err := p.made(); err != nil {
+				waited <- err
+				return
+			}
+			waited <- p.WaitCgroups()
+		}()
+		select {
+		case err := <-waited:
+			require.NoError(t, err)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("cgroup namespace %v: waiting for the cgroups never returns", cgroupns)
+		}
+		require.Equal(t, "create", <-o.calls)
+		require.Equal(t, "join", <-o.calls)
+		require.False(t, p.joinsItself, "moved by its parent")
+	}
 }

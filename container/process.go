@@ -257,7 +257,7 @@ func (p *Init) JoinCgroupsMeanwhile(cg cgroups.Manager, spec *specs.Spec, keepsI
 	tasks := cgroups.ThreadFiles(cg)
 	movesItself := tasks != nil && !keepsInit && !newUserNamespace(spec.Linux.Namespaces)
 	p.joinsItself = movesItself
-	p.made = sync.OnceValue(func() error {
+	made := sync.OnceValue(func() error {
 		if err := cg.Create(); err != nil {
 			return err
 		}
@@ -269,16 +269,16 @@ func (p *Init) JoinCgroupsMeanwhile(cg cgroups.Manager, spec *specs.Spec, keepsI
 		}
 		return nil
 	})
-	p.moved = p.made
+	p.made, p.moved = made, made
 	if !movesItself {
 		p.moved = sync.OnceValue(func() error {
-			if err := p.made(); err != nil {
+			if err := made(); err != nil {
 				return err
 			}
 			return cg.Join(p.Pid())
 		})
 		if hasNewNamespace(spec, specs.CgroupNamespace) {
-			p.made = p.moved
+			p.made = p.moved // in its cgroups before it goes on
 		}
 	}
 	go p.moved()
@@ -287,7 +287,7 @@ func (p *Init) JoinCgroupsMeanwhile(cg cgroups.Manager, spec *specs.Spec, keepsI
 
 // sendCgroups sends the init the tasks files it writes to, to move itself into its cgroups
 // (joinCgroupsAlone), opened here: with this process's rights, which the kernel checks on the
-// write, whatever the init's by then.
+// write.
 func (p *Init) sendCgroups(tasks []string) error {
 	var fds []int
 	defer func() { closeAll(fds) }()
