@@ -124,21 +124,15 @@ func OnLinux(s *specs.Spec) *LinuxSpec {
 	return &LinuxSpec{s.Version, s.Process, s.Root, s.Hostname, s.Domainname, s.Mounts, s.Hooks, s.Annotations, s.Linux}
 }
 
-// initSpec is a LinuxSpec as a container's init gets it (wireBundle): its linux section has only
-// what the init reads. Not the cgroup settings (the parent applies them), the seccomp profile
-// (the init gets the compiled filter) nor what the runtime does not implement: encoding/json
-// builds a decoder for every type a type reaches (see LinuxSpec), these reach half of
-// specs.Linux's, and the init decodes its bundle cold, on the critical path of every start.
+// initSpec is a LinuxSpec as a container's init gets it (wireBundle): its linux section (which
+// hides the LinuxSpec's) has only what the init reads. Not the cgroup settings (the parent
+// applies them), the seccomp profile (the init gets the compiled filter) nor what the runtime
+// does not implement: encoding/json builds a decoder for every type a type reaches (see
+// LinuxSpec), these reach half of specs.Linux's, and the init decodes its bundle cold, on the
+// critical path of every start.
 type initSpec struct {
-	Version     string            `json:"ociVersion"`
-	Process     *specs.Process    `json:"process,omitempty"`
-	Root        *specs.Root       `json:"root,omitempty"`
-	Hostname    string            `json:"hostname,omitempty"`
-	Domainname  string            `json:"domainname,omitempty"`
-	Mounts      []specs.Mount     `json:"mounts,omitempty"`
-	Hooks       *specs.Hooks      `json:"hooks,omitempty"`
-	Annotations map[string]string `json:"annotations,omitempty"`
-	Linux       *initLinux        `json:"linux,omitempty"`
+	LinuxSpec
+	Linux *initLinux `json:"linux,omitempty"`
 }
 
 // initLinux is the part of specs.Linux a container's init reads.
@@ -158,7 +152,7 @@ func forInit(s *specs.Spec) *initSpec {
 	if s == nil {
 		return nil
 	}
-	i := &initSpec{s.Version, s.Process, s.Root, s.Hostname, s.Domainname, s.Mounts, s.Hooks, s.Annotations, nil}
+	i := &initSpec{LinuxSpec: *OnLinux(s)}
 	if l := s.Linux; l != nil {
 		i.Linux = &initLinux{l.Namespaces, l.UIDMappings, l.GIDMappings, l.Devices, l.RootfsPropagation, l.Sysctl, l.MaskedPaths, l.ReadonlyPaths}
 	}
@@ -170,8 +164,8 @@ func (i *initSpec) Spec() *specs.Spec {
 	if i == nil {
 		return nil
 	}
-	s := &specs.Spec{Version: i.Version, Process: i.Process, Root: i.Root, Hostname: i.Hostname, Domainname: i.Domainname,
-		Mounts: i.Mounts, Hooks: i.Hooks, Annotations: i.Annotations}
+	s := i.LinuxSpec.Spec()
+	s.Linux = nil
 	if l := i.Linux; l != nil {
 		s.Linux = &specs.Linux{Namespaces: l.Namespaces, UIDMappings: l.UIDMappings, GIDMappings: l.GIDMappings, Devices: l.Devices,
 			RootfsPropagation: l.RootfsPropagation, Sysctl: l.Sysctl, MaskedPaths: l.MaskedPaths, ReadonlyPaths: l.ReadonlyPaths}

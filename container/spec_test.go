@@ -68,8 +68,12 @@ func TestInitSpecKeepsWhatTheInitReads(t *testing.T) {
 	spec.Linux.RootfsPropagation = "rslave"
 	spec.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
 	spec.Linux.GIDMappings = spec.Linux.UIDMappings
+	spec.Linux.Resources = &specs.LinuxResources{Pids: &specs.LinuxPids{Limit: limit(5)}}
+	spec.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActErrno}
 	data, err := json.Marshal(forInit(spec))
 	require.NoError(t, err)
+	assert.NotContains(t, string(data), `"resources"`, "the parent applies them")
+	assert.NotContains(t, string(data), `"seccomp"`, "the init gets the compiled filter")
 	var back initSpec
 	require.NoError(t, json.Unmarshal(data, &back))
 	want := *spec
