@@ -240,25 +240,34 @@ func TestRealV1ThreadMovesItselfAlone(t *testing.T) {
 	require.NoError(t, m.Create())
 	tasks := ThreadFiles(m)
 	require.NotEmpty(t, tasks)
+	mounts, own, err := readSelf()
+	require.NoError(t, err)
+	home := ThreadFiles(&v1Manager{paths: v1Dirs(mounts, own)})
 
 	moved := make(chan map[string]string, 1)
 	go func() {
-		// Never unlocked: the thread ends with the goroutine, and leaves the cgroups empty.
 		runtime.LockOSThread()
-		for _, f := range tasks {
-			if err := os.WriteFile(f, []byte("0"), 0); err != nil {
-				t.Error(err)
+		defer runtime.UnlockOSThread()
+		join := func(files []string) {
+			for _, f := range files {
+				if err := os.WriteFile(f, []byte("0"), 0); err != nil {
+					t.Error(err)
+				}
 			}
 		}
+		join(tasks)
 		own, err := parseProcCgroupFile("/proc/thread-self/cgroup")
 		if err != nil {
 			t.Error(err)
 		}
+		// Back where it came from, before Destroy finds the cgroups busy and kills what is
+		// in them: this process.
+		join(home)
 		moved <- own
 	}()
-	own := <-moved
+	there := <-moved
 	for controller := range m.Paths() {
-		require.True(t, strings.HasSuffix(own[controller], "/mydocker/"+id), "%s: the thread is in %s", controller, own[controller])
+		require.True(t, strings.HasSuffix(there[controller], "/mydocker/"+id), "%s: the thread is in %s", controller, there[controller])
 	}
 	rest := readProcCgroup(t, os.Getpid())
 	require.False(t, strings.HasSuffix(rest["pids"], "/mydocker/"+id), "the process's main thread stays where it was: %s", rest["pids"])
