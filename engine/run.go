@@ -65,10 +65,7 @@ func (e *Engine) Run(opts *Options, stdio container.Stdio) (id string, exitCode 
 	// Fork the init first: its Go runtime starts up while we prepare the container. Signals to
 	// relay are caught meanwhile (it takes a millisecond), before the container starts, and
 	// what the first start pays once is paid beside the fork (container.WarmUp).
-	go func() {
-		container.WarmUp()
-		json.Marshal(&State{})
-	}()
+	go warmUp()
 	var forked func()
 	if tee != nil {
 		forked = tee.started
@@ -110,6 +107,13 @@ func (e *Engine) Run(opts *Options, stdio container.Stdio) (id string, exitCode 
 	}
 	e.finish(c.st, code)
 	return c.st.ID, code, nil
+}
+
+// warmUp does what a process's first start pays once (container.WarmUp), and builds the
+// state's encoder: from a goroutine of its own, beside the init's fork.
+func warmUp() {
+	container.WarmUp()
+	json.Marshal(&State{})
 }
 
 // forking waits for a container's init being forked, and returns it.

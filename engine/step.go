@@ -25,6 +25,7 @@ import (
 func (e *Engine) RunStep(opts *Options, stdio container.Stdio, created func(id string), keep func(changes io.Reader, empty bool) error) (code int, retErr error) {
 	opts.HostNetwork = len(opts.Networks) > 0 && opts.Networks[0] == "host"
 	opts.Detach, opts.Interactive, opts.Tty = false, false, false
+	go warmUp()
 	fork := forkInit(opts.InitLinux(), false, stdio, nil)
 	catch := sync.OnceValue(container.CatchSignals)
 	go catch()
