@@ -95,9 +95,12 @@ func (f *podFlow) web(t *testing.T) {
 	})
 	f.note("localhost", hello)
 	f.note("from the host", f.dialPod(t, web, 8080))
-	// The program waits for a line so that it outlives crictl's first resize: containerd logs
-	// an error when the size comes after the end.
-	f.note("exec -it", f.onTerminal(t, "on a terminal", "exec", "-it", client, "sh", "-c", "tty; echo on a terminal; read -r line; echo got $line"))
+	// The program outlives crictl's first resize — containerd logs an error when the size
+	// comes after the end — by waiting for it: its terminal has the test's size (24 rows, 80
+	// columns) once the resize is through, and only then does it ask for a line. (Waiting for
+	// the line alone left the resize racing the test's answer: CI, once.)
+	f.note("exec -it", f.onTerminal(t, "on a terminal", "exec", "-it", client, "sh", "-c",
+		`until [ "$(stty size 2>/dev/null)" = "24 80" ]; do :; done; tty; echo on a terminal; read -r line; echo got $line`))
 	r := runBounded(exec.Command(f.crictl, "--config", f.config, "exec", "-i", client, "cat"), "from stdin\n")
 	f.note("exec -i", r.String())
 	f.note("stats", f.stats(t, server))
