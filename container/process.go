@@ -233,9 +233,10 @@ func setDeviceRules(cg cgroups.Manager, r *specs.LinuxResources) error {
 // a whole process into a cgroup after a quiet while waits for a grace period of the kernel's
 // RCU (5 to 15 ms on this course's v1 host; see cgroups.ThreadFiles), so:
 //
-//   - on v1, the init moves itself: once told to go on, the thread that is to execute the
-//     command writes "0" to the cgroups' tasks files (Bundle.CgroupTasks), which moves that
-//     thread alone and waits for nothing. The Go runtime's other threads stay where they were
+//   - on v1, the init moves itself: once they are made, the cgroups' tasks files go to it in a
+//     "cgroups" message (sendCgroups), and the thread that is to execute the command writes
+//     "0" to each as soon as it has its bundle (Bundle.JoinsCgroups), which moves that thread
+//     alone and waits for nothing. The Go runtime's other threads stay where they were
 //     forked, and end at execve. Not for an init in a user namespace of its own (the host's
 //     cgroup files are not its to write) nor one that stays as PID 1 (keepsInit: run --init),
 //     a Go program for good;
