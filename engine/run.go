@@ -62,31 +62,20 @@ func (e *Engine) Run(opts *Options, stdio container.Stdio) (id string, exitCode 
 		defer tee.close()
 		initStdio = tee.stdio
 	}
-	// Fork the init first: its Go runtime starts up while we prepare the container. Signals to
-	// relay are caught meanwhile (it takes a millisecond), before the container starts, and
-	// what the first start pays once is paid beside the fork (container.WarmUp).
-	go warmUp()
+	// Signals to relay are caught while the container is made (it takes a millisecond),
+	// before it starts.
+	catch := sync.OnceValue(container.CatchSignals)
+	go catch()
+	defer func() { catch().Stop() }()
 	var forked func()
 	if tee != nil {
 		forked = tee.started
 	}
-	fork := forkInit(opts.InitLinux(), opts.Tty, initStdio, forked)
-	catch := sync.OnceValue(container.CatchSignals)
-	go catch()
-	defer func() { catch().Stop() }()
-	c, err := e.create(opts, fork)
+	c, p, err := e.createForeground(opts, opts.Tty, initStdio, forked)
 	if err != nil {
-		if p, err := fork(); err == nil {
-			p.Kill()
-		}
 		return "", 0, err
 	}
 	defer c.owner.Unlock()
-	p, err := fork()
-	if err != nil {
-		e.startFailed(c.st, err)
-		return "", 0, err
-	}
 	if tee != nil {
 		if err := tee.copy(e.containers.LogPath(c.st.ID), c.st.LogConfig); err != nil {
 			p.Kill()
@@ -107,6 +96,29 @@ func (e *Engine) Run(opts *Options, stdio container.Stdio) (id string, exitCode 
 	}
 	e.finish(c.st, code)
 	return c.st.ID, code, nil
+}
+
+// createForeground makes a foreground container while its init is forked (forkInit, create):
+// the init's Go runtime starts up meanwhile, and what a process's first start pays once is
+// paid beside the fork (warmUp). forked, when set, runs once the init is forked. On failure
+// nothing of either is left; on success the caller unlocks c.owner.
+func (e *Engine) createForeground(opts *Options, terminal bool, stdio container.Stdio, forked func()) (*created, *container.Init, error) {
+	go warmUp()
+	fork := forkInit(opts.InitLinux(), terminal, stdio, forked)
+	c, err := e.create(opts, fork)
+	if err != nil {
+		if p, err := fork(); err == nil {
+			p.Kill()
+		}
+		return nil, nil, err
+	}
+	p, err := fork()
+	if err != nil {
+		e.startFailed(c.st, err)
+		c.owner.Unlock()
+		return nil, nil, err
+	}
+	return c, p, nil
 }
 
 // warmUp does what a process's first start pays once (container.WarmUp), and builds the

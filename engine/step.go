@@ -25,24 +25,14 @@ import (
 func (e *Engine) RunStep(opts *Options, stdio container.Stdio, created func(id string), keep func(changes io.Reader, empty bool) error) (code int, retErr error) {
 	opts.HostNetwork = len(opts.Networks) > 0 && opts.Networks[0] == "host"
 	opts.Detach, opts.Interactive, opts.Tty = false, false, false
-	go warmUp()
-	fork := forkInit(opts.InitLinux(), false, stdio, nil)
 	catch := sync.OnceValue(container.CatchSignals)
 	go catch()
 	defer func() { catch().Stop() }()
-	c, err := e.create(opts, fork)
+	c, p, err := e.createForeground(opts, false, stdio, nil)
 	if err != nil {
-		if p, err := fork(); err == nil {
-			p.Kill()
-		}
 		return 0, err
 	}
 	defer c.owner.Unlock()
-	p, err := fork()
-	if err != nil {
-		e.startFailed(c.st, err)
-		return 0, err
-	}
 	if created != nil {
 		created(c.st.ID)
 	}
