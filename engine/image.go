@@ -79,7 +79,24 @@ func (e *Engine) Export(ref string, w io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if layers, err = e.withInitLayer(driver, layers); err != nil {
+		return err
+	}
 	return driver.Export(e.containers.layerDir(st.ID), layers, w)
+}
+
+// withInitLayer is layers with the image's init layer above them (workspace.Store.InitLayer)
+// when the driver stacks layers (overlay): its mount points are in the container's filesystem
+// as Docker's are, but not among the container's changes.
+func (e *Engine) withInitLayer(driver workspace.Driver, layers []string) ([]string, error) {
+	if driver.Name() != "overlay" {
+		return layers, nil
+	}
+	init, err := e.images.InitLayer(layers)
+	if err != nil || init == "" {
+		return layers, err
+	}
+	return append(slices.Clip(layers), init), nil
 }
 
 // freezeWhileReading stops a running container's processes while its files are read (as

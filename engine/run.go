@@ -306,7 +306,13 @@ func (e *Engine) create(opts *Options, fork forking) (_ *created, retErr error) 
 		}
 		joining = true
 	}
-	rootfs, err := driver.Prepare(e.containers.layerDir(id), layers)
+	lower := layers
+	if opts.UserNS == nil { // an id-mapped rootfs has its init make the mount points
+		if lower, err = e.withInitLayer(driver, layers); err != nil {
+			return nil, err
+		}
+	}
+	rootfs, err := driver.Prepare(e.containers.layerDir(id), lower)
 	if err != nil {
 		return nil, fmt.Errorf("prepare root filesystem: %w", err)
 	}

@@ -6,6 +6,7 @@
 //	<root>/image/layers/sha256/<diff id>/tar-split.json.gz  what puts its tar together again
 //	<root>/image/configs/sha256/<image id>.json an OCI image config; its sha256 is the image id
 //	<root>/image/repositories.json              tags: "busybox:latest" -> image id
+//	<root>/image/init/<digest>/                 an init layer: mount points an image lacks
 //
 // A layer's diff id is the sha256 of its uncompressed tar; an image lists its layers' diff ids
 // in rootfs.diff_ids, bottom first. On disk a layer keeps deletions in overlayfs's own form (a
@@ -19,5 +20,8 @@
 // the layers become lowerdirs, never a flattened copy), aufs (where the kernel has it) and vfs
 // (a plain copy, when neither exists). Drivers only prepare directories and describe the mount;
 // the container's init performs it inside the container's mount namespace, so a container's
-// root filesystem is never mounted on the host and cannot leak there.
+// root filesystem is never mounted on the host and cannot leak there. Between the image and the
+// container's layer, overlay puts an init layer (initlayer.go) with the mount points every
+// container gets and the image lacks (/etc/hosts, /etc/resolv.conf, ...), as Docker does:
+// they are then not the container's changes, and a commit does not keep them.
 package workspace

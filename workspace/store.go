@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -121,23 +122,43 @@ func (s *Store) CommitBy(parent *Image, changes io.Reader, ref string, config oc
 			return nil, err
 		}
 	}
+	changes, empty, err := emptyTar(changes)
+	if err != nil {
+		return nil, fmt.Errorf("read the changes: %w", err)
+	}
 	return s.withLease(func(l *Lease) (*Image, error) {
-		diffID, err := l.AddLayer(changes)
-		if err != nil {
-			return nil, err
+		img := parent.Config
+		img.RootFS.DiffIDs = slices.Clone(parent.Config.RootFS.DiffIDs)
+		if !empty { // no change, no layer: only the history says a commit was made, as Docker's
+			diffID, err := l.AddLayer(changes)
+			if err != nil {
+				return nil, err
+			}
+			img.RootFS.DiffIDs = append(img.RootFS.DiffIDs, diffID)
 		}
 		faults.Point("commit:stored")
 		now := time.Now().UTC()
-		img := parent.Config
 		img.Created = &now
 		img.Config = config
 		img.Author = author
-		img.RootFS.DiffIDs = append(append([]digest.Digest{}, parent.Config.RootFS.DiffIDs...), diffID)
-		img.History = append(append([]ocispec.History{}, parent.Config.History...),
-			ocispec.History{Created: &now, CreatedBy: "mydocker commit", Comment: comment, Author: author})
+		img.History = append(slices.Clone(parent.Config.History),
+			ocispec.History{Created: &now, CreatedBy: "mydocker commit", Comment: comment, Author: author, EmptyLayer: empty})
 		return s.addImage(img, parent.Docker, ref)
 	})
 }
+
+// emptyTar reports whether the tar r holds no entry (its first block is the end's zeros),
+// and returns a reader of the whole of it.
+func emptyTar(r io.Reader) (io.Reader, bool, error) {
+	br := bufio.NewReaderSize(r, tarBlock)
+	first, err := br.Peek(tarBlock)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, false, err
+	}
+	return br, !slices.ContainsFunc(first, func(b byte) bool { return b != 0 }), nil
+}
+
+const tarBlock = 512
 
 // withLease runs fn under a new lease, which it then ends: released when fn recorded its
 // image, discarded (with the layers only it held) when fn failed.

@@ -152,6 +152,21 @@ func TestCommitStacksALayer(t *testing.T) {
 	require.FileExists(t, dirs[1]+"/b")
 }
 
+// A commit of a container that changed nothing adds no layer, only its history entry, marked
+// empty as Docker marks it.
+func TestCommitOfNoChangeAddsNoLayer(t *testing.T) {
+	s, err := Open(t.TempDir())
+	require.NoError(t, err)
+	base, err := s.Import(buildTar(t, entry{name: "a", body: "1"}), "base", nil)
+	require.NoError(t, err)
+	img, err := s.Commit(base, buildTar(t), "same", base.Config.Config, "nothing")
+	require.NoError(t, err)
+	require.Equal(t, base.Config.RootFS.DiffIDs, img.Config.RootFS.DiffIDs)
+	require.Len(t, img.Config.History, 2)
+	require.True(t, img.Config.History[1].EmptyLayer)
+	require.NotEqual(t, base.ID, img.ID)
+}
+
 func TestNormalizeRef(t *testing.T) {
 	for in, want := range map[string]string{
 		"busybox":                 "busybox:latest",
