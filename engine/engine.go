@@ -191,14 +191,17 @@ func (e *Engine) repair(st *State) (*State, error) {
 // so a repair after a crash can run it again.
 func (e *Engine) releaseResources(st *State) error {
 	var errs []error
+	var destroyErr error
 	if st.Cgroups != nil {
 		cg := cgroups.Load(st.Cgroups)
 		if cg.Frozen() { // its processes die of SIGKILL only once thawed
 			cg.Thaw()
 		}
-		errs = append(errs, cg.Destroy())
+		destroyErr = cg.Destroy()
+		errs = append(errs, destroyErr)
 	}
-	errs = append(errs, e.networks.DisconnectAll(st.ID))
+	// Its init is dead, and with the cgroups every other process.
+	errs = append(errs, e.networks.DisconnectAll(st.ID, destroyErr == nil))
 	e.ports.drop(st.ID) // its rules gone, its host ports are free again
 	return errors.Join(errs...)
 }
@@ -226,8 +229,11 @@ func (e *Engine) removeFiles(st *State) error {
 // which died with its processes.
 func (e *Engine) removeBroken(id string) error {
 	var errs []error
+	destroyed := false
 	if cg, err := cgroups.New(id); err == nil {
-		errs = append(errs, cg.Destroy())
+		err := cg.Destroy()
+		destroyed = err == nil
+		errs = append(errs, err)
 	} else if !errors.Is(err, cgroups.ErrNoDelegation) {
 		errs = append(errs, err)
 	}
@@ -238,6 +244,6 @@ func (e *Engine) removeBroken(id string) error {
 	if owner != nil {
 		defer owner.Unlock()
 	}
-	errs = append(errs, e.networks.DisconnectAll(id), e.containers.Delete(id, ""))
+	errs = append(errs, e.networks.DisconnectAll(id, destroyed), e.containers.Delete(id, ""))
 	return errors.Join(errs...)
 }

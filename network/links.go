@@ -54,6 +54,22 @@ func deleteLink(name string) error {
 	return nil
 }
 
+// setLinkDown sets the link name down; a link that is gone is not an error.
+func setLinkDown(name string) error {
+	link, err := netlink.LinkByName(name)
+	var notFound netlink.LinkNotFoundError
+	if errors.As(err, &notFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("find link %s: %w", name, err)
+	}
+	if err := netlink.LinkSetDown(link); err != nil && !errors.Is(err, unix.ENODEV) {
+		return fmt.Errorf("set link %s down: %w", name, err)
+	}
+	return nil
+}
+
 // MaxBridgePorts is how many links the kernel lets a bridge have: how many containers one
 // network holds.
 const MaxBridgePorts = 1023

@@ -20,6 +20,7 @@ import (
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
+	"github.com/mydocker/mydocker/internal/fsutil"
 	"github.com/mydocker/mydocker/internal/testutil"
 )
 
@@ -47,7 +48,7 @@ func newManager(t *testing.T) *Manager {
 	t.Cleanup(func() {
 		eps, _ := m.endpoints()
 		for _, ep := range eps {
-			m.DisconnectAll(ep.ContainerID)
+			m.DisconnectAll(ep.ContainerID, false)
 		}
 		nets, _ := m.List()
 		for _, n := range nets {
@@ -228,7 +229,7 @@ func TestOutboundNATAndPublishedPorts(t *testing.T) {
 	require.Equal(t, "hello\n", fetch(remote, "http://172.31.249.1:18182/"), "from another host (DNAT in PREROUTING)")
 	require.Equal(t, "hello\n", fetch(0, "http://127.0.0.1:18182/"), "from the host's localhost (DNAT in OUTPUT)")
 
-	require.NoError(t, m.DisconnectAll(webID))
+	require.NoError(t, m.DisconnectAll(webID, false))
 	rules, _ := exec.Command("iptables-save").Output()
 	require.NotContains(t, string(rules), "18182", "Disconnect removes the port's rules")
 }
@@ -321,7 +322,7 @@ func TestNamesThatArePathsAreRefused(t *testing.T) {
 		_, err = m.Connect(name, strings.Repeat("a", 64), 1, Attachment{})
 		require.Error(t, err, name)
 	}
-	require.Error(t, m.DisconnectAll("../../image/repositories"))
+	require.Error(t, m.DisconnectAll("../../image/repositories", false))
 	require.FileExists(t, victim)
 }
 
@@ -467,4 +468,45 @@ func TestFullBridgeSaysSo(t *testing.T) {
 	ports, err := os.ReadDir(brif)
 	require.NoError(t, err)
 	require.Len(t, ports, MaxBridgePorts, "the refused container's veth is gone")
+}
+
+// A container whose processes are gone is disconnected without deleting its veth, which the
+// kernel removes with the container's network namespace. Until then its host end is down: the
+// bridge sends nothing to the address it held, which is free again for the next container.
+func TestDisconnectAllOfAGoneContainerLeavesTheVethToItsNamespace(t *testing.T) {
+	requiresNet(t)
+	m := newManager(t)
+	name := testutil.UniqueName("t")
+	_, err := m.Create(name, CreateOptions{Subnet: "10.199.58.0/29"})
+	require.NoError(t, err)
+	cmd := exec.Command("busybox", "sleep", "120")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET}
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	id := randomHex(32)
+	ep, err := m.Connect(name, id, cmd.Process.Pid, Attachment{DefaultRoute: true})
+	require.NoError(t, err)
+
+	// The test holds the namespace a while after the process is gone, so that the veth is
+	// seen between the two (the kernel cleans a namespace up in tens of milliseconds here).
+	ns, err := os.Open(fmt.Sprintf("/proc/%d/ns/net", cmd.Process.Pid))
+	require.NoError(t, err)
+	defer ns.Close()
+	require.NoError(t, cmd.Process.Kill())
+	cmd.Wait()
+	require.NoError(t, m.DisconnectAll(id, true))
+	link, err := netlink.LinkByName(ep.HostVeth)
+	require.NoError(t, err, "the veth is left to its namespace")
+	require.Zero(t, link.Attrs().Flags&net.FlagUp, "until the kernel removes it, the host end is down")
+	require.NoError(t, ns.Close())
+	require.Eventually(t, func() bool {
+		_, err := netlink.LinkByName(ep.HostVeth)
+		return err != nil
+	}, 10*time.Second, 10*time.Millisecond, "the kernel removes the veth with the namespace")
+	eps, err := m.Endpoints(id)
+	require.NoError(t, err)
+	require.Empty(t, eps)
+	var pool Pool
+	require.NoError(t, fsutil.ReadJSON(m.poolPath(name), &pool))
+	require.False(t, pool.isTaken(pool.index(netip.MustParseAddr(ep.IP))), "the address is free again")
 }

@@ -165,7 +165,7 @@ func host() error {
 	check("host", "127.0.0.1:18012", true, hint)
 	check("remote machine", "198.51.100.1:18011", true, "PREROUTING")
 	check("remote machine", "198.51.100.1:18012", false, "HostIP")
-	if err := m.DisconnectAll(id); err != nil {
+	if err := m.DisconnectAll(id, false); err != nil {
 		failed = append(failed, fmt.Sprintf("unpublish the ports: %v", err))
 	}
 	if rules, _ := exec.Command("iptables-save", "-t", "nat").Output(); strings.Contains(string(rules), "mydocker:port:") {
