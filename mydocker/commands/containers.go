@@ -65,21 +65,26 @@ func psCommand() *cli.Command {
 			if cmd.Bool("latest") {
 				last = 1
 			}
+			// Flags are read once: urfave/cli looks each up by name, which over hundreds
+			// of containers costs more than the rows.
+			showAll := cmd.Bool("all") || last >= 0 || filter.Has("status")
+			noTrunc := cmd.Bool("no-trunc")
+			withSize := cmd.Bool("size") || strings.Contains(format, ".Size")
 			now := time.Now()
 			var rows []any
 			for _, st := range all {
 				if last >= 0 && len(rows) == last {
 					break
 				}
-				if st.Status != engine.Running && !cmd.Bool("all") && last < 0 && !filter.Has("status") {
+				if st.Status != engine.Running && !showAll {
 					continue
 				}
 				paused := e.Paused(st)
 				if !filter.Match(st, paused) {
 					continue
 				}
-				row := newPsRow(st, paused, now, cmd.Bool("no-trunc"))
-				if cmd.Bool("size") || strings.Contains(format, ".Size") {
+				row := newPsRow(st, paused, now, noTrunc)
+				if withSize {
 					rw, virtual := e.Size(st)
 					row.Size = fmt.Sprintf("%s (virtual %s)", units.HumanSizeWithPrecision(float64(rw), 3), units.HumanSizeWithPrecision(float64(virtual), 3))
 				}
