@@ -36,26 +36,16 @@ func createBridge(name string, gateway netip.Addr, prefixLen int) error {
 	return nil
 }
 
-// deleteLink removes a link if it exists.
-func deleteLink(name string) error {
-	link, err := netlink.LinkByName(name)
-	var notFound netlink.LinkNotFoundError
-	if errors.As(err, &notFound) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("find link %s: %w", name, err)
-	}
-	// ENODEV: gone meanwhile — a veth goes with its peer when the container's network
-	// namespace is torn down, which the kernel finishes on its own time.
-	if err := netlink.LinkDel(link); err != nil && !errors.Is(err, unix.ENODEV) {
-		return fmt.Errorf("delete link %s: %w", name, err)
-	}
-	return nil
-}
+// deleteLink deletes the link name; a link that is gone is not an error.
+func deleteLink(name string) error { return withLink(name, "delete link", netlink.LinkDel) }
 
 // setLinkDown sets the link name down; a link that is gone is not an error.
-func setLinkDown(name string) error {
+func setLinkDown(name string) error { return withLink(name, "set down link", netlink.LinkSetDown) }
+
+// withLink does op (what) to the link name, if it is there. ENODEV: gone meanwhile — a veth
+// goes with its peer when the container's network namespace is torn down, which the kernel
+// finishes on its own time.
+func withLink(name, what string, op func(netlink.Link) error) error {
 	link, err := netlink.LinkByName(name)
 	var notFound netlink.LinkNotFoundError
 	if errors.As(err, &notFound) {
@@ -64,8 +54,8 @@ func setLinkDown(name string) error {
 	if err != nil {
 		return fmt.Errorf("find link %s: %w", name, err)
 	}
-	if err := netlink.LinkSetDown(link); err != nil && !errors.Is(err, unix.ENODEV) {
-		return fmt.Errorf("set link %s down: %w", name, err)
+	if err := op(link); err != nil && !errors.Is(err, unix.ENODEV) {
+		return fmt.Errorf("%s %s: %w", what, name, err)
 	}
 	return nil
 }

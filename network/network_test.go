@@ -72,6 +72,20 @@ func fakeContainer(t *testing.T, args ...string) (pid int, id string) {
 	return cmd.Process.Pid, randomHex(32)
 }
 
+// fakeOnNewNetwork makes a network of subnet, in a manager of its own, and a fake container
+// connected to it.
+func fakeOnNewNetwork(t *testing.T, subnet string) (*Manager, *Network, int, *Endpoint) {
+	t.Helper()
+	requiresNet(t)
+	m := newManager(t)
+	n, err := m.Create(testutil.UniqueName("t"), CreateOptions{Subnet: subnet})
+	require.NoError(t, err)
+	pid, id := fakeContainer(t)
+	ep, err := m.Connect(n.Name, id, pid, Attachment{DefaultRoute: true})
+	require.NoError(t, err)
+	return m, n, pid, ep
+}
+
 // inNS runs busybox applet args in the network namespace of pid, bounded to 10 seconds.
 func inNS(pid int, args ...string) (string, error) {
 	cmd := exec.Command("nsenter", append([]string{"-t", strconv.Itoa(pid), "-n", "--", "busybox"}, args...)...)
@@ -331,14 +345,7 @@ func TestNamesThatArePathsAreRefused(t *testing.T) {
 // that routes 127.0.0.1 through its gateway reaches nothing; the same container does reach a
 // listener on the gateway's address, so the route itself works.
 func TestContainerCannotReachHostLoopback(t *testing.T) {
-	requiresNet(t)
-	m := newManager(t)
-	name := testutil.UniqueName("t")
-	n, err := m.Create(name, CreateOptions{Subnet: "10.199.43.0/24"})
-	require.NoError(t, err)
-	pid, id := fakeContainer(t)
-	_, err = m.Connect(name, id, pid, Attachment{DefaultRoute: true})
-	require.NoError(t, err)
+	_, n, pid, _ := fakeOnNewNetwork(t, "10.199.43.0/24")
 
 	// A datagram needs no answer: what matters is whether the host takes it in.
 	listen := func(addr string) (port string, got chan string) {
@@ -474,26 +481,15 @@ func TestFullBridgeSaysSo(t *testing.T) {
 // kernel removes with the container's network namespace. Until then its host end is down: the
 // bridge sends nothing to the address it held, which is free again for the next container.
 func TestDisconnectAllOfAGoneContainerLeavesTheVethToItsNamespace(t *testing.T) {
-	requiresNet(t)
-	m := newManager(t)
-	name := testutil.UniqueName("t")
-	_, err := m.Create(name, CreateOptions{Subnet: "10.199.58.0/29"})
-	require.NoError(t, err)
-	cmd := exec.Command("busybox", "sleep", "120")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET}
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	id := randomHex(32)
-	ep, err := m.Connect(name, id, cmd.Process.Pid, Attachment{DefaultRoute: true})
-	require.NoError(t, err)
+	m, n, pid, ep := fakeOnNewNetwork(t, "10.199.58.0/29")
+	id := ep.ContainerID
 
 	// The test holds the namespace a while after the process is gone, so that the veth is
 	// seen between the two (the kernel cleans a namespace up in tens of milliseconds here).
-	ns, err := os.Open(fmt.Sprintf("/proc/%d/ns/net", cmd.Process.Pid))
+	ns, err := os.Open(fmt.Sprintf("/proc/%d/ns/net", pid))
 	require.NoError(t, err)
 	defer ns.Close()
-	require.NoError(t, cmd.Process.Kill())
-	cmd.Wait()
+	require.NoError(t, syscall.Kill(pid, syscall.SIGKILL))
 	require.NoError(t, m.DisconnectAll(id, true))
 	link, err := netlink.LinkByName(ep.HostVeth)
 	require.NoError(t, err, "the veth is left to its namespace")
@@ -507,6 +503,6 @@ func TestDisconnectAllOfAGoneContainerLeavesTheVethToItsNamespace(t *testing.T) 
 	require.NoError(t, err)
 	require.Empty(t, eps)
 	var pool Pool
-	require.NoError(t, fsutil.ReadJSON(m.poolPath(name), &pool))
+	require.NoError(t, fsutil.ReadJSON(m.poolPath(n.Name), &pool))
 	require.False(t, pool.isTaken(pool.index(netip.MustParseAddr(ep.IP))), "the address is free again")
 }

@@ -62,7 +62,8 @@ func (s *Store) InitLayer(layers []string) (string, error) {
 	if err := os.MkdirAll(filepath.Dir(dir), 0o700); err != nil {
 		return "", fmt.Errorf("make init layer: %w", err)
 	}
-	tmp, err := os.MkdirTemp(filepath.Join(s.dir, "tmp"), "init-")
+	// Made beside, not in tmp/, which Sweep empties of what no lease works on.
+	tmp, err := os.MkdirTemp(filepath.Dir(dir), ".making-")
 	if err != nil {
 		return "", fmt.Errorf("make init layer: %w", err)
 	}
