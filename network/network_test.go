@@ -506,3 +506,20 @@ func TestDisconnectAllOfAGoneContainerLeavesTheVethToItsNamespace(t *testing.T) 
 	require.NoError(t, fsutil.ReadJSON(m.poolPath(n.Name), &pool))
 	require.False(t, pool.isTaken(pool.index(netip.MustParseAddr(ep.IP))), "the address is free again")
 }
+
+// The networks are IPv4 only: neither end of a container's veth, nor the bridge, has an IPv6
+// address, so none of them sends the packets that come with one (duplicate address detection,
+// router solicitations, listener reports), which the bridge would flood to every container.
+func TestLinksHaveNoIPv6Address(t *testing.T) {
+	_, n, pid, ep := fakeOnNewNetwork(t, "10.199.59.0/29")
+	out, err := inNS(pid, "ip", "-6", "-o", "addr", "show", "dev", "eth0")
+	require.NoError(t, err, out)
+	require.Empty(t, strings.TrimSpace(out), "the container's eth0")
+	for _, name := range []string{ep.HostVeth, n.Bridge} {
+		link, err := netlink.LinkByName(name)
+		require.NoError(t, err)
+		addrs, err := netlink.AddrList(link, netlink.FAMILY_V6)
+		require.NoError(t, err)
+		require.Empty(t, addrs, name)
+	}
+}
