@@ -92,11 +92,11 @@ func (e *Engine) withInitLayer(driver workspace.Driver, layers []string) ([]stri
 	if driver.Name() != "overlay" {
 		return layers, nil
 	}
-	init, err := e.images.InitLayer(layers)
-	if err != nil || init == "" {
+	dir, err := e.images.InitLayer(layers)
+	if err != nil || dir == "" {
 		return layers, err
 	}
-	return append(slices.Clip(layers), init), nil
+	return append(slices.Clip(layers), dir), nil
 }
 
 // freezeWhileReading stops a running container's processes while its files are read (as
