@@ -223,10 +223,10 @@ func (m *Manager) Disconnect(id, name string) error {
 // DisconnectAll disconnects the container from every network it is on, once its processes
 // are gone (processesGone; false: some may be left). Their network namespace then goes with
 // them, and the kernel removes its veths as it cleans the namespace up, on its own time: the
-// host ends are only set down, which stops the bridge from sending them what is now another
-// container's address. A deletion would wait until every RCU callback pending on the host has
-// run (netdev_run_todo's rcu_barrier): 10 to 20 ms here, the most of a bridge container's
-// removal.
+// host ends are only taken off their bridges, which then send them nothing (not what is now
+// another container's address) and count them no more. A deletion would wait until every RCU
+// callback pending on the host has run (netdev_run_todo's rcu_barrier): 10 to 20 ms here, the
+// most of a bridge container's removal.
 func (m *Manager) DisconnectAll(id string, processesGone bool) error {
 	if err := checkID(id); err != nil {
 		return err
@@ -254,7 +254,7 @@ func (m *Manager) disconnect(ep *Endpoint, processesGone bool) error {
 	rules, err := endpointRules(ep.ContainerID, ep.IP, ep.Ports)
 	unlink := deleteLink
 	if processesGone {
-		unlink = setLinkDown
+		unlink = detachLink
 	}
 	errs := []error{err, deleteRules(rules), unlink(ep.HostVeth)}
 	var pool Pool

@@ -44,8 +44,10 @@ func createBridge(name string, gateway netip.Addr, prefixLen int) error {
 // deleteLink deletes the link name; a link that is gone is not an error.
 func deleteLink(name string) error { return withLink(name, "delete link", netlink.LinkDel) }
 
-// setLinkDown sets the link name down; a link that is gone is not an error.
-func setLinkDown(name string) error { return withLink(name, "set down link", netlink.LinkSetDown) }
+// detachLink takes the link name off its bridge; a link that is gone is not an error.
+func detachLink(name string) error {
+	return withLink(name, "take off its bridge link", netlink.LinkSetNoMaster)
+}
 
 // withLink does op (what) to the link name, if it is there. ENODEV: gone meanwhile — a veth
 // goes with its peer when the container's network namespace is torn down, which the kernel

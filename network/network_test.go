@@ -478,8 +478,8 @@ func TestFullBridgeSaysSo(t *testing.T) {
 }
 
 // A container whose processes are gone is disconnected without deleting its veth, which the
-// kernel removes with the container's network namespace. Until then its host end is down: the
-// bridge sends nothing to the address it held, which is free again for the next container.
+// kernel removes with the container's network namespace. Until then its host end is off the
+// bridge, which sends nothing to the address it held, free again for the next container.
 func TestDisconnectAllOfAGoneContainerLeavesTheVethToItsNamespace(t *testing.T) {
 	m, n, pid, ep := fakeOnNewNetwork(t, "10.199.58.0/29")
 	id := ep.ContainerID
@@ -493,7 +493,10 @@ func TestDisconnectAllOfAGoneContainerLeavesTheVethToItsNamespace(t *testing.T) 
 	require.NoError(t, m.DisconnectAll(id, true))
 	link, err := netlink.LinkByName(ep.HostVeth)
 	require.NoError(t, err, "the veth is left to its namespace")
-	require.Zero(t, link.Attrs().Flags&net.FlagUp, "until the kernel removes it, the host end is down")
+	require.Zero(t, link.Attrs().MasterIndex, "until the kernel removes it, the host end is off the bridge")
+	ports, err := os.ReadDir(filepath.Join("/sys/class/net", n.Bridge, "brif"))
+	require.NoError(t, err)
+	require.Empty(t, ports)
 	require.NoError(t, ns.Close())
 	require.Eventually(t, func() bool {
 		_, err := netlink.LinkByName(ep.HostVeth)
