@@ -1,5 +1,7 @@
 // Command benchtable turns the output of mydocker's benchmarks (go test -bench) into the one
-// table make bench prints: each measure, and the ratios the project holds itself to.
+// table make bench prints: each measure, and the ratios the project holds itself to. A benchmark
+// that failed is printed with what it said, and the command then exits 1: make bench reads its
+// status through a pipe, and make test (which runs the table once) with it.
 package main
 
 import (
@@ -16,12 +18,15 @@ import (
 var (
 	line = regexp.MustCompile(`^Benchmark(\S+?)(-\d+)?\s+\d+\s+.*?([\d.]+) (ms|kB)/(median|mean|total)`)
 	note = regexp.MustCompile(`^\s+\w+_test\.go:\d+: (.*)$`)
+	// assertion is what a failed require says (testify): where, what, and its message.
+	assertion = regexp.MustCompile(`^\s+(Error Trace|Error|Messages):`)
 )
 
 func main() {
 	values := map[string]float64{}
 	units := map[string]string{}
 	var order, notes []string
+	failed := false // a benchmark failed: the table still prints, and the program exits 1
 	in := bufio.NewScanner(os.Stdin)
 	for in.Scan() {
 		text := in.Text()
@@ -31,7 +36,9 @@ func main() {
 		}
 		m := line.FindStringSubmatch(text)
 		if m == nil {
-			if strings.HasPrefix(text, "--- FAIL") || strings.HasPrefix(text, "FAIL") || strings.Contains(text, "SKIP") {
+			failure := strings.HasPrefix(text, "--- FAIL") || strings.HasPrefix(text, "FAIL")
+			failed = failed || failure
+			if failure || strings.Contains(text, "SKIP") || assertion.MatchString(text) {
 				fmt.Println(text)
 			}
 			continue
@@ -123,5 +130,8 @@ func main() {
 		for _, n := range notes {
 			fmt.Println(n)
 		}
+	}
+	if failed {
+		os.Exit(1) // through make bench's pipe: the table alone would hide it
 	}
 }
