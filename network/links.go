@@ -46,7 +46,7 @@ func deleteLink(name string) error { return withLink(name, "delete link", netlin
 
 // detachLink takes the link name off its bridge; a link that is gone is not an error.
 func detachLink(name string) error {
-	return withLink(name, "take off its bridge link", netlink.LinkSetNoMaster)
+	return withLink(name, "detach link", netlink.LinkSetNoMaster)
 }
 
 // withLink does op (what) to the link name, if it is there. ENODEV: gone meanwhile — a veth
